@@ -1,0 +1,29 @@
+/**
+ * The catalog of custom metrics the handlers emit (CloudWatch EMF). Handlers, dashboards, alarms and docs
+ * import these names; nobody re-types them.
+ */
+export const METRICS_NAMESPACE = 'WsChat';
+
+export type MetricUnit = 'Count' | 'Milliseconds' | 'Bytes';
+
+export interface CustomMetric {
+  readonly unit: MetricUnit;
+  readonly meaning: string;
+}
+
+export const CUSTOM_METRICS = {
+  ConnectionsOpened: { unit: 'Count', meaning: 'A $connect was accepted and recorded.' },
+  ConnectionsClosed: { unit: 'Count', meaning: 'A $disconnect removed a connection.' },
+  ConnectAuthFailed: { unit: 'Count', meaning: 'The authorizer rejected a token.' },
+  MessagesReceived: { unit: 'Count', meaning: 'A send was stored (first time for its clientMsgId).' },
+  IdempotentReplay: { unit: 'Count', meaning: 'A send repeated a clientMsgId and got the original ack back.' },
+  MessagesDelivered: { unit: 'Count', meaning: 'A message frame was posted to a connection.' },
+  DeliveryFailed: { unit: 'Count', meaning: 'Posting a frame failed for a reason other than a gone connection.' },
+  StaleConnectionsPruned: { unit: 'Count', meaning: 'A post answered 410 Gone and the connection was removed.' },
+  FanoutRecipients: { unit: 'Count', meaning: 'Connections one message was fanned out to.' },
+  FanoutDuration: { unit: 'Milliseconds', meaning: 'Time to post one message to every member of its room.' },
+  MessageValidationFailed: { unit: 'Count', meaning: 'A frame was rejected with BAD_REQUEST or UNKNOWN_ACTION.' },
+  MessagePayloadBytes: { unit: 'Bytes', meaning: 'UTF-8 size of a stored message text.' },
+} as const satisfies Record<string, CustomMetric>;
+
+export type CustomMetricName = keyof typeof CUSTOM_METRICS;

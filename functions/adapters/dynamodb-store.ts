@@ -1,0 +1,248 @@
+/** DynamoDB implementation of the ChatStore port. Key names come from the table catalog. */
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLES, type TableKey } from '../catalog/tables.ts';
+import { isExpired } from '../domain/lifetime.ts';
+import type {
+  ChatStore,
+  ConnectionRecord,
+  Membership,
+  MessageRange,
+  SendClaim,
+  StoredMessage,
+} from '../app/ports.ts';
+
+export type TableNames = Readonly<Record<TableKey, string>>;
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a conditional write; false when its condition did not hold. */
+async function conditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+const membershipIndex = TABLES.memberships.indexes[0].name;
+
+export class DynamoChatStore implements ChatStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+  ) {}
+
+  async putConnection(connection: ConnectionRecord): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.tables.connections, Item: { ...connection, lastSeen: connection.connectedAt } }),
+    );
+  }
+
+  async deleteConnection(connectionId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tables.connections, Key: { connectionId } }));
+  }
+
+  async putMembership(membership: Membership): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tables.memberships, Item: { ...membership } }));
+  }
+
+  async getMembership(room: string, connectionId: string, nowMs: number): Promise<Membership | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.memberships, Key: { room, connectionId }, ConsistentRead: true }),
+    );
+    const membership = Item as Membership | undefined;
+    return membership && !isExpired(membership.expiresAt, nowMs) ? membership : undefined;
+  }
+
+  async deleteMembership(room: string, connectionId: string): Promise<boolean> {
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.tables.memberships, Key: { room, connectionId }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined && !isExpired(Attributes.expiresAt as number, Date.now());
+  }
+
+  async listMembers(room: string, nowMs: number): Promise<Membership[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.memberships,
+      KeyConditionExpression: '#room = :room',
+      ExpressionAttributeNames: { '#room': 'room' },
+      ExpressionAttributeValues: { ':room': room },
+      ConsistentRead: true,
+    });
+    return (items as unknown as Membership[]).filter((m) => !isExpired(m.expiresAt, nowMs));
+  }
+
+  async listRoomsOfConnection(connectionId: string): Promise<string[]> {
+    // GSIs are eventually consistent: a room joined a moment ago may be missing; TTL and fan-out pruning catch it.
+    const items = await this.queryAll({
+      TableName: this.tables.memberships,
+      IndexName: membershipIndex,
+      KeyConditionExpression: 'connectionId = :c',
+      ExpressionAttributeValues: { ':c': connectionId },
+    });
+    return items.map((item) => item.room as string);
+  }
+
+  async readSeqHint(room: string): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.rooms, Key: { room }, ConsistentRead: true }),
+    );
+    return (Item?.lastSeq as number | undefined) ?? 0;
+  }
+
+  async advanceSeqHint(room: string, seq: number): Promise<void> {
+    // Losing this race is fine: someone else already raised the counter at least as far.
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.rooms,
+          Key: { room },
+          UpdateExpression: 'SET lastSeq = :seq',
+          ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
+          ExpressionAttributeValues: { ':seq': seq },
+        }),
+      ),
+    );
+  }
+
+  async putMessageIfAbsent(message: StoredMessage): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.messages,
+          Item: { ...message },
+          ConditionExpression: 'attribute_not_exists(seq)',
+        }),
+      ),
+    );
+  }
+
+  async getMessage(room: string, seq: number): Promise<StoredMessage | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.messages, Key: { room, seq }, ConsistentRead: true }),
+    );
+    return Item as StoredMessage | undefined;
+  }
+
+  async lastSeq(room: string): Promise<number> {
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.messages,
+        KeyConditionExpression: '#room = :room',
+        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeValues: { ':room': room },
+        ProjectionExpression: 'seq',
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (Items?.[0]?.seq as number | undefined) ?? 0;
+  }
+
+  async queryMessages(room: string, range: MessageRange): Promise<StoredMessage[]> {
+    const values: Record<string, unknown> = { ':room': room };
+    let seqCondition = '';
+    if (range.afterSeq !== undefined && range.beforeSeq !== undefined) {
+      seqCondition = ' AND seq BETWEEN :from AND :to';
+      values[':from'] = range.afterSeq + 1;
+      values[':to'] = range.beforeSeq - 1;
+    } else if (range.afterSeq !== undefined) {
+      seqCondition = ' AND seq > :after';
+      values[':after'] = range.afterSeq;
+    } else if (range.beforeSeq !== undefined) {
+      seqCondition = ' AND seq < :before';
+      values[':before'] = range.beforeSeq;
+    }
+    const { Items } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.messages,
+        KeyConditionExpression: `#room = :room${seqCondition}`,
+        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeValues: values,
+        ScanIndexForward: range.direction === 'asc',
+        Limit: range.limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []) as StoredMessage[];
+  }
+
+  async claimSend(claim: SendClaim, nowMs: number): Promise<SendClaim | undefined> {
+    const created = await conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.idempotency,
+          Item: { ...claim },
+          // An expired record may linger until TTL deletes it; it no longer counts.
+          ConditionExpression: 'attribute_not_exists(#key) OR expiresAt <= :now',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+        }),
+      ),
+    );
+    if (created) return undefined;
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.idempotency, Key: { key: claim.key }, ConsistentRead: true }),
+    );
+    return Item as SendClaim;
+  }
+
+  async moveClaim(key: string, owner: string, seq: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.idempotency,
+          Key: { key },
+          UpdateExpression: 'SET seq = :seq',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':seq': seq, ':owner': owner },
+        }),
+      ),
+    );
+  }
+
+  async takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.idempotency,
+          Key: { key: previous.key },
+          UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
+          ConditionExpression: '#owner = :previousOwner AND leaseUntil = :previousLease',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':lease': leaseUntil,
+            ':previousOwner': previous.owner,
+            ':previousLease': previous.leaseUntil,
+          },
+        }),
+      ),
+    );
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+}

@@ -1,0 +1,103 @@
+import { ChatError } from '../domain/errors.ts';
+import { planHistoryQuery, toHistoryPage } from '../domain/history.ts';
+import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../domain/lifetime.ts';
+import { messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
+import type { Caller, Deps } from './context.ts';
+import type { SendClaim, StoredMessage } from './ports.ts';
+import { requireMembership } from './rooms.ts';
+
+/** Seq slots one send may try before giving up (each failed try means another sender won that slot). */
+const MAX_SEQ_ATTEMPTS = 64;
+
+export interface SendOutcome {
+  readonly message: StoredMessage;
+  /** True when this clientMsgId was already stored: the caller gets the same ack and nothing is broadcast. */
+  readonly replay: boolean;
+}
+
+export function idempotencyKey(room: string, userId: string, clientMsgId: string): string {
+  // Room ids and user ids cannot contain '#', so the key is unambiguous.
+  return `${room}#${userId}#${clientMsgId}`;
+}
+
+/**
+ * Stores a message exactly once with single-item conditional writes only (no transactions):
+ * 1. claim the (room, user, clientMsgId) key, recording the seq about to be written;
+ * 2. write the message at that seq only if the slot is free, moving to the next slot (and the claim with it)
+ *    when another sender got there first — so seqs stay contiguous and the message table is the authority;
+ * 3. raise the room's counter, which only ever serves as a starting hint.
+ * A retry finds the claim, and either replays the stored message, waits for a live owner (IN_PROGRESS),
+ * or takes over a claim whose owner died and continues from its seq.
+ */
+export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest): Promise<SendOutcome> {
+  await requireMembership(deps, caller, req.room);
+  const { store } = deps;
+  const key = idempotencyKey(req.room, caller.userId, req.clientMsgId);
+  const owner = caller.requestId;
+  const isOurs = (m: StoredMessage | undefined): m is StoredMessage =>
+    m !== undefined && m.user === caller.userId && m.clientMsgId === req.clientMsgId;
+
+  let seq = (await store.readSeqHint(req.room)) + 1;
+  const claim: SendClaim = {
+    key,
+    seq,
+    owner,
+    leaseUntil: caller.nowMs + SEND_LEASE_MS,
+    expiresAt: Math.floor(caller.nowMs / 1000) + IDEMPOTENCY_SECONDS,
+  };
+  const existing = await store.claimSend(claim, caller.nowMs);
+  if (existing) {
+    const stored = await store.getMessage(req.room, existing.seq);
+    if (isOurs(stored)) {
+      deps.telemetry.count('IdempotentReplay');
+      return { message: stored, replay: true };
+    }
+    if (existing.leaseUntil > caller.nowMs || !(await store.takeOverClaim(existing, owner, claim.leaseUntil))) {
+      throw new ChatError('IN_PROGRESS', `clientMsgId ${req.clientMsgId} is still being stored; retry`, true);
+    }
+    seq = existing.seq;
+  }
+
+  for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
+    const message: StoredMessage = {
+      room: req.room,
+      seq,
+      id: deps.newId(),
+      user: caller.userId,
+      text: req.text,
+      ts: caller.nowMs,
+      clientMsgId: req.clientMsgId,
+    };
+    if (await store.putMessageIfAbsent(message)) {
+      await store.advanceSeqHint(req.room, seq);
+      deps.telemetry.count('MessagesReceived');
+      deps.telemetry.count('MessagePayloadBytes', Buffer.byteLength(req.text, 'utf8'));
+      return { message, replay: false };
+    }
+    // Every seq up to the counter is taken, so jump past it rather than probing one slot at a time.
+    seq = Math.max(seq + 1, (await store.readSeqHint(req.room)) + 1);
+    if (!(await store.moveClaim(key, owner, seq))) {
+      throw new ChatError('IN_PROGRESS', `clientMsgId ${req.clientMsgId} was taken over by another request`, true);
+    }
+  }
+  throw new ChatError('INTERNAL', `room ${req.room} is too busy to allocate a sequence number; retry`, true);
+}
+
+export interface HistoryPage {
+  readonly room: string;
+  readonly messages: MessageView[];
+  readonly hasMore: boolean;
+}
+
+export async function readHistory(deps: Deps, caller: Caller, req: HistoryRequest): Promise<HistoryPage> {
+  const query = planHistoryQuery(req);
+  await requireMembership(deps, caller, req.room);
+  const items = await deps.store.queryMessages(req.room, {
+    direction: query.direction,
+    afterSeq: query.afterSeq,
+    beforeSeq: query.beforeSeq,
+    limit: query.fetch,
+  });
+  const page = toHistoryPage(query, items);
+  return { room: req.room, messages: page.messages.map(messageView), hasMore: page.hasMore };
+}

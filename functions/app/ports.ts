@@ -1,0 +1,92 @@
+/** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
+import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import type { ServerFrame } from '../domain/protocol.ts';
+
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  readonly userId: string;
+  readonly connectedAt: number;
+  /** Epoch seconds; past it the item is dead even if DynamoDB TTL has not deleted it yet. */
+  readonly expiresAt: number;
+}
+
+export interface Membership {
+  readonly room: string;
+  readonly connectionId: string;
+  readonly userId: string;
+  readonly joinedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface StoredMessage {
+  readonly room: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly user: string;
+  readonly text: string;
+  readonly ts: number;
+  readonly clientMsgId: string;
+}
+
+/** Claim on a (room, user, clientMsgId): which seq its message is (being) written at, and by whom. */
+export interface SendClaim {
+  readonly key: string;
+  readonly seq: number;
+  readonly owner: string;
+  /** Epoch ms until which the owner may still be writing; after it another request may take over. */
+  readonly leaseUntil: number;
+  readonly expiresAt: number;
+}
+
+export interface MessageRange {
+  readonly direction: 'asc' | 'desc';
+  readonly afterSeq?: number;
+  readonly beforeSeq?: number;
+  readonly limit: number;
+}
+
+export interface ChatStore {
+  putConnection(connection: ConnectionRecord): Promise<void>;
+  deleteConnection(connectionId: string): Promise<void>;
+
+  putMembership(membership: Membership): Promise<void>;
+  /** The live membership, or undefined when absent or expired at `nowMs`. */
+  getMembership(room: string, connectionId: string, nowMs: number): Promise<Membership | undefined>;
+  /** Removes a membership; false when there was none. */
+  deleteMembership(room: string, connectionId: string): Promise<boolean>;
+  /** Every live membership of a room (all pages). */
+  listMembers(room: string, nowMs: number): Promise<Membership[]>;
+  listRoomsOfConnection(connectionId: string): Promise<string[]>;
+
+  /** The per-room counter: a lower bound of the highest seq stored (0 for a new room). */
+  readSeqHint(room: string): Promise<number>;
+  /** Raises the counter to `seq` unless it is already there or beyond. */
+  advanceSeqHint(room: string, seq: number): Promise<void>;
+  /** Writes the message at its seq; false when that seq is already taken. */
+  putMessageIfAbsent(message: StoredMessage): Promise<boolean>;
+  getMessage(room: string, seq: number): Promise<StoredMessage | undefined>;
+  /** The highest seq stored in the room, 0 when it is empty. */
+  lastSeq(room: string): Promise<number>;
+  queryMessages(room: string, range: MessageRange): Promise<StoredMessage[]>;
+
+  /** Creates the claim unless a live one exists; returns the existing claim in that case. */
+  claimSend(claim: SendClaim, nowMs: number): Promise<SendClaim | undefined>;
+  /** Points the caller's claim at another seq; false when the caller no longer owns it. */
+  moveClaim(key: string, owner: string, seq: number): Promise<boolean>;
+  /** Takes over a claim whose lease ran out; false when someone else changed it first. */
+  takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean>;
+}
+
+export type PostOutcome = 'delivered' | 'gone';
+
+export interface ConnectionNotifier {
+  /** Posts one frame; 'gone' when the connection no longer exists. Other failures throw. */
+  post(connectionId: string, frame: ServerFrame): Promise<PostOutcome>;
+}
+
+/** Counts what happened, in the custom metrics catalog's names. */
+export interface Telemetry {
+  count(metric: CustomMetricName, value?: number): void;
+  durationMs(metric: CustomMetricName, ms: number): void;
+  warn(message: string, details: Record<string, unknown>): void;
+}

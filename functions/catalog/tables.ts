@@ -1,0 +1,72 @@
+/**
+ * The one definition of every DynamoDB table: infra renders `aws_dynamodb_table` from it, the store adapter
+ * reads key names from it, and the local runtime sees it only through the synthesized plan.
+ */
+export type KeyType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface SecondaryIndex {
+  readonly name: string;
+  readonly hashKey: KeyAttribute;
+  readonly rangeKey?: KeyAttribute;
+}
+
+export interface TableSchema {
+  readonly hashKey: KeyAttribute;
+  readonly rangeKey?: KeyAttribute;
+  readonly indexes?: readonly SecondaryIndex[];
+  /** Epoch-seconds attribute DynamoDB TTL deletes by (lazily; readers must filter expired items). */
+  readonly ttlAttribute?: string;
+  /** Point-in-time recovery: on for data that cannot be rebuilt. */
+  readonly pointInTimeRecovery: boolean;
+  readonly purpose: string;
+}
+
+export const TABLES = {
+  connections: {
+    hashKey: { name: 'connectionId', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    pointInTimeRecovery: false,
+    purpose: 'One item per open WebSocket connection: who it is and when it expires.',
+  },
+  memberships: {
+    hashKey: { name: 'room', type: 'S' },
+    rangeKey: { name: 'connectionId', type: 'S' },
+    indexes: [
+      { name: 'byConnection', hashKey: { name: 'connectionId', type: 'S' }, rangeKey: { name: 'room', type: 'S' } },
+    ],
+    ttlAttribute: 'expiresAt',
+    pointInTimeRecovery: false,
+    purpose: 'Room membership per connection; queried by room for fan-out and by connection for cleanup.',
+  },
+  rooms: {
+    hashKey: { name: 'room', type: 'S' },
+    pointInTimeRecovery: false,
+    purpose: 'Per-room sequence counter (a hint: the messages table is the authority on which seqs exist).',
+  },
+  messages: {
+    hashKey: { name: 'room', type: 'S' },
+    rangeKey: { name: 'seq', type: 'N' },
+    pointInTimeRecovery: true,
+    purpose: 'Message history, keyed by room and a contiguous per-room sequence number.',
+  },
+  idempotency: {
+    hashKey: { name: 'key', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    pointInTimeRecovery: false,
+    purpose: 'One record per (room, user, clientMsgId) so a retried send is stored and broadcast once.',
+  },
+} as const satisfies Record<string, TableSchema>;
+
+export type TableKey = keyof typeof TABLES;
+
+export const TABLE_KEYS = Object.keys(TABLES) as TableKey[];
+
+/** Name of the Lambda environment variable that carries a table's physical name. */
+export function tableEnvVar(table: TableKey): string {
+  return `${table.toUpperCase()}_TABLE`;
+}

@@ -1,0 +1,37 @@
+/** Error codes a client can see in an `error` frame (docs/protocol.md lists them). */
+export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'NOT_A_MEMBER' | 'IN_PROGRESS' | 'INTERNAL';
+
+/** An expected, client-facing failure of a use case. Anything else thrown is mapped to INTERNAL. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'ChatError';
+  }
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+  'TimeoutError',
+]);
+
+const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/** Whether retrying the same request may succeed: throttling, 5xx and network faults, not bugs or bad data. */
+export function isTransient(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (e.$retryable) return true;
+  if (e.name && TRANSIENT_NAMES.has(e.name)) return true;
+  if (e.code && TRANSIENT_NETWORK_CODES.has(e.code)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 500;
+}

@@ -1,0 +1,4 @@
+import { openConnection } from '../app/connections.ts';
+import { lifecycleRoute } from '../runtime/ws-handler.ts';
+
+export const handler = lifecycleRoute(openConnection);

@@ -1,0 +1,41 @@
+/** Wires the adapters once per cold start; handlers import the result. */
+import { randomUUID } from 'node:crypto';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV, requireEnv } from '../catalog/env.ts';
+import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
+import type { Deps } from '../app/context.ts';
+import type { ConnectionNotifier } from '../app/ports.ts';
+import { ConnectionsApiNotifier } from '../adapters/connections-api.ts';
+import { DynamoChatStore } from '../adapters/dynamodb-store.ts';
+import { telemetry, tracer } from './observability.ts';
+
+/** Table names from the environment; a function only gets the variables of the tables its policy grants. */
+function tableNamesFromEnv(): Record<TableKey, string> {
+  return Object.fromEntries(TABLE_KEYS.map((t) => [t, process.env[tableEnvVar(t)] ?? ''])) as Record<TableKey, string>;
+}
+
+/** Created on first post: functions that never post ($connect, $disconnect) have no endpoint configured. */
+function lazyNotifier(): ConnectionNotifier {
+  let notifier: ConnectionNotifier | undefined;
+  return {
+    post(connectionId, frame) {
+      notifier ??= new ConnectionsApiNotifier(
+        tracer.captureAWSv3Client(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) })),
+      );
+      return notifier.post(connectionId, frame);
+    },
+  };
+}
+
+export function createDeps(): Deps {
+  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    store: new DynamoChatStore(db, tableNamesFromEnv()),
+    notifier: lazyNotifier(),
+    telemetry,
+    newId: randomUUID,
+  };
+}

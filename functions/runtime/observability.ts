@@ -1,0 +1,30 @@
+/** The one place that creates the Powertools logger, metrics and tracer every handler shares. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from '../../dashboards/metrics.ts';
+import type { Telemetry } from '../app/ports.ts';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'wschat';
+
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+export const tracer = new Tracer({ serviceName });
+
+const UNITS = {
+  Count: MetricUnit.Count,
+  Milliseconds: MetricUnit.Milliseconds,
+  Bytes: MetricUnit.Bytes,
+} as const;
+
+export const telemetry: Telemetry = {
+  count(metric: CustomMetricName, value = 1) {
+    metrics.addMetric(metric, UNITS[CUSTOM_METRICS[metric].unit], value);
+  },
+  durationMs(metric: CustomMetricName, ms: number) {
+    metrics.addMetric(metric, UNITS[CUSTOM_METRICS[metric].unit], ms);
+  },
+  warn(message, details) {
+    logger.warn(message, details);
+  },
+};

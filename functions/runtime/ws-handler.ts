@@ -1,0 +1,135 @@
+/**
+ * Turns a use case into a Lambda handler for a WebSocket route: parse the event, run the use case, post the
+ * reply frame, and map every failure to one error frame (the only error-to-response mapping there is).
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { Caller, Deps } from '../app/context.ts';
+import { ChatError, isTransient } from '../domain/errors.ts';
+import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
+import { createDeps } from './deps.ts';
+import { logger, metrics, tracer } from './observability.ts';
+
+export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
+  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
+    authorizer?: { userId?: string };
+  };
+};
+
+export interface Reply {
+  /** Posted to the calling connection first. */
+  readonly frame?: ServerFrame;
+  /** Work that follows the reply (fan-out), so the caller's ack never waits for the room. */
+  readonly afterReply?: () => Promise<void>;
+}
+
+export type UseCase<T> = (deps: Deps, caller: Caller, request: T) => Promise<Reply>;
+
+const deps = createDeps();
+
+export function callerOf(event: WebSocketEvent): Caller {
+  const ctx = event.requestContext;
+  const userId = ctx.authorizer?.userId;
+  // Only the authorizer sets identity; a route reached without it is a misconfiguration, not a client error.
+  if (!userId) throw new Error('requestContext.authorizer.userId is missing');
+  return {
+    connectionId: ctx.connectionId,
+    userId,
+    connectedAt: ctx.connectedAt,
+    requestId: ctx.requestId,
+    nowMs: Date.now(),
+  };
+}
+
+export function errorFrame(error: unknown, requestId: string, clientMsgId: unknown): ServerFrame {
+  const withId = typeof clientMsgId === 'string' ? { clientMsgId } : {};
+  if (error instanceof ChatError) {
+    return { type: 'error', code: error.code, message: error.message, requestId, retryable: error.retryable, ...withId };
+  }
+  const retryable = isTransient(error);
+  return {
+    type: 'error',
+    code: 'INTERNAL',
+    message: retryable ? 'a dependency is unavailable; retry' : 'internal error',
+    requestId,
+    retryable,
+    ...withId,
+  };
+}
+
+function logError(error: unknown): void {
+  if (error instanceof ChatError && error.code !== 'INTERNAL') {
+    logger.info('request rejected', { errorCode: error.code, reason: error.message });
+    if (error.code === 'BAD_REQUEST' || error.code === 'UNKNOWN_ACTION') {
+      deps.telemetry.count('MessageValidationFailed');
+    }
+    return;
+  }
+  logger.error('request failed', error as Error);
+}
+
+async function postQuietly(connectionId: string, frame: ServerFrame): Promise<void> {
+  try {
+    await deps.notifier.post(connectionId, frame);
+  } catch (error) {
+    logger.warn('could not post reply', { error: String(error) });
+  }
+}
+
+/** Adds the correlation keys every log line of a WebSocket invocation carries. */
+function appendCorrelationKeys(event: WebSocketEvent): void {
+  const ctx = event.requestContext;
+  logger.appendKeys({
+    connectionId: ctx.connectionId,
+    requestId: ctx.requestId,
+    routeKey: ctx.routeKey,
+    userId: ctx.authorizer?.userId,
+  });
+  tracer.putAnnotation('route', ctx.routeKey);
+}
+
+export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
+  return middy(handler)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** A handler for a route whose frame is validated by `schema` and answered by `useCase`. */
+export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
+  return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
+    appendCorrelationKeys(event);
+    const { connectionId, requestId } = event.requestContext;
+    let frame: Record<string, unknown> | undefined;
+    try {
+      frame = parseFrameBody(event.body);
+      const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
+      if (reply.frame) await postQuietly(connectionId, reply.frame);
+      await reply.afterReply?.();
+      tracer.putAnnotation('outcome', 'ok');
+    } catch (error) {
+      logError(error);
+      tracer.putAnnotation('outcome', error instanceof ChatError ? error.code : 'INTERNAL');
+      await postQuietly(connectionId, errorFrame(error, requestId, frame?.clientMsgId));
+    }
+    return { statusCode: 200 };
+  });
+}
+
+/** A handler for `$connect` / `$disconnect`: no frame, no reply; a failure rejects the handshake with 500. */
+export function lifecycleRoute(useCase: (deps: Deps, caller: Caller) => Promise<void>) {
+  return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
+    appendCorrelationKeys(event);
+    try {
+      await useCase(deps, callerOf(event));
+      return { statusCode: 200 };
+    } catch (error) {
+      logger.error('lifecycle route failed', error as Error);
+      return { statusCode: 500 };
+    }
+  });
+}
