@@ -1,0 +1,120 @@
+import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api';
+import { Apigatewayv2Authorizer } from '@cdktf/provider-aws/lib/apigatewayv2-authorizer';
+import { Apigatewayv2Deployment } from '@cdktf/provider-aws/lib/apigatewayv2-deployment';
+import { Apigatewayv2Integration } from '@cdktf/provider-aws/lib/apigatewayv2-integration';
+import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route';
+import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { Fn, TerraformOutput } from 'cdktf';
+import { Construct } from 'constructs';
+import { ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER, type FunctionName } from '../../functions/catalog/functions.ts';
+import { resourceName, type StageConfig } from '../config/stages.ts';
+import type { ConnectionsTarget } from './functions.ts';
+
+/** Access log line per request, in JSON so Logs Insights can query its fields. */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  connectionId: '$context.connectionId',
+  routeKey: '$context.routeKey',
+  eventType: '$context.eventType',
+  status: '$context.status',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  error: '$context.error.message',
+  sourceIp: '$context.identity.sourceIp',
+  requestTimeEpoch: '$context.requestTimeEpoch',
+});
+
+/** The WebSocket API of one stage. Routes come from the route table; `connectRoutes` wires them to functions. */
+export class ChatApi extends Construct {
+  readonly api: Apigatewayv2Api;
+  readonly connections: ConnectionsTarget;
+
+  constructor(scope: Construct, id: string, private readonly stage: StageConfig) {
+    super(scope, id);
+    this.api = new Apigatewayv2Api(this, 'api', {
+      name: resourceName(stage, 'ws'),
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+    });
+    this.connections = {
+      endpoint: `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
+      postArn: `${this.api.executionArn}/${stage.name}/POST/@connections/*`,
+    };
+  }
+
+  connectRoutes(functions: Record<FunctionName, LambdaFunction>): void {
+    const { api, stage } = this;
+    const authorizer = new Apigatewayv2Authorizer(this, 'authorizer', {
+      apiId: api.id,
+      name: resourceName(stage, 'jwt'),
+      authorizerType: 'REQUEST',
+      authorizerUri: functions.authorizer.invokeArn,
+      identitySources: [`route.request.querystring.${TOKEN_QUERY_PARAMETER}`],
+    });
+    new LambdaPermission(this, 'authorizer-permission', {
+      statementId: 'AllowApiGatewayAuthorizer',
+      action: 'lambda:InvokeFunction',
+      functionName: functions.authorizer.functionName,
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: `${api.executionArn}/authorizers/${authorizer.id}`,
+    });
+
+    const routes = ROUTES.map(({ routeKey, function: name }) => {
+      const id = routeKey.replace('$', '');
+      const integration = new Apigatewayv2Integration(this, `${id}-integration`, {
+        apiId: api.id,
+        integrationType: 'AWS_PROXY',
+        integrationUri: functions[name].invokeArn,
+      });
+      new LambdaPermission(this, `${id}-permission`, {
+        statementId: 'AllowApiGatewayRoute',
+        action: 'lambda:InvokeFunction',
+        functionName: functions[name].functionName,
+        principal: 'apigateway.amazonaws.com',
+        sourceArn: `${api.executionArn}/${stage.name}/${routeKey}`,
+      });
+      return new Apigatewayv2Route(this, `${id}-route`, {
+        apiId: api.id,
+        routeKey,
+        target: `integrations/${integration.id}`,
+        ...(routeKey === '$connect' ? { authorizationType: 'CUSTOM', authorizerId: authorizer.id } : {}),
+      });
+    });
+
+    // A new deployment whenever a route or its target changes; the stage then points at it.
+    const deployment = new Apigatewayv2Deployment(this, 'deployment', {
+      apiId: api.id,
+      triggers: { redeployment: Fn.sha1(Fn.jsonencode(routes.map((r) => [r.routeKey, r.target, r.authorizerId]))) },
+      lifecycle: { createBeforeDestroy: true },
+      dependsOn: routes,
+    });
+    const accessLogs = new CloudwatchLogGroup(this, 'access-logs', {
+      name: `/aws/apigateway/${resourceName(stage, 'ws')}`,
+      retentionInDays: stage.logRetentionDays,
+    });
+    const apiStage = new Apigatewayv2Stage(this, 'stage', {
+      apiId: api.id,
+      name: stage.name,
+      deploymentId: deployment.id,
+      defaultRouteSettings: {
+        throttlingRateLimit: stage.throttle.rateLimit,
+        throttlingBurstLimit: stage.throttle.burstLimit,
+      },
+      accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+    });
+
+    new TerraformOutput(this, 'websocket_url', {
+      value: apiStage.invokeUrl,
+      description: 'wss:// URL clients connect to (append ?token=<JWT>)',
+    }).overrideLogicalId('websocket_url');
+    new TerraformOutput(this, 'connections_endpoint', {
+      value: this.connections.endpoint,
+      description: 'https:// endpoint of the @connections management API',
+    }).overrideLogicalId('connections_endpoint');
+  }
+}
