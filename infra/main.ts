@@ -7,7 +7,8 @@ import { ChatStack } from './stack.ts';
 
 export function synthesize(outdir = process.env.CDKTF_OUTDIR ?? path.join(REPO_ROOT, 'cdktf.out')): string {
   const app = new App({ outdir, skipValidation: false });
-  const buildDir = path.join(REPO_ROOT, '.build', 'functions');
+  // Next to the output, so concurrent syntheses into different directories never share bundle files.
+  const buildDir = path.join(path.dirname(outdir), '.build', 'functions');
   for (const stage of Object.keys(STAGES) as StageName[]) {
     new ChatStack(app, stackName(stage), { stage: STAGES[stage], buildDir });
   }
@@ -17,5 +18,5 @@ export function synthesize(outdir = process.env.CDKTF_OUTDIR ?? path.join(REPO_R
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outdir = synthesize();
-  console.log(`synthesized ${Object.keys(STAGES).map(stackName).join(', ')} into ${outdir}`);
+  console.log(`synthesized ${(Object.keys(STAGES) as StageName[]).map(stackName).join(', ')} into ${outdir}`);
 }

@@ -1,4 +1,4 @@
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { LocalBackend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import path from 'node:path';

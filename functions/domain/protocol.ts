@@ -26,7 +26,7 @@ export const sendRequest = z.object({
   room,
   text: z.string(typed('a string')).min(1, { error: 'must not be empty' }),
   clientMsgId: z
-    .string({ error: 'must be a string' })
+    .string(typed('a string'))
     .min(1, { error: 'must not be empty' })
     .max(MAX_CLIENT_MSG_ID_LENGTH, { error: `must be at most ${MAX_CLIENT_MSG_ID_LENGTH} characters` }),
 });

@@ -8,7 +8,12 @@ import type { Telemetry } from '../app/ports.ts';
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'wschat';
 
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
+// An empty flush is normal (ping records no business metric); only real metric errors deserve a log line.
+export const metrics = new Metrics({
+  namespace: METRICS_NAMESPACE,
+  serviceName,
+  logger: logger.createChild({ logLevel: 'ERROR' }),
+});
 export const tracer = new Tracer({ serviceName });
 
 const UNITS = {

@@ -1,13 +1,13 @@
-import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
-import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
 import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
-import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
 import type { IdentitySettings } from './identity.ts';

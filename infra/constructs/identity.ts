@@ -1,5 +1,12 @@
 import { TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
+import { IDENTITY_VARIABLES } from '../config/variables.ts';
+
+function variable(scope: Construct, name: string, description: string): TerraformVariable {
+  const v = new TerraformVariable(scope, name, { type: 'string', description });
+  v.overrideLogicalId(name);
+  return v;
+}
 
 /**
  * Which identity provider's JWTs open a connection. These differ per deployment, so they are Terraform
@@ -12,20 +19,12 @@ export class IdentitySettings extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.issuer = new TerraformVariable(this, 'jwt_issuer', {
-      type: 'string',
-      description: 'Issuer (iss) every connection token must carry, e.g. https://cognito-idp.<region>.amazonaws.com/<pool>',
-    });
-    this.issuer.overrideLogicalId('jwt_issuer');
-    this.audience = new TerraformVariable(this, 'jwt_audience', {
-      type: 'string',
-      description: 'Audience (aud) every connection token must carry',
-    });
-    this.audience.overrideLogicalId('jwt_audience');
-    this.jwksUrl = new TerraformVariable(this, 'jwks_url', {
-      type: 'string',
-      description: 'HTTPS URL of the JSON Web Key Set that signs connection tokens',
-    });
-    this.jwksUrl.overrideLogicalId('jwks_url');
+    this.issuer = variable(
+      this,
+      IDENTITY_VARIABLES.issuer,
+      'Issuer (iss) every connection token must carry, e.g. https://cognito-idp.<region>.amazonaws.com/<pool>',
+    );
+    this.audience = variable(this, IDENTITY_VARIABLES.audience, 'Audience (aud) every connection token must carry');
+    this.jwksUrl = variable(this, IDENTITY_VARIABLES.jwksUrl, 'HTTPS URL of the JSON Web Key Set that signs connection tokens');
   }
 }

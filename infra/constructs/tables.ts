@@ -1,4 +1,4 @@
-import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { Construct } from 'constructs';
 import { TABLE_KEYS, TABLES, type KeyAttribute, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, type StageConfig } from '../config/stages.ts';

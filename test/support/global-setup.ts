@@ -1,5 +1,9 @@
-/** Synthesizes every stack once per test run into .test-out/, so no suite touches the developer's cdktf.out. */
+/**
+ * Synthesizes every stack once per test run into its own directory under .test-out/, so no suite touches the
+ * developer's cdktf.out and concurrent runs never read each other's half-written assets.
+ */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -12,8 +16,10 @@ declare module 'vitest' {
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-export default function setup(project: TestProject): void {
-  const synthDir = path.join(root, '.test-out', 'cdktf.out');
+export default function setup(project: TestProject): () => void {
+  const runDir = path.join(root, '.test-out', `run-${process.pid}`);
+  const synthDir = path.join(runDir, 'cdktf.out');
+  mkdirSync(synthDir, { recursive: true });
   const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
   execFileSync(process.execPath, [tsxCli, path.join(root, 'infra', 'main.ts')], {
     cwd: root,
@@ -21,4 +27,5 @@ export default function setup(project: TestProject): void {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   project.provide('synthDir', synthDir);
+  return () => rmSync(runDir, { recursive: true, force: true });
 }

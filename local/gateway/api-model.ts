@@ -1,0 +1,73 @@
+/** What the local gateway serves, read from the plan's API Gateway resources (never re-declared here). */
+import type { StackPlan } from '../plan.ts';
+
+export interface Authorizer {
+  readonly functionName: string;
+  /** e.g. `route.request.querystring.token`: a missing source is a 401 before the function runs. */
+  readonly identitySources: readonly string[];
+}
+
+export interface Route {
+  readonly routeKey: string;
+  readonly functionName: string;
+  readonly authorizer?: Authorizer;
+}
+
+export interface ApiModel {
+  readonly apiId: string;
+  readonly region: string;
+  readonly stage: string;
+  /** `$request.body.<path>`: which JSON field of a frame selects the route. */
+  readonly routeSelectionPath: readonly string[];
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly accessLogFormat?: string;
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+function functionNameOfUri(plan: StackPlan, uri: string): string {
+  const fn = plan.byAddress(plan.referencedAddress(uri));
+  if (fn.type !== 'aws_lambda_function') throw new Error(`${uri} does not point at a Lambda function`);
+  return plan.resolve(String(fn.config.function_name));
+}
+
+export function readApiModel(plan: StackPlan): ApiModel {
+  const api = plan.only('aws_apigatewayv2_api').config;
+  if (api.protocol_type !== 'WEBSOCKET') throw new Error('the plan API is not a WebSocket API');
+  const expression = String(api.route_selection_expression);
+  const match = /^\$request\.body\.([A-Za-z0-9_.]+)$/.exec(expression);
+  if (!match?.[1]) throw new Error(`route selection expression ${expression} is not supported locally`);
+
+  const stage = plan.only('aws_apigatewayv2_stage').config;
+  const routes = new Map<string, Route>();
+  for (const { config } of plan.resources('aws_apigatewayv2_route')) {
+    const integrationRef = String(config.target).replace(/^integrations\//, '');
+    const integration = plan.byAddress(plan.referencedAddress(integrationRef)).config;
+    if (integration.integration_type !== 'AWS_PROXY') {
+      throw new Error(`route ${config.route_key}: only AWS_PROXY integrations run locally`);
+    }
+    let authorizer: Authorizer | undefined;
+    if (config.authorization_type === 'CUSTOM') {
+      const auth = plan.byAddress(plan.referencedAddress(String(config.authorizer_id))).config;
+      authorizer = {
+        functionName: functionNameOfUri(plan, String(auth.authorizer_uri)),
+        identitySources: (auth.identity_sources as string[]) ?? [],
+      };
+    }
+    const routeKey = String(config.route_key);
+    routes.set(routeKey, { routeKey, functionName: functionNameOfUri(plan, String(integration.integration_uri)), authorizer });
+  }
+  const defaults = (stage.default_route_settings ?? {}) as Record<string, number>;
+  const accessLogs = stage.access_log_settings as { format?: string } | undefined;
+  return {
+    apiId: plan.apiId,
+    region: plan.region,
+    stage: String(stage.name),
+    routeSelectionPath: match[1].split('.'),
+    routes,
+    accessLogFormat: accessLogs?.format,
+    throttle:
+      defaults.throttling_rate_limit !== undefined
+        ? { rateLimit: defaults.throttling_rate_limit, burstLimit: defaults.throttling_burst_limit ?? 0 }
+        : undefined,
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * A local API Gateway WebSocket stage: the handshake with the plan's authorizer and `$connect` route, route
+ * selection, Lambda proxy events, the `@connections` management API and the service limits clients hit.
+ */
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { InvokeResult } from '../lambda/function-pool.ts';
+import type { ApiModel, Route } from './api-model.ts';
+import {
+  authorizerEvent,
+  connectEvent,
+  disconnectEvent,
+  gatewayId,
+  messageEvent,
+  type ConnectionInfo,
+  type HandshakeRequest,
+} from './events.ts';
+
+/** API Gateway's WebSocket quotas (none of these can be raised). */
+export const LIMITS = {
+  frameBytes: 32 * 1024,
+  messageBytes: 128 * 1024,
+  idleMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+};
+
+export type Invoke = (functionName: string, event: unknown) => Promise<InvokeResult>;
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export interface GatewayOptions {
+  readonly api: ApiModel;
+  readonly invoke: Invoke;
+  readonly log: (line: string) => void;
+  /** Extra HTTP endpoints on the same port (the development identity provider); true when handled. */
+  readonly http?: readonly HttpHandler[];
+  /** Divides idle and maximum connection durations, so tests can watch them expire. */
+  readonly timeScale?: number;
+}
+
+interface Connection extends ConnectionInfo {
+  readonly ws: WebSocket;
+  lastActiveAt: number;
+  idleTimer?: NodeJS.Timeout;
+  maxTimer?: NodeJS.Timeout;
+}
+
+export class Gateway {
+  private readonly server: Server;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameBytes });
+  private readonly connections = new Map<string, Connection>();
+  private readonly pendingDisconnects = new Set<Promise<unknown>>();
+  private readonly api: ApiModel;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.api = options.api;
+    this.server = createServer((req, res) => this.onHttp(req, res));
+    this.server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Closes every connection as API Gateway does on a deployment going away, then the port. */
+  async close(): Promise<void> {
+    for (const conn of this.connections.values()) conn.ws.close(1001, 'Going away');
+    await Promise.allSettled([...this.pendingDisconnects]);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- handshake -------------------------------------------------------------------------------------------
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.replace(/\/$/, '') !== `/${this.api.stage}`) return reject(socket, 403, 'Forbidden');
+
+    const connectedAt = Date.now();
+    const conn: ConnectionInfo = {
+      connectionId: gatewayId(),
+      connectedAt,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? '',
+      domainName: req.headers.host ?? 'localhost',
+    };
+    const handshake = handshakeRequest(req, url);
+    const connect = this.api.routes.get('$connect');
+
+    if (connect?.authorizer) {
+      const outcome = await this.authorize(connect, conn, handshake, url, req);
+      if (outcome !== 'allow') return this.rejectHandshake(socket, conn, outcome);
+    }
+    if (connect) {
+      const result = await this.options.invoke(connect.functionName, connectEvent(this.api, conn, handshake));
+      const status = integrationStatus(result);
+      if (status < 200 || status > 299) return this.rejectHandshake(socket, conn, status);
+    }
+    if (socket.destroyed) return void this.dispatchDisconnect(conn, 1006, 'Client closed during the handshake');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(conn, ws));
+  }
+
+  private async authorize(
+    route: Route,
+    conn: ConnectionInfo,
+    handshake: HandshakeRequest,
+    url: URL,
+    req: IncomingMessage,
+  ): Promise<'allow' | number> {
+    const authorizer = route.authorizer as NonNullable<Route['authorizer']>;
+    if (!authorizer.identitySources.every((source) => identitySourcePresent(source, url, req))) return 401;
+    const result = await this.options.invoke(authorizer.functionName, authorizerEvent(this.api, conn, handshake));
+    if (result.status === 'error' && result.errorMessage === 'Unauthorized') return 401;
+    if (result.status !== 'ok') return 500;
+    const output = result.payload as AuthorizerOutput | undefined;
+    const effect = policyEffect(output, `execute-api:Invoke`);
+    if (effect === 'Deny') return 403;
+    if (effect !== 'Allow') return 500;
+    const context = output?.context ?? {};
+    // API Gateway passes only string, number and boolean context values; anything else is a 500.
+    if (Object.values(context).some((v) => !['string', 'number', 'boolean'].includes(typeof v))) return 500;
+    conn.authorizer = { ...context, principalId: String(output?.principalId ?? '') };
+    return 'allow';
+  }
+
+  private rejectHandshake(socket: Duplex, conn: ConnectionInfo, status: number): void {
+    this.accessLog(conn, '$connect', 'CONNECT', status);
+    reject(socket, status, STATUS_CODES[status] ?? 'Error');
+  }
+
+  private accept(info: ConnectionInfo, ws: WebSocket): void {
+    const scale = this.options.timeScale ?? 1;
+    const conn: Connection = { ...info, ws, lastActiveAt: Date.now() };
+    this.connections.set(conn.connectionId, conn);
+    this.accessLog(conn, '$connect', 'CONNECT', 200);
+    conn.maxTimer = setTimeout(() => ws.close(1001, 'Going away'), LIMITS.maxConnectionMs / scale);
+    this.touch(conn);
+    ws.on('message', (data: Buffer, isBinary) => {
+      this.touch(conn);
+      void this.onMessage(conn, data, isBinary);
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(conn.idleTimer);
+      clearTimeout(conn.maxTimer);
+      this.connections.delete(conn.connectionId);
+      this.dispatchDisconnect(conn, code, reason.toString() || closeReason(code));
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  private touch(conn: Connection): void {
+    conn.lastActiveAt = Date.now();
+    clearTimeout(conn.idleTimer);
+    const scale = this.options.timeScale ?? 1;
+    conn.idleTimer = setTimeout(() => conn.ws.close(1001, 'Going away'), LIMITS.idleMs / scale);
+  }
+
+  private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {
+    const route = this.api.routes.get('$disconnect');
+    if (!route) return;
+    const pending = this.options.invoke(route.functionName, disconnectEvent(this.api, conn, code, reason)).then((result) => {
+      this.accessLog(conn, '$disconnect', 'DISCONNECT', integrationStatus(result));
+      this.pendingDisconnects.delete(pending);
+    });
+    this.pendingDisconnects.add(pending);
+  }
+
+  // ---- messages --------------------------------------------------------------------------------------------
+
+  private async onMessage(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    const body = isBinary ? data.toString('base64') : data.toString('utf8');
+    const route = isBinary ? this.api.routes.get('$default') : this.selectRoute(body);
+    const started = Date.now();
+    if (!route) {
+      this.send(conn, JSON.stringify({ message: 'Forbidden', connectionId: conn.connectionId, requestId: gatewayId() }));
+      return;
+    }
+    const event = messageEvent(this.api, conn, route.routeKey, body, isBinary);
+    const result = await this.options.invoke(route.functionName, event);
+    this.accessLog(conn, route.routeKey, 'MESSAGE', integrationStatus(result), Date.now() - started, result);
+    if (result.status !== 'ok') {
+      // What API Gateway sends when the integration fails or times out.
+      this.send(
+        conn,
+        JSON.stringify({
+          message: 'Internal server error',
+          connectionId: conn.connectionId,
+          requestId: event.requestContext.requestId,
+        }),
+      );
+    }
+  }
+
+  private selectRoute(body: string): Route | undefined {
+    let selected: unknown;
+    try {
+      selected = this.api.routeSelectionPath.reduce<unknown>(
+        (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined),
+        JSON.parse(body),
+      );
+    } catch {
+      selected = undefined;
+    }
+    const routeKey = typeof selected === 'string' && !selected.startsWith('$') ? selected : undefined;
+    return (routeKey && this.api.routes.get(routeKey)) || this.api.routes.get('$default');
+  }
+
+  private send(conn: Connection, payload: string | Buffer): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(payload);
+    this.touch(conn);
+  }
+
+  // ---- @connections ----------------------------------------------------------------------------------------
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const prefix = `/${this.api.stage}/@connections/`;
+    if (url.pathname.startsWith(prefix)) {
+      this.onManagement(req, res, decodeURIComponent(url.pathname.slice(prefix.length)));
+      return;
+    }
+    for (const handler of this.options.http ?? []) if (handler(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+  }
+
+  private onManagement(req: IncomingMessage, res: ServerResponse, connectionId: string): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= LIMITS.messageBytes) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const conn = this.connections.get(connectionId);
+      if (!conn) return managementError(res, 410, 'GoneException', `Connection ${connectionId} is gone`);
+      switch (req.method) {
+        case 'POST':
+          if (size > LIMITS.messageBytes) {
+            return managementError(res, 413, 'PayloadTooLargeException', 'Message too large');
+          }
+          this.send(conn, Buffer.concat(chunks).toString('utf8'));
+          return void res.writeHead(200).end();
+        case 'GET':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(
+            JSON.stringify({
+              connectedAt: new Date(conn.connectedAt).toISOString(),
+              identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
+              lastActiveAt: new Date(conn.lastActiveAt).toISOString(),
+            }),
+          );
+        case 'DELETE':
+          conn.ws.close(1000, 'Connection deleted');
+          return void res.writeHead(204).end();
+        default:
+          return managementError(res, 405, 'MethodNotAllowedException', `${req.method} is not supported`);
+      }
+    });
+  }
+
+  // ---- access log ------------------------------------------------------------------------------------------
+
+  private accessLog(
+    conn: ConnectionInfo,
+    routeKey: string,
+    eventType: string,
+    status: number,
+    latencyMs?: number,
+    result?: InvokeResult,
+  ): void {
+    const format = this.api.accessLogFormat;
+    if (!format) return;
+    const values: Record<string, string> = {
+      requestId: gatewayId(),
+      connectionId: conn.connectionId,
+      routeKey,
+      eventType,
+      status: String(status),
+      integrationStatus: String(status),
+      integrationLatency: latencyMs === undefined ? '-' : String(latencyMs),
+      integrationErrorMessage: result && result.status !== 'ok' ? result.errorMessage : '-',
+      'authorizer.error': status === 401 || status === 403 ? (STATUS_CODES[status] ?? '-') : '-',
+      'error.message': status >= 400 ? (STATUS_CODES[status] ?? '-') : '-',
+      'identity.sourceIp': conn.sourceIp,
+      requestTimeEpoch: String(Date.now()),
+    };
+    const line = format.replace(/\$context\.([A-Za-z.]+)/g, (_m, key: string) =>
+      JSON.stringify(values[key] ?? '-').slice(1, -1),
+    );
+    this.options.log(line);
+  }
+}
+
+interface AuthorizerOutput {
+  principalId?: string;
+  policyDocument?: { Statement?: { Effect?: string; Action?: string | string[]; Resource?: string | string[] }[] };
+  context?: Record<string, unknown>;
+}
+
+/** Deny wins over Allow; no matching statement is neither (a misconfigured authorizer: 500). */
+function policyEffect(output: AuthorizerOutput | undefined, action: string): 'Allow' | 'Deny' | undefined {
+  const statements = output?.policyDocument?.Statement ?? [];
+  const matching = statements.filter((s) => [s.Action ?? []].flat().some((a) => wildcard(a).test(action)));
+  if (matching.some((s) => s.Effect === 'Deny')) return 'Deny';
+  if (matching.some((s) => s.Effect === 'Allow')) return 'Allow';
+  return undefined;
+}
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+function identitySourcePresent(source: string, url: URL, req: IncomingMessage): boolean {
+  const [, where, name] = /^route\.request\.(querystring|header)\.(.+)$/.exec(source) ?? [];
+  if (!where || !name) return false;
+  if (where === 'querystring') return !!url.searchParams.get(name);
+  return !!req.headers[name.toLowerCase()];
+}
+
+function handshakeRequest(req: IncomingMessage, url: URL): HandshakeRequest {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    query[key] = value;
+    (multiQuery[key] ??= []).push(value);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  return {
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : undefined,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : undefined,
+  };
+}
+
+/** The status API Gateway derives from a Lambda proxy integration: its statusCode, or 500 when it failed. */
+function integrationStatus(result: InvokeResult): number {
+  if (result.status !== 'ok') return 500;
+  const statusCode = (result.payload as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof statusCode === 'number' ? statusCode : 200;
+}
+
+function closeReason(code: number): string {
+  if (code === 1009) return 'Message too big';
+  if (code === 1001) return 'Going away';
+  if (code === 1006) return 'Connection closed abnormally';
+  return 'Client closed';
+}
+
+function reject(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function managementError(res: ServerResponse, status: number, type: string, message: string): void {
+  // The SDK names its error from this header; without it a 410 would not surface as GoneException.
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+  res.end(JSON.stringify({ message }));
+}

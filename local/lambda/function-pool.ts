@@ -1,0 +1,177 @@
+/**
+ * The execution environments of one function: a worker thread each, created on demand (cold start),
+ * reused while warm, killed when an invocation outlives the plan's timeout.
+ */
+import { buildSync } from 'esbuild';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { InvokeMessage, WorkerData, WorkerReply } from './worker.ts';
+
+export interface FunctionDefinition {
+  readonly name: string;
+  readonly codeDir: string;
+  readonly handler: string;
+  readonly arn: string;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly logGroupName: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+export type InvokeResult =
+  | { readonly status: 'ok'; readonly payload: unknown }
+  | { readonly status: 'error'; readonly errorType: string; readonly errorMessage: string }
+  | { readonly status: 'timeout'; readonly errorMessage: string }
+  | { readonly status: 'crashed'; readonly errorMessage: string };
+
+export type LogSink = (source: string, line: string) => void;
+
+interface Environment {
+  readonly worker: Worker;
+  readonly logStream: string;
+  pending?: { id: number; settle: (result: InvokeResult) => void };
+}
+
+let workerScript: string | undefined;
+
+/** Worker threads cannot load TypeScript, so the runtime shim is compiled once per process. */
+function compiledWorker(): string {
+  if (!workerScript) {
+    const outfile = path.join(tmpdir(), `wschat-lambda-worker-${process.pid}.mjs`);
+    buildSync({
+      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'warning',
+    });
+    workerScript = outfile;
+  }
+  return workerScript;
+}
+
+export class FunctionPool {
+  private readonly idle: Environment[] = [];
+  private readonly all = new Set<Environment>();
+  private readonly waiting: ((env: Environment) => void)[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    readonly definition: FunctionDefinition,
+    private readonly log: LogSink,
+    private readonly maxEnvironments = 32,
+  ) {}
+
+  async invoke(event: unknown): Promise<InvokeResult> {
+    if (this.closed) return { status: 'crashed', errorMessage: `${this.definition.name} is shut down` };
+    const env = await this.acquire();
+    const requestId = randomUUID();
+    const id = ++this.nextId;
+    const { timeoutMs } = this.definition;
+    const result = await new Promise<InvokeResult>((settle) => {
+      env.pending = { id, settle };
+      const timer = setTimeout(() => {
+        this.log(this.definition.name, `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (${requestId})`);
+        settle({ status: 'timeout', errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` });
+        void this.discard(env);
+      }, timeoutMs);
+      const original = settle;
+      env.pending.settle = (r) => {
+        clearTimeout(timer);
+        original(r);
+      };
+      const message: InvokeMessage = {
+        id,
+        event,
+        requestId,
+        deadline: Date.now() + timeoutMs,
+        traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=1`,
+      };
+      env.worker.postMessage(message);
+    });
+    if (this.all.has(env)) this.release(env);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.all].map((env) => this.discard(env)));
+  }
+
+  private acquire(): Promise<Environment> {
+    const env = this.idle.pop();
+    if (env) return Promise.resolve(env);
+    if (this.all.size < this.maxEnvironments) return Promise.resolve(this.spawn());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(env: Environment): void {
+    env.pending = undefined;
+    const next = this.waiting.shift();
+    if (next) next(env);
+    else this.idle.push(env);
+  }
+
+  private spawn(): Environment {
+    const d = this.definition;
+    const logStream = `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${randomUUID().replace(/-/g, '')}`;
+    const data: WorkerData = {
+      codeDir: d.codeDir,
+      handler: d.handler,
+      functionName: d.name,
+      functionArn: d.arn,
+      memoryMb: d.memoryMb,
+      logGroupName: d.logGroupName,
+    };
+    const worker = new Worker(compiledWorker(), {
+      workerData: data,
+      env: { ...d.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStream },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: d.memoryMb },
+    });
+    const env: Environment = { worker, logStream };
+    for (const stream of [worker.stdout, worker.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line));
+    }
+    worker.on('message', (reply: WorkerReply) => {
+      if (env.pending?.id !== reply.id) return;
+      if (reply.ok) {
+        if (reply.initMs !== undefined) this.log(d.name, `INIT cold start ${reply.initMs} ms`);
+        env.pending.settle({ status: 'ok', payload: reply.payload });
+      } else {
+        env.pending.settle({ status: 'error', errorType: reply.errorType, errorMessage: reply.errorMessage });
+      }
+    });
+    worker.on('error', (error) => {
+      env.pending?.settle({ status: 'crashed', errorMessage: `Runtime exited: ${error.message}` });
+      this.forget(env);
+    });
+    worker.on('exit', (code) => {
+      env.pending?.settle({ status: 'crashed', errorMessage: `Runtime exited with code ${code}` });
+      this.forget(env);
+    });
+    this.all.add(env);
+    return env;
+  }
+
+  private forget(env: Environment): void {
+    env.pending = undefined;
+    this.all.delete(env);
+    const at = this.idle.indexOf(env);
+    if (at >= 0) this.idle.splice(at, 1);
+    // A waiter that lost its environment gets a fresh one.
+    if (this.waiting.length && !this.closed && this.all.size < this.maxEnvironments) this.waiting.shift()?.(this.spawn());
+  }
+
+  private async discard(env: Environment): Promise<void> {
+    this.forget(env);
+    await env.worker.terminate();
+  }
+}

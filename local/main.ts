@@ -1,0 +1,79 @@
+/**
+ * `npm start`: synthesizes the stacks, then runs the chosen stage's plan on this machine.
+ *   --stage <name>             stage to run (default dev)
+ *   --port <n>                 gateway port (default $PORT or 8080)
+ *   --no-synth                 run the existing cdktf.out as it is
+ *   --dynamodb-endpoint <url>  use this DynamoDB endpoint instead of embedded dynalite
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { STAGES, type StageName } from '../infra/config/stages.ts';
+import { formatLogLine } from './log-format.ts';
+import { REPO_ROOT, STATE_DIR, synthesizedStackDir } from './paths.ts';
+import { startLocalStack } from './stack.ts';
+
+// The plan's runtime is nodejs22.x; the banner says which Node runs locally, so the SDK's warning is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const { values } = parseArgs({
+  options: {
+    stage: { type: 'string', default: 'dev' },
+    port: { type: 'string', default: process.env.PORT ?? '8080' },
+    'no-synth': { type: 'boolean', default: false },
+    'dynamodb-endpoint': { type: 'string' },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(2);
+}
+
+const stage = values.stage as StageName;
+if (!(stage in STAGES)) fail(`unknown stage "${values.stage}"; stages: ${Object.keys(STAGES).join(', ')}`);
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, got "${values.port}"`);
+
+if (!values['no-synth']) {
+  console.log('synthesizing the stacks (cdktf) ...');
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  execFileSync(process.execPath, [tsx, path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+}
+
+const stackDir = synthesizedStackDir(stage);
+const stack = await startLocalStack({
+  stackDir,
+  port,
+  stateDir: STATE_DIR,
+  dynamoEndpoint: values['dynamodb-endpoint'],
+  log: (source, line) => console.log(formatLogLine(source, line)),
+}).catch((error: NodeJS.ErrnoException) => {
+  if (error.code === 'EADDRINUSE') fail(`port ${port} is in use; pass --port <n> or set PORT`);
+  fail(error.message);
+});
+
+console.log(`
+running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
+  functions  ${stack.functions.length} (plan runtime nodejs22.x; local workers on Node ${process.version})
+  tables     ${stack.tables.length} on ${values['dynamodb-endpoint'] ? '' : 'embedded dynalite '}${stack.dynamoEndpoint}
+  tokens     npm run token -- <user>
+  connect    wscat -c "${stack.url}?token=$(npm run -s token -- alice)"
+${stack.url}`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: closing connections and stopping ...`);
+    stack.close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        console.error(`shutdown failed: ${error.message}`);
+        process.exit(1);
+      },
+    );
+  });
+}

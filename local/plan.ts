@@ -1,0 +1,165 @@
+/**
+ * Reads a synthesized stack (cdk.tf.json) and resolves its Terraform references to the values they take on
+ * this machine. The local runtime learns everything about the infrastructure from here, nowhere else.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type ResourceConfig = Record<string, Json>;
+
+export interface PlanResource {
+  readonly type: string;
+  readonly name: string;
+  /** `type.name`, as Terraform addresses it. */
+  readonly address: string;
+  readonly config: ResourceConfig;
+}
+
+interface StackJson {
+  resource?: Record<string, Record<string, ResourceConfig>>;
+  variable?: Record<string, { default?: Json; type?: string; description?: string }>;
+  provider?: { aws?: { region?: string }[] };
+  output?: Record<string, { value: Json }>;
+}
+
+export interface LocalValues {
+  /** Values for the plan's variables, as an SRE would pass with -var. */
+  readonly variables: Readonly<Record<string, string>>;
+  readonly apiId: string;
+}
+
+const REFERENCE = /\$\{([^{}]+)\}/g;
+
+export class StackPlan {
+  readonly region: string;
+  private readonly json: StackJson;
+
+  private constructor(
+    readonly stackDir: string,
+    json: StackJson,
+    private readonly locals: LocalValues,
+  ) {
+    this.json = json;
+    const region = json.provider?.aws?.[0]?.region;
+    if (!region) throw new Error(`${stackDir}: the aws provider has no region`);
+    this.region = region;
+    for (const name of Object.keys(json.variable ?? {})) {
+      if (locals.variables[name] === undefined && json.variable?.[name]?.default === undefined) {
+        throw new Error(`${stackDir}: variable "${name}" has no default and no local value`);
+      }
+    }
+  }
+
+  static load(stackDir: string, locals: LocalValues): StackPlan {
+    const file = path.join(stackDir, 'cdk.tf.json');
+    let json: StackJson;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8')) as StackJson;
+    } catch (error) {
+      throw new Error(`cannot read the synthesized plan ${file}: ${(error as Error).message}. Run npm run synth.`);
+    }
+    return new StackPlan(stackDir, json, locals);
+  }
+
+  get apiId(): string {
+    return this.locals.apiId;
+  }
+
+  resources(type: string): PlanResource[] {
+    return Object.entries(this.json.resource?.[type] ?? {}).map(([name, config]) => ({
+      type,
+      name,
+      address: `${type}.${name}`,
+      config,
+    }));
+  }
+
+  /** The single resource of a type; the local runtime serves one API per stack. */
+  only(type: string): PlanResource {
+    const all = this.resources(type);
+    if (all.length !== 1) throw new Error(`${this.stackDir}: expected exactly one ${type}, found ${all.length}`);
+    return all[0] as PlanResource;
+  }
+
+  byAddress(address: string): PlanResource {
+    const [type, name] = address.split('.');
+    const config = this.json.resource?.[type ?? '']?.[name ?? ''];
+    if (!type || !name || !config) throw new Error(`${this.stackDir}: no resource ${address}`);
+    return { type, name, address: `${type}.${name}`, config };
+  }
+
+  /** Resolves every `${...}` reference inside a string (or a structure of strings). */
+  resolve<T extends Json>(value: T): T {
+    if (typeof value === 'string') {
+      return value.replace(REFERENCE, (_match, expression: string) => this.evaluate(expression.trim())) as T;
+    }
+    if (Array.isArray(value)) return value.map((v) => this.resolve(v)) as T;
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v)])) as T;
+    }
+    return value;
+  }
+
+  /** The address a reference such as `${aws_lambda_function.x.invoke_arn}` points at. */
+  referencedAddress(value: string): string {
+    const match = /^\$\{([a-z0-9_]+\.[^.}]+)\.[a-z_]+\}$/.exec(value.trim());
+    if (!match?.[1]) throw new Error(`${this.stackDir}: "${value}" is not a resource reference`);
+    return match[1];
+  }
+
+  private evaluate(expression: string): string {
+    const parts = expression.split('.');
+    if (parts[0] === 'var' && parts.length === 2) {
+      const name = parts[1] as string;
+      const local = this.locals.variables[name] ?? this.json.variable?.[name]?.default;
+      if (local === undefined) throw new Error(`${this.stackDir}: no value for var.${name}`);
+      return String(local);
+    }
+    if (parts.length !== 3) throw new Error(`${this.stackDir}: cannot resolve \${${expression}} locally`);
+    const [type, name, attribute] = parts as [string, string, string];
+    const resource = this.byAddress(`${type}.${name}`);
+    return this.attribute(resource, attribute);
+  }
+
+  /** An attribute: as configured when the plan sets it, otherwise computed the way AWS would shape it. */
+  private attribute(resource: PlanResource, attribute: string): string {
+    const computed = this.computed(resource)[attribute];
+    if (computed !== undefined) return computed;
+    const configured = resource.config[attribute];
+    if (typeof configured === 'string' || typeof configured === 'number') return this.resolve(String(configured));
+    throw new Error(`${this.stackDir}: cannot resolve ${resource.address}.${attribute} locally`);
+  }
+
+  private computed(resource: PlanResource): Record<string, string> {
+    const { region } = this;
+    const account = LOCAL_ACCOUNT_ID;
+    const name = (key: string) => this.resolve(String(resource.config[key]));
+    switch (resource.type) {
+      case 'aws_apigatewayv2_api':
+        return {
+          id: this.apiId,
+          execution_arn: `arn:aws:execute-api:${region}:${account}:${this.apiId}`,
+        };
+      case 'aws_dynamodb_table':
+        return { id: name('name'), arn: `arn:aws:dynamodb:${region}:${account}:table/${name('name')}` };
+      case 'aws_lambda_function': {
+        const arn = `arn:aws:lambda:${region}:${account}:function:${name('function_name')}`;
+        return {
+          id: name('function_name'),
+          arn,
+          invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        };
+      }
+      case 'aws_cloudwatch_log_group':
+        return { id: name('name'), arn: `arn:aws:logs:${region}:${account}:log-group:${name('name')}` };
+      case 'aws_iam_role':
+        return { id: name('name'), arn: `arn:aws:iam::${account}:role/${name('name')}` };
+      default:
+        // Other resources (routes, integrations, authorizers) are identified by their address locally.
+        return { id: resource.address };
+    }
+  }
+}

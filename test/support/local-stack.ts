@@ -1,0 +1,29 @@
+/** Boots the real local stack (the synthesized dev plan) for a test file, on free ports and a private state dir. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { stackDir } from './plan.ts';
+
+export interface BootedStack extends LocalStack {
+  /** Everything functions and the gateway logged, for failure messages. */
+  readonly logs: string[];
+  tokenFor(user: string, options?: { ttlSeconds?: number }): Promise<string>;
+  wsUrl(token?: string): string;
+}
+
+export async function bootDevStack(options: { timeScale?: number; ttlSweepMs?: number } = {}): Promise<BootedStack> {
+  const logs: string[] = [];
+  const stack = await startLocalStack({
+    stackDir: stackDir('wschat-dev'),
+    port: 0,
+    stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-e2e-')),
+    log: (source, line) => logs.push(`${source} ${line}`),
+    ...options,
+  });
+  return Object.assign(stack, {
+    logs,
+    tokenFor: (user: string, opts?: { ttlSeconds?: number }) => stack.idp.mint(user, opts),
+    wsUrl: (token?: string) => (token === undefined ? stack.url : `${stack.url}?token=${encodeURIComponent(token)}`),
+  });
+}
