@@ -30,7 +30,7 @@ function managementClient(): ApiGatewayManagementApiClient {
   });
 }
 
-async function tableItems(suffix: string): Promise<Record<string, unknown>[]> {
+async function tableItems(suffix: string): Promise<Record<string, { S?: string; N?: string }>[]> {
   const db = new DynamoDBClient({
     endpoint: stack.dynamoEndpoint,
     region: stack.region,
@@ -39,7 +39,7 @@ async function tableItems(suffix: string): Promise<Record<string, unknown>[]> {
   const name = stack.tables.find((t) => t.endsWith(`-${suffix}`)) as string;
   const { Items } = await db.send(new ScanCommand({ TableName: name }));
   db.destroy();
-  return Items ?? [];
+  return (Items ?? []) as Record<string, { S?: string; N?: string }>[];
 }
 
 beforeAll(async () => {
