@@ -11,7 +11,8 @@ export interface JwtSettings {
 }
 
 // Outages of the identity provider are not the client's fault: they must surface as 500, not 401.
-const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC']);
+// ERR_JWKS_INVALID is only raised for the fetched key set itself (malformed, or holding private keys).
+const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_INVALID']);
 
 export class JwksTokenVerifier implements TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;

@@ -1,0 +1,64 @@
+/** Shared wiring for use-case tests: the real DynamoChatStore on dynalite, a recording Telemetry, callers. */
+import { randomUUID } from 'node:crypto';
+import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
+import type { Caller, Deps } from '../../functions/app/context.ts';
+import type { ConnectionNotifier, Telemetry } from '../../functions/app/ports.ts';
+import { joinRoom } from '../../functions/app/rooms.ts';
+import type { TestDynamo } from '../support/dynamo.ts';
+
+/** Keeps what the use cases report so tests can assert on it; sums counts per metric. */
+export class RecordingTelemetry implements Telemetry {
+  readonly counts = new Map<CustomMetricName, number>();
+  readonly durations: { metric: CustomMetricName; ms: number }[] = [];
+  readonly warnings: { message: string; details: Record<string, unknown> }[] = [];
+
+  count(metric: CustomMetricName, value = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+  }
+
+  durationMs(metric: CustomMetricName, ms: number): void {
+    this.durations.push({ metric, ms });
+  }
+
+  warn(message: string, details: Record<string, unknown>): void {
+    this.warnings.push({ message, details });
+  }
+
+  total(metric: CustomMetricName): number {
+    return this.counts.get(metric) ?? 0;
+  }
+}
+
+/** For use cases that must never post: any call is a test failure. */
+export const noPosts: ConnectionNotifier = {
+  post: async (connectionId) => {
+    throw new Error(`unexpected post to ${connectionId}`);
+  },
+};
+
+export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts) {
+  const telemetry = new RecordingTelemetry();
+  const store = new DynamoChatStore(dynamo.client, dynamo.tableNames);
+  const deps: Deps = { store, notifier, telemetry, newId: randomUUID };
+  return { deps, store, telemetry };
+}
+
+export function caller(userId: string, connectionId = `conn-${userId}-${randomUUID().slice(0, 8)}`): Caller {
+  const now = Date.now();
+  return { connectionId, userId, connectedAt: now, requestId: `req-${randomUUID()}`, nowMs: now };
+}
+
+/** The same connection making another request (new request id, current time). */
+export function again(c: Caller): Caller {
+  return { ...c, requestId: `req-${randomUUID()}`, nowMs: Date.now() };
+}
+
+export const freshRoom = (label = 'room') => `${label}-${randomUUID().slice(0, 8)}`;
+
+/** A caller who has joined `room` through the real use case. */
+export async function member(deps: Deps, room: string, userId: string, connectionId?: string): Promise<Caller> {
+  const c = caller(userId, connectionId);
+  await joinRoom(deps, c, { room });
+  return c;
+}

@@ -1,0 +1,301 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JwksTokenVerifier } from '../../functions/adapters/jwt-verifier.ts';
+import { authorize, MAX_TOKEN_BYTES, Unauthorized, type Decision } from '../../functions/app/authorize.ts';
+
+const ISSUER = 'https://issuer.test/';
+const AUDIENCE = 'wschat';
+
+interface SigningKey {
+  kid: string;
+  alg: 'RS256' | 'ES256' | 'RS384';
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function signingKey(kid: string, alg: SigningKey['alg']): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { kid, alg, privateKey, publicJwk };
+}
+
+let rsa: SigningKey;
+let ec: SigningKey;
+let stranger: SigningKey;
+/** Published in the JWKS, but its algorithm is not one the verifier allows. */
+let rsa384: SigningKey;
+let server: Server;
+let baseUrl: string;
+let jwksRequests = 0;
+const hanging: ServerResponse[] = [];
+let verifier: JwksTokenVerifier;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+async function token(key: SigningKey, claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
+  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: now(), exp: now() + 300, ...claims })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })
+    .sign(key.privateKey);
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Expects authorize() to reject with Unauthorized (API Gateway: 401) and returns the reason. */
+async function unauthorized(t: string | undefined, v: JwksTokenVerifier = verifier): Promise<string> {
+  const error = await authorize(v, t).then(
+    (d: Decision) => d,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Unauthorized);
+  // API Gateway turns exactly this message into 401.
+  expect((error as Unauthorized).message).toBe('Unauthorized');
+  return (error as Unauthorized).reason;
+}
+
+beforeAll(async () => {
+  [rsa, ec, stranger, rsa384] = await Promise.all([
+    signingKey('rsa-1', 'RS256'),
+    signingKey('ec-1', 'ES256'),
+    signingKey('stranger', 'ES256'),
+    signingKey('rsa-384', 'RS384'),
+  ]);
+  server = createServer((req, res) => {
+    if (req.url === '/.well-known/jwks.json') {
+      jwksRequests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [rsa.publicJwk, ec.publicJwk, rsa384.publicJwk] }));
+    } else if (req.url === '/hanging/jwks.json') {
+      // Never answers: the verifier's own timeout has to give up.
+      hanging.push(res);
+    } else if (req.url === '/malformed/jwks.json') {
+      // Valid JSON, but not a key set: the provider's fault, not the client's.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: 'rotating, back soon' }));
+    } else if (req.url === '/html/jwks.json') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>maintenance</html>');
+    } else if (req.url === '/broken/jwks.json') {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('identity provider exploded');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  verifier = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: `${baseUrl}/.well-known/jwks.json` });
+});
+
+afterAll(async () => {
+  for (const res of hanging) res.destroy();
+  await new Promise<void>((resolve) => {
+    server?.close(() => resolve());
+    server?.closeAllConnections();
+  });
+});
+
+describe('valid tokens', () => {
+  it('allows an RS256 token and uses sub as the user id', async () => {
+    expect(await authorize(verifier, await token(rsa, { sub: 'alice' }))).toEqual({ effect: 'Allow', userId: 'alice' });
+  });
+
+  it('allows an ES256 token', async () => {
+    expect(await authorize(verifier, await token(ec, { sub: 'bob@example.com' }))).toEqual({
+      effect: 'Allow',
+      userId: 'bob@example.com',
+    });
+  });
+
+  it('accepts an audience list that contains ours', async () => {
+    expect(await authorize(verifier, await token(ec, { aud: ['other', AUDIENCE] }))).toMatchObject({ effect: 'Allow' });
+  });
+
+  it('tolerates a few seconds of clock skew on exp', async () => {
+    expect(await authorize(verifier, await token(rsa, { exp: now() - 2 }))).toMatchObject({ effect: 'Allow' });
+  });
+
+  it('fetched the JWKS from the server (and caches it)', async () => {
+    const before = jwksRequests;
+    await authorize(verifier, await token(rsa));
+    await authorize(verifier, await token(ec));
+    expect(before).toBeGreaterThanOrEqual(1);
+    expect(jwksRequests).toBe(before);
+  });
+});
+
+describe('rejected tokens (401)', () => {
+  it('no token', async () => {
+    expect(await unauthorized(undefined)).toBe('token is missing');
+    expect(await unauthorized('')).toBe('token is missing');
+  });
+
+  it('expired', async () => {
+    expect(await unauthorized(await token(rsa, { iat: now() - 3600, exp: now() - 60 }))).toBe('ERR_JWT_EXPIRED');
+  });
+
+  it('not yet valid (nbf in the future)', async () => {
+    expect(await unauthorized(await token(rsa, { nbf: now() + 120 }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('wrong issuer', async () => {
+    expect(await unauthorized(await token(rsa, { iss: 'https://evil.test/' }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('wrong audience', async () => {
+    expect(await unauthorized(await token(ec, { aud: 'another-app' }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('missing exp', async () => {
+    expect(await unauthorized(await token(rsa, { exp: undefined }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('missing sub', async () => {
+    expect(await unauthorized(await token(rsa, { sub: undefined }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('alg none (unsigned, crafted by hand)', async () => {
+    const payload = { iss: ISSUER, aud: AUDIENCE, sub: 'alice', exp: now() + 300 };
+    const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(payload)}.`;
+    await unauthorized(unsigned);
+    // Even claiming a known kid does not help.
+    await unauthorized(`${b64url({ alg: 'none', kid: 'rsa-1' })}.${b64url(payload)}.`);
+  });
+
+  it('HS256 signed with the public key bytes (algorithm confusion)', async () => {
+    const secrets = [
+      new TextEncoder().encode(JSON.stringify(rsa.publicJwk)),
+      Buffer.from(rsa.publicJwk.n!, 'base64url'),
+      new TextEncoder().encode(JSON.stringify(ec.publicJwk)),
+    ];
+    for (const secret of secrets) {
+      const forged = await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', exp: now() + 300 })
+        .setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' })
+        .sign(secret);
+      expect(await unauthorized(forged)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    }
+  });
+
+  it('correctly signed by a published key, but with an algorithm not allowed (RS384)', async () => {
+    expect(await unauthorized(await token(rsa384))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+  });
+
+  it('signed by a key the JWKS does not have', async () => {
+    expect(await unauthorized(await token(stranger))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+  });
+
+  it('signed by an unknown key that claims a known kid', async () => {
+    expect(await unauthorized(await token(stranger, {}, { kid: 'ec-1' }))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  });
+
+  it('a payload tampered after signing', async () => {
+    const [header, , signature] = (await token(rsa, { sub: 'alice' })).split('.');
+    const tampered = `${header}.${b64url({ iss: ISSUER, aud: AUDIENCE, sub: 'admin', exp: now() + 300 })}.${signature}`;
+    expect(await unauthorized(tampered)).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  });
+
+  it('truncated', async () => {
+    const t = await token(rsa);
+    await unauthorized(t.slice(0, -10));
+    await unauthorized(t.slice(0, t.lastIndexOf('.')));
+    await unauthorized(t.slice(0, t.length / 2));
+  });
+
+  it.each(['garbage', 'a.b.c', '...', 'eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln', '🙂.🙂.🙂', ' '])('garbage %j', async (t) => {
+    await unauthorized(t);
+  });
+
+  it('oversized (> 8 KB), even when otherwise valid', async () => {
+    expect(MAX_TOKEN_BYTES).toBe(8192);
+    // Grow a valid ES256 token until it crosses the limit; the last one under it still passes.
+    let under: string | undefined;
+    let over: string | undefined;
+    for (let pad = 5800; !over; pad++) {
+      const t = await token(ec, { pad: 'x'.repeat(pad) });
+      if (Buffer.byteLength(t) <= MAX_TOKEN_BYTES) under = t;
+      else over = t;
+    }
+    expect(Buffer.byteLength(under!)).toBeGreaterThan(MAX_TOKEN_BYTES - 4);
+    expect(await authorize(verifier, under)).toMatchObject({ effect: 'Allow' });
+    await expect(verifier.verify(over)).resolves.toEqual({ subject: 'alice' });
+    expect(await unauthorized(over)).toBe('token is too large');
+  });
+
+  it('measures the size in UTF-8 bytes, not characters', async () => {
+    const t = 'é'.repeat(MAX_TOKEN_BYTES / 2 + 1);
+    expect(t.length).toBeLessThan(MAX_TOKEN_BYTES);
+    expect(await unauthorized(t)).toBe('token is too large');
+  });
+});
+
+describe('valid tokens with an unusable subject (403)', () => {
+  it.each([
+    ['contains #', 'alice#admin'],
+    ['is 200 characters', 'a'.repeat(200)],
+    ['has a space', 'alice smith'],
+    ['starts with -', '-alice'],
+    ['is empty', ''],
+  ])('denies a sub that %s', async (_label, sub) => {
+    const decision = await authorize(verifier, await token(rsa, { sub }));
+    expect(decision).toEqual({ effect: 'Deny', reason: 'subject is not a valid user id' });
+  });
+
+  it('allows a sub of exactly 128 characters', async () => {
+    const sub = 'a'.repeat(128);
+    expect(await authorize(verifier, await token(ec, { sub }))).toEqual({ effect: 'Allow', userId: sub });
+  });
+});
+
+describe('identity provider outages (500, not 401)', () => {
+  async function outage(jwksUrl: string): Promise<unknown> {
+    const v = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });
+    const error = await authorize(v, await token(rsa)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(Unauthorized);
+    expect((error as Error).message).not.toBe('Unauthorized');
+    return error;
+  }
+
+  it('JWKS endpoint answering 500', async () => {
+    const error = await outage(`${baseUrl}/broken/jwks.json`);
+    expect((error as { code?: string }).code).toBe('ERR_JOSE_GENERIC');
+  });
+
+  it('JWKS endpoint down (connection refused)', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await outage(`http://127.0.0.1:${port}/.well-known/jwks.json`);
+    expect((error as Error).name).toBe('TypeError');
+    expect(String((error as Error & { cause?: unknown }).cause)).toMatch(/ECONNREFUSED/);
+  });
+
+  it('JWKS endpoint serving a malformed key set', async () => {
+    const error = await outage(`${baseUrl}/malformed/jwks.json`);
+    expect((error as { code?: string }).code).toBe('ERR_JWKS_INVALID');
+  });
+
+  it('JWKS endpoint serving something that is not JSON', async () => {
+    const error = await outage(`${baseUrl}/html/jwks.json`);
+    expect((error as { code?: string }).code).toBe('ERR_JOSE_GENERIC');
+  });
+
+  it('JWKS endpoint that never answers (the verifier times out after 3 s)', async () => {
+    const started = Date.now();
+    const error = await outage(`${baseUrl}/hanging/jwks.json`);
+    expect((error as { code?: string }).code).toBe('ERR_JWKS_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(hanging).toHaveLength(1);
+  });
+
+  it('a malformed token is still 401 while the provider is down (no JWKS fetch needed)', async () => {
+    const v = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: `${baseUrl}/broken/jwks.json` });
+    await unauthorized('garbage', v);
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ChatError } from '../../functions/domain/errors.ts';
+import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../../functions/domain/history.ts';
+import { HISTORY_DEFAULT_LIMIT } from '../../functions/domain/protocol.ts';
+
+const seqs = (...n: number[]) => n.map((seq) => ({ seq }));
+
+describe('planHistoryQuery', () => {
+  it('without bounds reads the newest messages, descending, with one look-ahead item', () => {
+    expect(planHistoryQuery({ room: 'r' })).toEqual({
+      direction: 'desc',
+      afterSeq: undefined,
+      beforeSeq: undefined,
+      limit: HISTORY_DEFAULT_LIMIT,
+      fetch: HISTORY_DEFAULT_LIMIT + 1,
+    });
+    expect(HISTORY_DEFAULT_LIMIT).toBe(50);
+  });
+
+  it('with afterSeq walks forward', () => {
+    expect(planHistoryQuery({ room: 'r', afterSeq: 0, limit: 10 })).toEqual({
+      direction: 'asc',
+      afterSeq: 0,
+      beforeSeq: undefined,
+      limit: 10,
+      fetch: 11,
+    });
+  });
+
+  it('with beforeSeq walks back', () => {
+    expect(planHistoryQuery({ room: 'r', beforeSeq: 7, limit: 3 })).toEqual({
+      direction: 'desc',
+      afterSeq: undefined,
+      beforeSeq: 7,
+      limit: 3,
+      fetch: 4,
+    });
+  });
+
+  it('with both walks forward inside the window', () => {
+    expect(planHistoryQuery({ room: 'r', afterSeq: 3, beforeSeq: 10, limit: 2 })).toMatchObject({
+      direction: 'asc',
+      afterSeq: 3,
+      beforeSeq: 10,
+      fetch: 3,
+    });
+    // The narrowest window that still holds one seq (4).
+    expect(planHistoryQuery({ room: 'r', afterSeq: 3, beforeSeq: 5 }).direction).toBe('asc');
+  });
+
+  it.each([
+    [3, 4],
+    [3, 3],
+    [10, 2],
+  ])('rejects an empty window afterSeq=%i beforeSeq=%i', (afterSeq, beforeSeq) => {
+    let thrown: unknown;
+    try {
+      planHistoryQuery({ room: 'r', afterSeq, beforeSeq });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ChatError);
+    expect((thrown as ChatError).code).toBe('BAD_REQUEST');
+    expect((thrown as ChatError).message).toBe('beforeSeq must be greater than afterSeq + 1');
+  });
+});
+
+describe('toHistoryPage', () => {
+  const asc = (limit: number): HistoryQuery => ({ direction: 'asc', limit, fetch: limit + 1 });
+  const desc = (limit: number): HistoryQuery => ({ direction: 'desc', limit, fetch: limit + 1 });
+
+  it('ascending: trims the look-ahead item and reports more', () => {
+    expect(toHistoryPage(asc(3), seqs(4, 5, 6, 7))).toEqual({ messages: seqs(4, 5, 6), hasMore: true });
+  });
+
+  it('ascending: a page of exactly `limit` has no more', () => {
+    expect(toHistoryPage(asc(3), seqs(4, 5, 6))).toEqual({ messages: seqs(4, 5, 6), hasMore: false });
+    expect(toHistoryPage(asc(3), seqs(4))).toEqual({ messages: seqs(4), hasMore: false });
+  });
+
+  it('descending: trims the oldest look-ahead item and returns the page ascending', () => {
+    expect(toHistoryPage(desc(3), seqs(10, 9, 8, 7))).toEqual({ messages: seqs(8, 9, 10), hasMore: true });
+    expect(toHistoryPage(desc(3), seqs(2, 1))).toEqual({ messages: seqs(1, 2), hasMore: false });
+  });
+
+  it('an empty result is an empty page', () => {
+    expect(toHistoryPage(desc(5), [])).toEqual({ messages: [], hasMore: false });
+    expect(toHistoryPage(asc(5), [])).toEqual({ messages: [], hasMore: false });
+  });
+
+  it('does not reorder the caller’s array', () => {
+    const items = seqs(10, 9, 8);
+    toHistoryPage(desc(5), items);
+    expect(items).toEqual(seqs(10, 9, 8));
+  });
+
+  it('plans and pages together: limit 2 over seqs 1..5 from the newest', () => {
+    const query = planHistoryQuery({ room: 'r', limit: 2 });
+    const stored = seqs(5, 4, 3, 2, 1).slice(0, query.fetch);
+    expect(toHistoryPage(query, stored)).toEqual({ messages: seqs(4, 5), hasMore: true });
+  });
+});
