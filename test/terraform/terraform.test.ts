@@ -1,0 +1,319 @@
+/**
+ * Runs the real terraform CLI on every synthesized stack, offline: init from a provider filesystem mirror,
+ * validate, plan with fake credentials (a test-only override in a temp copy of the stack), then reads the
+ * saved plan with `terraform show -json`.
+ *
+ * Missing terraform or provider mirror FAILS this suite (with what is missing). Set SKIP_TERRAFORM=1 to skip it.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ENV } from '../../functions/catalog/env.ts';
+import { FUNCTION_NAMES } from '../../functions/catalog/functions.ts';
+import { TABLE_KEYS } from '../../functions/catalog/tables.ts';
+import { SERVICE, STAGES, stackName, type StageName } from '../../infra/config/stages.ts';
+import { readPlan } from '../support/plan.ts';
+import {
+  findProviderMirror,
+  findTerraform,
+  mirrorCandidates,
+  mustRun,
+  prepareWorkdir,
+  providerDirIn,
+  runTerraform,
+  terraformEnv,
+  terraformPlatform,
+  writeCliConfig,
+  type TerraformResult,
+} from '../support/terraform.ts';
+
+const SKIP = process.env.SKIP_TERRAFORM === '1';
+if (SKIP) {
+  console.warn(
+    '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' +
+      '!!! SKIP_TERRAFORM=1: the real-terraform suite (init/validate/plan) is SKIPPED. !!!\n' +
+      '!!! The synthesized stacks were NOT validated or planned by terraform.          !!!\n' +
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n',
+  );
+}
+
+const synthDir = inject('synthDir');
+const stacksRoot = path.join(synthDir, 'stacks');
+const STACKS = readdirSync(stacksRoot, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+/** Every resource type a deployable stage must plan. */
+const EXPECTED_TYPES = [
+  'aws_apigatewayv2_api',
+  'aws_apigatewayv2_route',
+  'aws_apigatewayv2_integration',
+  'aws_apigatewayv2_authorizer',
+  'aws_apigatewayv2_stage',
+  'aws_apigatewayv2_deployment',
+  'aws_lambda_function',
+  'aws_lambda_permission',
+  'aws_iam_role',
+  'aws_iam_role_policy',
+  'aws_dynamodb_table',
+  'aws_cloudwatch_log_group',
+] as const;
+
+const IDENTITY_VARS = {
+  jwt_issuer: 'https://issuer.terraform-test.invalid/',
+  jwt_audience: 'wschat-terraform-test',
+  jwks_url: 'https://issuer.terraform-test.invalid/.well-known/jwks.json',
+} as const;
+
+interface ResourceChange {
+  address: string;
+  mode: 'managed' | 'data';
+  type: string;
+  name: string;
+  change: { actions: string[]; after: Record<string, unknown> | null; after_unknown?: Record<string, unknown> };
+}
+
+interface ShownPlan {
+  format_version: string;
+  resource_changes?: ResourceChange[];
+  variables?: Record<string, { value: unknown }>;
+  output_changes?: Record<string, { actions: string[] }>;
+  errored?: boolean;
+  complete?: boolean;
+  applyable?: boolean;
+}
+
+interface ValidateOutput {
+  valid: boolean;
+  error_count: number;
+  warning_count: number;
+  diagnostics: { severity: string; summary: string; detail?: string }[];
+}
+
+interface ProviderSchemas {
+  provider_schemas: Record<string, { resource_schemas: Record<string, { block: { attributes?: Record<string, unknown> } }> }>;
+}
+
+/** One stack's terraform steps; validate and plan settle independently so each test reports its own step. */
+interface StackRun {
+  readonly validate: Promise<ValidateOutput>;
+  readonly plan: Promise<ShownPlan>;
+  /** Resource types whose schema has `tags_all`, i.e. that take the provider's default tags. */
+  readonly taggable: Promise<ReadonlySet<string>>;
+}
+
+/** Which stage a stack directory belongs to. */
+function stageOf(stack: string): StageName {
+  const stage = (Object.keys(STAGES) as StageName[]).find((s) => stackName(s) === stack);
+  if (!stage) throw new Error(`stack dir ${stack} is not the stack of any stage in infra/config/stages.ts`);
+  return stage;
+}
+
+/** The AWS provider version the stacks pin (all stacks must pin the same one). */
+function pinnedAwsVersion(): string {
+  const versions = new Set(
+    STACKS.map((stack) => {
+      const required = readPlan(stack).terraform?.required_providers as Record<string, { version?: string }> | undefined;
+      const version = required?.aws?.version;
+      if (!version) throw new Error(`${stack}: terraform.required_providers.aws.version is not pinned`);
+      return version;
+    }),
+  );
+  if (versions.size !== 1) throw new Error(`stacks pin different AWS provider versions: ${[...versions].join(', ')}`);
+  return [...versions][0]!;
+}
+
+/** What is missing to run terraform here, one line each (empty when everything is in place). */
+function missingPrerequisites(): { terraform?: string; mirror?: string; problems: string[] } {
+  const problems: string[] = [];
+  const terraform = findTerraform();
+  if (!terraform) {
+    problems.push(
+      `terraform binary not found: set TERRAFORM_BIN or put terraform on PATH (PATH=${process.env.PATH ?? ''})`,
+    );
+  }
+  let mirror: string | undefined;
+  try {
+    const version = pinnedAwsVersion();
+    mirror = findProviderMirror('aws', version);
+    if (!mirror) {
+      problems.push(
+        `AWS provider ${version} (${terraformPlatform()}) filesystem mirror not found; looked for ` +
+          mirrorCandidates()
+            .map((root) => providerDirIn(root, 'hashicorp', 'aws', version))
+            .join(', ') +
+          ' (set TF_PROVIDER_MIRROR to the mirror root)',
+      );
+    }
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (STACKS.length === 0) problems.push(`no stack directories under ${stacksRoot}`);
+  return { terraform, mirror, problems };
+}
+
+describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized stack', () => {
+  const prerequisites = SKIP ? { problems: [] } : missingPrerequisites();
+  const runs = new Map<string, StackRun>();
+  let workRoot: string | undefined;
+
+  beforeAll(() => {
+    if (prerequisites.problems.length > 0) {
+      const message = `terraform suite cannot run:\n  - ${prerequisites.problems.join('\n  - ')}\n(set SKIP_TERRAFORM=1 to skip this suite explicitly)`;
+      console.error(message);
+      throw new Error(message);
+    }
+    const terraform = prerequisites.terraform!;
+    workRoot = mkdtempSync(path.join(os.tmpdir(), 'wschat-terraform-'));
+    const env = terraformEnv(writeCliConfig(workRoot, prerequisites.mirror!));
+    const opts = (cwd: string) => ({ cwd, env, timeoutMs: 150_000 });
+    const varArgs = Object.entries(IDENTITY_VARS).flatMap(([name, value]) => ['-var', `${name}=${value}`]);
+
+    // Stacks run in parallel; each test awaits its stack's step, so a failure names the stack and the step.
+    for (const stack of STACKS) {
+      const initialized = (async () => {
+        const dir = prepareWorkdir(path.join(stacksRoot, stack), workRoot!);
+        await mustRun(terraform, ['init', '-input=false', '-no-color'], opts(dir));
+        return dir;
+      })();
+      const validate = initialized.then(async (dir) => {
+        const result = await runTerraform(terraform, ['validate', '-json', '-no-color'], opts(dir));
+        try {
+          return JSON.parse(result.stdout) as ValidateOutput;
+        } catch {
+          throw new Error(`${stack}: terraform validate -json printed no JSON (exit ${result.code})\n${result.stderr}\n${result.stdout}`);
+        }
+      });
+      // After validate: both would otherwise load the configuration and provider in the same dir at once.
+      const plan = validate
+        .catch(() => undefined)
+        .then(async () => {
+          const dir = await initialized;
+          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-out=plan.bin', ...varArgs], opts(dir));
+          const shown = await mustRun(terraform, ['show', '-json', '-no-color', 'plan.bin'], opts(dir));
+          return JSON.parse(shown.stdout) as ShownPlan;
+        });
+      const taggable = plan
+        .catch(() => undefined)
+        .then(async () => {
+          const dir = await initialized;
+          const schema = await mustRun(terraform, ['providers', 'schema', '-json', '-no-color'], opts(dir));
+          const schemas = (JSON.parse(schema.stdout) as ProviderSchemas).provider_schemas;
+          const aws = schemas['registry.terraform.io/hashicorp/aws'];
+          if (!aws) throw new Error(`${stack}: no schema for registry.terraform.io/hashicorp/aws in ${Object.keys(schemas).join(', ')}`);
+          return new Set(
+            Object.entries(aws.resource_schemas)
+              .filter(([, s]) => s.block.attributes !== undefined && 'tags_all' in s.block.attributes)
+              .map(([type]) => type),
+          );
+        });
+      for (const step of [validate, plan, taggable]) step.catch(() => undefined); // reported by the tests that await it
+      runs.set(stack, { validate, plan, taggable });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable]));
+    if (workRoot && process.env.KEEP_TERRAFORM_WORKDIR !== '1') rmSync(workRoot, { recursive: true, force: true });
+    else if (workRoot) console.warn(`terraform work dirs kept in ${workRoot}`);
+  });
+
+  function runOf(stack: string): StackRun {
+    const run = runs.get(stack);
+    if (!run) throw new Error(`${stack} was not run (see the beforeAll error)`);
+    return run;
+  }
+
+  it('has terraform, the provider mirror and synthesized stacks (one per stage)', () => {
+    expect(prerequisites.problems).toEqual([]);
+    expect(STACKS).toEqual((Object.keys(STAGES) as StageName[]).map(stackName).sort());
+  });
+
+  describe.each(STACKS)('%s', (stack) => {
+    const stage = stageOf(stack);
+    const planOf = () => runOf(stack).plan;
+    const changesOf = async () => (await planOf()).resource_changes ?? [];
+
+    it('validates with no errors', { timeout: 180_000 }, async () => {
+      const validate = await runOf(stack).validate;
+      const errors = validate.diagnostics.filter((d) => d.severity === 'error');
+      expect(errors, JSON.stringify(errors, null, 2)).toEqual([]);
+      expect(validate.valid).toBe(true);
+      expect(validate.error_count).toBe(0);
+    });
+
+    it('plans completely, with no data sources and every resource created', { timeout: 180_000 }, async () => {
+      const plan = await planOf();
+      expect(plan.errored).toBe(false);
+      expect(plan.complete).toBe(true);
+      expect(plan.applyable).toBe(true);
+      const changes = await changesOf();
+      expect(changes.length).toBeGreaterThan(0);
+      expect(changes.filter((c) => c.mode !== 'managed').map((c) => c.address)).toEqual([]);
+      const notCreated = changes.filter((c) => c.change.actions.join(',') !== 'create');
+      expect(notCreated.map((c) => `${c.address}: ${c.change.actions.join(',')}`)).toEqual([]);
+      expect(plan.output_changes && Object.keys(plan.output_changes).sort()).toEqual(Object.keys(readPlan(stack).output ?? {}).sort());
+    });
+
+    it('plans every expected resource type, and every resource of the synthesized stack', { timeout: 180_000 }, async () => {
+      const changes = await changesOf();
+      const types = new Set(changes.map((c) => c.type));
+      for (const type of EXPECTED_TYPES) expect(types, `no ${type} in the plan`).toContain(type);
+
+      const synthesized = readPlan(stack).resource;
+      const planned = (type: string) => changes.filter((c) => c.type === type).map((c) => c.name).sort();
+      // A for_each resource plans one instance per element: none for the empty default subscription lists.
+      const single = Object.entries(synthesized)
+        .map(([type, resources]) => [type, Object.keys(resources).filter((name) => !('for_each' in resources[name]!))] as const)
+        .filter(([, names]) => names.length > 0);
+      for (const [type, names] of single) expect(planned(type), type).toEqual(expect.arrayContaining(names.sort()));
+      expect([...types].sort()).toEqual(single.map(([type]) => type).sort());
+    });
+
+    it('plans one Lambda function per catalog entry', { timeout: 180_000 }, async () => {
+      const functions = (await changesOf()).filter((c) => c.type === 'aws_lambda_function');
+      expect(functions).toHaveLength(FUNCTION_NAMES.length);
+      const names = functions.map((c) => c.change.after?.function_name).sort();
+      expect(names).toEqual(FUNCTION_NAMES.map((name) => `${SERVICE}-${stage}-${name}`).sort());
+    });
+
+    it('plans tables named wschat-<stage>-<key>, one per catalog table', { timeout: 180_000 }, async () => {
+      const tables = (await changesOf()).filter((c) => c.type === 'aws_dynamodb_table');
+      expect(tables.map((c) => c.change.after?.name).sort()).toEqual(TABLE_KEYS.map((key) => `wschat-${stage}-${key}`).sort());
+    });
+
+    it('passes the identity variables through to the authorizer', { timeout: 180_000 }, async () => {
+      const plan = await planOf();
+      for (const [name, value] of Object.entries(IDENTITY_VARS)) expect(plan.variables?.[name]?.value, name).toBe(value);
+      const authorizer = (plan.resource_changes ?? []).find(
+        (c) => c.type === 'aws_lambda_function' && c.change.after?.function_name === `${SERVICE}-${stage}-authorizer`,
+      );
+      const environment = authorizer?.change.after?.environment as { variables?: Record<string, string> }[] | undefined;
+      expect(environment?.[0]?.variables).toMatchObject({
+        [ENV.jwtIssuer]: IDENTITY_VARS.jwt_issuer,
+        [ENV.jwtAudience]: IDENTITY_VARS.jwt_audience,
+        [ENV.jwksUrl]: IDENTITY_VARS.jwks_url,
+      });
+    });
+
+    it('applies the default tags (service, stage) to every planned resource that supports tags', { timeout: 180_000 }, async () => {
+      const [plan, taggable] = await Promise.all([runOf(stack).plan, runOf(stack).taggable]);
+      const tagged = (plan.resource_changes ?? []).filter((c) => taggable.has(c.type));
+      // Sanity: the schema lookup found the taggable types we know of, so the loop below checks something.
+      const taggedTypes = new Set(tagged.map((c) => c.type));
+      for (const type of ['aws_lambda_function', 'aws_dynamodb_table', 'aws_iam_role', 'aws_cloudwatch_log_group', 'aws_apigatewayv2_api']) {
+        expect(taggedTypes, `${type} should take tags`).toContain(type);
+      }
+      const expected = { service: SERVICE, stage, ...STAGES[stage].tags };
+      const missing = tagged
+        .filter((c) => {
+          const tags = c.change.after?.tags_all as Record<string, string> | null | undefined;
+          return !tags || Object.entries(expected).some(([key, value]) => tags[key] !== value);
+        })
+        .map((c) => `${c.address}: ${JSON.stringify(c.change.after?.tags_all)}`);
+      expect(missing).toEqual([]);
+    });
+  });
+});
