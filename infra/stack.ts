@@ -6,6 +6,7 @@ import { SERVICE, type StageConfig } from './config/stages.ts';
 import { ChatApi } from './constructs/api.ts';
 import { ChatFunctions } from './constructs/functions.ts';
 import { IdentitySettings } from './constructs/identity.ts';
+import { Observability } from './constructs/observability.ts';
 import { ChatTables } from './constructs/tables.ts';
 
 export interface ChatStackProps {
@@ -36,5 +37,13 @@ export class ChatStack extends TerraformStack {
       buildDir: path.join(props.buildDir, stage.name),
     });
     api.connectRoutes(functions.functions);
+    new Observability(this, 'observability', {
+      stage,
+      apiId: api.api.id,
+      functions: functions.functions,
+      functionLogGroups: functions.logGroupNames,
+      accessLogGroup: api.accessLogGroupName,
+      tables: tables.tables,
+    });
   }
 }

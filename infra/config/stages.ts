@@ -8,6 +8,15 @@ export interface ThrottleSettings {
   readonly burstLimit: number;
 }
 
+export interface ObservabilitySettings {
+  /** Alarm descriptions link `<runbookBaseUrl>/dashboards/runbooks/<alarm>.md`. */
+  readonly runbookBaseUrl: string;
+  /** Per-stage thresholds replacing the catalog's defaults (dashboards/alarms.ts). */
+  readonly alarmThresholds?: Readonly<Partial<Record<string, number>>>;
+  /** Share of requests X-Ray samples beyond the first one each second. */
+  readonly traceSampleRate: number;
+}
+
 export interface StageConfig {
   readonly name: string;
   readonly region: string;
@@ -16,7 +25,10 @@ export interface StageConfig {
   readonly throttle: ThrottleSettings;
   readonly deletionProtection: boolean;
   readonly tags: Readonly<Record<string, string>>;
+  readonly observability: ObservabilitySettings;
 }
+
+const RUNBOOKS = 'https://github.com/wschat/wschat/blob/main';
 
 export const SERVICE = 'wschat';
 
@@ -29,6 +41,7 @@ export const STAGES = {
     throttle: { rateLimit: 100, burstLimit: 200 },
     deletionProtection: false,
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
+    observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
   },
   prod: {
     name: 'prod',
@@ -38,6 +51,7 @@ export const STAGES = {
     throttle: { rateLimit: 1000, burstLimit: 2000 },
     deletionProtection: true,
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
+    observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
   },
 } as const satisfies Record<string, StageConfig>;
 

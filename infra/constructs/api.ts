@@ -33,6 +33,7 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
 export class ChatApi extends Construct {
   readonly api: Apigatewayv2Api;
   readonly connections: ConnectionsTarget;
+  readonly accessLogGroupName: string;
 
   constructor(scope: Construct, id: string, private readonly stage: StageConfig) {
     super(scope, id);
@@ -41,6 +42,7 @@ export class ChatApi extends Construct {
       protocolType: 'WEBSOCKET',
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });
+    this.accessLogGroupName = `/aws/apigateway/${resourceName(stage, 'ws')}`;
     this.connections = {
       endpoint: `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
       postArn: `${this.api.executionArn}/${stage.name}/POST/@connections/*`,
@@ -94,7 +96,7 @@ export class ChatApi extends Construct {
       dependsOn: routes,
     });
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', {
-      name: `/aws/apigateway/${resourceName(stage, 'ws')}`,
+      name: this.accessLogGroupName,
       retentionInDays: stage.logRetentionDays,
     });
     const apiStage = new Apigatewayv2Stage(this, 'stage', {

@@ -39,6 +39,7 @@ interface PolicyStatement {
 /** One Lambda function per catalog entry, each with its own role granting exactly what the catalog says. */
 export class ChatFunctions extends Construct {
   readonly functions: Record<FunctionName, LambdaFunction>;
+  readonly logGroupNames: string[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: ChatFunctionsProps) {
     super(scope, id);
@@ -58,6 +59,7 @@ export class ChatFunctions extends Construct {
       name: `/aws/lambda/${functionName}`,
       retentionInDays: stage.logRetentionDays,
     });
+    this.logGroupNames.push(logGroup.name);
     const role = new IamRole(scope, 'role', {
       name: `${functionName}-fn`,
       assumeRolePolicy: JSON.stringify({

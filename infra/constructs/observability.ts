@@ -1,0 +1,303 @@
+import { CloudwatchCompositeAlarm } from '@cdktf/provider-aws/lib/cloudwatch-composite-alarm/index.js';
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { CloudwatchQueryDefinition } from '@cdktf/provider-aws/lib/cloudwatch-query-definition/index.js';
+import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
+import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+import { XrayGroup } from '@cdktf/provider-aws/lib/xray-group/index.js';
+import { XraySamplingRule } from '@cdktf/provider-aws/lib/xray-sampling-rule/index.js';
+import { TerraformIterator, TerraformOutput, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import { ALARMS, runbookPath, type AlarmDefinition, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
+import { DASHBOARD, type Widget } from '../../dashboards/dashboard.ts';
+import { QUERIES } from '../../dashboards/queries.ts';
+import { FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
+import type { TableKey } from '../../functions/catalog/tables.ts';
+import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
+
+export interface ObservabilityProps {
+  readonly stage: StageConfig;
+  readonly apiId: string;
+  readonly functions: Record<FunctionName, LambdaFunction>;
+  readonly functionLogGroups: readonly string[];
+  readonly accessLogGroup: string;
+  readonly tables: Record<TableKey, DynamodbTable>;
+}
+
+type Dimensions = Record<string, string>;
+
+/** One alarm of the catalog made concrete for one API, function, table, the account or the service. */
+interface AlarmInstance {
+  readonly definition: AlarmDefinition;
+  readonly suffix?: string;
+  readonly dimensions: Dimensions;
+  readonly timeoutMs?: number;
+}
+
+const PERCENTILE = /^p\d+(\.\d+)?$/;
+
+/**
+ * Alarms, SNS topics per severity, the composite page, the dashboard, saved Logs Insights queries and X-Ray
+ * sampling, all rendered from the catalogs in dashboards/. Every alarm description starts with what broke and
+ * ends with its runbook link, stamped here and nowhere else.
+ */
+export class Observability extends Construct {
+  readonly alarms: CloudwatchMetricAlarm[] = [];
+
+  constructor(scope: Construct, id: string, private readonly props: ObservabilityProps) {
+    super(scope, id);
+    const { stage } = props;
+    const topics = {
+      page: this.topic('page', 'Email addresses paged by the composite page alarm'),
+      ticket: this.topic('ticket', 'Email addresses that receive ticket-severity alarms'),
+    } satisfies Record<Severity, SnsTopic>;
+
+    for (const instance of this.instances()) {
+      // Page alarms notify through the composite, so one incident pages once.
+      const actions = instance.definition.severity === 'ticket' ? [topics.ticket.arn] : [];
+      this.alarms.push(this.alarm(instance, actions));
+    }
+    const paging = this.alarms.filter((a) => a.tagsInput?.severity === 'page');
+    new CloudwatchCompositeAlarm(this, 'page-composite', {
+      alarmName: resourceName(stage, 'page'),
+      alarmDescription: `Something users feel is broken: one of ${paging.length} page alarms fired. Open the wschat dashboard; each member alarm links its runbook.`,
+      alarmRule: paging.map((a) => `ALARM("${a.alarmName}")`).join(' OR '),
+      alarmActions: [topics.page.arn],
+      okActions: [topics.page.arn],
+      tags: { severity: 'page' },
+    });
+
+    const dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: resourceName(stage, 'oncall'),
+      dashboardBody: JSON.stringify({ widgets: this.dashboardWidgets() }),
+    });
+    for (const query of QUERIES) {
+      new CloudwatchQueryDefinition(this, `query-${query.id}`, {
+        name: `${SERVICE}/${stage.name}/${query.id}`,
+        logGroupNames: query.logGroups === 'functions' ? [...props.functionLogGroups] : [props.accessLogGroup],
+        queryString: query.query,
+      });
+    }
+
+    new XraySamplingRule(this, 'sampling', {
+      ruleName: resourceName(stage, 'fns'),
+      priority: 1000,
+      reservoirSize: 1,
+      fixedRate: stage.observability.traceSampleRate,
+      serviceName: `${resourceName(stage, '')}*`,
+      serviceType: 'AWS::Lambda::Function',
+      host: '*',
+      httpMethod: '*',
+      urlPath: '*',
+      resourceArn: '*',
+      version: 1,
+    });
+    // Traces of failed or slow requests, by the tracer's annotations (route and outcome; never user ids).
+    new XrayGroup(this, 'problem-traces', {
+      groupName: resourceName(stage, 'problems'),
+      filterExpression: `service("${resourceName(stage, '')}*") AND (annotation.outcome != "ok" OR responsetime > 3)`,
+      insightsConfiguration: { insightsEnabled: true, notificationsEnabled: false },
+    });
+
+    new TerraformOutput(this, 'dashboard_url', {
+      value: `https://${stage.region}.console.aws.amazon.com/cloudwatch/home?region=${stage.region}#dashboards:name=${dashboard.dashboardName}`,
+    }).overrideLogicalId('dashboard_url');
+    new TerraformOutput(this, 'alarm_topic_arns', {
+      value: { page: topics.page.arn, ticket: topics.ticket.arn },
+    }).overrideLogicalId('alarm_topic_arns');
+  }
+
+  private topic(severity: Severity, description: string): SnsTopic {
+    const topic = new SnsTopic(this, `${severity}-topic`, { name: resourceName(this.props.stage, `alarms-${severity}`) });
+    const emails = new TerraformVariable(this, `${severity}_alarm_emails`, {
+      type: 'list(string)',
+      default: [],
+      description,
+    });
+    emails.overrideLogicalId(`${severity}_alarm_emails`);
+    const each = TerraformIterator.fromList(emails.listValue);
+    new SnsTopicSubscription(this, `${severity}-subscriptions`, {
+      forEach: each,
+      topicArn: topic.arn,
+      protocol: 'email',
+      endpoint: each.value as string,
+    });
+    return topic;
+  }
+
+  private instances(): AlarmInstance[] {
+    const { apiId, stage, functions, tables } = this.props;
+    return (ALARMS as readonly AlarmDefinition[]).flatMap((definition): AlarmInstance[] => {
+      switch (definition.scope) {
+        case 'api':
+          return [{ definition, dimensions: { ApiId: apiId, Stage: stage.name } }];
+        case 'function':
+          return (Object.keys(functions) as FunctionName[]).map((name) => ({
+            definition,
+            suffix: name,
+            dimensions: { FunctionName: functions[name].functionName },
+            timeoutMs: FUNCTIONS[name].timeoutSeconds * 1000,
+          }));
+        case 'table':
+          return (Object.keys(tables) as TableKey[]).map((key) => ({
+            definition,
+            suffix: key,
+            dimensions: { TableName: tables[key].name },
+          }));
+        case 'account':
+          return [{ definition, dimensions: {} }];
+        case 'service':
+          return [{ definition, dimensions: { service: SERVICE } }];
+      }
+    });
+  }
+
+  private alarm(instance: AlarmInstance, actions: string[]): CloudwatchMetricAlarm {
+    const { definition: d, suffix, dimensions } = instance;
+    const { stage } = this.props;
+    const name = resourceName(stage, suffix ? `${d.id}-${suffix}` : d.id);
+    const base: CloudwatchMetricAlarmConfig = {
+      alarmName: name,
+      alarmDescription: `${d.whatBroke}${suffix ? ` (${suffix})` : ''}. Severity: ${d.severity}. Runbook: ${stage.observability.runbookBaseUrl}/${runbookPath(d.id)}`,
+      evaluationPeriods: d.evaluationPeriods,
+      datapointsToAlarm: d.datapointsToAlarm,
+      treatMissingData: d.treatMissingData,
+      comparisonOperator: 'GreaterThanThreshold',
+      alarmActions: actions,
+      okActions: actions,
+      tags: { severity: d.severity, alarm: d.id },
+    };
+    const threshold = (fallback: number) => stage.observability.alarmThresholds?.[d.id] ?? fallback;
+    const query = (id: string, metric: MetricRef) => ({
+      id,
+      returnData: false,
+      metric: { namespace: metric.namespace, metricName: metric.name, stat: metric.stat, period: d.periodSeconds, dimensions },
+    });
+    const rule = d.rule;
+    switch (rule.kind) {
+      case 'threshold': {
+        const value = typeof rule.threshold === 'number' ? rule.threshold : Math.round(rule.threshold.timeoutShare * (instance.timeoutMs ?? 0));
+        const percentile = PERCENTILE.test(rule.metric.stat);
+        return new CloudwatchMetricAlarm(this, name, {
+          ...base,
+          namespace: rule.metric.namespace,
+          metricName: rule.metric.name,
+          dimensions,
+          period: d.periodSeconds,
+          ...(percentile ? { extendedStatistic: rule.metric.stat } : { statistic: rule.metric.stat }),
+          comparisonOperator: rule.comparison,
+          threshold: threshold(value),
+        });
+      }
+      case 'sum':
+        return new CloudwatchMetricAlarm(this, name, {
+          ...base,
+          comparisonOperator: rule.comparison,
+          threshold: threshold(rule.threshold),
+          metricQuery: [
+            ...rule.metrics.map((m, i) => query(`m${i + 1}`, m)),
+            { id: 'e1', expression: rule.metrics.map((_, i) => `m${i + 1}`).join(' + '), label: d.id, returnData: true },
+          ],
+        });
+      case 'ratio': {
+        const denominators = rule.denominators.map((_, i) => `m${i + 2}`).join(' + ');
+        return new CloudwatchMetricAlarm(this, name, {
+          ...base,
+          threshold: threshold(rule.thresholdPercent),
+          metricQuery: [
+            query('m1', rule.numerator),
+            ...rule.denominators.map((m, i) => query(`m${i + 2}`, m)),
+            { id: 'e1', expression: `100 * m1 / (${denominators})`, label: `${d.id} (%)`, returnData: true },
+          ],
+        });
+      }
+      case 'anomaly':
+        return new CloudwatchMetricAlarm(this, name, {
+          ...base,
+          comparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold',
+          thresholdMetricId: 'ad1',
+          metricQuery: [
+            { ...query('m1', rule.metric), returnData: true },
+            { id: 'ad1', expression: `ANOMALY_DETECTION_BAND(m1, ${rule.bandWidth})`, label: `${d.id} band`, returnData: true },
+          ],
+        });
+    }
+  }
+
+  /** CloudWatch dashboard widgets on its 24-column grid: a header row per section, three widgets a row. */
+  private dashboardWidgets(): Record<string, unknown>[] {
+    const widgets: Record<string, unknown>[] = [];
+    let y = 0;
+    const { functions, tables } = this.props;
+    for (const section of DASHBOARD) {
+      const instances: { label?: string; dimensions: Dimensions }[] =
+        section.each === 'function'
+          ? (Object.keys(functions) as FunctionName[]).map((name) => ({ label: name, dimensions: { FunctionName: functions[name].functionName } }))
+          : section.each === 'table'
+            ? (Object.keys(tables) as TableKey[]).map((key) => ({ label: key, dimensions: { TableName: tables[key].name } }))
+            : [{ dimensions: {} }];
+      for (const instance of instances) {
+        const title = instance.label ? `${section.title}: ${instance.label}` : section.title;
+        widgets.push({ type: 'text', x: 0, y, width: 24, height: 1, properties: { markdown: `## ${title}` } });
+        y += 1;
+        section.widgets.forEach((widget, i) => {
+          const full = widget.type === 'text' || widget.type === 'alarms';
+          widgets.push({
+            ...this.widget(widget, instance.dimensions),
+            x: full ? 0 : (i % 3) * 8,
+            y: y + (full ? i * 6 : Math.floor(i / 3) * 6),
+            width: full ? 24 : 8,
+            height: widget.type === 'text' ? 2 : 6,
+          });
+        });
+        y += 6 * Math.max(1, Math.ceil(section.widgets.length / 3)) + (section.widgets.some((w) => w.type === 'alarms') ? 6 : 0);
+      }
+    }
+    return widgets;
+  }
+
+  private widget(widget: Widget, sectionDimensions: Dimensions): Record<string, unknown> {
+    const { stage, apiId } = this.props;
+    switch (widget.type) {
+      case 'text':
+        return { type: 'text', properties: { markdown: widget.markdown } };
+      case 'alarms':
+        return { type: 'alarm', properties: { title: widget.title, alarms: this.alarms.map((a) => a.arn) } };
+      case 'logs': {
+        const query = QUERIES.find((q) => q.id === widget.queryId) as (typeof QUERIES)[number];
+        const groups = query.logGroups === 'functions' ? this.props.functionLogGroups : [this.props.accessLogGroup];
+        return {
+          type: 'log',
+          properties: {
+            title: widget.title,
+            region: stage.region,
+            view: 'table',
+            query: `${groups.map((g) => `SOURCE '${g}'`).join(' | ')} | ${query.query.replace(/\n/g, ' ')}`,
+          },
+        };
+      }
+      case 'metric': {
+        const dimensions: Dimensions =
+          widget.scope === 'api' ? { ApiId: apiId, Stage: stage.name } : widget.scope === 'service' ? { service: SERVICE } : sectionDimensions;
+        return {
+          type: 'metric',
+          properties: {
+            title: widget.title,
+            region: stage.region,
+            view: 'timeSeries',
+            period: 60,
+            metrics: widget.series.map((s) => [
+              s.metric.namespace,
+              s.metric.name,
+              ...Object.entries(dimensions).flat(),
+              { stat: s.metric.stat, label: s.label },
+            ]),
+          },
+        };
+      }
+    }
+  }
+}
+
