@@ -4,6 +4,7 @@
  *   --port <n>                 gateway port (default $PORT or 8080)
  *   --no-synth                 run the existing cdktf.out as it is
  *   --dynamodb-endpoint <url>  use this DynamoDB endpoint instead of embedded dynalite
+ *   --time-scale <n>           compress alarm periods and connection limits n times (drills, demos)
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.PORT ?? '8080' },
     'no-synth': { type: 'boolean', default: false },
     'dynamodb-endpoint': { type: 'string' },
+    'time-scale': { type: 'string', default: '1' },
   },
 });
 
@@ -35,6 +37,8 @@ const stage = values.stage as StageName;
 if (!(stage in STAGES)) fail(`unknown stage "${values.stage}"; stages: ${Object.keys(STAGES).join(', ')}`);
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, got "${values.port}"`);
+const timeScale = Number(values['time-scale']);
+if (!(timeScale >= 1)) fail(`--time-scale must be a number >= 1, got "${values['time-scale']}"`);
 
 if (!values['no-synth']) {
   console.log('synthesizing the stacks (cdktf) ...');
@@ -48,7 +52,12 @@ const stack = await startLocalStack({
   port,
   stateDir: STATE_DIR,
   dynamoEndpoint: values['dynamodb-endpoint'],
+  timeScale,
   log: (source, line) => console.log(formatLogLine(source, line)),
+  onAlarm: (alarm) => {
+    // The first evaluation moves every alarm out of INSUFFICIENT_DATA; only real transitions are news.
+    if (alarm.history.length > 1 || alarm.state === 'ALARM') console.log(formatLogLine('alarms', `${alarm.state.padEnd(5)} ${alarm.name}: ${alarm.reason}`));
+  },
 }).catch((error: NodeJS.ErrnoException) => {
   if (error.code === 'EADDRINUSE') fail(`port ${port} is in use; pass --port <n> or set PORT`);
   fail(error.message);
@@ -58,6 +67,8 @@ console.log(`
 running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   functions  ${stack.functions.length} (plan runtime nodejs22.x; local workers on Node ${process.version})
   tables     ${stack.tables.length} on ${values['dynamodb-endpoint'] ? '' : 'embedded dynalite '}${stack.dynamoEndpoint}
+  dashboard  http://127.0.0.1:${stack.port}/_dashboard (alarms, metrics, logs, traces; periods compressed ${timeScale}x)
+  faults     curl -X POST http://127.0.0.1:${stack.port}/_local/faults -d '{"kind":"function-crash","functionName":"wschat-dev-ping"}'
   tokens     npm run token -- <user>
   connect    wscat -c "${stack.url}?token=$(npm run -s token -- alice)"
 ${stack.url}`);

@@ -157,6 +157,11 @@ export class StackPlan {
         return { id: name('name'), arn: `arn:aws:logs:${region}:${account}:log-group:${name('name')}` };
       case 'aws_iam_role':
         return { id: name('name'), arn: `arn:aws:iam::${account}:role/${name('name')}` };
+      case 'aws_cloudwatch_metric_alarm':
+      case 'aws_cloudwatch_composite_alarm':
+        return { id: name('alarm_name'), arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name('alarm_name')}` };
+      case 'aws_sns_topic':
+        return { id: name('name'), arn: `arn:aws:sns:${region}:${account}:${name('name')}` };
       default:
         // Other resources (routes, integrations, authorizers) are identified by their address locally.
         return { id: resource.address };

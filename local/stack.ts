@@ -7,11 +7,19 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { DynamoProxy } from './dynamodb-proxy.ts';
 import { createTables, localDynamoClient, startDynalite, startTtlSweeper, type DynamoEndpoint } from './dynamodb.ts';
+import { FaultController, faultsHandler } from './faults.ts';
 import { readApiModel } from './gateway/api-model.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, type DevIdentityProvider } from './idp.ts';
-import { FunctionPool, type FunctionDefinition, type LogSink } from './lambda/function-pool.ts';
+import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
+import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
+import { dashboardHandler } from './observability/dashboard.ts';
+import { ingestEmf } from './observability/emf.ts';
+import { LogStore } from './observability/log-store.ts';
+import { MetricStore } from './observability/metric-store.ts';
+import { newTraceContext, XrayCollector } from './observability/xray.ts';
 import { LOCAL_ACCOUNT_ID, StackPlan, type PlanResource } from './plan.ts';
 import { extractZip } from './zip.ts';
 
@@ -25,8 +33,10 @@ export interface LocalStackOptions {
   /** Use this DynamoDB endpoint instead of embedded dynalite. */
   readonly dynamoEndpoint?: string;
   readonly log?: LogSink;
+  /** Compresses alarm periods and connection time limits (60 = one minute passes in one second). */
   readonly timeScale?: number;
   readonly ttlSweepMs?: number;
+  readonly onAlarm?: (status: AlarmStatus) => void;
 }
 
 export interface LocalStack {
@@ -37,8 +47,14 @@ export interface LocalStack {
   readonly region: string;
   readonly functions: readonly string[];
   readonly tables: readonly string[];
+  readonly timeScale: number;
   readonly idp: DevIdentityProvider;
   readonly gateway: Gateway;
+  readonly metrics: MetricStore;
+  readonly alarms: AlarmEvaluator;
+  readonly faults: FaultController;
+  readonly logs: LogStore;
+  readonly traces: XrayCollector;
   close(): Promise<void>;
 }
 
@@ -76,7 +92,19 @@ function unpackBundle(plan: StackPlan, fn: PlanResource, stateDir: string): stri
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const log: LogSink = options.log ?? (() => undefined);
+  const timeScale = options.timeScale ?? 1;
+  const metrics = new MetricStore();
+  const logs = new LogStore();
+  const faults = new FaultController();
+  const traces = new XrayCollector();
+  const xrayDaemon = await traces.listen();
+  const print: LogSink = options.log ?? (() => undefined);
+  // Every line reaches the log store; EMF blobs also become metrics, as CloudWatch Logs would extract them.
+  const log: LogSink = (source, line) => {
+    logs.add(source, line);
+    ingestEmf(line, metrics);
+    print(source, line);
+  };
   const port = options.port || (await freePort());
   const base = `http://127.0.0.1:${port}`;
   const plan = StackPlan.load(options.stackDir, {
@@ -95,6 +123,42 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = localDynamoClient(dynamoEndpoint, plan.region);
   const tables = await createTables(plan, dynamo);
   const stopSweeper = startTtlSweeper(plan, dynamo, options.ttlSweepMs ?? 5000);
+  const dynamoProxy = new DynamoProxy(dynamoEndpoint, faults, (table, name, value, extra) =>
+    metrics.put('AWS/DynamoDB', name, { TableName: table, ...extra }, value),
+  );
+  const functionsDynamoEndpoint = await dynamoProxy.listen();
+
+  const observeInvocation = (record: InvocationRecord) => {
+    const dims = { FunctionName: record.functionName };
+    const failed = record.status === 'error' || record.status === 'timeout' || record.status === 'crashed';
+    if (record.status === 'throttled') {
+      metrics.put('AWS/Lambda', 'Throttles', dims, 1);
+      return;
+    }
+    metrics.put('AWS/Lambda', 'Invocations', dims, 1);
+    metrics.put('AWS/Lambda', 'Errors', dims, failed ? 1 : 0);
+    metrics.put('AWS/Lambda', 'Duration', dims, record.end - record.start);
+    metrics.put('AWS/Lambda', 'ConcurrentExecutions', dims, record.concurrent);
+    // The segment the Lambda service records for each invocation; the function's subsegments hang off it.
+    traces.record({
+      id: record.segmentId,
+      trace_id: record.traceId,
+      name: record.functionName,
+      origin: 'AWS::Lambda::Function',
+      start_time: record.start / 1000,
+      end_time: record.end / 1000,
+      fault: failed,
+    });
+  };
+  const poolHooks = {
+    traceContext: newTraceContext,
+    fault: (functionName: string) =>
+      faults.get('function-throttle')?.functionName === functionName
+        ? ('throttle' as const)
+        : faults.get('function-crash')?.functionName === functionName
+          ? ('crash' as const)
+          : undefined,
+  };
 
   // The plan's @connections endpoint is an AWS host; locally the same API answers on the gateway's port.
   const awsApiHost = `https://${plan.apiId}.execute-api.${plan.region}.amazonaws.com`;
@@ -131,18 +195,37 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
         AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
         LAMBDA_TASK_ROOT: codeDir,
+        _HANDLER: String(config.handler),
         TZ: ':UTC',
         AWS_ACCESS_KEY_ID: `LOCAL${functionName.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
         AWS_SECRET_ACCESS_KEY: 'local-secret',
         AWS_SESSION_TOKEN: 'local-session',
         // Where this machine's services answer for the AWS APIs the function calls.
-        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: functionsDynamoEndpoint,
+        // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
+        AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+        AWS_XRAY_DAEMON_ADDRESS: xrayDaemon,
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
         // The plan's runtime is nodejs22.x; the workers run on this machine's Node, whose SDK warning is noise.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     };
-    pools.set(functionName, new FunctionPool(definition, log));
+    pools.set(
+      functionName,
+      new FunctionPool(definition, log, {
+        ...poolHooks,
+        observe: (record) => {
+          observeInvocation(record);
+          // Account-wide concurrency: everything in flight now, plus the invocation that just ended.
+          const inFlight = [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0) + 1;
+          metrics.put('AWS/Lambda', 'ConcurrentExecutions', {}, inFlight);
+        },
+      }),
+    );
   }
+
+  const alarms = new AlarmEvaluator(readAlarms(plan), metrics, timeScale, options.onAlarm);
+  alarms.start();
 
   const gateway = new Gateway({
     api,
@@ -152,8 +235,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return pool.invoke(event);
     },
     log: (line) => log('apigateway', line),
-    http: [jwksHandler(idp)],
-    timeScale: options.timeScale,
+    http: [jwksHandler(idp), faultsHandler(faults), dashboardHandler({ plan, metrics, alarms, logs, traces, timeScale })],
+    timeScale,
+    faults,
+    metric: (name, value) => metrics.put('AWS/ApiGateway', name, { ApiId: api.apiId, Stage: api.stage }, value),
   });
   await gateway.listen(port);
 
@@ -165,10 +250,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: plan.region,
     functions: [...pools.keys()],
     tables,
+    timeScale,
     idp,
     gateway,
+    metrics,
+    alarms,
+    faults,
+    logs,
+    traces,
     async close() {
       await gateway.close();
+      alarms.stop();
+      traces.close();
+      await dynamoProxy.stopListening();
       stopSweeper();
       await Promise.all([...pools.values()].map((pool) => pool.close()));
       dynamo.destroy();

@@ -198,18 +198,19 @@ export class Observability extends Construct {
           threshold: threshold(rule.threshold),
           metricQuery: [
             ...rule.metrics.map((m, i) => query(`m${i + 1}`, m)),
-            { id: 'e1', expression: rule.metrics.map((_, i) => `m${i + 1}`).join(' + '), label: d.id, returnData: true },
+            { id: 'e1', expression: rule.metrics.map((_, i) => `FILL(m${i + 1}, 0)`).join(' + '), label: d.id, returnData: true },
           ],
         });
       case 'ratio': {
-        const denominators = rule.denominators.map((_, i) => `m${i + 2}`).join(' + ');
+        // FILL: a metric with no datapoint in a period counts as 0 there, so one quiet input does not hide the rate.
+        const denominators = rule.denominators.map((_, i) => `FILL(m${i + 2}, 0)`).join(' + ');
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
           threshold: threshold(rule.thresholdPercent),
           metricQuery: [
             query('m1', rule.numerator),
             ...rule.denominators.map((m, i) => query(`m${i + 2}`, m)),
-            { id: 'e1', expression: `100 * m1 / (${denominators})`, label: `${d.id} (%)`, returnData: true },
+            { id: 'e1', expression: `100 * FILL(m1, 0) / (${denominators})`, label: `${d.id} (%)`, returnData: true },
           ],
         });
       }

@@ -5,6 +5,7 @@
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { FaultController } from '../faults.ts';
 import type { InvokeResult } from '../lambda/function-pool.ts';
 import type { ApiModel, Route } from './api-model.ts';
 import {
@@ -36,7 +37,12 @@ export interface GatewayOptions {
   readonly http?: readonly HttpHandler[];
   /** Divides idle and maximum connection durations, so tests can watch them expire. */
   readonly timeScale?: number;
+  /** Records one of API Gateway's own metrics (AWS/ApiGateway, per API and stage). */
+  readonly metric?: (name: ApiMetric, value: number) => void;
+  readonly faults?: FaultController;
 }
+
+export type ApiMetric = 'ConnectCount' | 'MessageCount' | 'IntegrationError' | 'ClientError' | 'ExecutionError' | 'IntegrationLatency';
 
 interface Connection extends ConnectionInfo {
   readonly ws: WebSocket;
@@ -89,6 +95,7 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.replace(/\/$/, '') !== `/${this.api.stage}`) return reject(socket, 403, 'Forbidden');
 
+    this.metric('ConnectCount', 1);
     const connectedAt = Date.now();
     const conn: ConnectionInfo = {
       connectionId: gatewayId(),
@@ -105,7 +112,11 @@ export class Gateway {
       if (outcome !== 'allow') return this.rejectHandshake(socket, conn, outcome);
     }
     if (connect) {
+      const started = Date.now();
       const result = await this.options.invoke(connect.functionName, connectEvent(this.api, conn, handshake));
+      this.metric('IntegrationLatency', Date.now() - started);
+      if (result.status === 'throttled') this.metric('ExecutionError', 1);
+      else if (result.status !== 'ok') this.metric('IntegrationError', 1);
       const status = integrationStatus(result);
       if (status < 200 || status > 299) return this.rejectHandshake(socket, conn, status);
     }
@@ -124,7 +135,11 @@ export class Gateway {
     if (!authorizer.identitySources.every((source) => identitySourcePresent(source, url, req))) return 401;
     const result = await this.options.invoke(authorizer.functionName, authorizerEvent(this.api, conn, handshake));
     if (result.status === 'error' && result.errorMessage === 'Unauthorized') return 401;
-    if (result.status !== 'ok') return 500;
+    if (result.status !== 'ok') {
+      // An authorizer that cannot answer is API Gateway's own execution failure.
+      this.metric('ExecutionError', 1);
+      return 500;
+    }
     const output = result.payload as AuthorizerOutput | undefined;
     const effect = policyEffect(output, `execute-api:Invoke`);
     if (effect === 'Deny') return 403;
@@ -137,6 +152,7 @@ export class Gateway {
   }
 
   private rejectHandshake(socket: Duplex, conn: ConnectionInfo, status: number): void {
+    if (status >= 400 && status < 500) this.metric('ClientError', 1);
     this.accessLog(conn, '$connect', 'CONNECT', status);
     reject(socket, status, STATUS_CODES[status] ?? 'Error');
   }
@@ -156,6 +172,8 @@ export class Gateway {
       clearTimeout(conn.idleTimer);
       clearTimeout(conn.maxTimer);
       this.connections.delete(conn.connectionId);
+      // $disconnect is best effort on AWS; this fault makes it never arrive, leaving stale records behind.
+      if (this.options.faults?.get('lost-disconnects')) return;
       this.dispatchDisconnect(conn, code, reason.toString() || closeReason(code));
     });
     ws.on('error', () => ws.terminate());
@@ -181,6 +199,7 @@ export class Gateway {
   // ---- messages --------------------------------------------------------------------------------------------
 
   private async onMessage(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    this.metric('MessageCount', 1);
     const body = isBinary ? data.toString('base64') : data.toString('utf8');
     const route = isBinary ? this.api.routes.get('$default') : this.selectRoute(body);
     const started = Date.now();
@@ -190,6 +209,9 @@ export class Gateway {
     }
     const event = messageEvent(this.api, conn, route.routeKey, body, isBinary);
     const result = await this.options.invoke(route.functionName, event);
+    this.metric('IntegrationLatency', Date.now() - started);
+    if (result.status === 'throttled') this.metric('ExecutionError', 1);
+    else if (result.status !== 'ok') this.metric('IntegrationError', 1);
     this.accessLog(conn, route.routeKey, 'MESSAGE', integrationStatus(result), Date.now() - started, result);
     if (result.status !== 'ok') {
       // What API Gateway sends when the integration fails or times out.
@@ -237,6 +259,10 @@ export class Gateway {
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
   }
 
+  private metric(name: ApiMetric, value: number): void {
+    this.options.metric?.(name, value);
+  }
+
   private onManagement(req: IncomingMessage, res: ServerResponse, connectionId: string): void {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -244,7 +270,13 @@ export class Gateway {
       size += chunk.length;
       if (size <= LIMITS.messageBytes) chunks.push(chunk);
     });
-    req.on('end', () => {
+    req.on('end', async () => {
+      const slow = this.options.faults?.get('slow-fanout');
+      if (slow && req.method === 'POST') await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
+      if (this.options.faults?.get('connections-api-error') && req.method === 'POST') {
+        // An injected answer: API Gateway's own 500 for a post, which no real local fault produces.
+        return managementError(res, 500, 'InternalServerErrorException', 'Internal server error (injected)');
+      }
       const conn = this.connections.get(connectionId);
       if (!conn) return managementError(res, 410, 'GoneException', `Connection ${connectionId} is gone`);
       switch (req.method) {
@@ -252,6 +284,7 @@ export class Gateway {
           if (size > LIMITS.messageBytes) {
             return managementError(res, 413, 'PayloadTooLargeException', 'Message too large');
           }
+          this.metric('MessageCount', 1);
           this.send(conn, Buffer.concat(chunks).toString('utf8'));
           return void res.writeHead(200).end();
         case 'GET':

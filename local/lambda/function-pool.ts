@@ -24,11 +24,32 @@ export interface FunctionDefinition {
 
 export type InvokeResult =
   | { readonly status: 'ok'; readonly payload: unknown }
+  | { readonly status: 'throttled'; readonly errorMessage: string }
   | { readonly status: 'error'; readonly errorType: string; readonly errorMessage: string }
   | { readonly status: 'timeout'; readonly errorMessage: string }
   | { readonly status: 'crashed'; readonly errorMessage: string };
 
 export type LogSink = (source: string, line: string) => void;
+
+/** What the Lambda service would report about one invocation (metrics and the invocation's trace segment). */
+export interface InvocationRecord {
+  readonly functionName: string;
+  readonly status: InvokeResult['status'];
+  readonly start: number;
+  readonly end: number;
+  /** Invocations in flight when this one started, itself included. */
+  readonly concurrent: number;
+  readonly traceId: string;
+  readonly segmentId: string;
+  readonly errorMessage?: string;
+}
+
+export interface PoolHooks {
+  readonly observe?: (record: InvocationRecord) => void;
+  /** Consulted per invocation: refuse it (throttle) or kill its environment mid-invocation (crash). */
+  readonly fault?: (functionName: string) => 'throttle' | 'crash' | undefined;
+  readonly traceContext: () => { traceId: string; segmentId: string; header: string };
+}
 
 interface Environment {
   readonly worker: Worker;
@@ -61,16 +82,51 @@ export class FunctionPool {
   private readonly waiting: ((env: Environment) => void)[] = [];
   private nextId = 0;
   private closed = false;
+  private inFlight = 0;
 
   constructor(
     readonly definition: FunctionDefinition,
     private readonly log: LogSink,
-    private readonly maxEnvironments = 32,
+    private readonly hooks: PoolHooks,
+    /** Environments per function; more invocations queue. Kept small: a laptop is not a Lambda fleet. */
+    private readonly maxEnvironments = 16,
   ) {}
 
+  get concurrency(): number {
+    return this.inFlight;
+  }
+
   async invoke(event: unknown): Promise<InvokeResult> {
-    if (this.closed) return { status: 'crashed', errorMessage: `${this.definition.name} is shut down` };
+    const trace = this.hooks.traceContext();
+    const fault = this.hooks.fault?.(this.definition.name);
+    this.inFlight++;
+    const concurrent = this.inFlight;
+    let result: InvokeResult;
+    // Duration starts when an environment takes the invocation, not while it waits for one.
+    let start = Date.now();
+    try {
+      if (this.closed) result = { status: 'crashed', errorMessage: `${this.definition.name} is shut down` };
+      else if (fault === 'throttle') result = { status: 'throttled', errorMessage: 'Rate Exceeded.' };
+      else result = await this.run(event, trace.header, fault === 'crash', (at) => (start = at));
+    } finally {
+      this.inFlight--;
+    }
+    this.hooks.observe?.({
+      functionName: this.definition.name,
+      status: result.status,
+      start,
+      end: Date.now(),
+      concurrent,
+      traceId: trace.traceId,
+      segmentId: trace.segmentId,
+      errorMessage: 'errorMessage' in result ? result.errorMessage : undefined,
+    });
+    return result;
+  }
+
+  private async run(event: unknown, traceHeader: string, crash: boolean, started: (at: number) => void): Promise<InvokeResult> {
     const env = await this.acquire();
+    started(Date.now());
     const requestId = randomUUID();
     const id = ++this.nextId;
     const { timeoutMs } = this.definition;
@@ -91,9 +147,11 @@ export class FunctionPool {
         event,
         requestId,
         deadline: Date.now() + timeoutMs,
-        traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=1`,
+        traceHeader,
       };
       env.worker.postMessage(message);
+      // An injected crash kills the environment mid-invocation, as an out-of-memory kill would.
+      if (crash) setTimeout(() => void env.worker.terminate(), 5);
     });
     if (this.all.has(env)) this.release(env);
     return result;

@@ -21,7 +21,7 @@ export interface InvokeMessage {
   readonly event: unknown;
   readonly requestId: string;
   readonly deadline: number;
-  readonly traceId: string;
+  readonly traceHeader: string;
 }
 
 export type WorkerReply =
@@ -46,7 +46,7 @@ async function load(): Promise<{ fn: Handler; initMs?: number }> {
 }
 
 parentPort?.on('message', async (message: InvokeMessage) => {
-  process.env._X_AMZN_TRACE_ID = message.traceId;
+  process.env._X_AMZN_TRACE_ID = message.traceHeader;
   const context = {
     awsRequestId: message.requestId,
     functionName: data.functionName,

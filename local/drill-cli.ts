@@ -1,0 +1,62 @@
+/**
+ * `npm run drill -- <alarm id> [--time-scale 60] [--no-synth]`: boots the local stack, injects the alarm's
+ * fault under traffic, and waits for the plan's alarm to fire and recover. `--list` shows every alarm.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ALARMS } from '../dashboards/alarms.ts';
+import { runDrill } from './drills.ts';
+import { REPO_ROOT, synthesizedStackDir } from './paths.ts';
+import { startLocalStack } from './stack.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'time-scale': { type: 'string', default: '60' },
+    'no-synth': { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+  },
+});
+
+if (values.list || positionals.length === 0) {
+  for (const alarm of ALARMS) {
+    const drill = 'fault' in alarm.drill ? `fault ${alarm.drill.fault}` : `not drillable: ${alarm.drill.notDrillable}`;
+    console.log(`${alarm.id.padEnd(26)} ${alarm.severity.padEnd(7)} ${drill}`);
+  }
+  process.exit(positionals.length === 0 && !values.list ? 2 : 0);
+}
+
+const timeScale = Number(values['time-scale']);
+if (!(timeScale >= 1)) {
+  console.error(`error: --time-scale must be a number >= 1, got "${values['time-scale']}"`);
+  process.exit(2);
+}
+if (!values['no-synth']) {
+  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+}
+
+const stack = await startLocalStack({
+  stackDir: synthesizedStackDir('dev'),
+  port: 0,
+  stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-drill-')),
+  timeScale,
+});
+console.log(`local stack on ${stack.url} (dashboard http://127.0.0.1:${stack.port}/_dashboard), periods compressed ${timeScale}x`);
+let failed = 0;
+for (const id of positionals) {
+  try {
+    const result = await runDrill(stack, id, (line) => console.log(`  ${line}`));
+    console.log(`PASS ${id}: ${result.alarm} fired after ${result.firedAfterMs} ms and recovered after ${result.recoveredAfterMs} ms`);
+  } catch (error) {
+    failed++;
+    console.log(`FAIL ${id}: ${(error as Error).message}`);
+  }
+}
+await stack.close();
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,170 @@
+/**
+ * Alarm drills: for an alarm of the catalog, inject its fault into a running local stack under the traffic
+ * that exposes it, wait for the plan's alarm to reach ALARM, clear the fault, and wait for OK.
+ */
+import { SignJWT, generateKeyPair } from 'jose';
+import WebSocket from 'ws';
+import { alarmById, type DrillFault } from '../dashboards/alarms.ts';
+import type { Fault } from './faults.ts';
+import { LOCAL_IDP } from './idp.ts';
+import type { LocalStack } from './stack.ts';
+
+export interface DrillResult {
+  readonly alarm: string;
+  readonly fault: DrillFault;
+  readonly firedAfterMs: number;
+  readonly recoveredAfterMs: number;
+}
+
+/** Which instance of a per-function or per-table alarm a drill targets, and the fault's details. */
+const PLANS: Record<DrillFault, { target?: string; fault: (fn: (name: string) => string) => Fault | undefined; traffic: Traffic }> = {
+  'function-crash': { target: 'ping', fault: (fn) => ({ kind: 'function-crash', functionName: fn('ping') }), traffic: 'pings' },
+  'function-throttle': { target: 'ping', fault: (fn) => ({ kind: 'function-throttle', functionName: fn('ping') }), traffic: 'pings' },
+  'dynamodb-throttle': { target: 'memberships', fault: () => ({ kind: 'dynamodb-throttle' }), traffic: 'joins' },
+  'dynamodb-system-error': { target: 'memberships', fault: () => ({ kind: 'dynamodb-system-error' }), traffic: 'joins' },
+  // A join waits on DynamoDB twice in sequence (a write, then two reads in parallel): 2 × 4.2 s is 84% of its
+  // 10 s timeout, past the 80% threshold and short of a timeout.
+  'dynamodb-slow': { target: 'join', fault: () => ({ kind: 'dynamodb-slow', delayMs: 4200 }), traffic: 'joins' },
+  // An ack and a fan-out post at 6 s each: a send takes over 12 s.
+  'slow-fanout': { fault: () => ({ kind: 'slow-fanout', delayMs: 6000 }), traffic: 'sends' },
+  'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
+  'stale-connections': { fault: () => ({ kind: 'lost-disconnects' }), traffic: 'vanishing-members' },
+  'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens' },
+};
+
+type Traffic = 'pings' | 'joins' | 'sends' | 'vanishing-members' | 'forged-tokens';
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake ${res.statusCode}`)));
+  });
+}
+
+async function forgedToken(): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256');
+  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'forged' }).setSubject('mallory').setIssuer(LOCAL_IDP.issuer).setAudience(LOCAL_IDP.audience).setExpirationTime('1h').sign(privateKey);
+}
+
+/** Keeps requests flowing every `everyMs` until stopped; each request may take long (faults slow them). */
+class TrafficGenerator {
+  private timer?: NodeJS.Timeout;
+  private readonly sockets: WebSocket[] = [];
+  private sent = 0;
+
+  constructor(
+    private readonly stack: LocalStack,
+    private readonly kind: Traffic,
+    private readonly room: string,
+  ) {}
+
+  async start(everyMs: number): Promise<void> {
+    const token = await this.stack.idp.mint('drill-bot');
+    const url = `${this.stack.url}?token=${token}`;
+    for (let i = 0; i < 4; i++) this.sockets.push(await open(url));
+    if (this.kind === 'sends' || this.kind === 'vanishing-members') {
+      for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
+    this.timer = setInterval(() => {
+      const ws = this.sockets[this.sent++ % this.sockets.length] as WebSocket;
+      if (ws.readyState !== WebSocket.OPEN) return;
+      switch (this.kind) {
+        case 'pings':
+          return ws.send(JSON.stringify({ action: 'ping' }));
+        case 'joins':
+          return ws.send(JSON.stringify({ action: 'join', room: `${this.room}-${this.sent % 5}` }));
+        case 'sends':
+        case 'vanishing-members':
+          return ws.send(JSON.stringify({ action: 'send', room: this.room, text: `drill ${this.sent}`, clientMsgId: `drill-${this.sent}` }));
+        case 'forged-tokens':
+          for (let i = 0; i < 5; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
+      }
+    }, everyMs);
+  }
+
+  /** Members that join and then vanish without a $disconnect reaching the backend. */
+  async strandMembers(count: number): Promise<void> {
+    const token = await this.stack.idp.mint('drill-ghost');
+    const ghosts: WebSocket[] = [];
+    // In batches, so a 2-core machine is not asked to cold-start dozens of environments at once.
+    for (let batch = 0; batch < count; batch += 10) {
+      const joined = await Promise.all(
+        Array.from({ length: Math.min(10, count - batch) }, async () => {
+          const ws = await open(`${this.stack.url}?token=${token}`);
+          await new Promise<void>((resolve) => {
+            ws.once('message', () => resolve());
+            ws.send(JSON.stringify({ action: 'join', room: this.room }));
+          });
+          return ws;
+        }),
+      );
+      ghosts.push(...joined);
+    }
+    for (const ws of ghosts) ws.terminate();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const ws of this.sockets) ws.close();
+  }
+}
+
+function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      const status = stack.alarms.statuses.get(alarm);
+      if (!status) {
+        clearInterval(poll);
+        reject(new Error(`the plan has no alarm ${alarm}`));
+      } else if (status.state === state) {
+        clearInterval(poll);
+        resolve(Date.now() - started);
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`${alarm} did not reach ${state} within ${timeoutMs} ms (state ${status.state}: ${status.reason})`));
+      }
+    }, 100);
+  });
+}
+
+/** The concrete alarm a drill watches: `<service>-<stage>-<alarm id>[-<target>]`, as infra names it. */
+export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: string; fault: DrillFault } {
+  const definition = alarmById(alarmId);
+  if ('notDrillable' in definition.drill) throw new Error(`${alarmId} cannot be drilled locally: ${definition.drill.notDrillable}`);
+  const plan = PLANS[definition.drill.fault];
+  const prefix = `wschat-${stack.stage}-`;
+  const alarmName = `${prefix}${alarmId}${definition.scope === 'function' || definition.scope === 'table' ? `-${plan.target}` : ''}`;
+  return { alarmName, fault: definition.drill.fault };
+}
+
+export async function runDrill(stack: LocalStack, alarmId: string, report: (line: string) => void = () => undefined): Promise<DrillResult> {
+  const { alarmName, fault } = drillTarget(stack, alarmId);
+  const plan = PLANS[fault];
+  const definition = alarmById(alarmId);
+  const periodMs = (definition.periodSeconds * 1000) / stack.timeScale;
+  const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
+  // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
+  // keep coming evenly instead of in bursts.
+  await traffic.start(fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4)));
+  const injected = plan.fault((name) => `wschat-${stack.stage}-${name}`);
+  report(`${alarmName}: injecting ${fault}${injected ? ` (${JSON.stringify(injected)})` : ''}`);
+  if (injected) stack.faults.inject(injected);
+  if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);
+  const budget = periodMs * (definition.evaluationPeriods + 2) + 30_000;
+  try {
+    const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget);
+    report(`${alarmName}: ALARM after ${firedAfterMs} ms — clearing the fault`);
+    stack.faults.clear();
+    const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget);
+    report(`${alarmName}: OK after ${recoveredAfterMs} ms`);
+    return { alarm: alarmName, fault, firedAfterMs, recoveredAfterMs };
+  } finally {
+    stack.faults.clear();
+    traffic.stop();
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Evaluates the plan's `aws_cloudwatch_metric_alarm` and `aws_cloudwatch_composite_alarm` resources against
+ * the local metric store the way CloudWatch does: the last `evaluation_periods` periods, `datapoints_to_alarm`
+ * of them breaching, missing data treated as the alarm says. A time scale compresses periods for drills.
+ */
+import type { StackPlan } from '../plan.ts';
+import { evaluateExpression } from './expression.ts';
+import type { Dimensions, MetricStore } from './metric-store.ts';
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+interface MetricSpec {
+  readonly namespace: string;
+  readonly name: string;
+  readonly stat: string;
+  readonly dimensions: Dimensions;
+}
+
+interface MetricAlarm {
+  readonly kind: 'metric';
+  readonly name: string;
+  readonly description: string;
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly threshold: number;
+  readonly comparison: string;
+  readonly treatMissingData: string;
+  /** Metric ids (m1…) and the expression that yields the alarm's value. */
+  readonly metrics: Readonly<Record<string, MetricSpec>>;
+  readonly expression: string;
+  /** Set when the alarm cannot be evaluated on one machine (anomaly bands need CloudWatch's model). */
+  readonly notLocal?: string;
+}
+
+interface CompositeAlarm {
+  readonly kind: 'composite';
+  readonly name: string;
+  readonly description: string;
+  readonly members: readonly string[];
+}
+
+export interface AlarmStatus {
+  readonly name: string;
+  readonly description: string;
+  readonly kind: 'metric' | 'composite';
+  state: AlarmState;
+  reason: string;
+  since: number;
+  /** The alarm's value per evaluated period, oldest first. */
+  values: (number | undefined)[];
+  threshold?: number;
+  readonly history: { state: AlarmState; at: number; reason: string }[];
+}
+
+type Config = Record<string, unknown>;
+
+function metricSpec(m: Config, fallbackPeriod: number): MetricSpec & { period: number } {
+  return {
+    namespace: String(m.namespace),
+    name: String(m.metric_name),
+    stat: String(m.stat ?? m.statistic ?? m.extended_statistic),
+    dimensions: (m.dimensions ?? {}) as Dimensions,
+    period: Number(m.period ?? fallbackPeriod),
+  };
+}
+
+export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
+  const alarms: (MetricAlarm | CompositeAlarm)[] = [];
+  for (const { config: raw } of plan.resources('aws_cloudwatch_metric_alarm')) {
+    const c = plan.resolve(raw) as Config;
+    const queries = (c.metric_query ?? []) as Config[];
+    let metrics: Record<string, MetricSpec> = {};
+    let expression = 'm1';
+    let periodSeconds = Number(c.period ?? 60);
+    let notLocal: string | undefined;
+    if (queries.length === 0) {
+      metrics = { m1: metricSpec(c, periodSeconds) };
+    } else {
+      for (const q of queries) {
+        if (q.metric) {
+          const spec = metricSpec(q.metric as Config, 60);
+          metrics[String(q.id)] = spec;
+          periodSeconds = spec.period;
+        }
+      }
+      const returned = queries.find((q) => q.expression && (q.return_data === true || q.id === c.threshold_metric_id));
+      expression = String(returned?.expression ?? Object.keys(metrics)[0]);
+      if (/ANOMALY_DETECTION_BAND/.test(expression)) {
+        notLocal = 'anomaly detection bands are computed by CloudWatch from days of history';
+      }
+    }
+    alarms.push({
+      kind: 'metric',
+      name: String(c.alarm_name),
+      description: String(c.alarm_description ?? ''),
+      periodSeconds,
+      evaluationPeriods: Number(c.evaluation_periods),
+      datapointsToAlarm: Number(c.datapoints_to_alarm ?? c.evaluation_periods),
+      threshold: Number(c.threshold ?? 0),
+      comparison: String(c.comparison_operator),
+      treatMissingData: String(c.treat_missing_data ?? 'missing'),
+      metrics,
+      expression,
+      notLocal,
+    });
+  }
+  for (const { config: raw } of plan.resources('aws_cloudwatch_composite_alarm')) {
+    const c = plan.resolve(raw) as Config;
+    const rule = String(c.alarm_rule);
+    if (!/^ALARM\("[^"]+"\)( OR ALARM\("[^"]+"\))*$/.test(rule)) {
+      throw new Error(`composite alarm rule "${rule}" is not supported locally (only ALARM("…") OR …)`);
+    }
+    const members = [...rule.matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    alarms.push({ kind: 'composite', name: String(c.alarm_name), description: String(c.alarm_description ?? ''), members });
+  }
+  return alarms;
+}
+
+function breaches(value: number, comparison: string, threshold: number): boolean {
+  switch (comparison) {
+    case 'GreaterThanThreshold':
+      return value > threshold;
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= threshold;
+    case 'LessThanThreshold':
+      return value < threshold;
+    case 'LessThanOrEqualToThreshold':
+      return value <= threshold;
+    default:
+      throw new Error(`comparison ${comparison} is not supported locally`);
+  }
+}
+
+export class AlarmEvaluator {
+  readonly statuses = new Map<string, AlarmStatus>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly alarms: readonly (MetricAlarm | CompositeAlarm)[],
+    private readonly store: MetricStore,
+    private readonly timeScale = 1,
+    private readonly onChange: (status: AlarmStatus) => void = () => undefined,
+  ) {
+    for (const alarm of alarms) {
+      const notLocal = alarm.kind === 'metric' ? alarm.notLocal : undefined;
+      this.statuses.set(alarm.name, {
+        name: alarm.name,
+        description: alarm.description,
+        kind: alarm.kind,
+        state: 'INSUFFICIENT_DATA',
+        reason: notLocal ? `not evaluated locally: ${notLocal}` : 'no evaluation yet',
+        since: Date.now(),
+        values: [],
+        threshold: alarm.kind === 'metric' ? alarm.threshold : undefined,
+        history: [],
+      });
+    }
+  }
+
+  /** Evaluates every period's worth of time, scaled; the shortest period decides the tick. */
+  start(): void {
+    const periods = this.alarms.flatMap((a) => (a.kind === 'metric' ? [a.periodSeconds] : []));
+    const tickMs = Math.max(200, Math.min(10_000, (Math.min(60, ...periods) * 1000) / this.timeScale / 4));
+    this.timer = setInterval(() => this.evaluate(), tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  evaluate(now = Date.now()): void {
+    for (const alarm of this.alarms) if (alarm.kind === 'metric') this.evaluateMetric(alarm, now);
+    for (const alarm of this.alarms) {
+      if (alarm.kind !== 'composite') continue;
+      const firing = alarm.members.filter((m) => this.statuses.get(m)?.state === 'ALARM');
+      this.transition(alarm.name, firing.length ? 'ALARM' : 'OK', firing.length ? `members in ALARM: ${firing.join(', ')}` : 'no member in ALARM', now);
+    }
+  }
+
+  private evaluateMetric(alarm: MetricAlarm, now: number): void {
+    if (alarm.notLocal) return;
+    const periodMs = (alarm.periodSeconds * 1000) / this.timeScale;
+    const values = Array.from({ length: alarm.evaluationPeriods }, (_, i) => {
+      const end = now - (alarm.evaluationPeriods - 1 - i) * periodMs;
+      const inputs = Object.fromEntries(
+        Object.entries(alarm.metrics).map(([id, m]) => [id, this.store.stat({ namespace: m.namespace, name: m.name, dimensions: m.dimensions }, m.stat, end - periodMs, end)]),
+      );
+      return evaluateExpression(alarm.expression, inputs);
+    });
+    const status = this.statuses.get(alarm.name) as AlarmStatus;
+    status.values = values;
+    const present = values.filter((v): v is number => v !== undefined);
+    const missing = values.length - present.length;
+    const treat = alarm.treatMissingData;
+    if (present.length === 0) {
+      if (treat === 'ignore') return;
+      if (treat === 'missing') return this.transition(alarm.name, 'INSUFFICIENT_DATA', 'no datapoints', now);
+    }
+    const breaching =
+      present.filter((v) => breaches(v, alarm.comparison, alarm.threshold)).length + (treat === 'breaching' ? missing : 0);
+    const shown = present.map((v) => Math.round(v * 100) / 100).join(', ');
+    if (breaching >= alarm.datapointsToAlarm) {
+      this.transition(alarm.name, 'ALARM', `${breaching} of ${alarm.evaluationPeriods} datapoints [${shown}] ${alarm.comparison} ${alarm.threshold}`, now);
+    } else {
+      this.transition(alarm.name, 'OK', `${breaching} of ${alarm.evaluationPeriods} datapoints breaching (needs ${alarm.datapointsToAlarm}) [${shown}]`, now);
+    }
+  }
+
+  private transition(name: string, state: AlarmState, reason: string, now: number): void {
+    const status = this.statuses.get(name) as AlarmStatus;
+    status.reason = reason;
+    if (status.state === state) return;
+    status.state = state;
+    status.since = now;
+    status.history.push({ state, at: now, reason });
+    this.onChange(status);
+  }
+}

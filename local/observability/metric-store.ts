@@ -1,0 +1,90 @@
+/**
+ * A small CloudWatch: datapoints by namespace, name and exact dimension set, queried with CloudWatch's
+ * statistics (Sum, Average, Minimum, Maximum, SampleCount, pNN) over a time window.
+ */
+export type Dimensions = Readonly<Record<string, string>>;
+
+export interface MetricKey {
+  readonly namespace: string;
+  readonly name: string;
+  readonly dimensions: Dimensions;
+}
+
+interface Series extends MetricKey {
+  readonly points: { t: number; v: number }[];
+}
+
+function keyOf(namespace: string, name: string, dimensions: Dimensions): string {
+  const dims = Object.keys(dimensions)
+    .sort()
+    .map((k) => `${k}=${dimensions[k]}`)
+    .join(',');
+  return `${namespace}|${name}|${dims}`;
+}
+
+export function statistic(values: readonly number[], stat: string): number | undefined {
+  if (values.length === 0) return undefined;
+  switch (stat) {
+    case 'Sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'Average':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'Minimum':
+      return Math.min(...values);
+    case 'Maximum':
+      return Math.max(...values);
+    case 'SampleCount':
+      return values.length;
+  }
+  const percentile = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+  if (!percentile) throw new Error(`unsupported statistic ${stat}`);
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((Number(percentile[1]) / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+}
+
+export class MetricStore {
+  private readonly series = new Map<string, Series>();
+
+  /** @param retentionMs datapoints older than this are dropped (the local store is for recent history). */
+  constructor(private readonly retentionMs = 3 * 60 * 60 * 1000) {}
+
+  put(namespace: string, name: string, dimensions: Dimensions, value: number, t = Date.now()): void {
+    if (!Number.isFinite(value)) return;
+    const key = keyOf(namespace, name, dimensions);
+    let series = this.series.get(key);
+    if (!series) {
+      series = { namespace, name, dimensions: { ...dimensions }, points: [] };
+      this.series.set(key, series);
+    }
+    series.points.push({ t, v: value });
+    // Drop old points in batches rather than on every write.
+    if (series.points.length % 1000 === 0) {
+      const horizon = t - this.retentionMs;
+      const firstKept = series.points.findIndex((p) => p.t >= horizon);
+      if (firstKept > 0) series.points.splice(0, firstKept);
+    }
+  }
+
+  /** The statistic over [from, to); undefined when no datapoint fell in the window (missing data). */
+  stat(key: MetricKey, stat: string, from: number, to: number): number | undefined {
+    const series = this.series.get(keyOf(key.namespace, key.name, key.dimensions));
+    if (!series) return undefined;
+    return statistic(
+      series.points.filter((p) => p.t >= from && p.t < to).map((p) => p.v),
+      stat,
+    );
+  }
+
+  /** One value per period, oldest first, for the `periods` periods ending at `now`. */
+  history(key: MetricKey, stat: string, periodMs: number, periods: number, now = Date.now()): (number | undefined)[] {
+    return Array.from({ length: periods }, (_, i) => {
+      const end = now - (periods - 1 - i) * periodMs;
+      return this.stat(key, stat, end - periodMs, end);
+    });
+  }
+
+  keys(): MetricKey[] {
+    return [...this.series.values()].map(({ namespace, name, dimensions }) => ({ namespace, name, dimensions }));
+  }
+}

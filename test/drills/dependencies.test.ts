@@ -1,0 +1,4 @@
+import { drillSuite } from './drill-suite.ts';
+
+export const DEPENDENCY_DRILLS = ['dynamodb-throttles', 'dynamodb-system-errors', 'delivery-failures', 'stale-connections', 'auth-failures', 'fanout-duration'];
+drillSuite(DEPENDENCY_DRILLS);

@@ -1,0 +1,4 @@
+import { drillSuite } from './drill-suite.ts';
+
+export const LAMBDA_DRILLS = ['lambda-errors', 'lambda-throttles', 'lambda-duration'];
+drillSuite(LAMBDA_DRILLS);

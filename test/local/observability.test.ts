@@ -1,0 +1,142 @@
+/** The local CloudWatch pieces: statistics, metric math, EMF ingestion and CloudWatch's alarm semantics. */
+import { describe, expect, it } from 'vitest';
+import { AlarmEvaluator } from '../../local/observability/alarm-evaluator.ts';
+import { ingestEmf } from '../../local/observability/emf.ts';
+import { evaluateExpression } from '../../local/observability/expression.ts';
+import { MetricStore, statistic } from '../../local/observability/metric-store.ts';
+
+describe('statistics', () => {
+  it('computes sums, averages, extremes, counts and nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(statistic(values, 'Sum')).toBe(5050);
+    expect(statistic(values, 'Average')).toBe(50.5);
+    expect(statistic(values, 'Minimum')).toBe(1);
+    expect(statistic(values, 'Maximum')).toBe(100);
+    expect(statistic(values, 'SampleCount')).toBe(100);
+    expect(statistic(values, 'p99')).toBe(99);
+    expect(statistic(values, 'p50')).toBe(50);
+    expect(statistic([], 'Sum')).toBeUndefined();
+    expect(() => statistic([1], 'Median')).toThrow(/unsupported statistic/);
+  });
+
+  it('matches dimensions exactly and windows by time', () => {
+    const store = new MetricStore();
+    store.put('AWS/Lambda', 'Errors', { FunctionName: 'a' }, 1, 1000);
+    store.put('AWS/Lambda', 'Errors', { FunctionName: 'a' }, 2, 2000);
+    store.put('AWS/Lambda', 'Errors', { FunctionName: 'b' }, 5, 1500);
+    const key = { namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: 'a' } };
+    expect(store.stat(key, 'Sum', 0, 3000)).toBe(3);
+    expect(store.stat(key, 'Sum', 1500, 3000)).toBe(2);
+    expect(store.stat({ ...key, dimensions: {} }, 'Sum', 0, 3000)).toBeUndefined();
+    expect(store.history(key, "Sum", 1000, 3, 3000)).toEqual([undefined, 1, 2]);
+  });
+});
+
+describe('metric math', () => {
+  it('evaluates arithmetic with precedence, parentheses and FILL', () => {
+    expect(evaluateExpression('100 * m1 / (m2 + m3)', { m1: 5, m2: 10, m3: 40 })).toBe(10);
+    expect(evaluateExpression('m1 - m2 * 2', { m1: 10, m2: 3 })).toBe(4);
+    expect(evaluateExpression('FILL(m1, 0) + FILL(m2, 0)', { m1: undefined, m2: 3 })).toBe(3);
+  });
+
+  it('leaves a gap for missing inputs and division by zero', () => {
+    expect(evaluateExpression('m1 + m2', { m1: 1, m2: undefined })).toBeUndefined();
+    expect(evaluateExpression('100 * FILL(m1, 0) / FILL(m2, 0)', { m1: undefined, m2: undefined })).toBeUndefined();
+  });
+
+  it('rejects what it cannot evaluate, naming the expression', () => {
+    expect(() => evaluateExpression('ANOMALY_DETECTION_BAND(m1, 2)', { m1: 1 })).toThrow(/ANOMALY_DETECTION_BAND/);
+    expect(() => evaluateExpression('m1 + m9', { m1: 1 })).toThrow(/unknown metric id m9/);
+    expect(() => evaluateExpression('m1 +', { m1: 1 })).toThrow(/unexpected end/);
+    expect(() => evaluateExpression('m1 % 2', { m1: 1 })).toThrow(/cannot evaluate/);
+  });
+});
+
+describe('EMF ingestion', () => {
+  it('records every metric of a Powertools blob under its dimension set', () => {
+    const store = new MetricStore();
+    const line = JSON.stringify({
+      _aws: { Timestamp: 5000, CloudWatchMetrics: [{ Namespace: 'WsChat', Dimensions: [['service', 'stage']], Metrics: [{ Name: 'MessagesDelivered' }, { Name: 'FanoutDuration' }] }] },
+      service: 'wschat',
+      stage: 'dev',
+      MessagesDelivered: 3,
+      FanoutDuration: [12, 40],
+    });
+    expect(ingestEmf(line, store)).toBe(true);
+    const dims = { service: 'wschat', stage: 'dev' };
+    expect(store.stat({ namespace: 'WsChat', name: 'MessagesDelivered', dimensions: dims }, 'Sum', 0, 10_000)).toBe(3);
+    expect(store.stat({ namespace: 'WsChat', name: 'FanoutDuration', dimensions: dims }, 'Maximum', 0, 10_000)).toBe(40);
+  });
+
+  it('ignores lines that are not EMF', () => {
+    const store = new MetricStore();
+    expect(ingestEmf('{"level":"INFO","message":"hi"}', store)).toBe(false);
+    expect(ingestEmf('{"_aws": oops', store)).toBe(false);
+    expect(store.keys()).toEqual([]);
+  });
+});
+
+describe('alarm evaluation', () => {
+  const key = { namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: 'f' } };
+  const alarm = (treatMissingData: string) => ({
+    kind: 'metric' as const,
+    name: 'errors',
+    description: 'Runbook: x',
+    periodSeconds: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    threshold: 0,
+    comparison: 'GreaterThanThreshold',
+    treatMissingData,
+    metrics: { m1: { ...key, stat: 'Sum' } },
+    expression: 'm1',
+  });
+  const minute = 60_000;
+
+  it('alarms when datapointsToAlarm of the evaluated periods breach, and recovers when they stop', () => {
+    const store = new MetricStore();
+    const evaluator = new AlarmEvaluator([alarm('notBreaching')], store);
+    const now = 10 * minute;
+    store.put(key.namespace, key.name, key.dimensions, 1, now - 2.5 * minute);
+    evaluator.evaluate(now);
+    expect(evaluator.statuses.get('errors')?.state).toBe('OK');
+    store.put(key.namespace, key.name, key.dimensions, 1, now - 0.5 * minute);
+    evaluator.evaluate(now);
+    expect(evaluator.statuses.get('errors')?.state).toBe('ALARM');
+    evaluator.evaluate(now + 2 * minute);
+    expect(evaluator.statuses.get('errors')?.state).toBe('OK');
+    expect(evaluator.statuses.get('errors')?.history.map((h) => h.state)).toEqual(['OK', 'ALARM', 'OK']);
+  });
+
+  it('treats missing data as the alarm says', () => {
+    const store = new MetricStore();
+    const evaluator = new AlarmEvaluator([{ ...alarm('missing'), name: 'm' }, { ...alarm('breaching'), name: 'b' }, { ...alarm('notBreaching'), name: 'n' }], store);
+    evaluator.evaluate(10 * minute);
+    expect(evaluator.statuses.get('m')?.state).toBe('INSUFFICIENT_DATA');
+    expect(evaluator.statuses.get('b')?.state).toBe('ALARM');
+    expect(evaluator.statuses.get('n')?.state).toBe('OK');
+  });
+
+  it('compresses periods by the time scale', () => {
+    const store = new MetricStore();
+    const evaluator = new AlarmEvaluator([alarm('notBreaching')], store, 60);
+    const now = 100_000;
+    store.put(key.namespace, key.name, key.dimensions, 1, now - 1500);
+    store.put(key.namespace, key.name, key.dimensions, 1, now - 500);
+    evaluator.evaluate(now);
+    expect(evaluator.statuses.get('errors')?.state).toBe('ALARM');
+  });
+
+  it('fires a composite when any member is in ALARM', () => {
+    const store = new MetricStore();
+    const evaluator = new AlarmEvaluator([alarm('breaching'), { kind: 'composite', name: 'page', description: '', members: ['errors'] }], store);
+    evaluator.evaluate(10 * minute);
+    expect(evaluator.statuses.get('page')).toMatchObject({ state: 'ALARM', reason: 'members in ALARM: errors' });
+  });
+
+  it('never evaluates an anomaly-band alarm locally and says why', () => {
+    const evaluator = new AlarmEvaluator([{ ...alarm('missing'), name: 'anomaly', notLocal: 'needs CloudWatch' }], new MetricStore());
+    evaluator.evaluate(10 * minute);
+    expect(evaluator.statuses.get('anomaly')).toMatchObject({ state: 'INSUFFICIENT_DATA', reason: 'not evaluated locally: needs CloudWatch' });
+  });
+});
