@@ -50,6 +50,8 @@ export interface AlarmDefinition {
   readonly evaluationPeriods: number;
   readonly datapointsToAlarm: number;
   readonly treatMissingData: 'notBreaching' | 'breaching' | 'missing' | 'ignore';
+  /** Per-function alarms skip these functions, for the reason given. */
+  readonly exceptFunctions?: { readonly functions: readonly string[]; readonly reason: string };
   /** How the local drill produces it, or why it cannot be produced on one machine. */
   readonly drill: { readonly fault: DrillFault } | { readonly notDrillable: string };
 }
@@ -129,6 +131,11 @@ export const ALARMS = [
     whatBroke: 'A Lambda function is failing invocations (unhandled errors, crashes or timeouts)',
     scope: 'function',
     severity: 'page',
+    exceptFunctions: {
+      functions: ['authorizer'],
+      reason:
+        'the authorizer answers every bad token by throwing "Unauthorized" (the only way to get a 401), which Lambda counts as an error; its real failures surface as api-execution-errors and its rejections as auth-failures',
+    },
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'Errors', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
     periodSeconds: 60,
     evaluationPeriods: 3,

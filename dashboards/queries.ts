@@ -17,7 +17,8 @@ export const QUERIES = [
     logGroups: 'functions',
     query: [
       'fields @timestamp, routeKey, errorCode, message, connectionId, requestId',
-      'filter level = "ERROR" or level = "WARN"',
+      // Timeouts and crashed runtimes are plain-text lines from Lambda itself, without a level.
+      'filter level = "ERROR" or level = "WARN" or @message like /Task timed out|Runtime exited/',
       'stats count(*) as errors by routeKey, level',
       'sort errors desc',
     ].join('\n| '),

@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from '../../dashboards/metrics.ts';
 import type { Telemetry } from '../app/ports.ts';
+import { ENV } from '../catalog/env.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'wschat';
 
@@ -13,6 +14,8 @@ export const metrics = new Metrics({
   namespace: METRICS_NAMESPACE,
   serviceName,
   logger: logger.createChild({ logLevel: 'ERROR' }),
+  // Stages may share an account and Region; without the stage their business metrics would mix.
+  defaultDimensions: { stage: process.env[ENV.stage] ?? 'unknown' },
 });
 export const tracer = new Tracer({ serviceName });
 

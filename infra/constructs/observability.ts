@@ -134,7 +134,7 @@ export class Observability extends Construct {
         case 'api':
           return [{ definition, dimensions: { ApiId: apiId, Stage: stage.name } }];
         case 'function':
-          return (Object.keys(functions) as FunctionName[]).map((name) => ({
+          return (Object.keys(functions) as FunctionName[]).filter((name) => !definition.exceptFunctions?.functions.includes(name)).map((name) => ({
             definition,
             suffix: name,
             dimensions: { FunctionName: functions[name].functionName },
@@ -149,7 +149,7 @@ export class Observability extends Construct {
         case 'account':
           return [{ definition, dimensions: {} }];
         case 'service':
-          return [{ definition, dimensions: { service: SERVICE } }];
+          return [{ definition, dimensions: { service: SERVICE, stage: stage.name } }];
       }
     });
   }
@@ -281,7 +281,7 @@ export class Observability extends Construct {
       }
       case 'metric': {
         const dimensions: Dimensions =
-          widget.scope === 'api' ? { ApiId: apiId, Stage: stage.name } : widget.scope === 'service' ? { service: SERVICE } : sectionDimensions;
+          widget.scope === 'api' ? { ApiId: apiId, Stage: stage.name } : widget.scope === 'service' ? { service: SERVICE, stage: stage.name } : sectionDimensions;
         return {
           type: 'metric',
           properties: {
