@@ -1,42 +1,57 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
-import { LocalBackend, TerraformStack } from 'cdktf';
+import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import path from 'node:path';
+import { stateKey, type StateBackend } from './config/state-backend.ts';
 import { SERVICE, type StageConfig } from './config/stages.ts';
+import { ApiGatewayAccountLogging } from './constructs/api-gateway-account.ts';
 import { ChatApi } from './constructs/api.ts';
+import { CustomDomain } from './constructs/custom-domain.ts';
+import { EncryptionKey } from './constructs/encryption.ts';
 import { ChatFunctions } from './constructs/functions.ts';
-import { IdentitySettings } from './constructs/identity.ts';
+import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
 import { ChatTables } from './constructs/tables.ts';
 
 export interface ChatStackProps {
   readonly stage: StageConfig;
+  readonly stateBackend: StateBackend;
   /** Where function bundles are built before being zipped into the stack's assets. */
   readonly buildDir: string;
 }
 
-/** Everything one stage needs: tables, functions, the WebSocket API. */
+/** Everything one stage needs: tables, functions, the WebSocket API, identity, observability. */
 export class ChatStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id);
-    const { stage } = props;
-    // Relative to the stack directory, so the synthesized plan does not embed this machine's paths.
-    new LocalBackend(this, { path: 'terraform.tfstate' });
+    const { stage, stateBackend } = props;
+    if (stateBackend.kind === 's3') {
+      new S3Backend(this, { bucket: stateBackend.bucket, key: stateKey(stage.name), region: stateBackend.region, encrypt: true });
+      // S3-native state locking (Terraform >= 1.10); cdktf's final S3Backend predates the setting.
+      this.addOverride('terraform.backend.s3.use_lockfile', true);
+    } else {
+      // Relative to the stack directory, so the synthesized plan does not embed this machine's paths.
+      new LocalBackend(this, { path: 'terraform.tfstate' });
+    }
     new AwsProvider(this, 'aws', {
       region: stage.region,
       defaultTags: [{ tags: { service: SERVICE, stage: stage.name, 'managed-by': 'terraform', ...stage.tags } }],
     });
-    const identity = new IdentitySettings(this, 'identity');
-    const tables = new ChatTables(this, 'tables', stage);
-    const api = new ChatApi(this, 'api', stage);
+    const encryption = new EncryptionKey(this, 'encryption', stage);
+    const accountLogging = stage.manageApiGatewayAccount ? new ApiGatewayAccountLogging(this, 'apigateway-account', stage) : undefined;
+    const identity = new ChatIdentity(this, 'identity', stage);
+    const tables = new ChatTables(this, 'tables', { stage, kmsKeyArn: encryption.keyArn });
+    const api = new ChatApi(this, 'api', { stage, logsKmsKeyArn: encryption.keyArn, accountLogging: accountLogging?.account });
     const functions = new ChatFunctions(this, 'functions', {
       stage,
       tables: tables.tables,
       connections: api.connections,
-      identity,
+      identity: identity.jwt,
+      logsKmsKeyArn: encryption.keyArn,
       buildDir: path.join(props.buildDir, stage.name),
     });
-    api.connectRoutes(functions.functions);
+    const apiStage = api.connectRoutes(functions.functions);
+    if (stage.customDomain) new CustomDomain(this, 'custom-domain', { stage, api: api.api, apiStage });
     new Observability(this, 'observability', {
       stage,
       apiId: api.api.id,

@@ -35,6 +35,11 @@ function fail(message: string): never {
 
 const stage = values.stage as StageName;
 if (!(stage in STAGES)) fail(`unknown stage "${values.stage}"; stages: ${Object.keys(STAGES).join(', ')}`);
+// The local runtime is the identity provider of stages that trust an external issuer; a Cognito stage's tokens
+// come from a user pool that does not exist here.
+if (STAGES[stage].identityProvider !== 'external') {
+  fail(`stage "${stage}" trusts ${STAGES[stage].identityProvider} tokens, which the local stack cannot issue; run a stage with an external issuer (dev)`);
+}
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, got "${values.port}"`);
 const timeScale = Number(values['time-scale']);

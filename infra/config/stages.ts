@@ -1,30 +1,77 @@
 /**
- * Typed configuration of every stage, in one place. Values that differ per deployment (the identity
- * provider) are Terraform variables, not literals; see infra/constructs/identity.ts.
+ * Typed configuration of every stage, in one place, checked by `validateStages` before anything is synthesized.
+ * What differs between deployments of a stage (the token issuer, key and certificate ARNs, alarm e-mails) is not
+ * here: those are Terraform variables (infra/config/variables.ts) an SRE sets in tfvars (docs/operations.md).
  */
+import { z } from 'zod';
+import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
+import { ROUTES } from '../../functions/catalog/functions.ts';
+
 export interface ThrottleSettings {
   /** Steady-state requests per second. */
   readonly rateLimit: number;
+  /** Requests API Gateway accepts at once above the steady rate; at least `rateLimit`. */
   readonly burstLimit: number;
+}
+
+export interface StageThrottle extends ThrottleSettings {
+  /** Limits for single routes of the route table (functions/catalog/functions.ts), replacing the stage default. */
+  readonly routes?: Readonly<Partial<Record<string, ThrottleSettings>>>;
 }
 
 export interface ObservabilitySettings {
   /** Alarm descriptions link `<runbookBaseUrl>/dashboards/runbooks/<alarm>.md`. */
   readonly runbookBaseUrl: string;
-  /** Per-stage thresholds replacing the catalog's defaults (dashboards/alarms.ts). */
+  /** Per-stage thresholds replacing the catalog's defaults (dashboards/alarms.ts), by alarm id. */
   readonly alarmThresholds?: Readonly<Partial<Record<string, number>>>;
   /** Share of requests X-Ray samples beyond the first one each second. */
   readonly traceSampleRate: number;
 }
 
+/**
+ * Who issues the JWTs that open a connection.
+ * - `external`: any OIDC issuer, named by the `jwt_issuer`, `jwt_audience` and `jwks_url` variables.
+ * - `cognito`: the stack creates a Cognito user pool and app client and trusts their ID tokens.
+ */
+export type IdentityProvider = 'external' | 'cognito';
+
+export interface FanoutSettings {
+  /** `@connections` posts one message fan-out keeps in flight at once (env FANOUT_CONCURRENCY on send). */
+  readonly concurrency: number;
+}
+
+export interface StageTags {
+  readonly owner: string;
+  readonly 'cost-center': string;
+}
+
 export interface StageConfig {
+  /** The stage's key in STAGES; part of every resource name and of the WebSocket URL. */
   readonly name: string;
   readonly region: string;
+  /** Retention of every log group of the stage (functions and API access logs). */
   readonly logRetentionDays: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  readonly throttle: ThrottleSettings;
+  readonly throttle: StageThrottle;
+  /** Per-route API Gateway metrics (a RouteKey dimension); CloudWatch bills each one. */
+  readonly detailedMetrics: boolean;
+  /** Deletion protection on the tables and on the Cognito user pool. */
   readonly deletionProtection: boolean;
-  readonly tags: Readonly<Record<string, string>>;
+  /** Point-in-time recovery on the tables the table catalog marks as not rebuildable (messages). */
+  readonly pointInTimeRecovery: boolean;
+  readonly identityProvider: IdentityProvider;
+  /** Encrypt tables and log groups with the customer-managed KMS key given as the `kms_key_arn` variable. */
+  readonly customerManagedKey: boolean;
+  /** Serve the API on the `custom_domain_name` variable with the ACM certificate `custom_domain_certificate_arn`. */
+  readonly customDomain: boolean;
+  /**
+   * Manage the account's API Gateway CloudWatch Logs role (`aws_api_gateway_account`, one per account and
+   * Region). Exactly one stack per account and Region may turn this on; see docs/operations.md.
+   */
+  readonly manageApiGatewayAccount: boolean;
+  readonly fanout: FanoutSettings;
+  /** Added to the provider's default tags (with `service`, `stage` and `managed-by`). */
+  readonly tags: StageTags;
   readonly observability: ObservabilitySettings;
 }
 
@@ -38,8 +85,16 @@ export const STAGES = {
     region: 'us-east-1',
     logRetentionDays: 14,
     logLevel: 'DEBUG',
-    throttle: { rateLimit: 100, burstLimit: 200 },
+    throttle: { rateLimit: 100, burstLimit: 200, routes: { send: { rateLimit: 50, burstLimit: 100 } } },
+    detailedMetrics: false,
     deletionProtection: false,
+    pointInTimeRecovery: false,
+    // The local runtime (npm start) runs the dev plan as its own issuer through the jwt_* variables.
+    identityProvider: 'external',
+    customerManagedKey: false,
+    customDomain: false,
+    manageApiGatewayAccount: true,
+    fanout: { concurrency: 32 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
   },
@@ -48,8 +103,24 @@ export const STAGES = {
     region: 'us-east-1',
     logRetentionDays: 90,
     logLevel: 'INFO',
-    throttle: { rateLimit: 1000, burstLimit: 2000 },
+    throttle: {
+      rateLimit: 1000,
+      burstLimit: 2000,
+      routes: {
+        // Each connect runs the authorizer and fetches keys: a reconnect storm is held at the door.
+        $connect: { rateLimit: 200, burstLimit: 400 },
+        send: { rateLimit: 500, burstLimit: 1000 },
+      },
+    },
+    detailedMetrics: true,
     deletionProtection: true,
+    pointInTimeRecovery: true,
+    identityProvider: 'cognito',
+    customerManagedKey: true,
+    customDomain: true,
+    // Production accounts usually have this set by their platform team; a stack that owns it opts in.
+    manageApiGatewayAccount: false,
+    fanout: { concurrency: 32 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
   },
@@ -57,12 +128,126 @@ export const STAGES = {
 
 export type StageName = keyof typeof STAGES;
 
+export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+
 /** `wschat-dev`, the stack directory under cdktf.out/stacks/ and the prefix of every resource name. */
-export function stackName(stage: StageName): string {
+export function stackName(stage: string): string {
   return `${SERVICE}-${stage}`;
 }
 
 /** The one naming convention: `<service>-<stage>-<part>`. */
 export function resourceName(stage: StageConfig, part: string): string {
   return `${SERVICE}-${stage.name}-${part}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation: every field is checked when synthesis starts, and every problem names its field.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** An AWS Region code such as us-east-1. */
+export const REGION_CODE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** Fan-out parallelism bounds: at least one post at a time; a typo such as 3200 is refused, not thousands of sockets opened. */
+export const FANOUT_CONCURRENCY_BOUNDS = { min: 1, max: 100 } as const;
+
+const throttleFields = {
+  rateLimit: z.number().positive('must be a positive number of requests per second'),
+  burstLimit: z.int('must be a whole number of requests').positive('must be a positive number of requests'),
+};
+const burstCoversRate = (t: ThrottleSettings) => t.burstLimit >= t.rateLimit;
+const burstBelowRate = { message: 'must be at least rateLimit', path: ['burstLimit'] };
+
+const routeKeys = ROUTES.map((r) => r.routeKey);
+// Alarms decided by an anomaly band have no threshold to replace.
+const thresholdAlarmIds = (ALARMS as readonly AlarmDefinition[]).filter((a) => a.rule.kind !== 'anomaly').map((a) => a.id);
+const tagValue = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, 'may only hold letters, digits, spaces and _ . : / = + - @');
+
+const stageSchema: z.ZodType<StageConfig> = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be 1-10 lowercase letters or digits, starting with a letter'),
+  region: z.string().regex(REGION_CODE, 'must be an AWS Region code such as us-east-1'),
+  logRetentionDays: z
+    .number()
+    .refine((days) => LOG_RETENTION_DAYS.includes(days), `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+  throttle: z
+    .strictObject({
+      ...throttleFields,
+      routes: z
+        .record(
+          z.string().refine((key) => routeKeys.includes(key), `must be a route of the route table: ${routeKeys.join(', ')}`),
+          z.strictObject(throttleFields).refine(burstCoversRate, burstBelowRate),
+        )
+        .optional(),
+    })
+    .refine(burstCoversRate, burstBelowRate),
+  detailedMetrics: z.boolean(),
+  deletionProtection: z.boolean(),
+  pointInTimeRecovery: z.boolean(),
+  identityProvider: z.enum(['external', 'cognito']),
+  customerManagedKey: z.boolean(),
+  customDomain: z.boolean(),
+  manageApiGatewayAccount: z.boolean(),
+  fanout: z.strictObject({
+    concurrency: z
+      .int('must be a whole number')
+      .min(FANOUT_CONCURRENCY_BOUNDS.min, `must be at least ${FANOUT_CONCURRENCY_BOUNDS.min}`)
+      .max(FANOUT_CONCURRENCY_BOUNDS.max, `must be at most ${FANOUT_CONCURRENCY_BOUNDS.max}`),
+  }),
+  tags: z.strictObject({ owner: tagValue, 'cost-center': tagValue }),
+  observability: z.strictObject({
+    runbookBaseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+    alarmThresholds: z
+      .record(
+        z.string().refine((id) => thresholdAlarmIds.includes(id), `must be the id of a threshold alarm in dashboards/alarms.ts: ${thresholdAlarmIds.join(', ')}`),
+        z.number().nonnegative('must be a number of at least 0'),
+      )
+      .optional(),
+    traceSampleRate: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'),
+  }),
+});
+
+export class StageConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid stage configuration (infra/config/stages.ts):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'StageConfigError';
+  }
+}
+
+/** `prod.throttle.routes.send.burstLimit` */
+function fieldPath(stage: string, path: readonly PropertyKey[]): string {
+  return [stage, ...path.map(String)].join('.');
+}
+
+/** Checks every stage; throws one StageConfigError listing every problem, each prefixed by its field's path. */
+export function validateStages<T extends Record<string, unknown>>(stages: T): { readonly [K in keyof T]: StageConfig } {
+  const problems: string[] = [];
+  if (Object.keys(stages).length === 0) problems.push('STAGES: must define at least one stage');
+  const valid: Record<string, StageConfig> = {};
+  for (const [key, config] of Object.entries(stages)) {
+    const result = stageSchema.safeParse(config);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        // An unknown key is reported on its parent; name the key itself, which is what needs fixing.
+        if (issue.code === 'unrecognized_keys') {
+          for (const unknown of issue.keys) problems.push(`${fieldPath(key, [...issue.path, unknown])}: is not a stage setting`);
+          continue;
+        }
+        // A bad record key (a route or alarm id) carries the reason in its own issue.
+        const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+        problems.push(`${fieldPath(key, issue.path)}: ${message}`);
+      }
+      continue;
+    }
+    if (result.data.name !== key) problems.push(`${key}.name: must equal the stage's key "${key}", got "${result.data.name}"`);
+    valid[key] = result.data;
+  }
+  if (problems.length > 0) throw new StageConfigError(problems);
+  return valid as { readonly [K in keyof T]: StageConfig };
 }

@@ -7,7 +7,7 @@ import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage/in
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
-import { Fn, TerraformOutput } from 'cdktf';
+import { Fn, TerraformOutput, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER, type FunctionName } from '../../functions/catalog/functions.ts';
 import { resourceName, type StageConfig } from '../config/stages.ts';
@@ -29,14 +29,23 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestTimeEpoch: '$context.requestTimeEpoch',
 });
 
+export interface ChatApiProps {
+  readonly stage: StageConfig;
+  /** Customer-managed KMS key for the access log group; without one, CloudWatch Logs encrypts with its own key. */
+  readonly logsKmsKeyArn?: string;
+  /** The account's API Gateway logging role, when this stack manages it: stage access logs need it first. */
+  readonly accountLogging?: ITerraformDependable;
+}
+
 /** The WebSocket API of one stage. Routes come from the route table; `connectRoutes` wires them to functions. */
 export class ChatApi extends Construct {
   readonly api: Apigatewayv2Api;
   readonly connections: ConnectionsTarget;
   readonly accessLogGroupName: string;
 
-  constructor(scope: Construct, id: string, private readonly stage: StageConfig) {
+  constructor(scope: Construct, id: string, private readonly props: ChatApiProps) {
     super(scope, id);
+    const { stage } = props;
     this.api = new Apigatewayv2Api(this, 'api', {
       name: resourceName(stage, 'ws'),
       protocolType: 'WEBSOCKET',
@@ -49,8 +58,10 @@ export class ChatApi extends Construct {
     };
   }
 
-  connectRoutes(functions: Record<FunctionName, LambdaFunction>): void {
-    const { api, stage } = this;
+  /** Routes, integrations, the authorizer and the deployed stage; returns the stage. */
+  connectRoutes(functions: Record<FunctionName, LambdaFunction>): Apigatewayv2Stage {
+    const { api } = this;
+    const { stage, logsKmsKeyArn, accountLogging } = this.props;
     const authorizer = new Apigatewayv2Authorizer(this, 'authorizer', {
       apiId: api.id,
       name: resourceName(stage, 'jwt'),
@@ -98,16 +109,35 @@ export class ChatApi extends Construct {
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', {
       name: this.accessLogGroupName,
       retentionInDays: stage.logRetentionDays,
+      kmsKeyId: logsKmsKeyArn,
     });
+    const { throttle } = stage;
     const apiStage = new Apigatewayv2Stage(this, 'stage', {
       apiId: api.id,
       name: stage.name,
       deploymentId: deployment.id,
       defaultRouteSettings: {
-        throttlingRateLimit: stage.throttle.rateLimit,
-        throttlingBurstLimit: stage.throttle.burstLimit,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        detailedMetricsEnabled: stage.detailedMetrics,
       },
+      // In route table order, so the plan reads like the route table.
+      routeSettings: ROUTES.flatMap(({ routeKey }) => {
+        const limits = throttle.routes?.[routeKey];
+        return limits
+          ? [
+              {
+                routeKey,
+                throttlingRateLimit: limits.rateLimit,
+                throttlingBurstLimit: limits.burstLimit,
+                // Left unset, the provider sends false for the route: repeat the stage's metrics choice.
+                detailedMetricsEnabled: stage.detailedMetrics,
+              },
+            ]
+          : [];
+      }),
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      dependsOn: accountLogging ? [accountLogging] : undefined,
     });
 
     new TerraformOutput(this, 'websocket_url', {
@@ -118,5 +148,6 @@ export class ChatApi extends Construct {
       value: this.connections.endpoint,
       description: 'https:// endpoint of the @connections management API',
     }).overrideLogicalId('connections_endpoint');
+    return apiStage;
   }
 }

@@ -10,9 +10,12 @@ import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
-import type { IdentitySettings } from './identity.ts';
+import type { JwtSettings } from './identity.ts';
 
 export const LAMBDA_RUNTIME = 'nodejs22.x';
+
+/** Fan-out settings infra passes to the send function from the stage's `fanout` section. */
+export const FANOUT_ENV = { concurrency: 'FANOUT_CONCURRENCY' } as const;
 
 export interface ConnectionsTarget {
   /** https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, the `@connections` endpoint. */
@@ -25,7 +28,9 @@ export interface ChatFunctionsProps {
   readonly stage: StageConfig;
   readonly tables: Record<TableKey, DynamodbTable>;
   readonly connections: ConnectionsTarget;
-  readonly identity: IdentitySettings;
+  readonly identity: JwtSettings;
+  /** Customer-managed KMS key for the log groups; without one, CloudWatch Logs encrypts with its own key. */
+  readonly logsKmsKeyArn?: string;
   /** Where bundles are built before being zipped as assets. */
   readonly buildDir: string;
 }
@@ -58,6 +63,7 @@ export class ChatFunctions extends Construct {
     const logGroup = new CloudwatchLogGroup(scope, 'logs', {
       name: `/aws/lambda/${functionName}`,
       retentionInDays: stage.logRetentionDays,
+      kmsKeyId: this.props.logsKmsKeyArn,
     });
     this.logGroupNames.push(logGroup.name);
     const role = new IamRole(scope, 'role', {
@@ -105,10 +111,11 @@ export class ChatFunctions extends Construct {
     for (const grant of spec.tables) variables[tableEnvVar(grant.table)] = tables[grant.table].name;
     if (spec.manageConnections) variables[ENV.connectionsEndpoint] = connections.endpoint;
     if (name === 'authorizer') {
-      variables[ENV.jwtIssuer] = identity.issuer.stringValue;
-      variables[ENV.jwtAudience] = identity.audience.stringValue;
-      variables[ENV.jwksUrl] = identity.jwksUrl.stringValue;
+      variables[ENV.jwtIssuer] = identity.issuer;
+      variables[ENV.jwtAudience] = identity.audience;
+      variables[ENV.jwksUrl] = identity.jwksUrl;
     }
+    if (name === 'send') variables[FANOUT_ENV.concurrency] = String(stage.fanout.concurrency);
     return variables;
   }
 

@@ -1,4 +1,5 @@
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
+import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { TABLE_KEYS, TABLES, type KeyAttribute, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, type StageConfig } from '../config/stages.ts';
@@ -11,11 +12,17 @@ function keyAttributes(schema: TableSchema): KeyAttribute[] {
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+export interface ChatTablesProps {
+  readonly stage: StageConfig;
+  /** Customer-managed KMS key; without one, tables use the AWS-managed DynamoDB key. */
+  readonly kmsKeyArn?: string;
+}
+
 /** The DynamoDB tables of one stage, rendered from the table catalog. */
 export class ChatTables extends Construct {
   readonly tables: Record<TableKey, DynamodbTable>;
 
-  constructor(scope: Construct, id: string, stage: StageConfig) {
+  constructor(scope: Construct, id: string, { stage, kmsKeyArn }: ChatTablesProps) {
     super(scope, id);
     this.tables = Object.fromEntries(
       TABLE_KEYS.map((key) => {
@@ -34,13 +41,17 @@ export class ChatTables extends Construct {
             projectionType: 'KEYS_ONLY',
           })),
           ttl: schema.ttlAttribute ? { attributeName: schema.ttlAttribute, enabled: true } : undefined,
-          pointInTimeRecovery: { enabled: schema.pointInTimeRecovery },
-          serverSideEncryption: { enabled: true },
+          pointInTimeRecovery: { enabled: stage.pointInTimeRecovery && schema.pointInTimeRecovery },
+          serverSideEncryption: { enabled: true, kmsKeyArn },
           deletionProtectionEnabled: stage.deletionProtection,
           tags: { table: key },
         });
         return [key, table];
       }),
     ) as Record<TableKey, DynamodbTable>;
+    new TerraformOutput(this, 'table_names', {
+      value: Object.fromEntries(TABLE_KEYS.map((key) => [key, this.tables[key].name])),
+      description: 'Physical DynamoDB table name per catalog table',
+    }).overrideLogicalId('table_names');
   }
 }

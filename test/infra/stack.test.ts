@@ -6,17 +6,34 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName, type TableGrant } from '../../functions/catalog/functions.ts';
+import { FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS, TABLES, tableEnvVar, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
-import { STAGES, stackName, type StageName } from '../../infra/config/stages.ts';
+import { STAGE_NAMES, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
+import {
+  asArray,
+  dynamodbViolations,
+  manageConnectionsViolations,
+  managedPolicyViolations,
+  statementsOf,
+  trustedService,
+  trustPolicyViolations,
+  wildcardActionViolations,
+  wildcardResourceViolations,
+} from '../support/iam.ts';
+import { namingViolations } from '../support/naming.ts';
 import { readPlan, stackDir, type Plan } from '../support/plan.ts';
 
 // The plan is untyped JSON; resources are read as loose records.
 type Res = Record<string, any>;
 type LoosePlan = Omit<Plan, 'resource'> & { resource: Record<string, Record<string, Res>> };
 
-const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+/** The deployment variables each optional feature declares (spelled out, not via infra's constants). */
+const IDENTITY_VARIABLE_NAMES = ['jwt_audience', 'jwt_issuer', 'jwks_url'];
+const KMS_VARIABLE = 'kms_key_arn';
+const DOMAIN_VARIABLES = ['custom_domain_certificate_arn', 'custom_domain_name'];
+const PUSH_TO_LOGS = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 /** `${type.id.attr}`, a Terraform reference as cdktf renders it. */
 function ref(type: string, id: string, attr: string): string {
@@ -63,11 +80,6 @@ function model(stage: StageName): StackModel {
   return { stage, plan, apiId, functionIds, tableIds };
 }
 
-function asArray<T>(value: T | readonly T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? [...(value as T[])] : [value as T];
-}
-
 /** Every string in a JSON value with its path, skipping cdktf's `//` metadata. */
 function* strings(value: unknown, at = ''): Generator<[string, string]> {
   if (typeof value === 'string') yield [at, value];
@@ -77,130 +89,10 @@ function* strings(value: unknown, at = ''): Generator<[string, string]> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// IAM policy checks: pure functions returning violations, so they are tested against bad documents too.
-// ---------------------------------------------------------------------------------------------------------------
-
-interface Statement {
-  Effect?: string;
-  Action?: string | string[];
-  NotAction?: string | string[];
-  Resource?: string | string[];
-  NotResource?: string | string[];
-}
-
-function statementsOf(document: unknown): Statement[] {
-  const statement = (document as { Statement?: Statement | Statement[] } | null)?.Statement;
-  return asArray(statement);
-}
-
-/** No action contains `*` (service:* or `*`), and no NotAction (which allows everything else). */
-function wildcardActionViolations(document: unknown): string[] {
-  const violations: string[] = [];
-  for (const st of statementsOf(document)) {
-    if (st.NotAction !== undefined) violations.push(`NotAction ${JSON.stringify(st.NotAction)}`);
-    if (asArray(st.Action).length === 0) violations.push(`statement without Action: ${JSON.stringify(st)}`);
-    for (const action of asArray(st.Action)) if (action.includes('*')) violations.push(`wildcard action ${action}`);
-  }
-  return violations;
-}
-
-/** Resource "*" only on the X-Ray statement (its trace APIs have no resource-level permissions); no NotResource. */
-function wildcardResourceViolations(document: unknown): string[] {
-  const violations: string[] = [];
-  for (const st of statementsOf(document)) {
-    if (st.NotResource !== undefined) violations.push(`NotResource ${JSON.stringify(st.NotResource)}`);
-    if (asArray(st.Resource).length === 0) violations.push(`statement without Resource: ${JSON.stringify(st)}`);
-    if (!asArray(st.Resource).includes('*')) continue;
-    const nonXray = asArray(st.Action).filter((action) => !action.startsWith('xray:'));
-    if (nonXray.length > 0) violations.push(`Resource "*" for ${nonXray.join(', ')}`);
-  }
-  return violations;
-}
-
-/**
- * execute-api: only ManageConnections, only on `<api execution_arn>/<stage>/POST/@connections/*`, and only
- * (and always) when the catalog says the function manages connections.
- */
-function manageConnectionsViolations(document: unknown, postArn: string, expected: boolean): string[] {
-  const violations: string[] = [];
-  let granted = false;
-  for (const st of statementsOf(document)) {
-    const actions = asArray(st.Action).filter((a) => a.toLowerCase().startsWith('execute-api:'));
-    if (actions.length === 0) continue;
-    if (actions.length !== asArray(st.Action).length) violations.push(`execute-api mixed with other actions: ${asArray(st.Action).join(', ')}`);
-    for (const action of actions) if (action !== 'execute-api:ManageConnections') violations.push(`unexpected ${action}`);
-    const resources = asArray(st.Resource);
-    if (resources.length !== 1 || resources[0] !== postArn) violations.push(`ManageConnections on ${JSON.stringify(st.Resource)}, not ${postArn}`);
-    granted = true;
-  }
-  if (granted !== expected) violations.push(expected ? 'ManageConnections missing' : 'ManageConnections granted but not in the catalog');
-  return violations;
-}
-
-/**
- * DynamoDB: per granted table, the actions on the table ARN are exactly the catalog grant; index ARNs only for the
- * grant's indexes (which must exist on the table), with actions within the grant; nothing on any other resource.
- */
-function dynamodbViolations(document: unknown, grants: readonly TableGrant[], tableArns: Record<TableKey, string>): string[] {
-  const violations: string[] = [];
-  const keyByArn = new Map(Object.entries(tableArns).map(([key, arn]) => [arn, key as TableKey]));
-  const grantByKey = new Map(grants.map((grant) => [grant.table, grant]));
-  const actionsOn = new Map<string, Set<string>>();
-  for (const st of statementsOf(document)) {
-    const actions = asArray(st.Action);
-    const dynamo = actions.filter((a) => a.toLowerCase().startsWith('dynamodb:'));
-    if (dynamo.length === 0) continue;
-    if (dynamo.length !== actions.length) violations.push(`dynamodb mixed with other actions: ${actions.join(', ')}`);
-    for (const resource of asArray(st.Resource)) {
-      const set = actionsOn.get(resource) ?? new Set<string>();
-      for (const action of dynamo) set.add(action);
-      actionsOn.set(resource, set);
-    }
-  }
-  for (const [resource, actions] of actionsOn) {
-    const match = /^(\$\{aws_dynamodb_table\.[^}]+\.arn\})(?:\/index\/([^/]+))?$/.exec(resource);
-    const key = match ? keyByArn.get(match[1]!) : undefined;
-    if (!match || !key) {
-      violations.push(`dynamodb ${[...actions].join(', ')} on ${resource}, which is no table of this stack`);
-      continue;
-    }
-    const grant = grantByKey.get(key);
-    if (!grant) {
-      violations.push(`dynamodb ${[...actions].join(', ')} on table ${key}, which the catalog does not grant`);
-      continue;
-    }
-    const allowed = new Set(grant.actions.map((a) => `dynamodb:${a}`));
-    const index = match[2];
-    if (index === undefined) {
-      const got = [...actions].sort();
-      const want = [...allowed].sort();
-      if (got.join() !== want.join()) violations.push(`table ${key}: ${got.join(', ')} instead of ${want.join(', ')}`);
-    } else {
-      if (!(grant.indexes ?? []).includes(index)) violations.push(`index ${key}/${index} is not granted`);
-      const schema: TableSchema = TABLES[key];
-      if (!(schema.indexes ?? []).some((i) => i.name === index)) violations.push(`index ${key}/${index} does not exist`);
-      for (const action of actions) if (!allowed.has(action)) violations.push(`index ${key}/${index}: ${action} is not granted`);
-    }
-  }
-  for (const grant of grants) {
-    const tableArn = tableArns[grant.table];
-    if (!actionsOn.has(tableArn)) violations.push(`granted table ${grant.table} has no statement`);
-    for (const index of grant.indexes ?? []) {
-      const onIndex = actionsOn.get(`${tableArn}/index/${index}`);
-      if (!onIndex) violations.push(`granted index ${grant.table}/${index} has no statement`);
-      else if (grant.actions.includes('Query') && !onIndex.has('dynamodb:Query')) violations.push(`no Query on ${grant.table}/${index}`);
-    }
-  }
-  return violations;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
 describe.each(STAGE_NAMES)('stack %s', (stage) => {
   const m = model(stage);
   const { plan, apiId, functionIds, tableIds } = m;
-  const config = STAGES[stage];
+  const config: StageConfig = STAGES[stage];
   const api = plan.resource.aws_apigatewayv2_api![apiId]!;
   const apiRef = (attr: string) => ref('aws_apigatewayv2_api', apiId, attr);
   const fnRef = (name: FunctionName, attr: string) => ref('aws_lambda_function', functionIds[name], attr);
@@ -208,6 +100,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
   const [authorizerId, authorizer] = single(plan, 'aws_apigatewayv2_authorizer', () => true, 'the API');
   const [stageId, apiStage] = single(plan, 'aws_apigatewayv2_stage', () => true, 'the API');
   const connectionsEndpoint = `https://${apiRef('id')}.execute-api.${config.region}.amazonaws.com/${stage}`;
+  const envOf = (name: FunctionName) => (plan.resource.aws_lambda_function![functionIds[name]]!.environment?.variables ?? {}) as Record<string, string>;
+  const kmsRef = '${var.kms_key_arn}';
 
   describe('WebSocket API', () => {
     it('is a WEBSOCKET API selecting routes by $request.body.action', () => {
@@ -287,7 +181,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(apiStage.deployment_id).toBe(ref('aws_apigatewayv2_deployment', deploymentId, 'id'));
     });
 
-    it('has a stage with JSON access logs into a retained log group and default throttling', () => {
+    it('has a stage with JSON access logs into a retained log group, default throttling and the metrics choice', () => {
       expect(apiStage.name).toBe(stage);
       expect(apiStage.api_id).toBe(apiRef('id'));
       const logs = /^\$\{aws_cloudwatch_log_group\.([^.}]+)\.arn\}$/.exec(String(apiStage.access_log_settings?.destination_arn));
@@ -301,6 +195,33 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(throttle?.throttling_burst_limit).toBe(config.throttle.burstLimit);
       expect(throttle.throttling_rate_limit).toBeGreaterThan(0);
       expect(throttle.throttling_burst_limit).toBeGreaterThanOrEqual(throttle.throttling_rate_limit);
+      expect(throttle.detailed_metrics_enabled).toBe(config.detailedMetrics);
+    });
+
+    it('throttles the routes the stage config names with their own limits, and no others', () => {
+      const configured = Object.entries(config.throttle.routes ?? {});
+      const settings = (apiStage.route_settings ?? []) as Res[];
+      expect(settings.map((r) => r.route_key).sort()).toEqual(configured.map(([key]) => key).sort());
+      for (const [routeKey, limits] of configured) {
+        expect(ROUTES.map((r) => r.routeKey), routeKey).toContain(routeKey);
+        expect(settings.find((r) => r.route_key === routeKey), routeKey).toEqual({
+          route_key: routeKey,
+          throttling_rate_limit: limits!.rateLimit,
+          throttling_burst_limit: limits!.burstLimit,
+          detailed_metrics_enabled: config.detailedMetrics,
+        });
+      }
+    });
+
+    it('deploys the stage after the account logging role only when this stack manages that role', () => {
+      const accounts = entries(plan, 'aws_api_gateway_account');
+      if (config.manageApiGatewayAccount) {
+        expect(accounts).toHaveLength(1);
+        expect(apiStage.depends_on).toEqual([`aws_api_gateway_account.${accounts[0]![0]}`]);
+      } else {
+        expect(accounts).toEqual([]);
+        expect(apiStage.depends_on).toBeUndefined();
+      }
     });
 
     it('outputs websocket_url and connections_endpoint', () => {
@@ -340,7 +261,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     });
 
     it.each(FUNCTION_NAMES)('%s has environment variables for exactly the tables it is granted', (name) => {
-      const variables = (plan.resource.aws_lambda_function![functionIds[name]]!.environment?.variables ?? {}) as Record<string, string>;
+      const variables = envOf(name);
       const granted = [...new Set(FUNCTIONS[name].tables.map((g) => g.table))];
       const tableVars = Object.entries(variables).filter(
         ([key, value]) => key.endsWith('_TABLE') || value.includes('aws_dynamodb_table.'),
@@ -353,19 +274,21 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       else expect(variables[ENV.connectionsEndpoint]).toBeUndefined();
     });
 
-    it('gives only the authorizer the identity settings, and only as variables', () => {
+    it('gives the identity settings to the authorizer only', () => {
       for (const name of FUNCTION_NAMES) {
-        const variables = (plan.resource.aws_lambda_function![functionIds[name]]!.environment?.variables ?? {}) as Record<string, string>;
-        const identity = { [ENV.jwtIssuer]: variables[ENV.jwtIssuer], [ENV.jwtAudience]: variables[ENV.jwtAudience], [ENV.jwksUrl]: variables[ENV.jwksUrl] };
-        expect(identity, name).toEqual(
-          name === 'authorizer'
-            ? { [ENV.jwtIssuer]: '${var.jwt_issuer}', [ENV.jwtAudience]: '${var.jwt_audience}', [ENV.jwksUrl]: '${var.jwks_url}' }
-            : { [ENV.jwtIssuer]: undefined, [ENV.jwtAudience]: undefined, [ENV.jwksUrl]: undefined },
-        );
+        if (name === 'authorizer') continue;
+        const variables = envOf(name);
+        expect([variables[ENV.jwtIssuer], variables[ENV.jwtAudience], variables[ENV.jwksUrl]], name).toEqual([undefined, undefined, undefined]);
       }
     });
 
-    it('gives each function its own role, assumable by Lambda only, with one inline policy', () => {
+    it("gives the send function the stage's fan-out concurrency, and no other function any", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(envOf(name).FANOUT_CONCURRENCY, name).toBe(name === 'send' ? String(config.fanout.concurrency) : undefined);
+      }
+    });
+
+    it('gives each function its own role, assumable by Lambda only, with one inline policy and no managed ones', () => {
       const roleIds = new Set<string>();
       for (const name of FUNCTION_NAMES) {
         const fn = plan.resource.aws_lambda_function![functionIds[name]]!;
@@ -377,9 +300,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         single(plan, 'aws_iam_role_policy', (p) => p.role === ref('aws_iam_role', roleId!, 'id'), `${name}'s role`);
       }
       expect(roleIds.size).toBe(FUNCTION_NAMES.length);
-      expect(entries(plan, 'aws_iam_role')).toHaveLength(FUNCTION_NAMES.length);
       expect(entries(plan, 'aws_iam_role_policy')).toHaveLength(FUNCTION_NAMES.length);
-      expect(entries(plan, 'aws_iam_role_policy_attachment')).toEqual([]);
+      const attached = entries(plan, 'aws_iam_role_policy_attachment').map(([, a]) => /^\$\{aws_iam_role\.([^.}]+)\.name\}$/.exec(String(a.role))?.[1]);
+      for (const roleId of roleIds) expect(attached, roleId).not.toContain(roleId);
     });
   });
 
@@ -392,7 +315,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       const table = plan.resource.aws_dynamodb_table![tableIds[key]]!;
       const schema: TableSchema = TABLES[key];
       expect(table.billing_mode).toBe('PAY_PER_REQUEST');
-      expect(table.server_side_encryption).toEqual({ enabled: true });
+      expect(table.server_side_encryption).toEqual(config.customerManagedKey ? { enabled: true, kms_key_arn: kmsRef } : { enabled: true });
       expect(table.hash_key).toBe(schema.hashKey.name);
       expect(table.range_key).toBe(schema.rangeKey?.name);
       const gsis = (table.global_secondary_index ?? []) as Res[];
@@ -404,17 +327,16 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(Object.fromEntries((table.attribute as Res[]).map((a) => [a.name, a.type]))).toEqual(Object.fromEntries(expected));
     });
 
-    it.each(TABLE_KEYS)('%s has TTL and point-in-time recovery as the catalog says', (key) => {
+    it.each(TABLE_KEYS)('%s has TTL as the catalog says, and point-in-time recovery where both catalog and stage ask for it', (key) => {
       const table = plan.resource.aws_dynamodb_table![tableIds[key]]!;
       const schema: TableSchema = TABLES[key];
       if (schema.ttlAttribute) expect(table.ttl).toEqual({ attribute_name: schema.ttlAttribute, enabled: true });
       else expect(table.ttl?.enabled ?? false).toBe(false);
-      expect(table.point_in_time_recovery).toEqual({ enabled: schema.pointInTimeRecovery });
+      expect(table.point_in_time_recovery).toEqual({ enabled: schema.pointInTimeRecovery && config.pointInTimeRecovery });
     });
 
-    it('keeps point-in-time recovery on messages and a byConnection index on memberships', () => {
+    it('keeps a byConnection index on memberships', () => {
       const tables = plan.resource.aws_dynamodb_table!;
-      expect(tables[tableIds.messages]!.point_in_time_recovery).toEqual({ enabled: true });
       expect(tables[tableIds.memberships]!.global_secondary_index).toContainEqual(
         expect.objectContaining({ name: 'byConnection', hash_key: 'connectionId' }),
       );
@@ -479,22 +401,207 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         expect(logs, name).toHaveLength(1);
       }
     });
-  });
 
-  describe('variables, outputs and provider', () => {
-    it('takes the identity provider settings as string variables without defaults', () => {
-      for (const name of ['jwt_issuer', 'jwt_audience', 'jwks_url']) {
-        const variable = plan.variable?.[name] as Res | undefined;
-        expect(variable, name).toBeDefined();
-        expect(variable!.type, name).toBe('string');
-        expect(variable, name).not.toHaveProperty('default');
+    it('lets every role be assumed by exactly one AWS service: Lambda for functions, API Gateway for its logging role', () => {
+      const functionRoles = new Set(FUNCTION_NAMES.map((name) => String(plan.resource.aws_lambda_function![functionIds[name]]!.role)));
+      const roles = entries(plan, 'aws_iam_role');
+      expect(roles.length).toBe(FUNCTION_NAMES.length + (config.manageApiGatewayAccount ? 1 : 0));
+      for (const [id, role] of roles) {
+        const service = functionRoles.has(ref('aws_iam_role', id, 'arn')) ? 'lambda.amazonaws.com' : 'apigateway.amazonaws.com';
+        expect(trustPolicyViolations(JSON.parse(role.assume_role_policy as string), service), id).toEqual([]);
       }
     });
 
-    it('embeds no literal issuer, audience, key set, key or token', () => {
+    it('attaches only allowed AWS managed policies, each to a role trusted by its service, and defines no policies of its own', () => {
+      for (const [id, attachment] of entries(plan, 'aws_iam_role_policy_attachment')) {
+        const roleId = /^\$\{aws_iam_role\.([^.}]+)\.name\}$/.exec(String(attachment.role))?.[1];
+        const role = plan.resource.aws_iam_role?.[roleId ?? ''];
+        expect(role, `${id} attaches to ${attachment.role}`).toBeDefined();
+        const service = trustedService(JSON.parse(role!.assume_role_policy as string));
+        expect(managedPolicyViolations(String(attachment.policy_arn), service), id).toEqual([]);
+      }
+      expect(entries(plan, 'aws_iam_role_policy_attachment')).toHaveLength(config.manageApiGatewayAccount ? 1 : 0);
+      expect(entries(plan, 'aws_iam_policy')).toEqual([]);
+      expect(entries(plan, 'aws_iam_policy_attachment')).toEqual([]);
+    });
+  });
+
+  describe('identity', () => {
+    const authorizerEnv = () => envOf('authorizer');
+    const pools = entries(plan, 'aws_cognito_user_pool');
+    const clients = entries(plan, 'aws_cognito_user_pool_client');
+
+    if (config.identityProvider === 'external') {
+      it('trusts the issuer named by the jwt_* variables, and creates no user pool', () => {
+        expect(pools).toEqual([]);
+        expect(clients).toEqual([]);
+        expect(authorizerEnv()).toMatchObject({
+          [ENV.jwtIssuer]: '${var.jwt_issuer}',
+          [ENV.jwtAudience]: '${var.jwt_audience}',
+          [ENV.jwksUrl]: '${var.jwks_url}',
+        });
+      });
+
+      it('takes the issuer settings as validated string variables without defaults', () => {
+        for (const name of IDENTITY_VARIABLE_NAMES) {
+          const variable = plan.variable?.[name] as Res | undefined;
+          expect(variable, name).toBeDefined();
+          expect(variable!.type, name).toBe('string');
+          expect(variable, name).not.toHaveProperty('default');
+          expect(variable!.validation?.[0]?.condition, name).toContain(`var.${name}`);
+          expect(variable!.validation?.[0]?.error_message, name).toMatch(new RegExp(`^${name} .+\\.$`));
+        }
+        expect((plan.variable!.jwks_url as Res).validation[0].condition).toContain('^https://');
+      });
+    } else {
+      it("creates one Cognito user pool and public app client named by the convention, and trusts their ID tokens", () => {
+        expect(pools).toHaveLength(1);
+        expect(clients).toHaveLength(1);
+        const [poolId, pool] = pools[0]!;
+        const [clientId, client] = clients[0]!;
+        expect(pool.name).toBe(physical(stage, 'users'));
+        expect(pool.deletion_protection).toBe(config.deletionProtection ? 'ACTIVE' : 'INACTIVE');
+        expect(pool.admin_create_user_config).toEqual({ allow_admin_create_user_only: true });
+        expect(client.user_pool_id).toBe(ref('aws_cognito_user_pool', poolId, 'id'));
+        expect(client.generate_secret).toBe(false);
+        expect(client.explicit_auth_flows).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+        const issuer = `https://cognito-idp.${config.region}.amazonaws.com/${ref('aws_cognito_user_pool', poolId, 'id')}`;
+        expect(authorizerEnv()).toMatchObject({
+          [ENV.jwtIssuer]: issuer,
+          [ENV.jwtAudience]: ref('aws_cognito_user_pool_client', clientId, 'id'),
+          [ENV.jwksUrl]: `${issuer}/.well-known/jwks.json`,
+        });
+        expect(plan.output?.cognito_user_pool_id).toMatchObject({ value: ref('aws_cognito_user_pool', poolId, 'id') });
+        expect(plan.output?.cognito_client_id).toMatchObject({ value: ref('aws_cognito_user_pool_client', clientId, 'id') });
+      });
+
+      it('declares no issuer variables', () => {
+        for (const name of IDENTITY_VARIABLE_NAMES) expect(plan.variable ?? {}, name).not.toHaveProperty(name);
+      });
+    }
+  });
+
+  describe('encryption at rest', () => {
+    const logGroups = entries(plan, 'aws_cloudwatch_log_group');
+
+    it(config.customerManagedKey ? 'encrypts every table and log group with the kms_key_arn key' : 'keeps AWS-managed keys everywhere', () => {
+      expect(logGroups.length).toBe(FUNCTION_NAMES.length + 1);
+      for (const [id, group] of logGroups) expect(group.kms_key_id, id).toBe(config.customerManagedKey ? kmsRef : undefined);
+      for (const key of TABLE_KEYS) {
+        expect(plan.resource.aws_dynamodb_table![tableIds[key]]!.server_side_encryption?.kms_key_arn, key).toBe(config.customerManagedKey ? kmsRef : undefined);
+      }
+      if (config.customerManagedKey) {
+        const variable = plan.variable?.[KMS_VARIABLE] as Res;
+        expect(variable.type).toBe('string');
+        expect(variable).not.toHaveProperty('default');
+        expect(variable.validation[0].condition).toContain(`:kms:${config.region}:`);
+      } else {
+        expect(plan.variable ?? {}).not.toHaveProperty(KMS_VARIABLE);
+      }
+    });
+  });
+
+  describe('custom domain', () => {
+    const domains = entries(plan, 'aws_apigatewayv2_domain_name');
+    const mappings = entries(plan, 'aws_apigatewayv2_api_mapping');
+
+    if (config.customDomain) {
+      it('serves the stage on the custom_domain_name host with the custom_domain_certificate_arn certificate', () => {
+        expect(domains).toHaveLength(1);
+        const [domainId, domain] = domains[0]!;
+        expect(domain.domain_name).toBe('${var.custom_domain_name}');
+        expect(domain.domain_name_configuration).toEqual({
+          certificate_arn: '${var.custom_domain_certificate_arn}',
+          endpoint_type: 'REGIONAL',
+          security_policy: 'TLS_1_2',
+        });
+        expect(mappings.map(([, m]) => m)).toEqual([
+          { '//': expect.anything(), api_id: apiRef('id'), domain_name: ref('aws_apigatewayv2_domain_name', domainId, 'id'), stage: ref('aws_apigatewayv2_stage', stageId, 'id') },
+        ]);
+        expect(plan.output?.custom_domain_url).toMatchObject({ value: `wss://${ref('aws_apigatewayv2_domain_name', domainId, 'domain_name')}` });
+        expect(plan.output?.custom_domain_dns_target).toMatchObject({
+          value: {
+            name: `\${aws_apigatewayv2_domain_name.${domainId}.domain_name_configuration[0].target_domain_name}`,
+            hosted_zone_id: `\${aws_apigatewayv2_domain_name.${domainId}.domain_name_configuration[0].hosted_zone_id}`,
+          },
+        });
+      });
+
+      it('validates the host name and that the certificate is in the stage region', () => {
+        for (const name of DOMAIN_VARIABLES) expect(plan.variable?.[name], name).not.toHaveProperty('default');
+        expect((plan.variable!.custom_domain_certificate_arn as Res).validation[0].condition).toContain(`:acm:${config.region}:`);
+        expect((plan.variable!.custom_domain_name as Res).validation[0].condition).toContain('var.custom_domain_name');
+      });
+    } else {
+      it('has no custom domain, mapping, variables or outputs', () => {
+        expect(domains).toEqual([]);
+        expect(mappings).toEqual([]);
+        for (const name of DOMAIN_VARIABLES) expect(plan.variable ?? {}, name).not.toHaveProperty(name);
+        expect(plan.output ?? {}).not.toHaveProperty('custom_domain_url');
+      });
+    }
+  });
+
+  describe('account API Gateway logging role', () => {
+    const accounts = entries(plan, 'aws_api_gateway_account');
+
+    if (config.manageApiGatewayAccount) {
+      it('sets the account role to one this stack creates, with the AWS managed logging policy attached first', () => {
+        expect(accounts).toHaveLength(1);
+        const [, account] = accounts[0]!;
+        const [roleId, role] = single(plan, 'aws_iam_role', (r) => r.name === physical(stage, 'apigw-logs'), 'the account logging role');
+        expect(account.cloudwatch_role_arn).toBe(ref('aws_iam_role', roleId, 'arn'));
+        expect(account.reset_on_delete).toBe(true);
+        expect(trustedService(JSON.parse(role.assume_role_policy as string))).toBe('apigateway.amazonaws.com');
+        const [attachmentId, attachment] = single(plan, 'aws_iam_role_policy_attachment', () => true, 'the logging role');
+        expect(attachment).toMatchObject({ role: ref('aws_iam_role', roleId, 'name'), policy_arn: PUSH_TO_LOGS });
+        expect(account.depends_on).toEqual([`aws_iam_role_policy_attachment.${attachmentId}`]);
+      });
+    } else {
+      it('leaves the account setting alone', () => {
+        expect(accounts).toEqual([]);
+        expect(entries(plan, 'aws_iam_role_policy_attachment')).toEqual([]);
+      });
+    }
+  });
+
+  describe('names', () => {
+    it('names every resource wschat-<stage>-<part> (under the AWS log group prefixes)', () => {
+      const violations = Object.entries(plan.resource).flatMap(([type, resources]) =>
+        Object.entries(resources).flatMap(([id, values]) => namingViolations(`${type}.${id}`, type, values, stage)),
+      );
+      expect(violations).toEqual([]);
+    });
+  });
+
+  describe('variables, outputs and provider', () => {
+    it('requires exactly the deployment values its configuration needs (every other variable has a default)', () => {
+      const required = Object.entries(plan.variable ?? {})
+        .filter(([, v]) => !('default' in (v as Res)))
+        .map(([name]) => name)
+        .sort();
+      const expected = [
+        ...(config.identityProvider === 'external' ? IDENTITY_VARIABLE_NAMES : []),
+        ...(config.customerManagedKey ? [KMS_VARIABLE] : []),
+        ...(config.customDomain ? DOMAIN_VARIABLES : []),
+      ].sort();
+      expect(required).toEqual(expected);
+    });
+
+    it('outputs every table name', () => {
+      expect(plan.output?.table_names).toMatchObject({
+        value: Object.fromEntries(TABLE_KEYS.map((key) => [key, ref('aws_dynamodb_table', tableIds[key], 'name')])),
+      });
+    });
+
+    it('embeds no literal issuer, audience, key set, key, token or account-specific ARN', () => {
       const suspicious: string[] = [];
+      // The stack's own user pool is the one issuer it may spell out, built from the pool's id.
+      const ownIssuer = new RegExp(`^https://cognito-idp\\.${config.region}\\.amazonaws\\.com/\\$\\{aws_cognito_user_pool\\.[^}]+\\.id\\}(/\\.well-known/jwks\\.json)?$`);
       for (const [at, value] of strings(plan)) {
-        if (/^(variable|output)\.[^.]+\.description$/.test(at)) continue;
+        // Descriptions and validation rules describe values; they hold none.
+        if (/^(variable|output)\.[^.]+\.description$|^variable\.[^.]+\.validation\[/.test(at)) continue;
+        if (ownIssuer.test(value)) continue;
         // Documentation links (runbooks, the console dashboard) are the only URLs a plan may spell out.
         const links = [config.observability.runbookBaseUrl, `https://${config.region}.console.aws.amazon.com/`];
         const urls = value.match(/https?:\/\/[^\s"]+/g) ?? [];
@@ -502,9 +609,10 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
           if (!/^https?:\/\/\$\{/.test(url) && !links.some((link) => url.startsWith(link))) suspicious.push(`${at}: URL ${url}`);
         }
         if (/-----BEGIN|PRIVATE KEY|"kty"|\.well-known|jwks\.json|cognito-idp|eyJ[\w-]{8,}/i.test(value)) suspicious.push(`${at}: ${value}`);
+        // Key, certificate and role ARNs of an account are deployment values: variables, or references.
+        if (/arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:/.test(value)) suspicious.push(`${at}: ARN ${value}`);
       }
       expect(suspicious).toEqual([]);
-      expect(plan.variable).not.toHaveProperty('jwt_issuer.default');
     });
 
     it('has the aws provider only, pinned, in the stage region, with service and stage default tags and no credentials', () => {
@@ -513,7 +621,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(providers).toHaveLength(1);
       const aws = providers[0]!;
       expect(aws.region).toBe(config.region);
-      expect(aws.default_tags?.[0]?.tags).toMatchObject({ service: 'wschat', stage });
+      expect(aws.default_tags?.[0]?.tags).toEqual({ service: 'wschat', stage, 'managed-by': 'terraform', ...config.tags });
+      expect(Object.keys(config.tags).sort()).toEqual(['cost-center', 'owner']);
       for (const key of ['access_key', 'secret_key', 'token', 'profile', 'skip_credentials_validation', 'skip_requesting_account_id', 'skip_metadata_api_check']) {
         expect(aws, key).not.toHaveProperty(key);
       }
@@ -526,7 +635,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(plan).not.toHaveProperty('module');
     });
 
-    it('uses a local backend with a relative state path', () => {
+    it('uses a local backend with a relative state path when no state bucket is configured', () => {
       expect(plan.terraform?.backend).toEqual({ local: { path: 'terraform.tfstate' } });
     });
   });
@@ -537,8 +646,54 @@ describe('stages compared', () => {
   const prod = model('prod');
   const retentions = (m: StackModel) => entries(m.plan, 'aws_cloudwatch_log_group').map(([, g]) => g.retention_in_days as number);
 
-  it('prod protects every table from deletion', () => {
-    for (const key of TABLE_KEYS) expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds[key]]!.deletion_protection_enabled, key).toBe(true);
+  const alarmThresholds = (m: StackModel, id: string) =>
+    entries(m.plan, 'aws_cloudwatch_metric_alarm')
+      .filter(([, a]) => a.tags?.alarm === id)
+      .map(([, a]) => a.threshold as number);
+
+  it('prod protects every table and its user pool from deletion; dev protects nothing', () => {
+    for (const key of TABLE_KEYS) {
+      expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds[key]]!.deletion_protection_enabled, key).toBe(true);
+      expect(dev.plan.resource.aws_dynamodb_table![dev.tableIds[key]]!.deletion_protection_enabled, key).toBe(false);
+    }
+    expect(entries(prod.plan, 'aws_cognito_user_pool').map(([, p]) => p.deletion_protection)).toEqual(['ACTIVE']);
+  });
+
+  it('prod keeps point-in-time recovery on the messages; dev, whose data is disposable, on no table', () => {
+    expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds.messages]!.point_in_time_recovery).toEqual({ enabled: true });
+    for (const key of TABLE_KEYS) expect(dev.plan.resource.aws_dynamodb_table![dev.tableIds[key]]!.point_in_time_recovery, key).toEqual({ enabled: false });
+  });
+
+  it('dev trusts an external issuer (the local runtime is one); prod creates its own Cognito user pool', () => {
+    expect(Object.keys(dev.plan.variable ?? {})).toEqual(expect.arrayContaining(IDENTITY_VARIABLE_NAMES));
+    expect(entries(dev.plan, 'aws_cognito_user_pool')).toEqual([]);
+    expect(entries(prod.plan, 'aws_cognito_user_pool')).toHaveLength(1);
+    for (const name of IDENTITY_VARIABLE_NAMES) expect(prod.plan.variable ?? {}, name).not.toHaveProperty(name);
+  });
+
+  it('prod alone encrypts with a customer-managed key, serves a custom domain and records per-route metrics', () => {
+    expect(Object.keys(prod.plan.variable ?? {})).toEqual(expect.arrayContaining([KMS_VARIABLE, ...DOMAIN_VARIABLES]));
+    for (const name of [KMS_VARIABLE, ...DOMAIN_VARIABLES]) expect(dev.plan.variable ?? {}, name).not.toHaveProperty(name);
+    const metrics = (m: StackModel) => single(m.plan, 'aws_apigatewayv2_stage', () => true, m.stage)[1].default_route_settings.detailed_metrics_enabled;
+    expect([metrics(dev), metrics(prod)]).toEqual([false, true]);
+  });
+
+  it("renders each stage's alarm threshold overrides, so dev and prod alarm differently where configured", () => {
+    for (const m of [dev, prod]) {
+      const overrides = Object.entries((STAGES[m.stage] as StageConfig).observability.alarmThresholds ?? {});
+      for (const [id, threshold] of overrides) {
+        const rendered = alarmThresholds(m, id);
+        expect(rendered.length, `${m.stage} ${id}`).toBeGreaterThan(0);
+        for (const value of rendered) expect(value, `${m.stage} ${id}`).toBe(threshold);
+      }
+    }
+    const overridden = new Set([dev, prod].flatMap((m) => Object.keys((STAGES[m.stage] as StageConfig).observability.alarmThresholds ?? {})));
+    expect(overridden.size).toBeGreaterThan(0);
+    for (const id of overridden) {
+      const catalog = (ALARMS as readonly AlarmDefinition[]).find((a) => a.id === id);
+      expect(catalog, id).toBeDefined();
+      expect(alarmThresholds(dev, id), id).not.toEqual(alarmThresholds(prod, id));
+    }
   });
 
   it('every log group has a valid retention, and prod keeps logs longer than dev', () => {
@@ -552,68 +707,5 @@ describe('stages compared', () => {
 
   it('every stage has its own stack with its own resource names', () => {
     expect(dev.plan.resource.aws_apigatewayv2_api![dev.apiId]!.name).not.toBe(prod.plan.resource.aws_apigatewayv2_api![prod.apiId]!.name);
-  });
-});
-
-describe('IAM checks catch bad policies', () => {
-  const arns = Object.fromEntries(TABLE_KEYS.map((k) => [k, `\${aws_dynamodb_table.t_${k}.arn}`])) as Record<TableKey, string>;
-  const post = '${aws_apigatewayv2_api.api.execution_arn}/dev/POST/@connections/*';
-  const doc = (...Statement: Statement[]) => ({ Version: '2012-10-17', Statement });
-  const grants: readonly TableGrant[] = [
-    { table: 'memberships', actions: ['DeleteItem', 'Query'], indexes: ['byConnection'] },
-    { table: 'connections', actions: ['DeleteItem'] },
-  ];
-  const good = [
-    { Effect: 'Allow', Action: ['dynamodb:DeleteItem', 'dynamodb:Query'], Resource: [arns.memberships, `${arns.memberships}/index/byConnection`] },
-    { Effect: 'Allow', Action: ['dynamodb:DeleteItem'], Resource: [arns.connections] },
-  ];
-
-  it('accepts a least-privilege document', () => {
-    const document = doc(...good, { Effect: 'Allow', Action: ['xray:PutTraceSegments'], Resource: '*' }, { Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post });
-    expect(wildcardActionViolations(document)).toEqual([]);
-    expect(wildcardResourceViolations(document)).toEqual([]);
-    expect(manageConnectionsViolations(document, post, true)).toEqual([]);
-    expect(dynamodbViolations(document, grants, arns)).toEqual([]);
-  });
-
-  it('flags wildcard actions', () => {
-    expect(wildcardActionViolations(doc({ Effect: 'Allow', Action: ['dynamodb:*'], Resource: arns.rooms }))).not.toEqual([]);
-    expect(wildcardActionViolations(doc({ Effect: 'Allow', Action: '*', Resource: arns.rooms }))).not.toEqual([]);
-    expect(wildcardActionViolations(doc({ Effect: 'Allow', Action: ['dynamodb:Get*'], Resource: arns.rooms }))).not.toEqual([]);
-    expect(wildcardActionViolations(doc({ Effect: 'Allow', NotAction: ['iam:*'], Resource: arns.rooms }))).not.toEqual([]);
-  });
-
-  it('flags Resource "*" outside X-Ray', () => {
-    expect(wildcardResourceViolations(doc({ Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: '*' }))).not.toEqual([]);
-    expect(wildcardResourceViolations(doc({ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'logs:PutLogEvents'], Resource: ['*'] }))).not.toEqual([]);
-    expect(wildcardResourceViolations(doc({ Effect: 'Allow', Action: ['logs:PutLogEvents'], NotResource: 'x' }))).not.toEqual([]);
-  });
-
-  it('flags ManageConnections on another resource, missing or unexpected', () => {
-    const wide = doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: '${aws_apigatewayv2_api.api.execution_arn}/*' });
-    expect(manageConnectionsViolations(wide, post, true)).not.toEqual([]);
-    const otherStage = doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post.replace('/dev/', '/prod/') });
-    expect(manageConnectionsViolations(otherStage, post, true)).not.toEqual([]);
-    const invoke = doc({ Effect: 'Allow', Action: ['execute-api:Invoke'], Resource: post });
-    expect(manageConnectionsViolations(invoke, post, false)).not.toEqual([]);
-    expect(manageConnectionsViolations(doc(...good), post, true)).not.toEqual([]);
-    expect(manageConnectionsViolations(doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post }), post, false)).not.toEqual([]);
-  });
-
-  it('flags DynamoDB grants beyond, short of, or outside the catalog', () => {
-    const extraAction = doc({ ...good[0]!, Action: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:PutItem'] }, good[1]!);
-    expect(dynamodbViolations(extraAction, grants, arns)).not.toEqual([]);
-    const missingAction = doc({ ...good[0]!, Action: ['dynamodb:Query'] }, good[1]!);
-    expect(dynamodbViolations(missingAction, grants, arns)).not.toEqual([]);
-    const otherTable = doc(...good, { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [arns.rooms] });
-    expect(dynamodbViolations(otherTable, grants, arns)).not.toEqual([]);
-    const allIndexes = doc({ ...good[0]!, Resource: [arns.memberships, `${arns.memberships}/index/*`] }, good[1]!);
-    expect(dynamodbViolations(allIndexes, grants, arns)).not.toEqual([]);
-    const noIndex = doc({ ...good[0]!, Resource: [arns.memberships] }, good[1]!);
-    expect(dynamodbViolations(noIndex, grants, arns)).not.toEqual([]);
-    const missingTable = doc(good[0]!);
-    expect(dynamodbViolations(missingTable, grants, arns)).not.toEqual([]);
-    const literalArn = doc(...good, { Effect: 'Allow', Action: ['dynamodb:DeleteItem'], Resource: ['arn:aws:dynamodb:us-east-1:1:table/x'] });
-    expect(dynamodbViolations(literalArn, grants, arns)).not.toEqual([]);
   });
 });

@@ -21,9 +21,11 @@ export default function setup(project: TestProject): () => void {
   const synthDir = path.join(runDir, 'cdktf.out');
   mkdirSync(synthDir, { recursive: true });
   const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+  // Local state: a developer's or pipeline's state bucket settings must never reach the suites' terraform init.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('WSCHAT_STATE_')));
   execFileSync(process.execPath, [tsxCli, path.join(root, 'infra', 'main.ts')], {
     cwd: root,
-    env: { ...process.env, CDKTF_OUTDIR: synthDir },
+    env: { ...env, CDKTF_OUTDIR: synthDir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   project.provide('synthDir', synthDir);

@@ -7,22 +7,22 @@ import { stackDir } from './plan.ts';
 
 export interface BootedStack extends LocalStack {
   /** Everything functions and the gateway logged, for failure messages. */
-  readonly logs: string[];
+  readonly printed: string[];
   tokenFor(user: string, options?: { ttlSeconds?: number }): Promise<string>;
   wsUrl(token?: string): string;
 }
 
 export async function bootDevStack(options: { timeScale?: number; ttlSweepMs?: number } = {}): Promise<BootedStack> {
-  const logs: string[] = [];
+  const printed: string[] = [];
   const stack = await startLocalStack({
     stackDir: stackDir('wschat-dev'),
     port: 0,
     stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-e2e-')),
-    log: (source, line) => logs.push(`${source} ${line}`),
+    log: (source, line) => printed.push(`${source} ${line}`),
     ...options,
   });
   return Object.assign(stack, {
-    logs,
+    printed,
     tokenFor: (user: string, opts?: { ttlSeconds?: number }) => stack.idp.mint(user, opts),
     wsUrl: (token?: string) => (token === undefined ? stack.url : `${stack.url}?token=${encodeURIComponent(token)}`),
   });

@@ -1,7 +1,7 @@
 /**
  * Runs the real terraform CLI on every synthesized stack, offline: init from a provider filesystem mirror,
  * validate, plan with fake credentials (a test-only override in a temp copy of the stack), then reads the
- * saved plan with `terraform show -json`.
+ * saved plan with `terraform show -json`; a second plan with invalid deployment values must be refused.
  *
  * Missing terraform or provider mirror FAILS this suite (with what is missing). Set SKIP_TERRAFORM=1 to skip it.
  */
@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
 import { FUNCTION_NAMES } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS } from '../../functions/catalog/tables.ts';
-import { SERVICE, STAGES, stackName, type StageName } from '../../infra/config/stages.ts';
+import { SERVICE, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
+import { managedPolicyViolations, trustedService, trustPolicyViolations } from '../support/iam.ts';
+import { namingViolations } from '../support/naming.ts';
 import { readPlan } from '../support/plan.ts';
 import {
   findProviderMirror,
@@ -45,7 +47,7 @@ const STACKS = readdirSync(stacksRoot, { withFileTypes: true })
   .map((entry) => entry.name)
   .sort();
 
-/** Every resource type a deployable stage must plan. */
+/** Every resource type a deployable stage must plan, whatever its configuration. */
 const EXPECTED_TYPES = [
   'aws_apigatewayv2_api',
   'aws_apigatewayv2_route',
@@ -61,11 +63,61 @@ const EXPECTED_TYPES = [
   'aws_cloudwatch_log_group',
 ] as const;
 
+/** The types a stage's optional features add, by the stage configuration that turns them on. */
+function featureTypes(config: StageConfig): string[] {
+  return [
+    ...(config.identityProvider === 'cognito' ? ['aws_cognito_user_pool', 'aws_cognito_user_pool_client'] : []),
+    ...(config.customDomain ? ['aws_apigatewayv2_domain_name', 'aws_apigatewayv2_api_mapping'] : []),
+    ...(config.manageApiGatewayAccount ? ['aws_api_gateway_account', 'aws_iam_role_policy_attachment'] : []),
+  ];
+}
+
 const IDENTITY_VARS = {
   jwt_issuer: 'https://issuer.terraform-test.invalid/',
   jwt_audience: 'wschat-terraform-test',
   jwks_url: 'https://issuer.terraform-test.invalid/.well-known/jwks.json',
 } as const;
+
+/** A valid value for every deployment variable a stack may require, as an SRE's tfvars would hold. */
+function validValues(config: StageConfig): Record<string, string> {
+  return {
+    ...IDENTITY_VARS,
+    kms_key_arn: `arn:aws:kms:${config.region}:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0`,
+    custom_domain_name: 'chat.terraform-test.example.com',
+    custom_domain_certificate_arn: `arn:aws:acm:${config.region}:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0`,
+  };
+}
+
+/** A value each validated variable must refuse, and what its error says. */
+const INVALID_VALUES: Record<string, { value: string; error: RegExp }> = {
+  jwt_issuer: { value: ' ', error: /jwt_issuer must name the token issuer/ },
+  jwt_audience: { value: '', error: /jwt_audience must name the token audience/ },
+  jwks_url: { value: 'http://issuer.terraform-test.invalid/jwks.json', error: /jwks_url must be an https:\/\/ URL/ },
+  kms_key_arn: { value: 'alias/wschat', error: /kms_key_arn must be the ARN of a KMS key/ },
+  custom_domain_name: { value: 'Chat.Example.com', error: /custom_domain_name must be a lowercase DNS host name/ },
+  custom_domain_certificate_arn: {
+    value: 'arn:aws:acm:ap-south-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
+    error: /custom_domain_certificate_arn must be the ARN of an ACM certificate in/,
+  },
+};
+
+/** The required variables of a stack that validate their value. */
+function validatedVariables(stack: string): string[] {
+  return requiredVariables(stack).filter((name) => name in INVALID_VALUES);
+}
+
+/** The variables a stack requires (no default): the -var arguments its plan needs. */
+function requiredVariables(stack: string): string[] {
+  const variables = (readPlan(stack).variable ?? {}) as Record<string, { default?: unknown }>;
+  return Object.entries(variables)
+    .filter(([, v]) => !('default' in v))
+    .map(([name]) => name)
+    .sort();
+}
+
+function varArgs(values: Record<string, string>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => ['-var', `${name}=${value}`]);
+}
 
 interface ResourceChange {
   address: string;
@@ -100,6 +152,8 @@ interface ProviderSchemas {
 interface StackRun {
   readonly validate: Promise<ValidateOutput>;
   readonly plan: Promise<ShownPlan>;
+  /** A plan given a value every validated variable must refuse (none when the stack requires no such variable). */
+  readonly invalidPlan: Promise<TerraformResult | undefined>;
   /** Resource types whose schema has `tags_all`, i.e. that take the provider's default tags. */
   readonly taggable: Promise<ReadonlySet<string>>;
 }
@@ -169,11 +223,15 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
     workRoot = mkdtempSync(path.join(os.tmpdir(), 'wschat-terraform-'));
     const env = terraformEnv(writeCliConfig(workRoot, prerequisites.mirror!));
     const opts = (cwd: string) => ({ cwd, env, timeoutMs: 150_000 });
-    const varArgs = Object.entries(IDENTITY_VARS).flatMap(([name, value]) => ['-var', `${name}=${value}`]);
 
     // Stacks run in parallel; each test awaits its stack's step, so a failure names the stack and the step.
     for (const stack of STACKS) {
+      const config: StageConfig = STAGES[stageOf(stack)];
+      const required = requiredVariables(stack);
+      const unknown = required.filter((name) => !(name in validValues(config)));
+      const values = Object.fromEntries(required.map((name) => [name, validValues(config)[name]!]));
       const initialized = (async () => {
+        if (unknown.length > 0) throw new Error(`${stack} requires variables this suite has no test value for: ${unknown.join(', ')}`);
         const dir = prepareWorkdir(path.join(stacksRoot, stack), workRoot!);
         await mustRun(terraform, ['init', '-input=false', '-no-color'], opts(dir));
         return dir;
@@ -191,7 +249,7 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
         .catch(() => undefined)
         .then(async () => {
           const dir = await initialized;
-          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-out=plan.bin', ...varArgs], opts(dir));
+          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-out=plan.bin', ...varArgs(values)], opts(dir));
           const shown = await mustRun(terraform, ['show', '-json', '-no-color', 'plan.bin'], opts(dir));
           return JSON.parse(shown.stdout) as ShownPlan;
         });
@@ -209,13 +267,22 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
               .map(([type]) => type),
           );
         });
-      for (const step of [validate, plan, taggable]) step.catch(() => undefined); // reported by the tests that await it
-      runs.set(stack, { validate, plan, taggable });
+      // After the real plan, so the two never hold the same working directory's lock at once.
+      const invalidPlan = taggable
+        .catch(() => undefined)
+        .then(async () => {
+          if (validatedVariables(stack).length === 0) return undefined;
+          const dir = await initialized;
+          const invalid = Object.fromEntries(required.map((name) => [name, INVALID_VALUES[name]?.value ?? values[name]!]));
+          return runTerraform(terraform, ['plan', '-input=false', '-no-color', '-lock=false', ...varArgs(invalid)], opts(dir));
+        });
+      for (const step of [validate, plan, taggable, invalidPlan]) step.catch(() => undefined); // reported by the tests that await it
+      runs.set(stack, { validate, plan, invalidPlan, taggable });
     }
   });
 
   afterAll(async () => {
-    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable]));
+    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable, run.invalidPlan]));
     if (workRoot && process.env.KEEP_TERRAFORM_WORKDIR !== '1') rmSync(workRoot, { recursive: true, force: true });
     else if (workRoot) console.warn(`terraform work dirs kept in ${workRoot}`);
   });
@@ -233,6 +300,7 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
 
   describe.each(STACKS)('%s', (stack) => {
     const stage = stageOf(stack);
+    const config: StageConfig = STAGES[stage];
     const planOf = () => runOf(stack).plan;
     const changesOf = async () => (await planOf()).resource_changes ?? [];
 
@@ -260,7 +328,7 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
     it('plans every expected resource type, and every resource of the synthesized stack', { timeout: 180_000 }, async () => {
       const changes = await changesOf();
       const types = new Set(changes.map((c) => c.type));
-      for (const type of EXPECTED_TYPES) expect(types, `no ${type} in the plan`).toContain(type);
+      for (const type of [...EXPECTED_TYPES, ...featureTypes(config)]) expect(types, `no ${type} in the plan`).toContain(type);
 
       const synthesized = readPlan(stack).resource;
       const planned = (type: string) => changes.filter((c) => c.type === type).map((c) => c.name).sort();
@@ -284,21 +352,71 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
       expect(tables.map((c) => c.change.after?.name).sort()).toEqual(TABLE_KEYS.map((key) => `wschat-${stage}-${key}`).sort());
     });
 
-    it('passes the identity variables through to the authorizer', { timeout: 180_000 }, async () => {
-      const plan = await planOf();
-      for (const [name, value] of Object.entries(IDENTITY_VARS)) expect(plan.variables?.[name]?.value, name).toBe(value);
-      const authorizer = (plan.resource_changes ?? []).find(
-        (c) => c.type === 'aws_lambda_function' && c.change.after?.function_name === `${SERVICE}-${stage}-authorizer`,
-      );
-      const environment = authorizer?.change.after?.environment as { variables?: Record<string, string> }[] | undefined;
-      expect(environment?.[0]?.variables).toMatchObject({
-        [ENV.jwtIssuer]: IDENTITY_VARS.jwt_issuer,
-        [ENV.jwtAudience]: IDENTITY_VARS.jwt_audience,
-        [ENV.jwksUrl]: IDENTITY_VARS.jwks_url,
-      });
+    it(
+      config.identityProvider === 'external'
+        ? 'passes the identity variables through to the authorizer'
+        : "points the authorizer at the user pool it creates (known once the pool exists)",
+      { timeout: 180_000 },
+      async () => {
+        const plan = await planOf();
+        const authorizer = (plan.resource_changes ?? []).find(
+          (c) => c.type === 'aws_lambda_function' && c.change.after?.function_name === `${SERVICE}-${stage}-authorizer`,
+        );
+        const environment = authorizer?.change.after?.environment as { variables?: Record<string, string> }[] | undefined;
+        const identityEnv = [ENV.jwtIssuer, ENV.jwtAudience, ENV.jwksUrl];
+        if (config.identityProvider === 'external') {
+          for (const [name, value] of Object.entries(IDENTITY_VARS)) expect(plan.variables?.[name]?.value, name).toBe(value);
+          expect(environment?.[0]?.variables).toMatchObject({
+            [ENV.jwtIssuer]: IDENTITY_VARS.jwt_issuer,
+            [ENV.jwtAudience]: IDENTITY_VARS.jwt_audience,
+            [ENV.jwksUrl]: IDENTITY_VARS.jwks_url,
+          });
+        } else {
+          // The issuer, audience and key set URL come from the pool and client ids, so they are unknown until apply,
+          // and a map holding an unknown value is unknown as a whole.
+          const unknown = (authorizer?.change.after_unknown?.environment as { variables?: unknown }[] | undefined)?.[0]?.variables;
+          expect(unknown, 'the authorizer environment is computed from the user pool').toBe(true);
+          for (const name of identityEnv) expect(environment?.[0]?.variables?.[name], name).toBeUndefined();
+          const pools = (await changesOf()).filter((c) => c.type === 'aws_cognito_user_pool');
+          expect(pools.map((c) => c.change.after?.name)).toEqual([`${SERVICE}-${stage}-users`]);
+        }
+      },
+    );
+
+    it('names every planned resource wschat-<stage>-<part>', { timeout: 180_000 }, async () => {
+      const violations = (await changesOf()).flatMap((c) => namingViolations(c.address, c.type, c.change.after ?? {}, stage));
+      expect(violations).toEqual([]);
     });
 
-    it('applies the default tags (service, stage) to every planned resource that supports tags', { timeout: 180_000 }, async () => {
+    it('plans only single-service trust policies and allowed AWS managed policies', { timeout: 180_000 }, async () => {
+      const changes = await changesOf();
+      const roles = changes.filter((c) => c.type === 'aws_iam_role');
+      expect(roles.length).toBeGreaterThan(0);
+      const serviceOfRole = new Map<string, string | undefined>();
+      for (const role of roles) {
+        const trust = JSON.parse(String(role.change.after?.assume_role_policy)) as unknown;
+        const service = trustedService(trust);
+        expect(['lambda.amazonaws.com', 'apigateway.amazonaws.com'], role.address).toContain(service);
+        expect(trustPolicyViolations(trust, service!), role.address).toEqual([]);
+        serviceOfRole.set(String(role.change.after?.name), service);
+      }
+      for (const attachment of changes.filter((c) => c.type === 'aws_iam_role_policy_attachment')) {
+        const role = String(attachment.change.after?.role);
+        expect(serviceOfRole.has(role), `${attachment.address} attaches to ${role}, a role of this plan`).toBe(true);
+        expect(managedPolicyViolations(String(attachment.change.after?.policy_arn), serviceOfRole.get(role)), attachment.address).toEqual([]);
+      }
+      expect(changes.filter((c) => c.type === 'aws_iam_policy' || c.type === 'aws_iam_user' || c.type === 'aws_iam_access_key')).toEqual([]);
+    });
+
+    const validated = validatedVariables(stack);
+    it.skipIf(validated.length === 0)('refuses invalid deployment values, naming each variable', { timeout: 240_000 }, async () => {
+      const result = await runOf(stack).invalidPlan;
+      expect(result, 'no invalid plan ran').toBeDefined();
+      expect(result!.code, result!.stdout).not.toBe(0);
+      for (const name of validated) expect(result!.stderr, name).toMatch(INVALID_VALUES[name]!.error);
+    });
+
+    it('applies the default tags (service, stage, managed-by, owner, cost-center) to every planned resource that supports tags', { timeout: 180_000 }, async () => {
       const [plan, taggable] = await Promise.all([runOf(stack).plan, runOf(stack).taggable]);
       const tagged = (plan.resource_changes ?? []).filter((c) => taggable.has(c.type));
       // Sanity: the schema lookup found the taggable types we know of, so the loop below checks something.
@@ -306,7 +424,7 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
       for (const type of ['aws_lambda_function', 'aws_dynamodb_table', 'aws_iam_role', 'aws_cloudwatch_log_group', 'aws_apigatewayv2_api']) {
         expect(taggedTypes, `${type} should take tags`).toContain(type);
       }
-      const expected = { service: SERVICE, stage, ...STAGES[stage].tags };
+      const expected = { service: SERVICE, stage, 'managed-by': 'terraform', ...config.tags };
       const missing = tagged
         .filter((c) => {
           const tags = c.change.after?.tags_all as Record<string, string> | null | undefined;

@@ -1,0 +1,108 @@
+/**
+ * The stage configuration and state backend settings are checked before anything is synthesized, and every
+ * problem names the field (or environment variable) to fix.
+ */
+import { describe, expect, it } from 'vitest';
+import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
+import { stateBackendFromEnv, StateBackendError } from '../../infra/config/state-backend.ts';
+import { StageConfigError, STAGES, validateStages } from '../../infra/config/stages.ts';
+
+type Loose = Record<string, any>;
+
+/** A deep copy of the dev stage with one change applied. */
+function devWith(change: (stage: Loose) => void): Record<string, unknown> {
+  const dev = structuredClone(STAGES.dev) as Loose;
+  change(dev);
+  return { dev };
+}
+
+function problemsOf(stages: Record<string, unknown>): readonly string[] {
+  try {
+    validateStages(stages);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StageConfigError);
+    return (error as StageConfigError).problems;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+const anomalyAlarm = (ALARMS as readonly AlarmDefinition[]).find((a) => a.rule.kind === 'anomaly');
+
+describe('stage configuration', () => {
+  it('accepts every configured stage as it is', () => {
+    expect(Object.keys(validateStages(STAGES))).toEqual(Object.keys(STAGES));
+  });
+
+  it.each<[string, (stage: Loose) => void, string]>([
+    ['a name other than its key', (s) => (s.name = 'develop'), 'dev.name'],
+    ['a malformed region', (s) => (s.region = 'US East 1'), 'dev.region'],
+    ['a retention CloudWatch does not offer', (s) => (s.logRetentionDays = 10), 'dev.logRetentionDays'],
+    ['an unknown log level', (s) => (s.logLevel = 'TRACE'), 'dev.logLevel'],
+    ['a zero stage rate', (s) => (s.throttle.rateLimit = 0), 'dev.throttle.rateLimit'],
+    ['a burst below the stage rate', (s) => (s.throttle.burstLimit = s.throttle.rateLimit - 1), 'dev.throttle.burstLimit'],
+    ['a throttle for a route that does not exist', (s) => (s.throttle.routes = { shout: { rateLimit: 1, burstLimit: 1 } }), 'dev.throttle.routes.shout'],
+    ['a fractional route burst', (s) => (s.throttle.routes = { send: { rateLimit: 1, burstLimit: 1.5 } }), 'dev.throttle.routes.send.burstLimit'],
+    ['a route burst below its rate', (s) => (s.throttle.routes = { send: { rateLimit: 10, burstLimit: 5 } }), 'dev.throttle.routes.send.burstLimit'],
+    ['a non-boolean metrics toggle', (s) => (s.detailedMetrics = 'yes'), 'dev.detailedMetrics'],
+    ['a missing point-in-time recovery choice', (s) => delete s.pointInTimeRecovery, 'dev.pointInTimeRecovery'],
+    ['an unknown identity provider', (s) => (s.identityProvider = 'auth0'), 'dev.identityProvider'],
+    ['a non-boolean key choice', (s) => (s.customerManagedKey = 1), 'dev.customerManagedKey'],
+    ['a non-boolean custom domain choice', (s) => (s.customDomain = 'chat.example.com'), 'dev.customDomain'],
+    ['a missing account logging choice', (s) => delete s.manageApiGatewayAccount, 'dev.manageApiGatewayAccount'],
+    ['no fan-out parallelism', (s) => (s.fanout.concurrency = 0), 'dev.fanout.concurrency'],
+    ['runaway fan-out parallelism', (s) => (s.fanout.concurrency = 3200), 'dev.fanout.concurrency'],
+    ['an empty owner tag', (s) => (s.tags.owner = ''), 'dev.tags.owner'],
+    ['a missing cost-center tag', (s) => delete s.tags['cost-center'], 'dev.tags.cost-center'],
+    ['a tag value AWS refuses', (s) => (s.tags.owner = 'chat<team>'), 'dev.tags.owner'],
+    ['a plain-http runbook link', (s) => (s.observability.runbookBaseUrl = 'http://runbooks.example.com'), 'dev.observability.runbookBaseUrl'],
+    ['a threshold for an alarm that does not exist', (s) => (s.observability.alarmThresholds = { 'no-such-alarm': 1 }), 'dev.observability.alarmThresholds.no-such-alarm'],
+    ['a negative alarm threshold', (s) => (s.observability.alarmThresholds = { 'auth-failures': -1 }), 'dev.observability.alarmThresholds.auth-failures'],
+    ['a sample rate above 1', (s) => (s.observability.traceSampleRate = 2), 'dev.observability.traceSampleRate'],
+    ['a misspelt setting', (s) => (s.deletionProtecton = true), 'dev.deletionProtecton'],
+  ])('rejects %s, naming the field', (_what, change, field) => {
+    const problems = problemsOf(devWith(change));
+    expect(problems.map((p) => p.split(': ')[0])).toEqual([field]);
+    expect(problems[0]!.length).toBeGreaterThan(field.length + 2);
+  });
+
+  it('rejects a threshold for an anomaly-band alarm, which has none to replace', () => {
+    expect(anomalyAlarm, 'the alarm catalog has an anomaly alarm').toBeDefined();
+    const problems = problemsOf(devWith((s) => (s.observability.alarmThresholds = { [anomalyAlarm!.id]: 3 })));
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^dev\\.observability\\.alarmThresholds\\.${anomalyAlarm!.id}: `))]);
+  });
+
+  it('reports every problem of every stage at once, in one error that says where the configuration lives', () => {
+    const prod = structuredClone(STAGES.prod) as Loose;
+    prod.region = 'mars';
+    const stages = { ...devWith((s) => (s.logRetentionDays = 2)), prod };
+    expect(() => validateStages(stages)).toThrow(/infra\/config\/stages\.ts[\s\S]*dev\.logRetentionDays[\s\S]*prod\.region/);
+  });
+
+  it('rejects an empty stage list', () => {
+    expect(problemsOf({})).toEqual([expect.stringContaining('at least one stage')]);
+  });
+});
+
+describe('state backend settings', () => {
+  it('keeps local state when no bucket is set', () => {
+    expect(stateBackendFromEnv({})).toEqual({ kind: 'local' });
+  });
+
+  it('uses S3 state when the bucket and its Region are set', () => {
+    expect(stateBackendFromEnv({ WSCHAT_STATE_BUCKET: 'acme-terraform-state', WSCHAT_STATE_REGION: 'eu-west-1' })).toEqual({
+      kind: 's3',
+      bucket: 'acme-terraform-state',
+      region: 'eu-west-1',
+    });
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ['a bucket without a Region', { WSCHAT_STATE_BUCKET: 'acme-terraform-state' }, 'WSCHAT_STATE_REGION'],
+    ['a Region without a bucket', { WSCHAT_STATE_REGION: 'eu-west-1' }, 'WSCHAT_STATE_BUCKET'],
+    ['an invalid bucket name', { WSCHAT_STATE_BUCKET: 'Acme_State', WSCHAT_STATE_REGION: 'eu-west-1' }, 'WSCHAT_STATE_BUCKET "Acme_State"'],
+    ['an invalid Region', { WSCHAT_STATE_BUCKET: 'acme-terraform-state', WSCHAT_STATE_REGION: 'Ireland' }, 'WSCHAT_STATE_REGION "Ireland"'],
+  ])('rejects %s, naming the variable', (_what, env, named) => {
+    expect(() => stateBackendFromEnv(env)).toThrow(StateBackendError);
+    expect(() => stateBackendFromEnv(env)).toThrow(named);
+  });
+});
