@@ -24,6 +24,9 @@ export const CUSTOM_METRICS = {
   FanoutDuration: { unit: 'Milliseconds', meaning: 'Time to post one message to every member of its room.' },
   MessageValidationFailed: { unit: 'Count', meaning: 'A frame was rejected with BAD_REQUEST or UNKNOWN_ACTION.' },
   MessagePayloadBytes: { unit: 'Bytes', meaning: 'UTF-8 size of a stored message text.' },
+  EventsDelivered: { unit: 'Count', meaning: 'A presence or typing frame was posted to a connection.' },
+  RateLimited: { unit: 'Count', meaning: 'A send was refused with RATE_LIMITED (its connection exceeded the send rate).' },
+  TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
 } as const satisfies Record<string, CustomMetric>;
 
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;

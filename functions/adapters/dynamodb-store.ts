@@ -9,13 +9,17 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey } from '../catalog/tables.ts';
-import { isExpired } from '../domain/lifetime.ts';
+import { connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
+import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
+import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
 import type {
   ChatStore,
+  ConnectionIdentity,
   ConnectionRecord,
   Membership,
   MessageRange,
   SendClaim,
+  SendWindow,
   StoredMessage,
 } from '../app/ports.ts';
 
@@ -38,6 +42,24 @@ async function conditional(write: Promise<unknown>): Promise<boolean> {
 
 const membershipIndex = TABLES.memberships.indexes[0].name;
 
+/**
+ * A presence item keeps each connection as a top-level attribute `conn:<connectionId>` = its expiry, so adding
+ * or removing one is a single write that needs no existing map, and the old or new image decides presence.
+ */
+const PRESENCE_CONNECTION_PREFIX = 'conn:';
+
+function presenceRecord(item: Record<string, unknown> | undefined): PresenceRecord | undefined {
+  if (!item) return undefined;
+  const connections = Object.fromEntries(
+    Object.entries(item)
+      .filter(([name]) => name.startsWith(PRESENCE_CONNECTION_PREFIX))
+      .map(([name, expiresAt]) => [name.slice(PRESENCE_CONNECTION_PREFIX.length), expiresAt as number]),
+  );
+  return { connections, expiresAt: item.expiresAt as number | undefined };
+}
+
+const toSeconds = (ms: number) => Math.floor(ms / 1000);
+
 export class DynamoChatStore implements ChatStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -50,8 +72,87 @@ export class DynamoChatStore implements ChatStore {
     );
   }
 
-  async deleteConnection(connectionId: string): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tables.connections, Key: { connectionId } }));
+  async deleteConnection(connectionId: string): Promise<boolean> {
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.tables.connections, Key: { connectionId }, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
+  }
+
+  async touchConnection(connection: ConnectionIdentity, nowMs: number): Promise<void> {
+    // Losing the condition means a later request already recorded a later lastSeen: nothing to do.
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId: connection.connectionId },
+          UpdateExpression: 'SET userId = :user, connectedAt = :connectedAt, lastSeen = :now, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(lastSeen) OR lastSeen <= :now',
+          ExpressionAttributeValues: {
+            ':user': connection.userId,
+            ':connectedAt': connection.connectedAt,
+            ':now': nowMs,
+            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+          },
+        }),
+      ),
+    );
+  }
+
+  async countSendInWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId: connection.connectionId },
+          UpdateExpression: 'SET sendCount = sendCount + :one',
+          ConditionExpression: 'sendWindowStart > :ended AND sendCount < :max',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':ended': windowEndedBy(limit, nowMs),
+            ':max': limit.maxSends,
+          },
+        }),
+      ),
+    );
+  }
+
+  async openSendWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean> {
+    // Opening a window is activity too (at most once per window, so it costs nothing extra): it refreshes
+    // lastSeen and the expiry, and rewrites the identity in case the item expired while the socket stayed open.
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId: connection.connectionId },
+          UpdateExpression:
+            'SET sendWindowStart = :now, sendCount = :one, ' +
+            'userId = :user, connectedAt = :connectedAt, lastSeen = :now, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(sendWindowStart) OR sendWindowStart <= :ended',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':now': nowMs,
+            ':user': connection.userId,
+            ':connectedAt': connection.connectedAt,
+            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+            ':ended': windowEndedBy(limit, nowMs),
+          },
+        }),
+      ),
+    );
+  }
+
+  async readSendWindow(connectionId: string): Promise<SendWindow | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.connections,
+        Key: { connectionId },
+        ProjectionExpression: 'sendWindowStart, sendCount',
+        ConsistentRead: true,
+      }),
+    );
+    if (Item?.sendWindowStart === undefined) return undefined;
+    return { start: Item.sendWindowStart as number, count: Item.sendCount as number };
   }
 
   async putMembership(membership: Membership): Promise<void> {
@@ -93,6 +194,60 @@ export class DynamoChatStore implements ChatStore {
       ExpressionAttributeValues: { ':c': connectionId },
     });
     return items.map((item) => item.room as string);
+  }
+
+  async markTyping(room: string, connectionId: string, nowMs: number, intervalMs: number): Promise<boolean> {
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.memberships,
+          Key: { room, connectionId },
+          UpdateExpression: 'SET lastTypingAt = :now',
+          // Never creates a membership: an absent or expired one fails the condition like a too-early event.
+          ConditionExpression:
+            'attribute_exists(connectionId) AND expiresAt > :nowSeconds AND ' +
+            '(attribute_not_exists(lastTypingAt) OR lastTypingAt <= :cutoff)',
+          ExpressionAttributeValues: { ':now': nowMs, ':nowSeconds': toSeconds(nowMs), ':cutoff': nowMs - intervalMs },
+        }),
+      ),
+    );
+  }
+
+  async addPresence(membership: Membership, nowMs: number): Promise<boolean> {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.presence,
+        Key: { room: membership.room, userId: membership.userId },
+        UpdateExpression: 'SET #connection = :connectionExpiresAt, expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#connection': `${PRESENCE_CONNECTION_PREFIX}${membership.connectionId}` },
+        ExpressionAttributeValues: {
+          ':connectionExpiresAt': membership.expiresAt,
+          ':expiresAt': presenceRecordExpiresAt(nowMs),
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return !isPresent(presenceRecord(Attributes), nowMs);
+  }
+
+  async removePresence(room: string, userId: string, connectionId: string, nowMs: number): Promise<boolean> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.presence,
+          Key: { room, userId },
+          UpdateExpression: 'REMOVE #connection',
+          // Only the request that actually removes the connection may announce the departure.
+          ConditionExpression: 'attribute_exists(#connection)',
+          ExpressionAttributeNames: { '#connection': `${PRESENCE_CONNECTION_PREFIX}${connectionId}` },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return !isPresent(presenceRecord(Attributes), nowMs);
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async readSeqHint(room: string): Promise<number> {
@@ -230,6 +385,21 @@ export class DynamoChatStore implements ChatStore {
             ':previousOwner': previous.owner,
             ':previousLease': previous.leaseUntil,
           },
+        }),
+      ),
+    );
+  }
+
+  async releaseClaim(key: string, owner: string): Promise<void> {
+    // Losing the condition means another request took the claim over: it is theirs to finish.
+    await conditional(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.idempotency,
+          Key: { key },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
         }),
       ),
     );

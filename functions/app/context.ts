@@ -1,3 +1,4 @@
+import type { SendRateLimit } from '../domain/rate-limit.ts';
 import type { ChatStore, ConnectionNotifier, Telemetry } from './ports.ts';
 
 /** Who is calling: identity comes from the authorizer context, never from the frame. */
@@ -14,4 +15,7 @@ export interface Deps {
   readonly notifier: ConnectionNotifier;
   readonly telemetry: Telemetry;
   readonly newId: () => string;
+  readonly sendRate: SendRateLimit;
+  /** `@connections` posts one fan-out keeps in flight. */
+  readonly fanoutConcurrency: number;
 }

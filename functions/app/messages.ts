@@ -1,10 +1,11 @@
 import { ChatError } from '../domain/errors.ts';
-import { planHistoryQuery, toHistoryPage } from '../domain/history.ts';
+import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../domain/history.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../domain/lifetime.ts';
 import { messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
 import type { Caller, Deps } from './context.ts';
 import type { SendClaim, StoredMessage } from './ports.ts';
-import { requireMembership } from './rooms.ts';
+import { requireMembership } from './membership.ts';
+import { chargeSend } from './rate-limit.ts';
 
 /** Seq slots one send may try before giving up (each failed try means another sender won that slot). */
 const MAX_SEQ_ATTEMPTS = 64;
@@ -46,7 +47,11 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
     expiresAt: Math.floor(caller.nowMs / 1000) + IDEMPOTENCY_SECONDS,
   };
   const existing = await store.claimSend(claim, caller.nowMs);
-  if (existing) {
+  if (!existing) {
+    // Only a new claim is charged: a replay, a send still in progress and a takeover of one whose owner died
+    // (which was charged when it was claimed) are not, so a retried clientMsgId counts once.
+    await chargeOrRelease(deps, caller, key, owner);
+  } else {
     const stored = await store.getMessage(req.room, existing.seq);
     if (isOurs(stored)) {
       deps.telemetry.count('IdempotentReplay');
@@ -83,6 +88,21 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
   throw new ChatError('INTERNAL', `room ${req.room} is too busy to allocate a sequence number; retry`, true);
 }
 
+/** Refuses a send over the connection's rate limit, freeing its claim so the retry is a new send, not IN_PROGRESS. */
+async function chargeOrRelease(deps: Deps, caller: Caller, key: string, owner: string): Promise<void> {
+  const charge = await chargeSend(deps, caller);
+  if (charge.allowed) return;
+  await deps.store.releaseClaim(key, owner);
+  deps.telemetry.count('RateLimited');
+  const { maxSends, windowMs } = deps.sendRate;
+  throw new ChatError(
+    'RATE_LIMITED',
+    `at most ${maxSends} sends per ${windowMs} ms on one connection; retry in ${charge.retryAfterMs} ms`,
+    true,
+    charge.retryAfterMs,
+  );
+}
+
 export interface HistoryPage {
   readonly room: string;
   readonly messages: MessageView[];
@@ -92,12 +112,17 @@ export interface HistoryPage {
 export async function readHistory(deps: Deps, caller: Caller, req: HistoryRequest): Promise<HistoryPage> {
   const query = planHistoryQuery(req);
   await requireMembership(deps, caller, req.room);
-  const items = await deps.store.queryMessages(req.room, {
+  return pageHistory(deps, req.room, query);
+}
+
+/** One page of a room's history; the caller has checked membership (or just created it). */
+export async function pageHistory(deps: Deps, room: string, query: HistoryQuery): Promise<HistoryPage> {
+  const items = await deps.store.queryMessages(room, {
     direction: query.direction,
     afterSeq: query.afterSeq,
     beforeSeq: query.beforeSeq,
     limit: query.fetch,
   });
   const page = toHistoryPage(query, items);
-  return { room: req.room, messages: page.messages.map(messageView), hasMore: page.hasMore };
+  return { room, messages: page.messages.map(messageView), hasMore: page.hasMore };
 }

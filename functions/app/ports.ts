@@ -1,6 +1,14 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import type { ServerFrame } from '../domain/protocol.ts';
+import type { SendRateLimit } from '../domain/rate-limit.ts';
+
+/** What every request knows about its connection (from the request context): enough to rewrite its item. */
+export interface ConnectionIdentity {
+  readonly connectionId: string;
+  readonly userId: string;
+  readonly connectedAt: number;
+}
 
 export interface ConnectionRecord {
   readonly connectionId: string;
@@ -38,6 +46,14 @@ export interface SendClaim {
   readonly expiresAt: number;
 }
 
+/** The connection's current send rate window. */
+export interface SendWindow {
+  /** Epoch ms of the window's first send. */
+  readonly start: number;
+  /** Sends admitted in the window. */
+  readonly count: number;
+}
+
 export interface MessageRange {
   readonly direction: 'asc' | 'desc';
   readonly afterSeq?: number;
@@ -47,7 +63,19 @@ export interface MessageRange {
 
 export interface ChatStore {
   putConnection(connection: ConnectionRecord): Promise<void>;
-  deleteConnection(connectionId: string): Promise<void>;
+  /** Removes the connection item; false when there was none (already removed, or swept by TTL). */
+  deleteConnection(connectionId: string): Promise<boolean>;
+  /**
+   * Records that the client was heard from at `nowMs`: lastSeen and the expiry that follows from it, never
+   * moving either back. Rewrites the identity too, so an item already expired and swept comes back whole.
+   */
+  touchConnection(connection: ConnectionIdentity, nowMs: number): Promise<void>;
+
+  /** Counts a send in the connection's open window; false when there is none, it has ended, or it is full. */
+  countSendInWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean>;
+  /** Opens a new window holding this send (and touches the connection); false when the current one is open. */
+  openSendWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean>;
+  readSendWindow(connectionId: string): Promise<SendWindow | undefined>;
 
   putMembership(membership: Membership): Promise<void>;
   /** The live membership, or undefined when absent or expired at `nowMs`. */
@@ -57,6 +85,16 @@ export interface ChatStore {
   /** Every live membership of a room (all pages). */
   listMembers(room: string, nowMs: number): Promise<Membership[]>;
   listRoomsOfConnection(connectionId: string): Promise<string[]>;
+  /**
+   * Stamps lastTypingAt on a live membership unless it was stamped less than `intervalMs` ago; false when it
+   * was, or when there is no live membership.
+   */
+  markTyping(room: string, connectionId: string, nowMs: number, intervalMs: number): Promise<boolean>;
+
+  /** Adds the connection to the user's presence in the room; true when the user was not present before. */
+  addPresence(membership: Membership, nowMs: number): Promise<boolean>;
+  /** Removes the connection from the user's presence; true when it was there and the user is present no more. */
+  removePresence(room: string, userId: string, connectionId: string, nowMs: number): Promise<boolean>;
 
   /** The per-room counter: a lower bound of the highest seq stored (0 for a new room). */
   readSeqHint(room: string): Promise<number>;
@@ -75,6 +113,8 @@ export interface ChatStore {
   moveClaim(key: string, owner: string, seq: number): Promise<boolean>;
   /** Takes over a claim whose lease ran out; false when someone else changed it first. */
   takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Deletes the claim if `owner` still holds it. */
+  releaseClaim(key: string, owner: string): Promise<void>;
 }
 
 export type PostOutcome = 'delivered' | 'gone';

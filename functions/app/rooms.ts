@@ -1,7 +1,17 @@
-import { ChatError } from '../domain/errors.ts';
+import { planHistoryQuery } from '../domain/history.ts';
 import { connectionExpiresAt } from '../domain/lifetime.ts';
-import { uniqueUsers, type JoinRequest, type LeaveRequest } from '../domain/protocol.ts';
+import { RESUME_HISTORY_LIMIT, TYPING_INTERVAL_MS } from '../domain/protocol-rules.ts';
+import {
+  uniqueUsers,
+  type JoinRequest,
+  type LeaveRequest,
+  type TypingRequest,
+  type WhoRequest,
+} from '../domain/protocol.ts';
 import type { Caller, Deps } from './context.ts';
+import { notAMember, requireMembership } from './membership.ts';
+import { pageHistory, type HistoryPage } from './messages.ts';
+import type { Membership } from './ports.ts';
 
 export interface Joined {
   readonly room: string;
@@ -9,31 +19,56 @@ export interface Joined {
   readonly members: string[];
 }
 
-export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Promise<Joined> {
-  await deps.store.putMembership({
+export interface JoinOutcome {
+  readonly joined: Joined;
+  /** With `afterSeq`: the messages after it (one page), so a reconnecting client resumes where it was. */
+  readonly resumed?: HistoryPage;
+  /** This connection made the user present in the room: the other users are told. */
+  readonly arrived: boolean;
+}
+
+export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Promise<JoinOutcome> {
+  const membership: Membership = {
     room: req.room,
     connectionId: caller.connectionId,
     userId: caller.userId,
     joinedAt: caller.nowMs,
     expiresAt: connectionExpiresAt(caller.connectedAt),
-  });
-  const [lastSeq, members] = await Promise.all([
+  };
+  await deps.store.putMembership(membership);
+  const resume = req.afterSeq === undefined ? undefined : { room: req.room, afterSeq: req.afterSeq, limit: RESUME_HISTORY_LIMIT };
+  const [lastSeq, members, resumed] = await Promise.all([
     deps.store.lastSeq(req.room),
     deps.store.listMembers(req.room, caller.nowMs),
+    resume && pageHistory(deps, req.room, planHistoryQuery(resume)),
   ]);
-  return { room: req.room, lastSeq, members: uniqueUsers(members.map((m) => m.userId)) };
+  // Presence is recorded last: if a read above fails, the client's retried join still finds the user absent
+  // and the arrival is announced then.
+  const arrived = await deps.store.addPresence(membership, caller.nowMs);
+  return { joined: { room: req.room, lastSeq, members: uniqueUsers(members.map((m) => m.userId)) }, resumed, arrived };
 }
 
-export async function leaveRoom(deps: Deps, caller: Caller, req: LeaveRequest): Promise<void> {
+/** Leaves a room; true when that was the user's last connection in it (the other users are told). */
+export async function leaveRoom(deps: Deps, caller: Caller, req: LeaveRequest): Promise<{ departed: boolean }> {
   const removed = await deps.store.deleteMembership(req.room, caller.connectionId);
   if (!removed) throw notAMember(req.room);
+  return { departed: await deps.store.removePresence(req.room, caller.userId, caller.connectionId, caller.nowMs) };
 }
 
-export async function requireMembership(deps: Deps, caller: Caller, room: string): Promise<void> {
-  const membership = await deps.store.getMembership(room, caller.connectionId, caller.nowMs);
-  if (!membership) throw notAMember(room);
+/** The users present in a room: sorted, each once however many connections they have. */
+export async function listRoomMembers(deps: Deps, caller: Caller, req: WhoRequest): Promise<string[]> {
+  await requireMembership(deps, caller, req.room);
+  const members = await deps.store.listMembers(req.room, caller.nowMs);
+  return uniqueUsers(members.map((m) => m.userId));
 }
 
-function notAMember(room: string): ChatError {
-  return new ChatError('NOT_A_MEMBER', `join room ${room} first`);
+/**
+ * Admits a typing event unless this connection sent one for the room less than TYPING_INTERVAL_MS ago; the
+ * stamp lives on the membership item, so the limit holds across Lambda instances. True when it is relayed.
+ */
+export async function signalTyping(deps: Deps, caller: Caller, req: TypingRequest): Promise<boolean> {
+  if (await deps.store.markTyping(req.room, caller.connectionId, caller.nowMs, TYPING_INTERVAL_MS)) return true;
+  await requireMembership(deps, caller, req.room);
+  deps.telemetry.count('TypingDropped');
+  return false;
 }

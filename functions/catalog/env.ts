@@ -1,3 +1,5 @@
+import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
+
 /** Names of the environment variables infra sets on the functions and the handlers read. */
 export const ENV = {
   connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
@@ -5,10 +7,46 @@ export const ENV = {
   jwtAudience: 'JWT_AUDIENCE',
   jwksUrl: 'JWKS_URL',
   stage: 'STAGE',
+  /** Optional on the send function: sends one connection may make per window (default below). */
+  sendRateLimit: 'SEND_RATE_LIMIT',
+  /** Optional on the send function: the rate limit window in milliseconds (default below). */
+  sendRateWindowMs: 'SEND_RATE_WINDOW_MS',
+  /** Optional on functions that fan out: `@connections` posts kept in flight at once (default below). */
+  fanoutConcurrency: 'FANOUT_CONCURRENCY',
 } as const;
+
+/** Posts in flight at once: enough to hide latency, few enough to stay under the account's callback throttle. */
+export const FANOUT_CONCURRENCY_DEFAULT = 32;
+export const FANOUT_CONCURRENCY_BOUNDS = { min: 1, max: 100 } as const;
+
+/** What a connection may send when the stage configures nothing else: 20 sends per 10 seconds. */
+export const SEND_RATE_DEFAULT: SendRateLimit = { maxSends: 20, windowMs: 10_000 };
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`Missing environment variable ${name}`);
   return value;
+}
+
+/** An unset (or empty) variable means the default; anything else must be an integer within the bounds. */
+function integerEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, bounds: { min: number; max: number }): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= bounds.min && value <= bounds.max)) {
+    throw new Error(`Environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function fanoutConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return integerEnv(env, ENV.fanoutConcurrency, FANOUT_CONCURRENCY_DEFAULT, FANOUT_CONCURRENCY_BOUNDS);
+}
+
+/** The send rate limit from the environment; a misconfigured value fails the cold start loudly. */
+export function sendRateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): SendRateLimit {
+  return {
+    maxSends: integerEnv(env, ENV.sendRateLimit, SEND_RATE_DEFAULT.maxSends, SEND_RATE_BOUNDS.maxSends),
+    windowMs: integerEnv(env, ENV.sendRateWindowMs, SEND_RATE_DEFAULT.windowMs, SEND_RATE_BOUNDS.windowMs),
+  };
 }

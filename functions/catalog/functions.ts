@@ -22,10 +22,30 @@ export interface FunctionSpec {
   readonly manageConnections: boolean;
 }
 
-// A gone connection is removed with its memberships, so every route that delivers frames needs these grants.
-const pruneGrants: readonly TableGrant[] = [
+/** Unites grant lists into one grant per table (the infra renders one policy statement per table). */
+function grants(...lists: readonly (readonly TableGrant[])[]): readonly TableGrant[] {
+  const byTable = new Map<TableKey, { actions: Set<DynamoAction>; indexes: Set<string> }>();
+  for (const grant of lists.flat()) {
+    const merged = byTable.get(grant.table) ?? { actions: new Set<DynamoAction>(), indexes: new Set<string>() };
+    for (const action of grant.actions) merged.actions.add(action);
+    for (const index of grant.indexes ?? []) merged.indexes.add(index);
+    byTable.set(grant.table, merged);
+  }
+  return [...byTable].map(([table, { actions, indexes }]) => ({
+    table,
+    actions: [...actions],
+    ...(indexes.size ? { indexes: [...indexes] } : {}),
+  }));
+}
+
+/**
+ * Broadcasting to a room lists its members and removes connections found gone — their item, memberships and
+ * presence, so the user's departure is announced — hence every route that broadcasts needs these grants.
+ */
+const broadcastGrants: readonly TableGrant[] = [
   { table: 'connections', actions: ['DeleteItem'] },
   { table: 'memberships', actions: ['DeleteItem', 'Query'], indexes: ['byConnection'] },
+  { table: 'presence', actions: ['UpdateItem'] },
 ];
 
 export const FUNCTIONS = {
@@ -44,11 +64,11 @@ export const FUNCTIONS = {
     manageConnections: false,
   },
   disconnect: {
-    description: 'Removes a connection and its room memberships',
+    description: 'Removes a connection and its room memberships, announcing departures',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: pruneGrants,
-    manageConnections: false,
+    tables: broadcastGrants,
+    manageConnections: true,
   },
   default: {
     description: 'Answers frames that match no route',
@@ -58,33 +78,35 @@ export const FUNCTIONS = {
     manageConnections: true,
   },
   join: {
-    description: 'Joins a room',
+    description: 'Joins a room, optionally resuming after a seq, and announces a newly present user',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: [
+    tables: grants(broadcastGrants, [
       { table: 'memberships', actions: ['PutItem', 'Query'] },
       { table: 'messages', actions: ['Query'] },
-    ],
+    ]),
     manageConnections: true,
   },
   leave: {
-    description: 'Leaves a room',
+    description: 'Leaves a room and announces a user who is no longer present',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: [{ table: 'memberships', actions: ['DeleteItem'] }],
+    tables: broadcastGrants,
     manageConnections: true,
   },
   send: {
     description: 'Stores a message once and fans it out to the room',
     timeoutSeconds: 29,
     memoryMb: 512,
-    tables: [
-      { table: 'memberships', actions: ['GetItem', 'Query', 'DeleteItem'], indexes: ['byConnection'] },
-      { table: 'connections', actions: ['DeleteItem'] },
+    tables: grants(broadcastGrants, [
+      { table: 'memberships', actions: ['GetItem'] },
+      // The rate limit window lives on the connection item; GetItem reads it only when a send is refused.
+      { table: 'connections', actions: ['UpdateItem', 'GetItem'] },
       { table: 'rooms', actions: ['GetItem', 'UpdateItem'] },
       { table: 'messages', actions: ['GetItem', 'PutItem'] },
-      { table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem'] },
-    ],
+      // DeleteItem releases the claim of a send refused by the rate limit, so its retry is not IN_PROGRESS.
+      { table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+    ]),
     manageConnections: true,
   },
   history: {
@@ -97,11 +119,26 @@ export const FUNCTIONS = {
     ],
     manageConnections: true,
   },
+  who: {
+    description: 'Lists the users present in a room',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: [{ table: 'memberships', actions: ['GetItem', 'Query'] }],
+    manageConnections: true,
+  },
+  typing: {
+    description: 'Relays a typing indicator to the other users of a room, at most one per connection every 2 s',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    // UpdateItem stamps lastTypingAt on the membership; GetItem tells a non-member from a dropped event.
+    tables: grants(broadcastGrants, [{ table: 'memberships', actions: ['UpdateItem', 'GetItem'] }]),
+    manageConnections: true,
+  },
   ping: {
-    description: 'Answers a heartbeat',
+    description: 'Answers a heartbeat and refreshes the connection item',
     timeoutSeconds: 5,
     memoryMb: 128,
-    tables: [],
+    tables: [{ table: 'connections', actions: ['UpdateItem'] }],
     manageConnections: true,
   },
 } as const satisfies Record<string, FunctionSpec>;
@@ -126,6 +163,8 @@ export const ROUTES: readonly Route[] = [
   { routeKey: 'leave', function: 'leave' },
   { routeKey: 'send', function: 'send' },
   { routeKey: 'history', function: 'history' },
+  { routeKey: 'who', function: 'who' },
+  { routeKey: 'typing', function: 'typing' },
   { routeKey: 'ping', function: 'ping' },
 ];
 

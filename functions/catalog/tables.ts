@@ -43,6 +43,13 @@ export const TABLES = {
     pointInTimeRecovery: false,
     purpose: 'Room membership per connection; queried by room for fan-out and by connection for cleanup.',
   },
+  presence: {
+    hashKey: { name: 'room', type: 'S' },
+    rangeKey: { name: 'userId', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    pointInTimeRecovery: false,
+    purpose: "One item per (room, user) listing the user's live connections there, so presence changes are decided once.",
+  },
   rooms: {
     hashKey: { name: 'room', type: 'S' },
     pointInTimeRecovery: false,

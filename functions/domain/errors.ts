@@ -1,5 +1,12 @@
 /** Error codes a client can see in an `error` frame (docs/protocol.md lists them). */
-export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'NOT_A_MEMBER' | 'IN_PROGRESS' | 'INTERNAL';
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNKNOWN_ACTION'
+  | 'TOO_LARGE'
+  | 'NOT_A_MEMBER'
+  | 'IN_PROGRESS'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
 
 /** An expected, client-facing failure of a use case. Anything else thrown is mapped to INTERNAL. */
 export class ChatError extends Error {
@@ -7,6 +14,8 @@ export class ChatError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly retryable = false,
+    /** When a retry can succeed (RATE_LIMITED): the client waits this long before resending. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ChatError';

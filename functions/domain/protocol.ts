@@ -4,27 +4,51 @@
  */
 import { z } from 'zod';
 import { ChatError, type ErrorCode } from './errors.ts';
+import {
+  codePointLength,
+  HISTORY_MAX_LIMIT,
+  MAX_CLIENT_MSG_ID_LENGTH,
+  MAX_TEXT_CODE_POINTS,
+  ROOM_PATTERN,
+} from './protocol-rules.ts';
 
-export const ROOM_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** User ids come from the token's `sub`; the bound keeps them safe as keys and in logs (no '#'). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/;
-export const MAX_CLIENT_MSG_ID_LENGTH = 128;
-export const HISTORY_DEFAULT_LIMIT = 50;
-export const HISTORY_MAX_LIMIT = 100;
+export {
+  HISTORY_DEFAULT_LIMIT,
+  HISTORY_MAX_LIMIT,
+  MAX_CLIENT_MSG_ID_LENGTH,
+  MAX_TEXT_CODE_POINTS,
+  ROOM_PATTERN,
+  USER_ID_PATTERN,
+} from './protocol-rules.ts';
 
 /** Type errors say whether the field was missing or of the wrong type. */
 const typed = (kind: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`),
 });
 
-const room = z.string(typed('a string')).regex(ROOM_PATTERN, { error: `must match ${ROOM_PATTERN.source}` });
-const seq = z.number(typed('a number')).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' });
+/** Marks a schema issue with the error code it stands for; unmarked issues are BAD_REQUEST. */
+const reportedAs = (code: ErrorCode) => ({ params: { code } });
 
-export const joinRequest = z.object({ room });
+const room = z.string(typed('a string')).regex(ROOM_PATTERN, { error: `must match ${ROOM_PATTERN.source}` });
+const seq = z
+  .number(typed('a number'))
+  // zod reports integers beyond 2^53 as an integer problem too; say which one it is.
+  .int({ error: (issue) => (issue.code === 'too_big' ? `must be <= ${Number.MAX_SAFE_INTEGER}` : 'must be an integer') })
+  .min(0, { error: 'must be >= 0' });
+
+export const joinRequest = z.object({ room, afterSeq: seq.optional() });
 export const leaveRequest = z.object({ room });
+export const whoRequest = z.object({ room });
+export const typingRequest = z.object({ room });
 export const sendRequest = z.object({
   room,
-  text: z.string(typed('a string')).min(1, { error: 'must not be empty' }),
+  text: z
+    .string(typed('a string'))
+    .min(1, { error: 'must not be empty' })
+    .refine((text) => codePointLength(text) <= MAX_TEXT_CODE_POINTS, {
+      error: `must be at most ${MAX_TEXT_CODE_POINTS} Unicode code points`,
+      ...reportedAs('TOO_LARGE'),
+    }),
   clientMsgId: z
     .string(typed('a string'))
     .min(1, { error: 'must not be empty' })
@@ -44,6 +68,8 @@ export const historyRequest = z.object({
 
 export type JoinRequest = z.infer<typeof joinRequest>;
 export type LeaveRequest = z.infer<typeof leaveRequest>;
+export type WhoRequest = z.infer<typeof whoRequest>;
+export type TypingRequest = z.infer<typeof typingRequest>;
 export type SendRequest = z.infer<typeof sendRequest>;
 export type HistoryRequest = z.infer<typeof historyRequest>;
 
@@ -68,7 +94,8 @@ export function parseRequest<T>(schema: z.ZodType<T>, frame: Record<string, unkn
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.join('.') || 'frame';
-  throw new ChatError('BAD_REQUEST', `${field} ${issue?.message ?? 'is invalid'}`);
+  const marked = issue?.code === 'custom' ? (issue.params as { code?: ErrorCode } | undefined)?.code : undefined;
+  throw new ChatError(marked ?? 'BAD_REQUEST', `${field} ${issue?.message ?? 'is invalid'}`);
 }
 
 export interface MessageView {
@@ -80,6 +107,8 @@ export interface MessageView {
   readonly ts: number;
 }
 
+export type PresenceEvent = 'join' | 'leave';
+
 export type ServerFrame =
   | { type: 'pong'; ts: number }
   | { type: 'joined'; room: string; lastSeq: number; members: string[] }
@@ -87,6 +116,9 @@ export type ServerFrame =
   | { type: 'ack'; room: string; clientMsgId: string; seq: number; id: string; ts: number }
   | ({ type: 'message' } & MessageView)
   | { type: 'history'; room: string; messages: MessageView[]; hasMore: boolean }
+  | { type: 'who'; room: string; members: string[] }
+  | { type: 'presence'; room: string; user: string; event: PresenceEvent }
+  | { type: 'typing'; room: string; user: string }
   | {
       type: 'error';
       code: ErrorCode;
@@ -94,6 +126,7 @@ export type ServerFrame =
       requestId: string;
       retryable: boolean;
       clientMsgId?: string;
+      retryAfterMs?: number;
     };
 
 export function messageFrame(m: MessageView): ServerFrame {
@@ -102,6 +135,10 @@ export function messageFrame(m: MessageView): ServerFrame {
 
 export function messageView(m: MessageView): MessageView {
   return { room: m.room, seq: m.seq, id: m.id, user: m.user, text: m.text, ts: m.ts };
+}
+
+export function presenceFrame(room: string, user: string, event: PresenceEvent): ServerFrame {
+  return { type: 'presence', room, user, event };
 }
 
 /** Sorted unique user ids: a user with several connections is one member. */

@@ -1,7 +1,12 @@
+import { broadcastPresence } from '../app/fanout.ts';
 import { joinRoom } from '../app/rooms.ts';
 import { joinRequest } from '../domain/protocol.ts';
 import { messageRoute } from '../runtime/ws-handler.ts';
 
-export const handler = messageRoute(joinRequest, async (deps, caller, req) => ({
-  frame: { type: 'joined' as const, ...(await joinRoom(deps, caller, req)) },
-}));
+export const handler = messageRoute(joinRequest, async (deps, caller, req) => {
+  const { joined, resumed, arrived } = await joinRoom(deps, caller, req);
+  return {
+    frames: [{ type: 'joined' as const, ...joined }, ...(resumed ? [{ type: 'history' as const, ...resumed }] : [])],
+    afterReply: arrived ? () => broadcastPresence(deps, req.room, caller.userId, 'join', caller.nowMs) : undefined,
+  };
+});

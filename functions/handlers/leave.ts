@@ -1,8 +1,12 @@
+import { broadcastPresence } from '../app/fanout.ts';
 import { leaveRoom } from '../app/rooms.ts';
 import { leaveRequest } from '../domain/protocol.ts';
 import { messageRoute } from '../runtime/ws-handler.ts';
 
 export const handler = messageRoute(leaveRequest, async (deps, caller, req) => {
-  await leaveRoom(deps, caller, req);
-  return { frame: { type: 'left' as const, room: req.room } };
+  const { departed } = await leaveRoom(deps, caller, req);
+  return {
+    frames: [{ type: 'left' as const, room: req.room }],
+    afterReply: departed ? () => broadcastPresence(deps, req.room, caller.userId, 'leave', caller.nowMs) : undefined,
+  };
 });

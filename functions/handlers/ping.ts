@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { heartbeat } from '../app/connections.ts';
 import { messageRoute } from '../runtime/ws-handler.ts';
 
-export const handler = messageRoute(z.object({}), async () => ({ frame: { type: 'pong' as const, ts: Date.now() } }));
+export const handler = messageRoute(z.object({}), async (deps, caller) => {
+  await heartbeat(deps, caller);
+  return { frames: [{ type: 'pong' as const, ts: caller.nowMs }] };
+});

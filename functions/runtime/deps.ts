@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENV, requireEnv } from '../catalog/env.ts';
+import { ENV, fanoutConcurrencyFromEnv, requireEnv, sendRateLimitFromEnv } from '../catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
 import type { Deps } from '../app/context.ts';
 import type { ConnectionNotifier } from '../app/ports.ts';
@@ -37,5 +37,7 @@ export function createDeps(): Deps {
     notifier: lazyNotifier(),
     telemetry,
     newId: randomUUID,
+    sendRate: sendRateLimitFromEnv(),
+    fanoutConcurrency: fanoutConcurrencyFromEnv(),
   };
 }

@@ -21,8 +21,8 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
 };
 
 export interface Reply {
-  /** Posted to the calling connection first. */
-  readonly frame?: ServerFrame;
+  /** Posted to the calling connection first, in this order. */
+  readonly frames?: readonly ServerFrame[];
   /** Work that follows the reply (fan-out), so the caller's ack never waits for the room. */
   readonly afterReply?: () => Promise<void>;
 }
@@ -48,7 +48,16 @@ export function callerOf(event: WebSocketEvent): Caller {
 export function errorFrame(error: unknown, requestId: string, clientMsgId: unknown): ServerFrame {
   const withId = typeof clientMsgId === 'string' ? { clientMsgId } : {};
   if (error instanceof ChatError) {
-    return { type: 'error', code: error.code, message: error.message, requestId, retryable: error.retryable, ...withId };
+    const retryAfter = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
+    return {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      requestId,
+      retryable: error.retryable,
+      ...withId,
+      ...retryAfter,
+    };
   }
   const retryable = isTransient(error);
   return {
@@ -108,7 +117,7 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
     try {
       frame = parseFrameBody(event.body);
       const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
-      if (reply.frame) await postQuietly(connectionId, reply.frame);
+      for (const replyFrame of reply.frames ?? []) await postQuietly(connectionId, replyFrame);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');
     } catch (error) {

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
+import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { ROUTES } from '../../functions/catalog/functions.ts';
+import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
 
 export interface ThrottleSettings {
   /** Steady-state requests per second. */
@@ -70,6 +72,8 @@ export interface StageConfig {
    */
   readonly manageApiGatewayAccount: boolean;
   readonly fanout: FanoutSettings;
+  /** Sends one connection may make per window; more get RATE_LIMITED (env SEND_RATE_* on send). */
+  readonly sendRate: SendRateLimit;
   /** Added to the provider's default tags (with `service`, `stage` and `managed-by`). */
   readonly tags: StageTags;
   readonly observability: ObservabilitySettings;
@@ -95,6 +99,7 @@ export const STAGES = {
     customDomain: false,
     manageApiGatewayAccount: true,
     fanout: { concurrency: 32 },
+    sendRate: { maxSends: 20, windowMs: 10_000 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
   },
@@ -121,6 +126,7 @@ export const STAGES = {
     // Production accounts usually have this set by their platform team; a stack that owns it opts in.
     manageApiGatewayAccount: false,
     fanout: { concurrency: 32 },
+    sendRate: { maxSends: 20, windowMs: 10_000 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
   },
@@ -150,8 +156,6 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 /** An AWS Region code such as us-east-1. */
 export const REGION_CODE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-/** Fan-out parallelism bounds: at least one post at a time; a typo such as 3200 is refused, not thousands of sockets opened. */
-export const FANOUT_CONCURRENCY_BOUNDS = { min: 1, max: 100 } as const;
 
 const throttleFields = {
   rateLimit: z.number().positive('must be a positive number of requests per second'),
@@ -199,6 +203,16 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .int('must be a whole number')
       .min(FANOUT_CONCURRENCY_BOUNDS.min, `must be at least ${FANOUT_CONCURRENCY_BOUNDS.min}`)
       .max(FANOUT_CONCURRENCY_BOUNDS.max, `must be at most ${FANOUT_CONCURRENCY_BOUNDS.max}`),
+  }),
+  sendRate: z.strictObject({
+    maxSends: z
+      .int('must be a whole number')
+      .min(SEND_RATE_BOUNDS.maxSends.min, `must be at least ${SEND_RATE_BOUNDS.maxSends.min}`)
+      .max(SEND_RATE_BOUNDS.maxSends.max, `must be at most ${SEND_RATE_BOUNDS.maxSends.max}`),
+    windowMs: z
+      .int('must be a whole number of milliseconds')
+      .min(SEND_RATE_BOUNDS.windowMs.min, `must be at least ${SEND_RATE_BOUNDS.windowMs.min}`)
+      .max(SEND_RATE_BOUNDS.windowMs.max, `must be at most ${SEND_RATE_BOUNDS.windowMs.max}`),
   }),
   tags: z.strictObject({ owner: tagValue, 'cost-center': tagValue }),
   observability: z.strictObject({

@@ -14,8 +14,6 @@ import type { JwtSettings } from './identity.ts';
 
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 
-/** Fan-out settings infra passes to the send function from the stage's `fanout` section. */
-export const FANOUT_ENV = { concurrency: 'FANOUT_CONCURRENCY' } as const;
 
 export interface ConnectionsTarget {
   /** https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, the `@connections` endpoint. */
@@ -115,7 +113,12 @@ export class ChatFunctions extends Construct {
       variables[ENV.jwtAudience] = identity.audience;
       variables[ENV.jwksUrl] = identity.jwksUrl;
     }
-    if (name === 'send') variables[FANOUT_ENV.concurrency] = String(stage.fanout.concurrency);
+    // Every function that posts may fan out (messages, presence, typing).
+    if (spec.manageConnections) variables[ENV.fanoutConcurrency] = String(stage.fanout.concurrency);
+    if (name === 'send') {
+      variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
+      variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);
+    }
     return variables;
   }
 

@@ -115,7 +115,7 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result).toEqual({ delivered: 2, pruned: 0, failed: 0 });
+    expect(result).toEqual({ delivered: 2, pruned: 0, failed: 0, departures: [] });
     expect(posts.map((p) => p.connectionId).sort()).toEqual(['ok-a', 'ok-b']);
     for (const p of posts) {
       expect(p.method).toBe('POST');
@@ -137,7 +137,14 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0 });
+    expect(result.departures).toEqual(
+      expect.arrayContaining([
+        { room, userId: 'bob' },
+        { room: otherRoom, userId: 'bob' },
+      ]),
+    );
+    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0, departures: expect.any(Array) });
+    expect(result.departures).toHaveLength(2);
     expect(posts.filter((p) => p.connectionId === 'gone-1')).toHaveLength(1);
     const { Item } = await dynamo.client.send(
       new GetCommand({ TableName: dynamo.tableNames.connections, Key: { connectionId: 'gone-1' }, ConsistentRead: true }),
@@ -151,7 +158,7 @@ describe('fanOut', () => {
 
     // The next message no longer tries the pruned connection.
     posts.length = 0;
-    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0 });
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, departures: [] });
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-1']);
   });
 
@@ -165,7 +172,7 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result).toEqual({ delivered: 2, pruned: 1, failed: 1 });
+    expect(result).toEqual({ delivered: 2, pruned: 1, failed: 1, departures: [{ room, userId: 'dave' }] });
     expect(posts.filter((p) => p.connectionId === 'broken-1')).toHaveLength(1);
     expect(posts.filter((p) => p.connectionId.startsWith('ok-')).map((p) => p.connectionId).sort()).toEqual(['ok-x', 'ok-y']);
     expect(await store.getMembership(room, 'broken-1', Date.now())).toBeDefined();
@@ -191,13 +198,13 @@ describe('fanOut', () => {
       joinedAt: 0,
       expiresAt: Math.floor(Date.now() / 1000) - 1,
     });
-    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0 });
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, departures: [] });
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-live']);
   });
 
   it('does nothing for an empty room', async () => {
     const { deps, telemetry } = setup();
-    expect(await fanOut(deps, freshRoom('empty'), frame('empty'), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0 });
+    expect(await fanOut(deps, freshRoom('empty'), frame('empty'), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0, departures: [] });
     expect(posts).toEqual([]);
     expect(telemetry.total('FanoutRecipients')).toBe(0);
   });
@@ -216,7 +223,7 @@ describe('fanOut', () => {
 
     const { deps, store, telemetry } = setup(`http://127.0.0.1:${port}/dev`);
     const result = await fanOut(deps, room, frame(room), Date.now());
-    expect(result).toEqual({ delivered: 0, pruned: 0, failed: 2 });
+    expect(result).toEqual({ delivered: 0, pruned: 0, failed: 2, departures: [] });
     expect(telemetry.total('DeliveryFailed')).toBe(2);
     expect((await store.listMembers(room, Date.now())).map((m) => m.connectionId).sort()).toEqual(['ok-p', 'ok-q']);
   });

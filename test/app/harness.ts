@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import type { Caller, Deps } from '../../functions/app/context.ts';
-import type { ConnectionNotifier, Telemetry } from '../../functions/app/ports.ts';
+import { FANOUT_CONCURRENCY_DEFAULT } from '../../functions/catalog/env.ts';
+import { SEND_RATE_DEFAULT } from '../../functions/catalog/env.ts';
+import type { ConnectionNotifier, PostOutcome, Telemetry } from '../../functions/app/ports.ts';
+import type { ServerFrame } from '../../functions/domain/protocol.ts';
 import { joinRoom } from '../../functions/app/rooms.ts';
 import type { TestDynamo } from '../support/dynamo.ts';
 
@@ -37,10 +40,10 @@ export const noPosts: ConnectionNotifier = {
   },
 };
 
-export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts) {
+export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts, sendRate = SEND_RATE_DEFAULT) {
   const telemetry = new RecordingTelemetry();
   const store = new DynamoChatStore(dynamo.client, dynamo.tableNames);
-  const deps: Deps = { store, notifier, telemetry, newId: randomUUID };
+  const deps: Deps = { store, notifier, telemetry, newId: randomUUID, sendRate, fanoutConcurrency: FANOUT_CONCURRENCY_DEFAULT };
   return { deps, store, telemetry };
 }
 
@@ -61,4 +64,28 @@ export async function member(deps: Deps, room: string, userId: string, connectio
   const c = caller(userId, connectionId);
   await joinRoom(deps, c, { room });
   return c;
+}
+
+/** Keeps every frame posted; connections in `gone` answer like a 410 (closed without $disconnect). */
+export class RecordingNotifier implements ConnectionNotifier {
+  readonly posts: { connectionId: string; frame: ServerFrame }[] = [];
+  readonly gone = new Set<string>();
+
+  async post(connectionId: string, frame: ServerFrame): Promise<PostOutcome> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.posts.push({ connectionId, frame });
+    return 'delivered';
+  }
+
+  framesTo(connectionId: string): ServerFrame[] {
+    return this.posts.filter((p) => p.connectionId === connectionId).map((p) => p.frame);
+  }
+
+  ofType<T extends ServerFrame['type']>(type: T): { connectionId: string; frame: Extract<ServerFrame, { type: T }> }[] {
+    return this.posts.filter((p) => p.frame.type === type) as { connectionId: string; frame: Extract<ServerFrame, { type: T }> }[];
+  }
+
+  clear(): void {
+    this.posts.length = 0;
+  }
 }

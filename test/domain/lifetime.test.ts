@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   connectionExpiresAt,
+  connectionRecordExpiresAt,
   IDEMPOTENCY_SECONDS,
+  IDLE_CONNECTION_SECONDS,
   isExpired,
   MAX_CONNECTION_SECONDS,
   SEND_LEASE_MS,
@@ -27,6 +29,35 @@ describe('connection lifetime', () => {
     const connectedAt = 1_700_000_000_123;
     const lastOpenMs = connectedAt + MAX_CONNECTION_SECONDS * 1000;
     expect(isExpired(connectionExpiresAt(connectedAt), lastOpenMs)).toBe(false);
+  });
+});
+
+describe('connection item expiry (heartbeat)', () => {
+  const connectedAt = Date.UTC(2024, 0, 1, 12, 0, 0);
+
+  it('matches API Gateway’s 10 minute idle timeout', () => {
+    expect(IDLE_CONNECTION_SECONDS).toBe(600);
+  });
+
+  it('expires 15 minutes (idle timeout + margin) after the client was last seen', () => {
+    expect(connectionRecordExpiresAt(connectedAt, connectedAt)).toBe(connectedAt / 1000 + 900);
+    const later = connectedAt + 30 * 60 * 1000;
+    expect(connectionRecordExpiresAt(connectedAt, later)).toBe(later / 1000 + 900);
+  });
+
+  it('moves forward with every later sighting', () => {
+    const first = connectionRecordExpiresAt(connectedAt, connectedAt + 60_000);
+    const second = connectionRecordExpiresAt(connectedAt, connectedAt + 120_000);
+    expect(second - first).toBe(60);
+  });
+
+  it('never goes beyond the 2 hour connection maximum plus margin', () => {
+    const cap = connectionExpiresAt(connectedAt);
+    expect(connectionRecordExpiresAt(connectedAt, connectedAt + MAX_CONNECTION_SECONDS * 1000 - 60_000)).toBe(cap);
+    expect(connectionRecordExpiresAt(connectedAt, connectedAt + 10 * MAX_CONNECTION_SECONDS * 1000)).toBe(cap);
+    // Just below the cap (2 h + 5 min) the idle rule (last seen + 15 min) still decides.
+    const beforeCap = connectedAt + (MAX_CONNECTION_SECONDS + 300 - 900 - 1) * 1000;
+    expect(connectionRecordExpiresAt(connectedAt, beforeCap)).toBe(cap - 1);
   });
 });
 

@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { ChatError } from '../../functions/domain/errors.ts';
+import { codePointLength } from '../../functions/domain/protocol-rules.ts';
 import {
   historyRequest,
   joinRequest,
   leaveRequest,
   MAX_CLIENT_MSG_ID_LENGTH,
+  MAX_TEXT_CODE_POINTS,
   parseFrameBody,
   parseRequest,
+  presenceFrame,
   ROOM_PATTERN,
   sendRequest,
+  typingRequest,
   uniqueUsers,
   USER_ID_PATTERN,
+  whoRequest,
 } from '../../functions/domain/protocol.ts';
 
 /** Runs `fn`, expects a BAD_REQUEST ChatError and returns its message. */
@@ -207,5 +212,106 @@ describe('uniqueUsers', () => {
   it('deduplicates and sorts', () => {
     expect(uniqueUsers(['bob', 'alice', 'bob', 'carol', 'alice'])).toEqual(['alice', 'bob', 'carol']);
     expect(uniqueUsers([])).toEqual([]);
+  });
+});
+
+/** Runs `fn`, expects a ChatError of `code` (not retryable) and returns its message. */
+function rejectedWith(code: string, fn: () => unknown): string {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ChatError);
+  expect((thrown as ChatError).code).toBe(code);
+  expect((thrown as ChatError).retryable).toBe(false);
+  return (thrown as ChatError).message;
+}
+
+describe('text size (TOO_LARGE)', () => {
+  it('allows 4,000 code points and reports 4,001 as TOO_LARGE, not BAD_REQUEST', () => {
+    expect(MAX_TEXT_CODE_POINTS).toBe(4000);
+    expect(parseRequest(sendRequest, { ...validSend, text: 'a'.repeat(4000) }).text).toHaveLength(4000);
+    expect(rejectedWith('TOO_LARGE', () => parseRequest(sendRequest, { ...validSend, text: 'a'.repeat(4001) }))).toBe(
+      'text must be at most 4000 Unicode code points',
+    );
+  });
+
+  it('counts code points, not UTF-16 units: 4,000 emoji (8,000 units) fit, 4,001 do not', () => {
+    const emoji = '👋';
+    expect(emoji).toHaveLength(2);
+    expect(parseRequest(sendRequest, { ...validSend, text: emoji.repeat(4000) }).text).toHaveLength(8000);
+    rejectedWith('TOO_LARGE', () => parseRequest(sendRequest, { ...validSend, text: emoji.repeat(4001) }));
+  });
+
+  it('still reports type and emptiness problems as BAD_REQUEST', () => {
+    expect(badRequest(() => parseRequest(sendRequest, { ...validSend, text: 12 }))).toBe('text must be a string');
+    expect(badRequest(() => parseRequest(sendRequest, { ...validSend, text: '' }))).toBe('text must not be empty');
+  });
+
+  it('reports an earlier bad field before an oversized text', () => {
+    expect(badRequest(() => parseRequest(sendRequest, { room: '-x', text: 'a'.repeat(5000), clientMsgId: 'c' }))).toBe(
+      `room ${ROOM_RULE}`,
+    );
+  });
+
+  it('codePointLength counts astral characters once', () => {
+    expect(codePointLength('')).toBe(0);
+    expect(codePointLength('abc')).toBe(3);
+    expect(codePointLength('héllo 👋')).toBe(7);
+    expect(codePointLength('👨‍👩‍👧')).toBe(5);
+  });
+});
+
+describe('join with afterSeq (resume)', () => {
+  it('accepts a join without afterSeq, and with 0 or any safe integer', () => {
+    expect(parseRequest(joinRequest, { room: 'lobby' })).toEqual({ room: 'lobby' });
+    expect(parseRequest(joinRequest, { room: 'lobby', afterSeq: 0 })).toEqual({ room: 'lobby', afterSeq: 0 });
+    expect(parseRequest(joinRequest, { room: 'lobby', afterSeq: Number.MAX_SAFE_INTEGER }).afterSeq).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+  });
+
+  it.each([
+    [-1, 'afterSeq must be >= 0'],
+    [1.5, 'afterSeq must be an integer'],
+    [2 ** 60, `afterSeq must be <= ${Number.MAX_SAFE_INTEGER}`],
+    ['3', 'afterSeq must be a number'],
+    [null, 'afterSeq must be a number'],
+    [true, 'afterSeq must be a number'],
+  ])('rejects afterSeq %j', (afterSeq, message) => {
+    expect(badRequest(() => parseRequest(joinRequest, { room: 'lobby', afterSeq }))).toBe(message);
+  });
+
+  it('bounds history seqs the same way', () => {
+    expect(badRequest(() => parseRequest(historyRequest, { room: 'lobby', beforeSeq: 2 ** 60 }))).toBe(
+      `beforeSeq must be <= ${Number.MAX_SAFE_INTEGER}`,
+    );
+  });
+});
+
+describe('who and typing requests', () => {
+  it.each([
+    ['who', whoRequest],
+    ['typing', typingRequest],
+  ] as const)('%s takes a valid room and ignores unknown fields', (action, schema) => {
+    expect(parseRequest(schema, { action, room: 'lobby', user: 'mallory', text: 'x' })).toEqual({ room: 'lobby' });
+  });
+
+  it.each([
+    ['who', whoRequest],
+    ['typing', typingRequest],
+  ] as const)('%s names a missing, mistyped or malformed room', (_action, schema) => {
+    expect(badRequest(() => parseRequest(schema, {}))).toBe('room is required');
+    expect(badRequest(() => parseRequest(schema, { room: 1 }))).toBe('room must be a string');
+    expect(badRequest(() => parseRequest(schema, { room: 'a'.repeat(65) }))).toBe(`room ${ROOM_RULE}`);
+  });
+});
+
+describe('presence frames', () => {
+  it('carry room, user and event', () => {
+    expect(presenceFrame('lobby', 'bob', 'join')).toEqual({ type: 'presence', room: 'lobby', user: 'bob', event: 'join' });
+    expect(presenceFrame('lobby', 'bob', 'leave')).toEqual({ type: 'presence', room: 'lobby', user: 'bob', event: 'leave' });
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar } from '../../functions/catalog/tables.ts';
 import type { ApiModel } from '../../local/gateway/api-model.ts';
-import { connectEvent, messageEvent, type ConnectionInfo } from '../../local/gateway/events.ts';
+import { connectEvent, disconnectEvent, messageEvent, type ConnectionInfo } from '../../local/gateway/events.ts';
 import { FAKE_CREDENTIALS, startDynamo, TEST_REGION, type TestDynamo } from '../support/dynamo.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<{ statusCode: number }>;
@@ -20,7 +20,8 @@ let dynamoRunning = false;
 let connectionsApi: Server;
 const posted: Posted[] = [];
 const goneConnections = new Set<string>();
-let handlers: Record<'connect' | 'join' | 'send' | 'history', Handler>;
+type MessageRouteName = 'join' | 'leave' | 'send' | 'history' | 'who' | 'typing' | 'ping';
+let handlers: Record<MessageRouteName | 'connect' | 'disconnect', Handler>;
 
 const api: ApiModel = { apiId: 'testapi001', region: TEST_REGION, stage: 'dev', routeSelectionPath: ['action'], routes: new Map() };
 const context = {
@@ -42,7 +43,7 @@ function connection(userId: string | undefined, connectionId: string): Connectio
   };
 }
 
-async function call(name: 'join' | 'send' | 'history', conn: ConnectionInfo, frame: unknown) {
+async function call(name: MessageRouteName, conn: ConnectionInfo, frame: unknown) {
   const event = messageEvent(api, conn, name, JSON.stringify(frame), false);
   return { result: await handlers[name](event, context), requestId: event.requestContext.requestId };
 }
@@ -78,6 +79,9 @@ beforeAll(async () => {
     [ENV.connectionsEndpoint]: `http://127.0.0.1:${port}/dev`,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // A small send rate limit read from the environment, as a stage would configure it.
+    [ENV.sendRateLimit]: '4',
+    [ENV.sendRateWindowMs]: '60000',
     ...Object.fromEntries(TABLE_KEYS.map((t) => [tableEnvVar(t), dynamo.tableNames[t]])),
   });
   handlers = {
@@ -85,6 +89,11 @@ beforeAll(async () => {
     join: (await import('../../functions/handlers/join.ts')).handler as unknown as Handler,
     send: (await import('../../functions/handlers/send.ts')).handler as unknown as Handler,
     history: (await import('../../functions/handlers/history.ts')).handler as unknown as Handler,
+    leave: (await import('../../functions/handlers/leave.ts')).handler as unknown as Handler,
+    who: (await import('../../functions/handlers/who.ts')).handler as unknown as Handler,
+    typing: (await import('../../functions/handlers/typing.ts')).handler as unknown as Handler,
+    ping: (await import('../../functions/handlers/ping.ts')).handler as unknown as Handler,
+    disconnect: (await import('../../functions/handlers/disconnect.ts')).handler as unknown as Handler,
   };
 });
 
@@ -140,6 +149,85 @@ describe('message routes', () => {
     goneConnections.add(vanished.connectionId);
     const { result } = await call('history', vanished, { action: 'history', room: 'h1' });
     expect(result.statusCode).toBe(200);
+  });
+});
+
+describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
+  const pam = connection('pam', 'conn-pam=');
+  const pamPhone = connection('pam', 'conn-pam-phone=');
+  const rex = connection('rex', 'conn-rex=');
+
+  it('posts joined, then the resumed history page, then tells the others the user arrived', async () => {
+    await call('join', rex, { action: 'join', room: 'p1' });
+    await call('send', rex, { action: 'send', room: 'p1', text: 'one', clientMsgId: 'r1' });
+    await call('send', rex, { action: 'send', room: 'p1', text: 'two', clientMsgId: 'r2' });
+
+    await call('join', pam, { action: 'join', room: 'p1', afterSeq: 1 });
+    const [joined, history] = postsTo(pam.connectionId);
+    expect(joined).toEqual({ type: 'joined', room: 'p1', lastSeq: 2, members: ['pam', 'rex'] });
+    expect(history).toMatchObject({ type: 'history', room: 'p1', hasMore: false, messages: [{ seq: 2, text: 'two' }] });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'presence', room: 'p1', user: 'pam', event: 'join' });
+  });
+
+  it("announces nothing for the user's second connection, and answers who", async () => {
+    const before = posted.length;
+    await call('join', pamPhone, { action: 'join', room: 'p1' });
+    expect(posted.slice(before).map((p) => p.connectionId)).toEqual([pamPhone.connectionId]);
+    await call('who', rex, { action: 'who', room: 'p1' });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'who', room: 'p1', members: ['pam', 'rex'] });
+  });
+
+  it("relays typing to the other users only, with no reply to the sender or the user's other connection", async () => {
+    const before = posted.length;
+    const { result } = await call('typing', pam, { action: 'typing', room: 'p1' });
+    expect(result.statusCode).toBe(200);
+    expect(posted.slice(before)).toEqual([{ connectionId: rex.connectionId, frame: { type: 'typing', room: 'p1', user: 'pam' } }]);
+    // A second signal within 2 s is dropped without a word.
+    await call('typing', pam, { action: 'typing', room: 'p1' });
+    expect(posted.slice(before)).toHaveLength(1);
+  });
+
+  it('answers ping with pong and refreshes the connection item', async () => {
+    const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
+    await call('ping', pam, { action: 'ping' });
+    expect(postsTo(pam.connectionId).at(-1)).toMatchObject({ type: 'pong' });
+    const { Items } = await dynamo.raw.send(new ScanCommand({ TableName: dynamo.tableNames.connections }));
+    const item = Items?.find((i) => i.connectionId?.S === pam.connectionId);
+    expect(Number(item?.lastSeen?.N)).toBe(postsTo(pam.connectionId).at(-1)?.ts);
+  });
+
+  it('announces a leave only when the last connection of the user goes ($disconnect, then leave)', async () => {
+    const before = posted.length;
+    const disconnect = disconnectEvent(api, pamPhone, 1000, 'bye');
+    expect((await handlers.disconnect(disconnect, context)).statusCode).toBe(200);
+    expect(posted.slice(before)).toEqual([]);
+    await call('leave', pam, { action: 'leave', room: 'p1' });
+    expect(postsTo(pam.connectionId).at(-1)).toEqual({ type: 'left', room: 'p1' });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'presence', room: 'p1', user: 'pam', event: 'leave' });
+  });
+
+  it('refuses sends over SEND_RATE_LIMIT with a RATE_LIMITED frame carrying retryAfterMs and the clientMsgId', async () => {
+    const sam = connection('sam', 'conn-sam=');
+    await call('join', sam, { action: 'join', room: 'p2' });
+    for (let i = 1; i <= 4; i++) await call('send', sam, { action: 'send', room: 'p2', text: `m${i}`, clientMsgId: `s${i}` });
+    const { requestId } = await call('send', sam, { action: 'send', room: 'p2', text: 'm5', clientMsgId: 's5' });
+    const error = postsTo(sam.connectionId).at(-1);
+    expect(error).toMatchObject({ type: 'error', code: 'RATE_LIMITED', requestId, retryable: true, clientMsgId: 's5' });
+    expect(error?.retryAfterMs).toBeGreaterThan(50_000);
+    expect(error?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(error?.message).toMatch(/^at most 4 sends per 60000 ms on one connection; retry in \d+ ms$/);
+  });
+
+  it('answers TOO_LARGE for text over 4,000 code points, echoing the clientMsgId', async () => {
+    const { requestId } = await call('send', rex, { action: 'send', room: 'p1', text: 'x'.repeat(4001), clientMsgId: 'big' });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({
+      type: 'error',
+      code: 'TOO_LARGE',
+      message: 'text must be at most 4000 Unicode code points',
+      requestId,
+      retryable: false,
+      clientMsgId: 'big',
+    });
   });
 });
 

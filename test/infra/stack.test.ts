@@ -284,7 +284,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
 
     it("gives the send function the stage's fan-out concurrency, and no other function any", () => {
       for (const name of FUNCTION_NAMES) {
-        expect(envOf(name).FANOUT_CONCURRENCY, name).toBe(name === 'send' ? String(config.fanout.concurrency) : undefined);
+        expect(envOf(name).FANOUT_CONCURRENCY, name).toBe(FUNCTIONS[name].manageConnections ? String(config.fanout.concurrency) : undefined);
+        expect(envOf(name).SEND_RATE_LIMIT, name).toBe(name === 'send' ? String(config.sendRate.maxSends) : undefined);
+        expect(envOf(name).SEND_RATE_WINDOW_MS, name).toBe(name === 'send' ? String(config.sendRate.windowMs) : undefined);
       }
     });
 

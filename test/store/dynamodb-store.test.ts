@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import type { Membership, SendClaim, StoredMessage } from '../../functions/app/ports.ts';
 import { TABLES } from '../../functions/catalog/tables.ts';
+import { connectionRecordExpiresAt } from '../../functions/domain/lifetime.ts';
+import { presenceRecordExpiresAt } from '../../functions/domain/presence.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
 
 let dynamo: TestDynamo;
@@ -51,12 +53,12 @@ describe('connections', () => {
       expiresAt: FUTURE_S,
       lastSeen: NOW,
     });
-    await store.deleteConnection(connectionId);
+    expect(await store.deleteConnection(connectionId)).toBe(true);
     expect(await rawGet('connections', { connectionId })).toBeUndefined();
   });
 
   it('deleting an absent connection is not an error', async () => {
-    await expect(store.deleteConnection('never-existed')).resolves.toBeUndefined();
+    await expect(store.deleteConnection('never-existed')).resolves.toBe(false);
   });
 });
 
@@ -352,5 +354,184 @@ describe('send claims', () => {
     const c = claim();
     expect(await store.takeOverClaim(c, 'rescuer', NOW)).toBe(false);
     expect(await rawGet('idempotency', { key: c.key })).toBeUndefined();
+  });
+
+  it('releaseClaim deletes the claim for its owner only', async () => {
+    const c = claim({ owner: 'owner-a' });
+    await store.claimSend(c, NOW);
+    await store.releaseClaim(c.key, 'owner-b');
+    expect(await rawGet('idempotency', { key: c.key })).toEqual(c);
+    await store.releaseClaim(c.key, 'owner-a');
+    expect(await rawGet('idempotency', { key: c.key })).toBeUndefined();
+    // Releasing what is no longer there is not an error.
+    await expect(store.releaseClaim(c.key, 'owner-a')).resolves.toBeUndefined();
+  });
+});
+
+describe('connection activity (heartbeat)', () => {
+  const identity = (connectionId: string) => ({ connectionId, userId: 'alice', connectedAt: NOW });
+
+  it('touchConnection moves lastSeen and the expiry forward', async () => {
+    const connectionId = `conn-${randomUUID()}`;
+    await store.putConnection({ ...identity(connectionId), expiresAt: connectionRecordExpiresAt(NOW, NOW) });
+    await store.touchConnection(identity(connectionId), NOW + 60_000);
+    expect(await rawGet('connections', { connectionId })).toEqual({
+      ...identity(connectionId),
+      lastSeen: NOW + 60_000,
+      expiresAt: connectionRecordExpiresAt(NOW, NOW + 60_000),
+    });
+  });
+
+  it('never moves lastSeen back when an older ping lands late', async () => {
+    const connectionId = `conn-${randomUUID()}`;
+    await store.touchConnection(identity(connectionId), NOW + 120_000);
+    await store.touchConnection(identity(connectionId), NOW + 60_000);
+    expect(await rawGet('connections', { connectionId })).toMatchObject({
+      lastSeen: NOW + 120_000,
+      expiresAt: connectionRecordExpiresAt(NOW, NOW + 120_000),
+    });
+  });
+
+  it('recreates a swept connection item whole, with an expiry', async () => {
+    const connectionId = `conn-${randomUUID()}`;
+    await store.touchConnection(identity(connectionId), NOW + 5_000);
+    expect(await rawGet('connections', { connectionId })).toEqual({
+      ...identity(connectionId),
+      lastSeen: NOW + 5_000,
+      expiresAt: connectionRecordExpiresAt(NOW, NOW + 5_000),
+    });
+  });
+});
+
+describe('send rate window', () => {
+  const limit = { maxSends: 3, windowMs: 10_000 };
+  const identity = (connectionId: string) => ({ connectionId, userId: 'alice', connectedAt: NOW });
+
+  it('counts nothing until a window is open, then counts up to maxSends', async () => {
+    const conn = identity(`conn-${randomUUID()}`);
+    expect(await store.countSendInWindow(conn, limit, NOW)).toBe(false);
+    expect(await store.readSendWindow(conn.connectionId)).toBeUndefined();
+    expect(await store.openSendWindow(conn, limit, NOW)).toBe(true);
+    expect(await store.countSendInWindow(conn, limit, NOW + 1)).toBe(true);
+    expect(await store.countSendInWindow(conn, limit, NOW + 2)).toBe(true);
+    expect(await store.countSendInWindow(conn, limit, NOW + 3)).toBe(false);
+    expect(await store.readSendWindow(conn.connectionId)).toEqual({ start: NOW, count: 3 });
+  });
+
+  it('opens no second window while the first is open, and a new one once it ended', async () => {
+    const conn = identity(`conn-${randomUUID()}`);
+    expect(await store.openSendWindow(conn, limit, NOW)).toBe(true);
+    expect(await store.openSendWindow(conn, limit, NOW + 9_999)).toBe(false);
+    expect(await store.countSendInWindow(conn, limit, NOW + 10_000)).toBe(false);
+    expect(await store.openSendWindow(conn, limit, NOW + 10_000)).toBe(true);
+    expect(await store.readSendWindow(conn.connectionId)).toEqual({ start: NOW + 10_000, count: 1 });
+  });
+
+  it('keeps the connection item whole: the window lives beside its identity and refreshes its expiry', async () => {
+    const conn = identity(`conn-${randomUUID()}`);
+    await store.putConnection({ ...conn, expiresAt: connectionRecordExpiresAt(NOW, NOW) });
+    await store.openSendWindow(conn, limit, NOW + 60_000);
+    expect(await rawGet('connections', { connectionId: conn.connectionId })).toEqual({
+      ...conn,
+      lastSeen: NOW + 60_000,
+      expiresAt: connectionRecordExpiresAt(NOW, NOW + 60_000),
+      sendWindowStart: NOW + 60_000,
+      sendCount: 1,
+    });
+  });
+});
+
+describe('typing stamps', () => {
+  it('admits one stamp per interval on a live membership', async () => {
+    const room = freshRoom();
+    await store.putMembership(membership(room, 'c1'));
+    expect(await store.markTyping(room, 'c1', NOW, 2000)).toBe(true);
+    expect(await store.markTyping(room, 'c1', NOW + 1999, 2000)).toBe(false);
+    expect(await store.markTyping(room, 'c1', NOW + 2000, 2000)).toBe(true);
+    expect(await rawGet('memberships', { room, connectionId: 'c1' })).toMatchObject({ lastTypingAt: NOW + 2000 });
+  });
+
+  it('keeps stamps per connection and per room', async () => {
+    const room = freshRoom();
+    const other = freshRoom();
+    await Promise.all([
+      store.putMembership(membership(room, 'c1')),
+      store.putMembership(membership(room, 'c2')),
+      store.putMembership(membership(other, 'c1')),
+    ]);
+    expect(await store.markTyping(room, 'c1', NOW, 2000)).toBe(true);
+    expect(await store.markTyping(room, 'c2', NOW, 2000)).toBe(true);
+    expect(await store.markTyping(other, 'c1', NOW, 2000)).toBe(true);
+  });
+
+  it('refuses without creating anything when there is no live membership', async () => {
+    const room = freshRoom();
+    expect(await store.markTyping(room, 'nobody', NOW, 2000)).toBe(false);
+    expect(await rawGet('memberships', { room, connectionId: 'nobody' })).toBeUndefined();
+    await store.putMembership(membership(room, 'stale', { expiresAt: PAST_S }));
+    expect(await store.markTyping(room, 'stale', NOW, 2000)).toBe(false);
+  });
+});
+
+describe('presence', () => {
+  const member = (room: string, connectionId: string, userId = 'alice', over: Partial<Membership> = {}) =>
+    membership(room, connectionId, { userId, ...over });
+
+  it("reports the user's first connection as an arrival, later ones and re-joins not", async () => {
+    const room = freshRoom();
+    expect(await store.addPresence(member(room, 'c1'), NOW)).toBe(true);
+    expect(await store.addPresence(member(room, 'c2'), NOW)).toBe(false);
+    expect(await store.addPresence(member(room, 'c1'), NOW)).toBe(false);
+    expect(await store.addPresence(member(room, 'c3', 'bob'), NOW)).toBe(true);
+  });
+
+  it("reports only the user's last connection leaving as a departure, once", async () => {
+    const room = freshRoom();
+    await store.addPresence(member(room, 'c1'), NOW);
+    await store.addPresence(member(room, 'c2'), NOW);
+    expect(await store.removePresence(room, 'alice', 'c1', NOW)).toBe(false);
+    expect(await store.removePresence(room, 'alice', 'c2', NOW)).toBe(true);
+    expect(await store.removePresence(room, 'alice', 'c2', NOW)).toBe(false);
+    // Present again after leaving: the next connection is an arrival.
+    expect(await store.addPresence(member(room, 'c3'), NOW)).toBe(true);
+  });
+
+  it('does not report a departure for a connection it never had', async () => {
+    const room = freshRoom();
+    expect(await store.removePresence(room, 'alice', 'ghost', NOW)).toBe(false);
+    await store.addPresence(member(room, 'c1'), NOW);
+    expect(await store.removePresence(room, 'alice', 'ghost', NOW)).toBe(false);
+  });
+
+  it('ignores connections past their expiry: a join after them is an arrival, their leave ends nothing', async () => {
+    const room = freshRoom();
+    await store.addPresence(member(room, 'stale', 'alice', { expiresAt: PAST_S }), NOW - 3_600_000);
+    expect(await store.addPresence(member(room, 'fresh'), NOW)).toBe(true);
+    expect(await store.removePresence(room, 'alice', 'stale', NOW)).toBe(false);
+    expect(await store.removePresence(room, 'alice', 'fresh', NOW)).toBe(true);
+  });
+
+  it('ignores a whole record whose TTL has passed', async () => {
+    const room = freshRoom();
+    await dynamo.client.send(
+      new PutCommand({
+        TableName: dynamo.tableNames.presence,
+        Item: { room, userId: 'alice', 'conn:old': FUTURE_S, expiresAt: PAST_S },
+      }),
+    );
+    expect(await store.addPresence(member(room, 'c1'), NOW)).toBe(true);
+    expect(await rawGet('presence', { room, userId: 'alice' })).toMatchObject({
+      'conn:c1': FUTURE_S,
+      expiresAt: presenceRecordExpiresAt(NOW),
+    });
+  });
+
+  it('decides exactly one arrival and one departure among concurrent connections of a user', async () => {
+    const room = freshRoom();
+    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    const arrivals = await Promise.all(ids.map((id) => store.addPresence(member(room, id), NOW)));
+    expect(arrivals.filter(Boolean)).toHaveLength(1);
+    const departures = await Promise.all(ids.map((id) => store.removePresence(room, 'alice', id, NOW)));
+    expect(departures.filter(Boolean)).toHaveLength(1);
   });
 });

@@ -1,0 +1,655 @@
+/**
+ * A typed client for the chat protocol (docs/protocol.md) that survives dropped connections: it reconnects
+ * with jittered exponential backoff (asking for a fresh token each time), re-joins every room from the last
+ * seq it delivered, hands messages to the app once each and in seq order (filling gaps from history), and
+ * retries sends under the same clientMsgId until they are acknowledged. Runs in browsers and Node.
+ */
+import type { ErrorCode } from '../functions/domain/errors.ts';
+import type { MessageView, PresenceEvent, ServerFrame } from '../functions/domain/protocol.ts';
+import {
+  codePointLength,
+  HISTORY_MAX_LIMIT,
+  MAX_CLIENT_MSG_ID_LENGTH,
+  MAX_TEXT_CODE_POINTS,
+  ROOM_PATTERN,
+  TYPING_INTERVAL_MS,
+} from '../functions/domain/protocol-rules.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { TypedEmitter } from './emitter.ts';
+import { RoomSequencer } from './sequencer.ts';
+import { globalWebSocketFactory, SOCKET_OPEN, type WebSocketFactory, type WebSocketLike } from './socket.ts';
+
+/** A token, or a function asked for one before every connection attempt (so expired tokens are replaced). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+export interface ChatClientOptions {
+  /** The stage URL without a token, e.g. ws://127.0.0.1:8080/dev or wss://…/prod. */
+  readonly url: string;
+  readonly token: TokenSource;
+  /** Creates sockets; defaults to the platform's WebSocket (in Node 20 pass nodeWebSocket from ./node.ts). */
+  readonly webSocket?: WebSocketFactory;
+  readonly backoff?: BackoffOptions;
+  /** A send without an ack for this long is sent again (same clientMsgId). */
+  readonly ackTimeoutMs?: number;
+  /**
+   * How long a send keeps being retried (across timeouts, retryable errors and reconnects) before send() rejects
+   * with TIMEOUT. Retrying later with the same clientMsgId is still safe: it is stored once.
+   */
+  readonly sendTimeoutMs?: number;
+  /** How long join, leave, who and history requests wait for their reply before being retried or failed. */
+  readonly requestTimeoutMs?: number;
+  /** How long a gap in seqs may stay open before history is asked for it (frames of concurrent sends reorder). */
+  readonly gapFillDelayMs?: number;
+  /** How often to ping; the server keeps the connection's record alive and a silent socket is detected. */
+  readonly heartbeatIntervalMs?: number;
+  /** A socket that delivers no frame this long after a ping is considered dead and replaced. */
+  readonly heartbeatTimeoutMs?: number;
+  readonly random?: () => number;
+  readonly newClientMsgId?: () => string;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StateChange {
+  readonly state: ConnectionState;
+  /** With 'connecting': which attempt this is (1-based). */
+  readonly attempt?: number;
+  /** With 'reconnecting': the wait before the next attempt, and why the last connection ended. */
+  readonly delayMs?: number;
+  readonly reason?: string;
+}
+
+export interface Ack {
+  readonly room: string;
+  readonly clientMsgId: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly ts: number;
+}
+
+export interface JoinedRoom {
+  readonly room: string;
+  readonly lastSeq: number;
+  readonly members: readonly string[];
+}
+
+export interface PresenceChange {
+  readonly room: string;
+  readonly user: string;
+  readonly event: PresenceEvent;
+}
+
+export interface Typing {
+  readonly room: string;
+  readonly user: string;
+}
+
+export interface ChatClientEvents {
+  /** Each message once, in seq order per room. */
+  message: MessageView;
+  presence: PresenceChange;
+  typing: Typing;
+  /** Every joined frame: the first join of a room and each re-join after a reconnect. */
+  joined: JoinedRoom;
+  state: StateChange;
+  /** Errors no pending call can take: server errors without a clientMsgId, gateway failures, token failures. */
+  error: ChatClientError;
+}
+
+/** Server codes, and the client's own: no reply in time, client closed, socket or token trouble, gateway failure. */
+export type ClientErrorCode = ErrorCode | 'TIMEOUT' | 'CLOSED' | 'CONNECTION' | 'GATEWAY';
+
+export class ChatClientError extends Error {
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    readonly details: { readonly retryable?: boolean; readonly requestId?: string; readonly clientMsgId?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ChatClientError';
+  }
+}
+
+interface Deferred<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+function deferred<T>(): Deferred<T> & { promise: Promise<T> } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface RoomState {
+  readonly name: string;
+  readonly sequencer: RoomSequencer;
+  /** On the first join: how many recent messages to deliver before the live ones. */
+  readonly backlog: number;
+  /** A joined frame arrived on the current socket: requests for the room may be sent. */
+  joined: boolean;
+  lastJoined?: JoinedRoom;
+  readonly joinWaiters: Deferred<JoinedRoom>[];
+  joinTimer?: ReturnType<typeof setTimeout>;
+  /** A history page (or a resuming join's) is on its way: at most one per room at a time. */
+  historyTimer?: ReturnType<typeof setTimeout>;
+  fillTimer?: ReturnType<typeof setTimeout>;
+  lastTypingAt: number;
+}
+
+interface PendingSend {
+  readonly room: string;
+  readonly text: string;
+  readonly clientMsgId: string;
+  readonly result: Deferred<Ack> & { readonly promise: Promise<Ack> };
+  /** Timeouts and retryable errors so far: the backoff before the next attempt grows with them. */
+  failures: number;
+  lastError?: ChatClientError;
+  /** The socket it was last sent on; after a reconnect it is sent again. */
+  sentOn?: WebSocketLike;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Rejects the send once sendTimeoutMs has passed without an ack. */
+  giveUp: ReturnType<typeof setTimeout>;
+}
+
+interface Waiter<T> extends Deferred<T> {
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+type ParsedFrame = ServerFrame | { type?: undefined; message?: string; requestId?: string };
+
+export class ChatClient extends TypedEmitter<ChatClientEvents> {
+  private readonly options: Required<Omit<ChatClientOptions, 'webSocket'>> & { webSocket: WebSocketFactory };
+  private socket?: WebSocketLike;
+  private currentState: ConnectionState = 'idle';
+  private reconnectAttempt = 0;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private heartbeatTimer?: ReturnType<typeof setInterval>;
+  private heartbeatDeadline?: ReturnType<typeof setTimeout>;
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly sends = new Map<string, PendingSend>();
+  private readonly whoWaiters = new Map<string, Waiter<string[]>[]>();
+  private readonly leaveWaiters = new Map<string, Waiter<void>[]>();
+  private readonly opened = deferred<void>();
+
+  constructor(options: ChatClientOptions) {
+    super();
+    // A malformed URL is the caller's bug: say so now rather than on every reconnect.
+    new URL(options.url);
+    this.options = {
+      backoff: DEFAULT_BACKOFF,
+      ackTimeoutMs: 10_000,
+      sendTimeoutMs: 120_000,
+      requestTimeoutMs: 10_000,
+      gapFillDelayMs: 300,
+      heartbeatIntervalMs: 60_000,
+      heartbeatTimeoutMs: 10_000,
+      random: Math.random,
+      newClientMsgId: () => globalThis.crypto.randomUUID(),
+      ...options,
+      webSocket: options.webSocket ?? globalWebSocketFactory(),
+    };
+    // Nobody may be awaiting it (connect() was never called, or close() came first).
+    this.opened.promise.catch(() => undefined);
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Starts connecting; resolves once the first connection is open (it keeps retrying until then). */
+  connect(): Promise<void> {
+    if (this.currentState === 'idle') void this.openSocket();
+    return this.opened.promise;
+  }
+
+  /** Closes for good: pending sends and requests reject with CLOSED. */
+  close(): void {
+    if (this.currentState === 'closed') return;
+    this.setState({ state: 'closed' });
+    clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, 'client closed');
+    this.opened.reject(closedError());
+    for (const room of this.rooms.values()) this.forgetRoom(room, closedError);
+    for (const send of this.sends.values()) this.failSend(send, closedError());
+    for (const waiter of [...this.whoWaiters.values()].flat()) settle(waiter, closedError());
+    for (const waiter of [...this.leaveWaiters.values()].flat()) settle(waiter, closedError());
+    this.whoWaiters.clear();
+    this.leaveWaiters.clear();
+  }
+
+  /**
+   * Joins a room (again after every reconnect, resuming after the last delivered seq). With `backlog`, the
+   * last `backlog` messages are delivered first. Resolves with the first joined frame.
+   */
+  join(room: string, options: { backlog?: number } = {}): Promise<JoinedRoom> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    if (!ROOM_PATTERN.test(room)) {
+      return Promise.reject(new ChatClientError('BAD_REQUEST', `room must match ${ROOM_PATTERN.source}`));
+    }
+    const existing = this.rooms.get(room);
+    if (existing?.joined && existing.lastJoined) return Promise.resolve(existing.lastJoined);
+    const state: RoomState = existing ?? {
+      name: room,
+      sequencer: new RoomSequencer(),
+      backlog: Math.max(0, Math.floor(options.backlog ?? 0)),
+      joined: false,
+      joinWaiters: [],
+      lastTypingAt: -Infinity,
+    };
+    this.rooms.set(room, state);
+    const result = deferred<JoinedRoom>();
+    state.joinWaiters.push(result);
+    if (!existing) this.sendJoin(state);
+    return result.promise;
+  }
+
+  /** Leaves a room; pending sends to it reject with NOT_A_MEMBER. */
+  leave(room: string): Promise<void> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    const state = this.rooms.get(room);
+    if (!state) return Promise.resolve();
+    this.forgetRoom(state, () => new ChatClientError('NOT_A_MEMBER', `left room ${room}`));
+    if (!this.isOpen()) return Promise.resolve();
+    const reply = this.waitFor(this.leaveWaiters, room, `leave ${room}`);
+    this.transmit({ action: 'leave', room });
+    return reply;
+  }
+
+  /**
+   * Sends a message and resolves with its ack. It is kept and retried under the same clientMsgId (so it is
+   * stored once) across timeouts, retryable errors (RATE_LIMITED waits retryAfterMs) and reconnects.
+   */
+  send(room: string, text: string, options: { clientMsgId?: string } = {}): Promise<Ack> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    if (!this.rooms.has(room)) return Promise.reject(new ChatClientError('NOT_A_MEMBER', `join room ${room} first`));
+    if (text.length === 0) return Promise.reject(new ChatClientError('BAD_REQUEST', 'text must not be empty'));
+    if (codePointLength(text) > MAX_TEXT_CODE_POINTS) {
+      return Promise.reject(
+        new ChatClientError('TOO_LARGE', `text must be at most ${MAX_TEXT_CODE_POINTS} Unicode code points`),
+      );
+    }
+    const clientMsgId = options.clientMsgId ?? this.options.newClientMsgId();
+    if (clientMsgId.length === 0 || clientMsgId.length > MAX_CLIENT_MSG_ID_LENGTH) {
+      return Promise.reject(
+        new ChatClientError('BAD_REQUEST', `clientMsgId must be 1 to ${MAX_CLIENT_MSG_ID_LENGTH} characters`),
+      );
+    }
+    const existing = this.sends.get(clientMsgId);
+    if (existing) return existing.result.promise;
+    const pending: PendingSend = {
+      room,
+      text,
+      clientMsgId,
+      result: deferred<Ack>(),
+      failures: 0,
+      giveUp: setTimeout(() => {
+        const last = pending.lastError ? ` (last: ${pending.lastError.code} ${pending.lastError.message})` : '';
+        this.failSend(pending, new ChatClientError('TIMEOUT', `not acknowledged within ${this.options.sendTimeoutMs} ms${last}`));
+      }, this.options.sendTimeoutMs),
+    };
+    this.sends.set(clientMsgId, pending);
+    this.trySend(pending);
+    return pending.result.promise;
+  }
+
+  /** Tells the room's other users that this user is typing; throttled to one per room every 2 s. */
+  typing(room: string): void {
+    const state = this.rooms.get(room);
+    const now = Date.now();
+    if (!state?.joined || !this.isOpen() || now - state.lastTypingAt < TYPING_INTERVAL_MS) return;
+    state.lastTypingAt = now;
+    this.transmit({ action: 'typing', room });
+  }
+
+  /** The users present in a joined room, sorted. */
+  who(room: string): Promise<string[]> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    if (!this.rooms.get(room)?.joined || !this.isOpen()) {
+      return Promise.reject(new ChatClientError('NOT_A_MEMBER', `room ${room} is not joined on an open connection`));
+    }
+    const reply = this.waitFor(this.whoWaiters, room, `who ${room}`);
+    this.transmit({ action: 'who', room });
+    return reply;
+  }
+
+  // ---- connection ------------------------------------------------------------------------------------------
+
+  private async openSocket(): Promise<void> {
+    this.setState({ state: 'connecting', attempt: this.reconnectAttempt + 1 });
+    let token: string;
+    try {
+      token = typeof this.options.token === 'string' ? this.options.token : await this.options.token();
+    } catch (error) {
+      this.emit('error', new ChatClientError('CONNECTION', `could not get a token: ${String(error)}`));
+      this.scheduleReconnect('no token');
+      return;
+    }
+    if (this.currentState === 'closed') return;
+    const url = new URL(this.options.url);
+    url.searchParams.set('token', token);
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.webSocket(url.toString());
+    } catch (error) {
+      this.emit('error', new ChatClientError('CONNECTION', `could not open a socket: ${String(error)}`));
+      this.scheduleReconnect('socket creation failed');
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener('open', () => socket === this.socket && this.onOpen());
+    socket.addEventListener('message', (event) => socket === this.socket && this.onFrame(String(event.data)));
+    socket.addEventListener('close', (event) => socket === this.socket && this.onSocketGone(`closed with ${event.code}`));
+    // Browsers give errors no detail and always follow them with close; nothing to do here.
+    socket.addEventListener('error', () => undefined);
+  }
+
+  private onOpen(): void {
+    this.setState({ state: 'open' });
+    this.opened.resolve();
+    this.startHeartbeat();
+    for (const room of this.rooms.values()) this.sendJoin(room);
+  }
+
+  /** The socket closed or went silent: everything in flight on it is re-sent on the next one. */
+  private onSocketGone(reason: string): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.stopHeartbeat();
+    for (const room of this.rooms.values()) {
+      room.joined = false;
+      clearTimeout(room.joinTimer);
+      clearTimeout(room.historyTimer);
+      clearTimeout(room.fillTimer);
+      room.historyTimer = room.fillTimer = room.joinTimer = undefined;
+    }
+    for (const send of this.sends.values()) clearTimeout(send.timer);
+    for (const waiter of [...this.whoWaiters.values()].flat()) {
+      settle(waiter, new ChatClientError('CONNECTION', `connection lost (${reason})`));
+    }
+    // A membership ends with its connection: a leave in flight has done its job.
+    for (const waiter of [...this.leaveWaiters.values()].flat()) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+    this.whoWaiters.clear();
+    this.leaveWaiters.clear();
+    if (socket && socket.readyState === SOCKET_OPEN) socket.close(4000, reason);
+    this.scheduleReconnect(reason);
+  }
+
+  private scheduleReconnect(reason: string): void {
+    if (this.currentState === 'closed') return;
+    const delayMs = backoffDelay(this.reconnectAttempt, this.options.backoff, this.options.random);
+    this.reconnectAttempt++;
+    this.setState({ state: 'reconnecting', attempt: this.reconnectAttempt, delayMs, reason });
+    this.reconnectTimer = setTimeout(() => void this.openSocket(), delayMs);
+  }
+
+  private startHeartbeat(): void {
+    this.heartbeatTimer = setInterval(() => {
+      this.transmit({ action: 'ping' });
+      this.heartbeatDeadline ??= setTimeout(() => this.onSocketGone('heartbeat timed out'), this.options.heartbeatTimeoutMs);
+    }, this.options.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatDeadline);
+    this.heartbeatTimer = this.heartbeatDeadline = undefined;
+  }
+
+  private isOpen(): boolean {
+    return this.socket?.readyState === SOCKET_OPEN && this.currentState === 'open';
+  }
+
+  private transmit(frame: Record<string, unknown>): void {
+    if (this.isOpen()) this.socket?.send(JSON.stringify(frame));
+  }
+
+  private setState(change: StateChange): void {
+    this.currentState = change.state;
+    this.emit('state', change);
+  }
+
+  // ---- incoming frames -------------------------------------------------------------------------------------
+
+  private onFrame(data: string): void {
+    // Any frame proves the socket alive, and that connecting works again.
+    clearTimeout(this.heartbeatDeadline);
+    this.heartbeatDeadline = undefined;
+    this.reconnectAttempt = 0;
+    let frame: ParsedFrame;
+    try {
+      frame = JSON.parse(data) as ParsedFrame;
+    } catch {
+      this.emit('error', new ChatClientError('GATEWAY', `unreadable frame: ${data.slice(0, 200)}`));
+      return;
+    }
+    switch (frame.type) {
+      case 'joined':
+        return this.onJoined(frame);
+      case 'history':
+        return this.onHistory(frame.room, frame.messages, frame.hasMore);
+      case 'message':
+        return this.onMessages(frame.room, [frame]);
+      case 'ack':
+        return this.onAck(frame);
+      case 'presence':
+        return this.emit('presence', { room: frame.room, user: frame.user, event: frame.event });
+      case 'typing':
+        return this.emit('typing', { room: frame.room, user: frame.user });
+      case 'who':
+        return this.resolveWaiters(this.whoWaiters, frame.room, frame.members);
+      case 'left':
+        return this.resolveWaiters(this.leaveWaiters, frame.room, undefined);
+      case 'error':
+        return this.onError(frame);
+      case 'pong':
+        return;
+      default:
+        // API Gateway's own failure frame ({"message":"Internal server error",…}): the request is lost, and a
+        // pending send's ack timeout sends it again.
+        this.emit('error', new ChatClientError('GATEWAY', frame.message ?? 'unknown frame', { requestId: frame.requestId }));
+    }
+  }
+
+  private onJoined(frame: Extract<ServerFrame, { type: 'joined' }>): void {
+    const room = this.rooms.get(frame.room);
+    if (!room) return;
+    room.joined = true;
+    clearTimeout(room.joinTimer);
+    room.joinTimer = undefined;
+    room.sequencer.knowsOf(frame.lastSeq);
+    this.deliver(room.sequencer.start(Math.max(0, frame.lastSeq - room.backlog)));
+    const joined: JoinedRoom = { room: frame.room, lastSeq: frame.lastSeq, members: frame.members };
+    room.lastJoined = joined;
+    this.emit('joined', joined);
+    for (const waiter of room.joinWaiters.splice(0)) waiter.resolve(joined);
+    for (const send of this.sends.values()) if (send.room === room.name) this.trySend(send);
+    this.fill(room);
+  }
+
+  private onHistory(roomName: string, messages: readonly MessageView[], hasMore: boolean): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
+    clearTimeout(room.historyTimer);
+    room.historyTimer = undefined;
+    const last = messages.at(-1);
+    if (hasMore && last) room.sequencer.knowsOf(last.seq + 1);
+    this.deliver(room.sequencer.accept(messages));
+    this.fill(room);
+  }
+
+  private onMessages(roomName: string, messages: readonly MessageView[]): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
+    this.deliver(room.sequencer.accept(messages.map(messageOf)));
+    this.scheduleFill(room);
+  }
+
+  private onAck(frame: Extract<ServerFrame, { type: 'ack' }>): void {
+    const room = this.rooms.get(frame.room);
+    if (room) {
+      room.sequencer.knowsOf(frame.seq);
+      this.scheduleFill(room);
+    }
+    const send = this.sends.get(frame.clientMsgId);
+    if (!send || send.room !== frame.room) return;
+    clearTimeout(send.timer);
+    clearTimeout(send.giveUp);
+    this.sends.delete(send.clientMsgId);
+    send.result.resolve({ room: frame.room, clientMsgId: frame.clientMsgId, seq: frame.seq, id: frame.id, ts: frame.ts });
+  }
+
+  private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+    const details = { retryable: frame.retryable, requestId: frame.requestId, clientMsgId: frame.clientMsgId };
+    const error = new ChatClientError(frame.code, frame.message, details);
+    if (frame.clientMsgId !== undefined) {
+      const send = this.sends.get(frame.clientMsgId);
+      // No pending send: a late reply to an attempt whose retry was already acknowledged.
+      if (send) this.onSendError(send, frame.retryable, frame.retryAfterMs, error);
+      return;
+    }
+    this.emit('error', error);
+  }
+
+  private onSendError(
+    send: PendingSend,
+    retryable: boolean,
+    retryAfterMs: number | undefined,
+    error: ChatClientError,
+  ): void {
+    clearTimeout(send.timer);
+    if (!retryable) {
+      this.failSend(send, error);
+      return;
+    }
+    this.retryLater(send, retryAfterMs, error);
+  }
+
+  private deliver(messages: readonly MessageView[]): void {
+    for (const message of messages) this.emit('message', message);
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------------
+
+  /** (Re-)joins on the current socket, resuming after the last delivered seq; retried until joined. */
+  private sendJoin(room: RoomState): void {
+    if (!this.isOpen()) return;
+    const afterSeq = room.sequencer.lastDelivered;
+    this.transmit({ action: 'join', room: room.name, ...(afterSeq === undefined ? {} : { afterSeq }) });
+    // A resuming join is answered with a history page too: no other page is asked for until it comes.
+    if (afterSeq !== undefined) this.expectHistory(room);
+    clearTimeout(room.joinTimer);
+    room.joinTimer = setTimeout(() => this.sendJoin(room), this.options.requestTimeoutMs);
+  }
+
+  /** Asks for the next history page when messages are known to exist that were not delivered. */
+  private fill(room: RoomState): void {
+    const after = room.sequencer.lastDelivered;
+    if (!room.joined || room.historyTimer || after === undefined || !room.sequencer.isBehind()) return;
+    this.transmit({ action: 'history', room: room.name, afterSeq: after, limit: HISTORY_MAX_LIMIT });
+    this.expectHistory(room);
+  }
+
+  /** A gap may close by itself (frames of concurrent sends arrive out of order): wait a little before asking. */
+  private scheduleFill(room: RoomState): void {
+    if (room.fillTimer || !room.sequencer.isBehind()) return;
+    room.fillTimer = setTimeout(() => {
+      room.fillTimer = undefined;
+      this.fill(room);
+    }, this.options.gapFillDelayMs);
+  }
+
+  private expectHistory(room: RoomState): void {
+    clearTimeout(room.historyTimer);
+    room.historyTimer = setTimeout(() => {
+      room.historyTimer = undefined;
+      this.fill(room);
+    }, this.options.requestTimeoutMs);
+  }
+
+  private forgetRoom(room: RoomState, error: () => ChatClientError): void {
+    this.rooms.delete(room.name);
+    clearTimeout(room.joinTimer);
+    clearTimeout(room.historyTimer);
+    clearTimeout(room.fillTimer);
+    for (const waiter of room.joinWaiters.splice(0)) waiter.reject(error());
+    for (const send of this.sends.values()) if (send.room === room.name) this.failSend(send, error());
+  }
+
+  // ---- sends -----------------------------------------------------------------------------------------------
+
+  /** Sends now if the room is joined on an open socket (else it waits for the joined frame), with an ack timeout. */
+  private trySend(send: PendingSend): void {
+    if (!this.isOpen() || !this.rooms.get(send.room)?.joined || send.sentOn === this.socket) return;
+    send.sentOn = this.socket;
+    this.transmit({ action: 'send', room: send.room, text: send.text, clientMsgId: send.clientMsgId });
+    send.timer = setTimeout(
+      () => this.retryLater(send, 0, new ChatClientError('TIMEOUT', `no ack within ${this.options.ackTimeoutMs} ms`)),
+      this.options.ackTimeoutMs,
+    );
+  }
+
+  /** Counts a failure and sends again after `waitMs`, or after a backoff delay that grows with the failures. */
+  private retryLater(send: PendingSend, waitMs: number | undefined, error: ChatClientError): void {
+    send.failures++;
+    send.lastError = error;
+    const delay = waitMs ?? backoffDelay(send.failures - 1, this.options.backoff, this.options.random);
+    send.timer = setTimeout(() => {
+      send.sentOn = undefined;
+      this.trySend(send);
+    }, delay);
+  }
+
+  private failSend(send: PendingSend, error: Error): void {
+    clearTimeout(send.timer);
+    clearTimeout(send.giveUp);
+    this.sends.delete(send.clientMsgId);
+    send.result.reject(error);
+  }
+
+  // ---- request/reply waiters -------------------------------------------------------------------------------
+
+  private waitFor<T>(waiters: Map<string, Waiter<T>[]>, room: string, what: string): Promise<T> {
+    const result = deferred<T>();
+    const timer = setTimeout(() => {
+      const others = (waiters.get(room) ?? []).filter((w) => w !== waiter);
+      if (others.length) waiters.set(room, others);
+      else waiters.delete(room);
+      result.reject(new ChatClientError('TIMEOUT', `no reply to ${what} within ${this.options.requestTimeoutMs} ms`));
+    }, this.options.requestTimeoutMs);
+    const waiter: Waiter<T> = { resolve: result.resolve, reject: result.reject, timer };
+    waiters.set(room, [...(waiters.get(room) ?? []), waiter]);
+    return result.promise;
+  }
+
+  private resolveWaiters<T>(waiters: Map<string, Waiter<T>[]>, room: string, value: T): void {
+    for (const waiter of waiters.get(room) ?? []) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(value);
+    }
+    waiters.delete(room);
+  }
+}
+
+function closedError(): ChatClientError {
+  return new ChatClientError('CLOSED', 'the client was closed');
+}
+
+function settle<T>(waiter: Waiter<T>, error: Error): void {
+  clearTimeout(waiter.timer);
+  waiter.reject(error);
+}
+
+function messageOf(frame: MessageView): MessageView {
+  return { room: frame.room, seq: frame.seq, id: frame.id, user: frame.user, text: frame.text, ts: frame.ts };
+}

@@ -1,0 +1,322 @@
+/**
+ * The client library against the real local stack (synthesized dev plan, bundles in workers, dynalite):
+ * ordered once-only delivery, resuming after dropped connections, send retries and typed events.
+ */
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChatClient, ChatClientError, type ChatClientOptions, type StateChange } from '../../client/index.ts';
+import { nodeWebSocket } from '../../client/node.ts';
+import type { MessageView } from '../../functions/domain/protocol.ts';
+import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { sleep } from '../support/ws-client.ts';
+import { ControlledSockets, type Frame } from './controlled-socket.ts';
+
+let stack: BootedStack;
+const clients: ChatClient[] = [];
+
+beforeAll(async () => {
+  stack = await bootDevStack();
+});
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** A client with short timeouts, recording what it delivers. */
+function client(user: string, options: Partial<ChatClientOptions> = {}) {
+  const c = new ChatClient({
+    url: stack.url,
+    token: () => stack.tokenFor(user),
+    webSocket: nodeWebSocket,
+    backoff: { initialMs: 50, maxMs: 400 },
+    ackTimeoutMs: 2000,
+    requestTimeoutMs: 3000,
+    gapFillDelayMs: 100,
+    ...options,
+  });
+  clients.push(c);
+  const messages: MessageView[] = [];
+  const states: StateChange[] = [];
+  const errors: ChatClientError[] = [];
+  c.on('message', (m) => messages.push(m));
+  c.on('state', (s) => states.push(s));
+  c.on('error', (e) => errors.push(e));
+  return { c, messages, states, errors };
+}
+
+const seqsIn = (messages: readonly MessageView[], room: string) => messages.filter((m) => m.room === room).map((m) => m.seq);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Closes a connection from the server side, as API Gateway's DeleteConnection does. */
+async function deleteConnectionsOf(user: string): Promise<void> {
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: stack.region, credentials });
+  const table = stack.tables.find((t) => t.endsWith('-connections')) as string;
+  const { Items } = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  db.destroy();
+  const api = new ApiGatewayManagementApiClient({ endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`, region: stack.region, credentials });
+  for (const item of Items ?? []) {
+    if (item.userId?.S === user) await api.send(new DeleteConnectionCommand({ ConnectionId: item.connectionId?.S }));
+  }
+  api.destroy();
+}
+
+describe('connecting, joining and sending', () => {
+  it('delivers its own and others’ messages once each, in order, with acks carrying their seqs', async () => {
+    const alice = client('cl-alice');
+    const bob = client('cl-bob');
+    await Promise.all([alice.c.connect(), bob.c.connect()]);
+    const [joinedA] = await Promise.all([alice.c.join('c-basic'), bob.c.join('c-basic')]);
+    expect(joinedA).toMatchObject({ room: 'c-basic', lastSeq: 0 });
+
+    const acks = await Promise.all([alice.c.send('c-basic', 'one'), bob.c.send('c-basic', 'two'), alice.c.send('c-basic', 'three')]);
+    expect(acks.map((a) => a.seq).sort()).toEqual([1, 2, 3]);
+    await expect.poll(() => seqsIn(bob.messages, 'c-basic')).toEqual([1, 2, 3]);
+    await expect.poll(() => seqsIn(alice.messages, 'c-basic')).toEqual([1, 2, 3]);
+    expect(bob.messages.map((m) => m.text).sort()).toEqual(['one', 'three', 'two']);
+    expect(alice.states.map((s) => s.state)).toEqual(['connecting', 'open']);
+  });
+
+  it('queues a send made before the connection is open and the room joined', async () => {
+    const carl = client('cl-carl');
+    const joined = carl.c.join('c-early');
+    const ack = carl.c.send('c-early', 'sent before open', { clientMsgId: 'early-1' });
+    await carl.c.connect();
+    await joined;
+    expect(await ack).toMatchObject({ room: 'c-early', clientMsgId: 'early-1', seq: 1 });
+    await expect.poll(() => carl.messages.map((m) => m.text)).toEqual(['sent before open']);
+  });
+
+  it('delivers the last `backlog` messages on join, then live ones', async () => {
+    const writer = client('cl-writer');
+    await writer.c.connect();
+    await writer.c.join('c-backlog');
+    for (let i = 1; i <= 5; i++) await writer.c.send('c-backlog', `m${i}`);
+    const reader = client('cl-reader');
+    await reader.c.connect();
+    expect((await reader.c.join('c-backlog', { backlog: 3 })).lastSeq).toBe(5);
+    await writer.c.send('c-backlog', 'm6');
+    await expect.poll(() => seqsIn(reader.messages, 'c-backlog')).toEqual([3, 4, 5, 6]);
+  });
+
+  it('emits typed presence and typing events, and answers who', async () => {
+    const ann = client('cl-ann');
+    const ben = client('cl-ben');
+    const presence: unknown[] = [];
+    const typing: unknown[] = [];
+    ann.c.on('presence', (p) => presence.push(p));
+    ann.c.on('typing', (t) => typing.push(t));
+    await Promise.all([ann.c.connect(), ben.c.connect()]);
+    await ann.c.join('c-events');
+    await ben.c.join('c-events');
+    await expect.poll(() => presence).toEqual([{ room: 'c-events', user: 'cl-ben', event: 'join' }]);
+    expect(await ann.c.who('c-events')).toEqual(['cl-ann', 'cl-ben']);
+
+    ben.c.typing('c-events');
+    ben.c.typing('c-events'); // throttled by the client: one per 2 s
+    await expect.poll(() => typing).toEqual([{ room: 'c-events', user: 'cl-ben' }]);
+
+    await ben.c.leave('c-events');
+    await expect.poll(() => presence).toContainEqual({ room: 'c-events', user: 'cl-ben', event: 'leave' });
+  });
+
+  it('rejects what the server would refuse without sending it', async () => {
+    const dora = client('cl-dora');
+    await dora.c.connect();
+    await expect(dora.c.join('bad room')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(dora.c.send('c-none', 'x')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    await dora.c.join('c-reject');
+    await expect(dora.c.send('c-reject', 'x'.repeat(4001))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(dora.c.send('c-reject', '')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(dora.c.who('c-none')).rejects.toBeInstanceOf(ChatClientError);
+  });
+
+  it('rejects pending sends and further calls once closed', async () => {
+    const sockets = new ControlledSockets();
+    const eve = client('cl-eve', { webSocket: sockets.factory });
+    await eve.c.connect();
+    await eve.c.join('c-close');
+    sockets.dropIncoming = (f) => f.type === 'ack';
+    const pending = eve.c.send('c-close', 'never acked');
+    await sleep(100);
+    eve.c.close();
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(eve.c.send('c-close', 'x')).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(eve.c.state).toBe('closed');
+  });
+});
+
+describe('dropped connections', () => {
+  /** `sender` sends `count` messages, one every `everyMs`, while the test drops the reader. */
+  async function keepSending(sender: ChatClient, room: string, count: number, everyMs: number, onSent: (i: number) => Promise<void>) {
+    const acks = [];
+    for (let i = 1; i <= count; i++) {
+      acks.push(sender.send(room, `live ${i}`));
+      await sleep(everyMs);
+      await onSent(i);
+    }
+    return Promise.all(acks);
+  }
+
+  it('resumes after the server closes the socket, without loss or duplicates, while another client keeps sending', async () => {
+    const tokenRequests: string[] = [];
+    const reader = client('cl-rita', {
+      token: () => {
+        tokenRequests.push('rita');
+        return stack.tokenFor('cl-rita');
+      },
+    });
+    const sender = client('cl-sam');
+    await Promise.all([reader.c.connect(), sender.c.connect()]);
+    await reader.c.join('c-drop');
+    await sender.c.join('c-drop');
+
+    const opens = () => reader.states.filter((s) => s.state === 'open').length;
+    await keepSending(sender.c, 'c-drop', 16, 60, async (i) => {
+      if (i === 4) await deleteConnectionsOf('cl-rita');
+      if (i === 11) {
+        // Drop the second connection, not the first one again: wait until the reader is back.
+        await expect.poll(opens, { timeout: 10_000 }).toBe(2);
+        await deleteConnectionsOf('cl-rita');
+      }
+    });
+
+    await expect.poll(() => seqsIn(reader.messages, 'c-drop'), { timeout: 30_000 }).toEqual(range(1, 16));
+    expect(opens()).toBe(3);
+    expect(reader.states.some((s) => s.state === 'reconnecting' && /closed with 1000/.test(s.reason ?? ''))).toBe(true);
+    expect(tokenRequests.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('resumes after its socket is terminated (no close handshake), resending its own unacknowledged sends once', async () => {
+    const sockets = new ControlledSockets();
+    const tess = client('cl-tess', { webSocket: sockets.factory });
+    const sender = client('cl-sid');
+    await Promise.all([tess.c.connect(), sender.c.connect()]);
+    await tess.c.join('c-term');
+    await sender.c.join('c-term');
+
+    // Tess's sends go out but their acks are lost with the socket.
+    sockets.dropIncoming = (f) => f.type === 'ack';
+    const own = [tess.c.send('c-term', 'mine 1', { clientMsgId: 'tess-1' }), tess.c.send('c-term', 'mine 2', { clientMsgId: 'tess-2' })];
+    const others = keepSending(sender.c, 'c-term', 12, 50, async (i) => {
+      if (i === 3) {
+        sockets.current.terminate();
+        sockets.dropIncoming = () => false;
+      }
+      if (i === 8) {
+        await expect.poll(() => sockets.sockets.length, { timeout: 10_000 }).toBe(2);
+        await expect.poll(() => tess.c.state, { timeout: 10_000 }).toBe('open');
+        sockets.current.terminate();
+      }
+    });
+    const ownAcks = await Promise.all(own);
+    await others;
+
+    await expect.poll(() => seqsIn(tess.messages, 'c-term'), { timeout: 30_000 }).toEqual(range(1, 14));
+    await expect.poll(() => seqsIn(sender.messages, 'c-term'), { timeout: 30_000 }).toEqual(range(1, 14));
+    // Each of tess's messages is stored once although it was sent on more than one socket.
+    expect(tess.messages.filter((m) => m.user === 'cl-tess').map((m) => m.text).sort()).toEqual(['mine 1', 'mine 2']);
+    expect(ownAcks.map((a) => a.clientMsgId)).toEqual(['tess-1', 'tess-2']);
+    const sendsOfFirst = sockets.sent().filter((f) => f.action === 'send' && f.clientMsgId === 'tess-1');
+    expect(sendsOfFirst.length).toBeGreaterThanOrEqual(2);
+    // The re-joins resumed from the last delivered seq.
+    const rejoins = sockets.sent().filter((f) => f.action === 'join');
+    expect(rejoins[0]).toEqual({ action: 'join', room: 'c-term' });
+    expect(rejoins.slice(1).every((f) => typeof f.afterSeq === 'number')).toBe(true);
+    expect(sockets.urls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('replaces a socket that went silent (no pong) and catches up', async () => {
+    const sockets = new ControlledSockets();
+    const quinn = client('cl-quinn', { webSocket: sockets.factory, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 300 });
+    const sender = client('cl-sol');
+    await Promise.all([quinn.c.connect(), sender.c.connect()]);
+    await quinn.c.join('c-silent');
+    await sender.c.join('c-silent');
+    sockets.current.silent = true;
+    for (let i = 1; i <= 3; i++) await sender.c.send('c-silent', `while silent ${i}`);
+    await expect.poll(() => seqsIn(quinn.messages, 'c-silent'), { timeout: 10_000 }).toEqual([1, 2, 3]);
+    expect(quinn.states.some((s) => s.reason === 'heartbeat timed out')).toBe(true);
+  });
+});
+
+describe('gaps and retries', () => {
+  it('fills a gap from history when a message frame is lost, delivering in order', async () => {
+    const sockets = new ControlledSockets();
+    const gil = client('cl-gil', { webSocket: sockets.factory });
+    const sender = client('cl-gus');
+    await Promise.all([gil.c.connect(), sender.c.connect()]);
+    await gil.c.join('c-gap');
+    await sender.c.join('c-gap');
+    sockets.dropIncoming = (f) => f.type === 'message' && f.seq === 2;
+    for (let i = 1; i <= 4; i++) await sender.c.send('c-gap', `m${i}`);
+    await expect.poll(() => seqsIn(gil.messages, 'c-gap')).toEqual([1, 2, 3, 4]);
+    expect(gil.messages[1]).toMatchObject({ seq: 2, text: 'm2', user: 'cl-gus' });
+    expect(sockets.sent().filter((f) => f.action === 'history')).toEqual([
+      { action: 'history', room: 'c-gap', afterSeq: 1, limit: 100 },
+    ]);
+  });
+
+  it('resends under the same clientMsgId when the ack is lost, and the message is stored once', async () => {
+    const sockets = new ControlledSockets();
+    const ike = client('cl-ike', { webSocket: sockets.factory, ackTimeoutMs: 500 });
+    await ike.c.connect();
+    await ike.c.join('c-ack');
+    let dropped = 0;
+    sockets.dropIncoming = (f: Frame) => f.type === 'ack' && dropped++ === 0;
+    const ack = await ike.c.send('c-ack', 'only once', { clientMsgId: 'ike-1' });
+    expect(ack).toMatchObject({ seq: 1, clientMsgId: 'ike-1' });
+    // Sent again after the ack timeout (more than once if the stack is slow), stored once.
+    expect(sockets.sent().filter((f) => f.action === 'send').length).toBeGreaterThanOrEqual(2);
+    await ike.c.send('c-ack', 'next');
+    await expect.poll(() => seqsIn(ike.messages, 'c-ack')).toEqual([1, 2]);
+  });
+
+  it('gives up on a send after sendTimeoutMs, saying what went wrong last', async () => {
+    const sockets = new ControlledSockets();
+    const una = client('cl-una', { webSocket: sockets.factory, ackTimeoutMs: 200, sendTimeoutMs: 1000 });
+    await una.c.connect();
+    await una.c.join('c-giveup');
+    sockets.dropIncoming = (f) => f.type === 'ack';
+    const error = await una.c.send('c-giveup', 'into the void').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChatClientError);
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    expect((error as Error).message).toBe('not acknowledged within 1000 ms (last: TIMEOUT no ack within 200 ms)');
+    // Every attempt carried the same clientMsgId, so the message was stored once.
+    sockets.dropIncoming = () => false;
+    await expect.poll(() => una.messages.map((m) => m.text)).toEqual(['into the void']);
+  });
+
+  it('rejects a send the server refuses for good (NOT_A_MEMBER once its membership is gone)', async () => {
+    const vic = client('cl-vic');
+    await vic.c.connect();
+    await vic.c.join('c-refused');
+    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+    const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: stack.region, credentials });
+    const table = stack.tables.find((t) => t.endsWith('-memberships')) as string;
+    const { Items } = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+    const membership = Items?.find((i) => i.userId?.S === 'cl-vic');
+    await db.send(new DeleteItemCommand({ TableName: table, Key: { room: membership!.room!, connectionId: membership!.connectionId! } }));
+    db.destroy();
+    await expect(vic.c.send('c-refused', 'hello?', { clientMsgId: 'vic-1' })).rejects.toMatchObject({
+      code: 'NOT_A_MEMBER',
+      message: 'join room c-refused first',
+      details: { retryable: false, clientMsgId: 'vic-1' },
+    });
+  });
+
+  it('waits out RATE_LIMITED (retryAfterMs) and gets every message stored once', async () => {
+    const rex = client('cl-rex');
+    await rex.c.connect();
+    await rex.c.join('c-rate');
+    const acks = await Promise.all(range(1, 23).map((i) => rex.c.send('c-rate', `burst ${i}`)));
+    expect(acks.map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(1, 23));
+    await expect.poll(() => seqsIn(rex.messages, 'c-rate')).toEqual(range(1, 23));
+    expect(rex.errors).toEqual([]);
+  }, 30_000);
+});

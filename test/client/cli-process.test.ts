@@ -1,0 +1,121 @@
+/**
+ * The CLI as users run it: child processes talking to a local stack that trusts the development identity
+ * provider under .local/ (the key `npm start` and the CLI share), driven through stdin.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, STATE_DIR } from '../../local/paths.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { stackDir } from '../support/plan.ts';
+
+let stack: LocalStack;
+const children: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({ stackDir: stackDir('wschat-dev'), port: 0, stateDir: STATE_DIR });
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill();
+  await stack?.close();
+});
+
+interface Cli {
+  readonly child: ChildProcessWithoutNullStreams;
+  lines(): string[];
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  type(line: string): void;
+  exited(): Promise<number | null>;
+}
+
+function chat(...args: string[]): Cli {
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  const child = spawn(process.execPath, [tsx, path.join(REPO_ROOT, 'client', 'cli.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const lines = () => out.split('\n');
+  return {
+    child,
+    lines,
+    async waitFor(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines().find((l) => pattern.test(l));
+        if (line !== undefined) return line;
+        if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    type(line) {
+      child.stdin.write(`${line}\n`);
+    },
+    exited() {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) resolve(child.exitCode);
+        else child.once('exit', (code) => resolve(code));
+      });
+    },
+  };
+}
+
+describe('npm run chat', () => {
+  it('chats between two users: joins, presence, messages, who, and quitting', async () => {
+    const bob = chat('--user', 'cli-bob', '--room', 'cli-room', '--url', stack.url);
+    await bob.waitFor(/^\* joined cli-room \(only you here\)$/);
+
+    const alice = chat('--user', 'cli-alice', '--room', 'cli-room', '--url', stack.url);
+    await alice.waitFor(/^\* joined cli-room \(2 here: cli-alice, cli-bob\)$/);
+    await bob.waitFor(/^\[\d\d:\d\d\] \* cli-alice joined$/);
+
+    alice.type('hi bob');
+    alice.type('//slash');
+    expect(await bob.waitFor(/cli-alice: hi bob$/)).toMatch(/^\[\d\d:\d\d\] cli-alice: hi bob$/);
+    await bob.waitFor(/^\[\d\d:\d\d\] cli-alice: \/slash$/);
+    await alice.waitFor(/^\[\d\d:\d\d\] cli-alice: hi bob$/);
+
+    bob.type('/who');
+    await bob.waitFor(/^\* in cli-room: cli-alice, cli-bob$/);
+    bob.type('/dance');
+    await bob.waitFor(/^! unknown command \/dance; \/help lists them$/);
+
+    alice.type('/quit');
+    expect(await alice.exited()).toBe(0);
+    await bob.waitFor(/^\[\d\d:\d\d\] \* cli-alice left$/);
+    bob.child.stdin.end();
+    expect(await bob.exited()).toBe(0);
+  });
+
+  it('shows the backlog on join', async () => {
+    const writer = chat('--user', 'cli-wes', '--room', 'cli-backlog', '--url', stack.url);
+    await writer.waitFor(/^\* joined cli-backlog/);
+    // One at a time: lines sent together may be stored in any order.
+    for (const text of ['first', 'second', 'third']) {
+      writer.type(text);
+      await writer.waitFor(new RegExp(`cli-wes: ${text}$`));
+    }
+
+    const reader = chat('--user', 'cli-rae', '--room', 'cli-backlog', '--backlog', '2', '--url', stack.url);
+    await reader.waitFor(/cli-wes: third$/);
+    expect(reader.lines().filter((l) => / cli-wes: /.test(l)).map((l) => l.replace(/^\[\d\d:\d\d\] /, ''))).toEqual([
+      'cli-wes: second',
+      'cli-wes: third',
+    ]);
+    writer.type('/quit');
+    reader.type('/quit');
+    expect(await Promise.all([writer.exited(), reader.exited()])).toEqual([0, 0]);
+  });
+
+  it('refuses bad arguments with usage and exit code 2', async () => {
+    const cli = chat('--room', 'x');
+    expect(await cli.exited()).toBe(2);
+    expect(cli.lines().join('\n')).toContain('error: --user is required');
+    expect(cli.lines().join('\n')).toContain('usage: npm run chat -- --user <user>');
+  });
+});

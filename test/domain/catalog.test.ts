@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ACTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES } from '../../functions/catalog/functions.ts';
+import { TABLES } from '../../functions/catalog/tables.ts';
+
+describe('function catalog', () => {
+  it('routes who and typing to their own functions', () => {
+    expect(ROUTES).toContainEqual({ routeKey: 'who', function: 'who' });
+    expect(ROUTES).toContainEqual({ routeKey: 'typing', function: 'typing' });
+    expect(ACTIONS).toEqual(['join', 'leave', 'send', 'history', 'who', 'typing', 'ping']);
+  });
+
+  it.each(FUNCTION_NAMES)('%s has one grant per table, without repeated actions', (name) => {
+    const tables = FUNCTIONS[name].tables.map((g) => g.table);
+    expect(new Set(tables).size).toBe(tables.length);
+    for (const grant of FUNCTIONS[name].tables) expect(new Set(grant.actions).size).toBe(grant.actions.length);
+  });
+
+  it('grants every function that broadcasts what pruning a gone connection needs', () => {
+    for (const name of ['disconnect', 'join', 'leave', 'send', 'typing'] as const) {
+      const spec = FUNCTIONS[name];
+      const grant = (table: string) => spec.tables.find((g) => g.table === table);
+      expect(spec.manageConnections, name).toBe(true);
+      expect(grant('connections')?.actions, name).toContain('DeleteItem');
+      expect(grant('memberships')?.actions, name).toEqual(expect.arrayContaining(['DeleteItem', 'Query']));
+      expect(grant('memberships')?.indexes, name).toEqual(['byConnection']);
+      expect(grant('presence')?.actions, name).toEqual(['UpdateItem']);
+    }
+  });
+
+  it('gives the read-only and heartbeat routes no more than they use', () => {
+    expect(FUNCTIONS.who.tables).toEqual([{ table: 'memberships', actions: ['GetItem', 'Query'] }]);
+    expect(FUNCTIONS.ping.tables).toEqual([{ table: 'connections', actions: ['UpdateItem'] }]);
+    expect(FUNCTIONS.typing.tables.find((g) => g.table === 'messages')).toBeUndefined();
+  });
+
+  it('keeps presence per (room, user) with a TTL', () => {
+    expect(TABLES.presence.hashKey).toEqual({ name: 'room', type: 'S' });
+    expect(TABLES.presence.rangeKey).toEqual({ name: 'userId', type: 'S' });
+    expect(TABLES.presence.ttlAttribute).toBe('expiresAt');
+  });
+});
