@@ -22,9 +22,9 @@ const PLANS: Record<DrillFault, { target?: string; fault: (fn: (name: string) =>
   'function-throttle': { target: 'ping', fault: (fn) => ({ kind: 'function-throttle', functionName: fn('ping') }), traffic: 'pings' },
   'dynamodb-throttle': { target: 'memberships', fault: () => ({ kind: 'dynamodb-throttle' }), traffic: 'joins' },
   'dynamodb-system-error': { target: 'memberships', fault: () => ({ kind: 'dynamodb-system-error' }), traffic: 'joins' },
-  // A join waits on DynamoDB twice in sequence (a write, then two reads in parallel): 2 × 4.2 s is 84% of its
-  // 10 s timeout, past the 80% threshold and short of a timeout.
-  'dynamodb-slow': { target: 'join', fault: () => ({ kind: 'dynamodb-slow', delayMs: 4200 }), traffic: 'joins' },
+  // A ping refreshes its connection item with one DynamoDB call: at 4.2 s it takes 84% of its 5 s timeout,
+  // past the 80% threshold and short of a timeout.
+  'dynamodb-slow': { target: 'ping', fault: () => ({ kind: 'dynamodb-slow', delayMs: 4200 }), traffic: 'pings' },
   // An ack and a fan-out post at 6 s each: a send takes over 12 s.
   'slow-fanout': { fault: () => ({ kind: 'slow-fanout', delayMs: 6000 }), traffic: 'sends' },
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },

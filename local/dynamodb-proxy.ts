@@ -1,12 +1,17 @@
 /**
- * Sits between the functions and the DynamoDB endpoint: measures what CloudWatch would report per table
- * (latency, consumed capacity, throttles, system errors) and injects DynamoDB faults.
+ * Sits between the functions and the DynamoDB endpoint: checks each call against the calling function's IAM
+ * policies, measures what CloudWatch would report per table (latency, consumed capacity, throttles, system
+ * errors) and injects DynamoDB faults.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultController } from './faults.ts';
+import { accessKeyIdOf } from './iam.ts';
 
 export type TableMetric = (table: string, name: string, value: number, extra?: Record<string, string>) => void;
+
+/** Undefined when the caller may make this call; otherwise AWS's AccessDenied message. */
+export type DynamoAuthorizer = (accessKeyId: string | undefined, operation: string, body: Record<string, unknown>) => string | undefined;
 
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
 
@@ -18,6 +23,7 @@ export class DynamoProxy {
     private readonly target: string,
     private readonly faults: FaultController,
     private readonly metric: TableMetric,
+    private readonly authorize?: DynamoAuthorizer,
   ) {
     this.server = this.createServer();
     faults.onChange((kind, on) => {
@@ -59,11 +65,15 @@ export class DynamoProxy {
     const body = Buffer.concat(chunks);
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'Unknown';
     let table = 'unknown';
+    let input: Record<string, unknown> | undefined;
     try {
-      table = String((JSON.parse(body.toString('utf8')) as { TableName?: string }).TableName ?? 'unknown');
+      input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      table = String(input.TableName ?? 'unknown');
     } catch {
-      // Not JSON: forwarded as is; DynamoDB will reject it.
+      // Not JSON: forwarded as is; DynamoDB will reject it (there is nothing to authorize).
     }
+    const denied = input && this.authorize?.(accessKeyIdOf(req.headers.authorization), operation, input);
+    if (denied) return this.reject(res, 400, 'com.amazon.coral.service#AccessDeniedException', denied);
     const isRead = READS.has(operation);
     const slow = this.faults.get('dynamodb-slow');
     if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));

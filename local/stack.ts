@@ -11,9 +11,11 @@ import { DynamoProxy } from './dynamodb-proxy.ts';
 import { createTables, localDynamoClient, startDynalite, startTtlSweeper, type DynamoEndpoint } from './dynamodb.ts';
 import { FaultController, faultsHandler } from './faults.ts';
 import { readApiModel } from './gateway/api-model.ts';
-import { Gateway } from './gateway/gateway.ts';
+import { Gateway, type AccountQuotas } from './gateway/gateway.ts';
+import { dynamodbAuthorizations, functionAccessKeyId, Iam } from './iam.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, type DevIdentityProvider } from './idp.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
+import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
 import { dashboardHandler } from './observability/dashboard.ts';
 import { ingestEmf } from './observability/emf.ts';
@@ -37,6 +39,8 @@ export interface LocalStackOptions {
   readonly timeScale?: number;
   readonly ttlSweepMs?: number;
   readonly onAlarm?: (status: AlarmStatus) => void;
+  /** Account quotas other than AWS's defaults (they are raisable on AWS; tests lower them). */
+  readonly quotas?: Partial<AccountQuotas>;
 }
 
 export interface LocalStack {
@@ -44,6 +48,8 @@ export interface LocalStack {
   readonly port: number;
   readonly stage: string;
   readonly dynamoEndpoint: string;
+  /** The DynamoDB endpoint functions are given: per-table metrics, faults and IAM enforcement sit on it. */
+  readonly functionsDynamoEndpoint: string;
   readonly region: string;
   readonly functions: readonly string[];
   readonly tables: readonly string[];
@@ -55,6 +61,11 @@ export interface LocalStack {
   readonly faults: FaultController;
   readonly logs: LogStore;
   readonly traces: XrayCollector;
+  /** The roles and policies every function's AWS calls are checked against. */
+  readonly iam: Iam;
+  /** The local Lambda API (Invoke), as AWS_ENDPOINT_URL_LAMBDA tells the functions. */
+  readonly lambdaEndpoint: string;
+  readonly lambda: LambdaInvokeApi;
   close(): Promise<void>;
 }
 
@@ -123,10 +134,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = localDynamoClient(dynamoEndpoint, plan.region);
   const tables = await createTables(plan, dynamo);
   const stopSweeper = startTtlSweeper(plan, dynamo, options.ttlSweepMs ?? 5000);
-  const dynamoProxy = new DynamoProxy(dynamoEndpoint, faults, (table, name, value, extra) =>
-    metrics.put('AWS/DynamoDB', name, { TableName: table, ...extra }, value),
+  const iam = Iam.fromPlan(plan);
+  const tableArn = (table: string) => `arn:aws:dynamodb:${plan.region}:${LOCAL_ACCOUNT_ID}:table/${table}`;
+  const dynamoProxy = new DynamoProxy(
+    dynamoEndpoint,
+    faults,
+    (table, name, value, extra) => metrics.put('AWS/DynamoDB', name, { TableName: table, ...extra }, value),
+    (accessKeyId, operation, body) => {
+      for (const { action, resource } of dynamodbAuthorizations(operation, body, tableArn)) {
+        const denial = iam.check(accessKeyId, action, resource);
+        if (denial) return denial.message;
+      }
+      return undefined;
+    },
   );
   const functionsDynamoEndpoint = await dynamoProxy.listen();
+  const pools = new Map<string, FunctionPool>();
+  const lambdaApi = new LambdaInvokeApi({
+    region: plan.region,
+    pools,
+    asyncConfigs: readAsyncConfigs(plan),
+    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+    timeScale,
+    log: (line) => log('lambda', line),
+  });
+  const lambdaEndpoint = await lambdaApi.listen();
 
   const observeInvocation = (record: InvocationRecord) => {
     const dims = { FunctionName: record.functionName };
@@ -162,7 +194,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // The plan's @connections endpoint is an AWS host; locally the same API answers on the gateway's port.
   const awsApiHost = `https://${plan.apiId}.execute-api.${plan.region}.amazonaws.com`;
-  const pools = new Map<string, FunctionPool>();
   for (const fn of plan.resources('aws_lambda_function')) {
     const config = plan.resolve(fn.config);
     const functionName = String(config.function_name);
@@ -176,6 +207,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const planEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, v.split(awsApiHost).join(base)]));
     const logGroupName = String((config.logging_config as { log_group?: string } | undefined)?.log_group ?? `/aws/lambda/${functionName}`);
     const memoryMb = Number(config.memory_size ?? 128);
+    // Terraform's -1 (the provider's default) means unreserved: the function shares the account's concurrency.
+    const reserved = config.reserved_concurrent_executions === undefined ? -1 : Number(config.reserved_concurrent_executions);
+    if (!Number.isInteger(reserved) || reserved < -1) {
+      throw new Error(`${functionName}: reserved_concurrent_executions must be -1 or a whole number >= 0, got ${String(config.reserved_concurrent_executions)}`);
+    }
     const definition: FunctionDefinition = {
       name: functionName,
       codeDir,
@@ -184,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       timeoutMs: Number(config.timeout ?? 3) * 1000,
       memoryMb,
       logGroupName,
+      reservedConcurrency: reserved === -1 ? undefined : reserved,
       environment: {
         ...planEnv,
         // What the Lambda service adds to every function's environment.
@@ -197,11 +234,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         LAMBDA_TASK_ROOT: codeDir,
         _HANDLER: String(config.handler),
         TZ: ':UTC',
-        AWS_ACCESS_KEY_ID: `LOCAL${functionName.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
+        // Distinct per function: the local services identify the caller (and check its role's policies) by it.
+        AWS_ACCESS_KEY_ID: functionAccessKeyId(functionName),
         AWS_SECRET_ACCESS_KEY: 'local-secret',
         AWS_SESSION_TOKEN: 'local-session',
         // Where this machine's services answer for the AWS APIs the function calls.
         AWS_ENDPOINT_URL_DYNAMODB: functionsDynamoEndpoint,
+        AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
         // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
         AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
         AWS_XRAY_DAEMON_ADDRESS: xrayDaemon,
@@ -224,6 +263,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
   }
 
+  lambdaApi.verifyAsyncConfigs();
+
   const alarms = new AlarmEvaluator(readAlarms(plan), metrics, timeScale, options.onAlarm);
   alarms.start();
 
@@ -238,6 +279,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     http: [jwksHandler(idp), faultsHandler(faults), dashboardHandler({ plan, metrics, alarms, logs, traces, timeScale })],
     timeScale,
     faults,
+    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+    quotas: options.quotas,
     metric: (name, value) => metrics.put('AWS/ApiGateway', name, { ApiId: api.apiId, Stage: api.stage }, value),
   });
   await gateway.listen(port);
@@ -247,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     port,
     stage: api.stage,
     dynamoEndpoint,
+    functionsDynamoEndpoint,
     region: plan.region,
     functions: [...pools.keys()],
     tables,
@@ -258,8 +302,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     faults,
     logs,
     traces,
+    iam,
+    lambdaEndpoint,
+    lambda: lambdaApi,
     async close() {
       await gateway.close();
+      await lambdaApi.close();
       alarms.stop();
       traces.close();
       await dynamoProxy.stopListening();

@@ -13,6 +13,11 @@ export interface Route {
   readonly authorizer?: Authorizer;
 }
 
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
 export interface ApiModel {
   readonly apiId: string;
   readonly region: string;
@@ -21,7 +26,24 @@ export interface ApiModel {
   readonly routeSelectionPath: readonly string[];
   readonly routes: ReadonlyMap<string, Route>;
   readonly accessLogFormat?: string;
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** The stage's default route throttle, applied to each route on its own (not shared between routes). */
+  readonly throttle?: Throttle;
+  /** Route settings that override the default throttle for one route. */
+  readonly routeThrottles?: ReadonlyMap<string, Throttle>;
+}
+
+interface RouteSettings {
+  route_key?: string;
+  throttling_rate_limit?: number;
+  throttling_burst_limit?: number;
+}
+
+function throttleOf(settings: RouteSettings | undefined, where: string): Throttle | undefined {
+  if (settings?.throttling_rate_limit === undefined && settings?.throttling_burst_limit === undefined) return undefined;
+  const rateLimit = Number(settings.throttling_rate_limit ?? 0);
+  const burstLimit = Number(settings.throttling_burst_limit ?? 0);
+  if (!(rateLimit >= 0) || !(burstLimit >= 0)) throw new Error(`${where}: throttling limits must be numbers >= 0`);
+  return { rateLimit, burstLimit };
 }
 
 function functionNameOfUri(plan: StackPlan, uri: string): string {
@@ -56,7 +78,13 @@ export function readApiModel(plan: StackPlan): ApiModel {
     const routeKey = String(config.route_key);
     routes.set(routeKey, { routeKey, functionName: functionNameOfUri(plan, String(integration.integration_uri)), authorizer });
   }
-  const defaults = (stage.default_route_settings ?? {}) as Record<string, number>;
+  const routeThrottles = new Map<string, Throttle>();
+  for (const settings of (stage.route_settings ?? []) as RouteSettings[]) {
+    const routeKey = String(settings.route_key);
+    if (!routes.has(routeKey)) throw new Error(`stage route_settings name route ${routeKey}, which the plan does not define`);
+    const throttle = throttleOf(settings, `route_settings ${routeKey}`);
+    if (throttle) routeThrottles.set(routeKey, throttle);
+  }
   const accessLogs = stage.access_log_settings as { format?: string } | undefined;
   return {
     apiId: plan.apiId,
@@ -65,9 +93,7 @@ export function readApiModel(plan: StackPlan): ApiModel {
     routeSelectionPath: match[1].split('.'),
     routes,
     accessLogFormat: accessLogs?.format,
-    throttle:
-      defaults.throttling_rate_limit !== undefined
-        ? { rateLimit: defaults.throttling_rate_limit, burstLimit: defaults.throttling_burst_limit ?? 0 }
-        : undefined,
+    throttle: throttleOf(stage.default_route_settings as RouteSettings | undefined, 'default_route_settings'),
+    routeThrottles,
   };
 }

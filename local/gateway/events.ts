@@ -31,7 +31,9 @@ export function methodArn(api: ApiModel, routeKey: string): string {
   return `arn:aws:execute-api:${api.region}:${LOCAL_ACCOUNT_ID}:${api.apiId}/${api.stage}/${routeKey}`;
 }
 
-function baseContext(api: ApiModel, conn: ConnectionInfo, routeKey: string, eventType: string) {
+type EventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+
+function baseContext(api: ApiModel, conn: ConnectionInfo, routeKey: string, eventType: EventType) {
   const now = Date.now();
   const requestId = gatewayId();
   return {
@@ -39,7 +41,7 @@ function baseContext(api: ApiModel, conn: ConnectionInfo, routeKey: string, even
     eventType,
     extendedRequestId: requestId,
     requestTime: requestTime(now),
-    messageDirection: 'IN',
+    messageDirection: 'IN' as const,
     stage: api.stage,
     connectedAt: conn.connectedAt,
     requestTimeEpoch: now,
@@ -60,7 +62,7 @@ export interface HandshakeRequest {
 
 export function authorizerEvent(api: ApiModel, conn: ConnectionInfo, req: HandshakeRequest) {
   return {
-    type: 'REQUEST',
+    type: 'REQUEST' as const,
     methodArn: methodArn(api, '$connect'),
     ...req,
     stageVariables: {},

@@ -1,13 +1,16 @@
 /**
  * A local API Gateway WebSocket stage: the handshake with the plan's authorizer and `$connect` route, route
- * selection, Lambda proxy events, the `@connections` management API and the service limits clients hit.
+ * selection, Lambda proxy events, the `@connections` management API (with IAM for its callers), the stage's and
+ * the account's throttles, and the service limits clients hit.
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FaultController } from '../faults.ts';
+import { accessKeyIdOf } from '../iam.ts';
 import type { InvokeResult } from '../lambda/function-pool.ts';
-import type { ApiModel, Route } from './api-model.ts';
+import { LOCAL_ACCOUNT_ID } from '../plan.ts';
+import type { ApiModel, Route, Throttle } from './api-model.ts';
 import {
   authorizerEvent,
   connectEvent,
@@ -17,6 +20,7 @@ import {
   type ConnectionInfo,
   type HandshakeRequest,
 } from './events.ts';
+import { FrameSizeGuard, TokenBucket } from './limits.ts';
 
 /** API Gateway's WebSocket quotas (none of these can be raised). */
 export const LIMITS = {
@@ -25,6 +29,19 @@ export const LIMITS = {
   idleMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
 };
+
+/** Per-account, per-Region quotas (raisable on AWS, so a stack may be booted with others). */
+export interface AccountQuotas {
+  readonly newConnectionsPerSecond: number;
+  /** Shared by every route of every API of the account and by `@connections` callbacks. */
+  readonly requestsPerSecond: number;
+  readonly requestsBurst: number;
+}
+
+export const DEFAULT_ACCOUNT_QUOTAS: AccountQuotas = { newConnectionsPerSecond: 500, requestsPerSecond: 10_000, requestsBurst: 5_000 };
+
+/** Undefined when allowed; otherwise AWS's message for the denial. */
+export type Authorize = (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
 
 export type Invoke = (functionName: string, event: unknown) => Promise<InvokeResult>;
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -40,6 +57,9 @@ export interface GatewayOptions {
   /** Records one of API Gateway's own metrics (AWS/ApiGateway, per API and stage). */
   readonly metric?: (name: ApiMetric, value: number) => void;
   readonly faults?: FaultController;
+  /** IAM for `@connections` callers (execute-api:ManageConnections). */
+  readonly authorize?: Authorize;
+  readonly quotas?: Partial<AccountQuotas>;
 }
 
 export type ApiMetric = 'ConnectCount' | 'MessageCount' | 'IntegrationError' | 'ClientError' | 'ExecutionError' | 'IntegrationLatency';
@@ -53,13 +73,24 @@ interface Connection extends ConnectionInfo {
 
 export class Gateway {
   private readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameBytes });
+  // maxPayload bounds a whole message across its frames; each frame's own 32 KB limit is a FrameSizeGuard's.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.messageBytes, perMessageDeflate: false });
   private readonly connections = new Map<string, Connection>();
   private readonly pendingDisconnects = new Set<Promise<unknown>>();
   private readonly api: ApiModel;
+  private readonly newConnections: TokenBucket;
+  private readonly accountRequests: TokenBucket;
+  private readonly routeBuckets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: GatewayOptions) {
     this.api = options.api;
+    const quotas = { ...DEFAULT_ACCOUNT_QUOTAS, ...options.quotas };
+    this.newConnections = new TokenBucket(quotas.newConnectionsPerSecond, quotas.newConnectionsPerSecond);
+    this.accountRequests = new TokenBucket(quotas.requestsPerSecond, quotas.requestsBurst);
+    for (const routeKey of this.api.routes.keys()) {
+      const throttle: Throttle | undefined = this.api.routeThrottles?.get(routeKey) ?? this.api.throttle;
+      if (throttle) this.routeBuckets.set(routeKey, new TokenBucket(throttle.rateLimit, throttle.burstLimit));
+    }
     this.server = createServer((req, res) => this.onHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
   }
@@ -106,6 +137,8 @@ export class Gateway {
     };
     const handshake = handshakeRequest(req, url);
     const connect = this.api.routes.get('$connect');
+    // The account's new-connection rate, then the $connect route's own throttle, as API Gateway checks them.
+    if (!this.newConnections.take() || (connect && !this.admit('$connect'))) return this.rejectHandshake(socket, conn, 429);
 
     if (connect?.authorizer) {
       const outcome = await this.authorize(connect, conn, handshake, url, req);
@@ -121,7 +154,13 @@ export class Gateway {
       if (status < 200 || status > 299) return this.rejectHandshake(socket, conn, status);
     }
     if (socket.destroyed) return void this.dispatchDisconnect(conn, 1006, 'Client closed during the handshake');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(conn, ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(conn, ws, socket));
+  }
+
+  /** Takes a token from the route's throttle and the account's; false when either is empty. */
+  private admit(routeKey: string): boolean {
+    const route = this.routeBuckets.get(routeKey);
+    return (route ? route.take() : true) && this.accountRequests.take();
   }
 
   private async authorize(
@@ -157,14 +196,18 @@ export class Gateway {
     reject(socket, status, STATUS_CODES[status] ?? 'Error');
   }
 
-  private accept(info: ConnectionInfo, ws: WebSocket): void {
+  private accept(info: ConnectionInfo, ws: WebSocket, socket: Duplex): void {
     const scale = this.options.timeScale ?? 1;
     const conn: Connection = { ...info, ws, lastActiveAt: Date.now() };
+    const frames = new FrameSizeGuard(LIMITS.frameBytes, () => ws.close(1009, 'Message too big'));
+    // Ahead of ws's own listener, so a too-big frame is seen before ws could deliver the message it belongs to.
+    socket.prependListener('data', (chunk: Buffer) => frames.push(chunk));
     this.connections.set(conn.connectionId, conn);
     this.accessLog(conn, '$connect', 'CONNECT', 200);
     conn.maxTimer = setTimeout(() => ws.close(1001, 'Going away'), LIMITS.maxConnectionMs / scale);
     this.touch(conn);
     ws.on('message', (data: Buffer, isBinary) => {
+      if (frames.exceeded) return;
       this.touch(conn);
       void this.onMessage(conn, data, isBinary);
     });
@@ -205,6 +248,13 @@ export class Gateway {
     const started = Date.now();
     if (!route) {
       this.send(conn, JSON.stringify({ message: 'Forbidden', connectionId: conn.connectionId, requestId: gatewayId() }));
+      return;
+    }
+    if (!this.admit(route.routeKey)) {
+      // What API Gateway sends for a throttled WebSocket message; the function never runs.
+      this.metric('ClientError', 1);
+      this.accessLog(conn, route.routeKey, 'MESSAGE', 429);
+      this.send(conn, JSON.stringify({ message: 'Too Many Requests', connectionId: conn.connectionId, requestId: gatewayId() }));
       return;
     }
     const event = messageEvent(this.api, conn, route.routeKey, body, isBinary);
@@ -271,6 +321,11 @@ export class Gateway {
       if (size <= LIMITS.messageBytes) chunks.push(chunk);
     });
     req.on('end', async () => {
+      const method = req.method ?? 'GET';
+      const resource = `arn:aws:execute-api:${this.api.region}:${LOCAL_ACCOUNT_ID}:${this.api.apiId}/${this.api.stage}/${method}/@connections/${connectionId}`;
+      const denied = this.options.authorize?.(accessKeyIdOf(req.headers.authorization), 'execute-api:ManageConnections', resource);
+      if (denied) return managementError(res, 403, 'ForbiddenException', denied);
+      if (!this.accountRequests.take()) return managementError(res, 429, 'LimitExceededException', 'Too Many Requests');
       const slow = this.options.faults?.get('slow-fanout');
       if (slow && req.method === 'POST') await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
       if (this.options.faults?.get('connections-api-error') && req.method === 'POST') {

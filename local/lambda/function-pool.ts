@@ -20,11 +20,16 @@ export interface FunctionDefinition {
   readonly memoryMb: number;
   readonly logGroupName: string;
   readonly environment: Readonly<Record<string, string>>;
+  /** The plan's reserved_concurrent_executions: invocations beyond it are throttled (0 throttles them all). */
+  readonly reservedConcurrency?: number;
 }
+
+/** Why Lambda throttled an invocation, as its TooManyRequestsException names it. */
+export type ThrottleReason = 'ReservedFunctionConcurrentInvocationLimitExceeded' | 'CallerRateLimitExceeded';
 
 export type InvokeResult =
   | { readonly status: 'ok'; readonly payload: unknown }
-  | { readonly status: 'throttled'; readonly errorMessage: string }
+  | { readonly status: 'throttled'; readonly errorMessage: string; readonly reason: ThrottleReason }
   | { readonly status: 'error'; readonly errorType: string; readonly errorMessage: string }
   | { readonly status: 'timeout'; readonly errorMessage: string }
   | { readonly status: 'crashed'; readonly errorMessage: string };
@@ -106,7 +111,10 @@ export class FunctionPool {
     let start = Date.now();
     try {
       if (this.closed) result = { status: 'crashed', errorMessage: `${this.definition.name} is shut down` };
-      else if (fault === 'throttle') result = { status: 'throttled', errorMessage: 'Rate Exceeded.' };
+      else if (fault === 'throttle') result = { status: 'throttled', errorMessage: 'Rate Exceeded.', reason: 'CallerRateLimitExceeded' };
+      else if (this.definition.reservedConcurrency !== undefined && concurrent > this.definition.reservedConcurrency) {
+        result = { status: 'throttled', errorMessage: 'Rate Exceeded.', reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
+      }
       else result = await this.run(event, trace.header, fault === 'crash', (at) => (start = at));
     } finally {
       this.inFlight--;

@@ -1,0 +1,190 @@
+/**
+ * `npm run bench -- connections [--count 10000] [--timeout-s 300]`: holds COUNT idle WebSocket connections on the
+ * local gateway (the synthesized dev plan: authorizer and $connect run for each) and on a bare `ws` server, one
+ * server process each, clients in this process, loopback only. Reports server RSS per connection, their ratio
+ * (target: the gateway at most 2x the bare server) and the connect rate. Memory per connection is the least-squares
+ * slope over ten samples taken while the connections are opened, so one-time growth does not count. The gateway's
+ * RSS also holds its function workers, whose heaps grow and shrink on their own schedule; the main thread's heap and
+ * external memory (where the gateway keeps its connections) is reported beside it as the steadier measure.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { loadDevIdp } from '../local/idp.ts';
+import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
+import type { ServerMessage, ServerMode } from './connection-server.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { count: { type: 'string', default: '10000' }, 'timeout-s': { type: 'string', default: '300' } },
+});
+if (positionals[0] !== 'connections') throw new Error(`unknown benchmark ${positionals[0] ?? '(none)'}; available: connections`);
+const count = Number(values.count);
+const deadline = Date.now() + Number(values['timeout-s']) * 1000;
+if (!Number.isInteger(count) || count < 1) throw new Error('--count must be a whole number >= 1');
+if (!(Number(values['timeout-s']) > 0)) throw new Error('--timeout-s must be a positive number');
+const stackDir = synthesizedStackDir('dev');
+if (!existsSync(path.join(stackDir, 'cdk.tf.json'))) throw new Error(`${stackDir} has no plan: run npm run synth first`);
+/** Handshakes in flight at once: the local pool's 16 environments per function, each kept busy twice over. */
+const IN_FLIGHT = 32;
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly ready: Extract<ServerMessage, { kind: 'ready' }>;
+  rss(): Promise<Extract<ServerMessage, { kind: 'rss' }>>;
+}
+
+async function startServer(mode: ServerMode): Promise<Server> {
+  const child = fork(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), [mode, stackDir], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const next = <K extends ServerMessage['kind']>(kind: K) =>
+    new Promise<Extract<ServerMessage, { kind: K }>>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the ${mode} server exited with ${code}`));
+      const onMessage = (message: ServerMessage) => {
+        if (message.kind !== kind) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message as Extract<ServerMessage, { kind: K }>);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next('ready');
+  return {
+    child,
+    ready,
+    rss: () => {
+      const answer = next('rss');
+      child.send('rss');
+      return answer;
+    },
+  };
+}
+
+class Retryable extends Error {
+  constructor(readonly status: number) {
+    super(`handshake answered ${status}`);
+  }
+}
+
+/**
+ * Handshakes answered 429 (the plan's $connect route throttle) or 5xx (an authorizer or $connect invocation that
+ * failed, e.g. a cold start timing out on a loaded machine), each retried after a pause as a client would.
+ */
+const retriedHandshakes = { throttled: 0, failed: 0 };
+const RETRY_PAUSE_MS = 100;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) =>
+      reject((res.statusCode ?? 0) === 429 || (res.statusCode ?? 0) >= 500 ? new Retryable(res.statusCode ?? 0) : new Error(`handshake answered ${res.statusCode}`)),
+    );
+    ws.once('error', reject);
+  });
+}
+
+async function openAll(urls: readonly string[]): Promise<{ sockets: WebSocket[]; seconds: number }> {
+  const sockets: WebSocket[] = [];
+  const started = performance.now();
+  let nextIndex = 0;
+  const worker = async () => {
+    while (nextIndex < urls.length) {
+      if (Date.now() > deadline) throw new Error(`timed out with ${sockets.length} of ${urls.length} connections open`);
+      const url = urls[nextIndex++] as string;
+      for (;;) {
+        try {
+          sockets.push(await open(url));
+          break;
+        } catch (error) {
+          if (!(error instanceof Retryable) || Date.now() > deadline) throw error;
+          if (error.status === 429) retriedHandshakes.throttled++;
+          else retriedHandshakes.failed++;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { sockets, seconds: (performance.now() - started) / 1000 };
+}
+
+async function closeAll(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => (ws.once('close', () => resolve()), ws.terminate()))));
+}
+
+const SAMPLES = 10;
+
+/** Least-squares slope of y over x. */
+function slope(x: readonly number[], y: readonly number[]): number {
+  const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = mean(x);
+  const my = mean(y);
+  const covariance = x.reduce((sum, xi, i) => sum + (xi - mx) * ((y[i] as number) - my), 0);
+  const variance = x.reduce((sum, xi) => sum + (xi - mx) ** 2, 0);
+  return covariance / variance;
+}
+
+interface Measurement {
+  readonly mode: ServerMode;
+  readonly rssPerConnection: number;
+  readonly heapPerConnection: number;
+  readonly connectsPerSecond: number;
+  readonly held: number;
+}
+
+async function measure(mode: ServerMode): Promise<Measurement> {
+  const server = await startServer(mode);
+  try {
+    let urls: string[] = Array.from({ length: count }, () => server.ready.url);
+    if (mode === 'gateway') {
+      const idp = await loadDevIdp(server.ready.stateDir as string);
+      const token = (i: number) => idp.mint(`bench-${i}`);
+      urls = await Promise.all(urls.map(async (url, i) => `${url}?token=${encodeURIComponent(await token(i))}`));
+      // Warm the environments the handshake needs, so the samples include the workers and not just the port.
+      await closeAll((await openAll(urls.slice(0, IN_FLIGHT))).sockets);
+    }
+    const samples: Extract<ServerMessage, { kind: 'rss' }>[] = [await server.rss()];
+    const sockets: WebSocket[] = [];
+    let seconds = 0;
+    for (let step = 1; step <= SAMPLES; step++) {
+      const opened = await openAll(urls.slice(Math.floor(((step - 1) * count) / SAMPLES), Math.floor((step * count) / SAMPLES)));
+      sockets.push(...opened.sockets);
+      seconds += opened.seconds;
+      samples.push(await server.rss());
+    }
+    await closeAll(sockets);
+    const held = samples.map((s) => s.connections);
+    return {
+      mode,
+      rssPerConnection: slope(held, samples.map((s) => s.rssBytes)),
+      heapPerConnection: slope(held, samples.map((s) => s.heapBytes)),
+      connectsPerSecond: count / seconds,
+      held: held.at(-1) as number,
+    };
+  } finally {
+    server.child.disconnect();
+  }
+}
+
+const raw = await measure('raw');
+const gateway = await measure('gateway');
+const ratio = gateway.rssPerConnection / raw.rssPerConnection;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+for (const m of [raw, gateway]) {
+  console.log(
+    `${m.mode.padEnd(8)} ${m.held} held  RSS ${kib(m.rssPerConnection)}/connection  main-thread heap+external ${kib(m.heapPerConnection)}/connection  ${m.connectsPerSecond.toFixed(0)} connects/s`,
+  );
+}
+console.log(`main-thread heap+external per connection, gateway / raw ws: ${(gateway.heapPerConnection / raw.heapPerConnection).toFixed(2)}x`);
+console.log(
+  `gateway handshakes retried after ${RETRY_PAUSE_MS} ms: ${retriedHandshakes.throttled} throttled (429, the plan's $connect ` +
+    `route throttle), ${retriedHandshakes.failed} failed (5xx)`,
+);
+console.log(`RSS per connection, gateway / raw ws: ${ratio.toFixed(2)}x (target <= 2x) ${ratio <= 2 ? 'PASS' : 'FAIL'}`);
+process.exitCode = ratio <= 2 && gateway.held === count && raw.held === count ? 0 : 1;

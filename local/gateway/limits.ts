@@ -1,0 +1,87 @@
+/** The rate and size limits API Gateway enforces on a WebSocket stage, as small pieces the gateway composes. */
+
+/**
+ * A token bucket: `burst` tokens at most, refilled at `ratePerSecond`; a request takes one or is throttled.
+ * This is the algorithm API Gateway documents for its stage, route and account throttles.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!(ratePerSecond >= 0) || !(burst >= 0)) throw new Error(`a throttle needs a rate and burst >= 0, got ${ratePerSecond}/${burst}`);
+    this.tokens = burst;
+    this.refilledAt = now();
+  }
+
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.ratePerSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * Watches the raw bytes of a WebSocket connection and reports the first frame whose payload exceeds `limit`.
+ * ws's `maxPayload` bounds a whole (possibly fragmented) message, so it enforces the 128 KB message limit; API
+ * Gateway also bounds every single frame to 32 KB, which only the frame headers on the wire show. Frames from a
+ * client are never compressed here (the gateway, like API Gateway, offers no permessage-deflate), so the header
+ * length is the payload size.
+ */
+export class FrameSizeGuard {
+  private header: number[] = [];
+  private payloadLeft = 0;
+  private tripped = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly onTooBig: (payloadBytes: number) => void,
+  ) {}
+
+  get exceeded(): boolean {
+    return this.tripped;
+  }
+
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length && !this.tripped) {
+      if (this.payloadLeft > 0) {
+        const skipped = Math.min(this.payloadLeft, chunk.length - offset);
+        this.payloadLeft -= skipped;
+        offset += skipped;
+        continue;
+      }
+      this.header.push(chunk[offset] as number);
+      offset++;
+      const length = this.completeHeaderPayloadLength();
+      if (length === undefined) continue;
+      this.header = [];
+      if (length > this.limit) {
+        this.tripped = true;
+        this.onTooBig(length);
+        return;
+      }
+      this.payloadLeft = length;
+    }
+  }
+
+  /** The payload length once the header (2 to 14 bytes) is complete; undefined while bytes are missing. */
+  private completeHeaderPayloadLength(): number | undefined {
+    const h = this.header;
+    if (h.length < 2) return undefined;
+    const length7 = (h[1] as number) & 0x7f;
+    const masked = ((h[1] as number) & 0x80) !== 0;
+    const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+    if (h.length < 2 + extended + (masked ? 4 : 0)) return undefined;
+    if (extended === 0) return length7;
+    const bytes = Buffer.from(h.slice(2, 2 + extended));
+    return extended === 2 ? bytes.readUInt16BE(0) : Number(bytes.readBigUInt64BE(0));
+  }
+}

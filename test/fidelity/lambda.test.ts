@@ -1,0 +1,165 @@
+/**
+ * Lambda on the local stack: the context object, the plan's timeout and reserved concurrency, and the Invoke API
+ * (synchronous, asynchronous with retries and an on-failure destination, IAM) reached with the real
+ * @aws-sdk/client-lambda, from a test and from a function. The plan copy adds small fixture functions.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatClient } from '../support/ws-client.ts';
+import { addFunction, bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
+
+let stack: EditedStack;
+let lambda: LambdaClient;
+const decoder = new TextDecoder();
+const TIME_SCALE = 600; // async retries after 60 s and 120 s take 100 ms and 200 ms
+
+const ECHO = `
+export const handler = async (event, context) => {
+  console.log('EVENT ' + JSON.stringify(event));
+  return { event, context: { awsRequestId: context.awsRequestId, functionName: context.functionName,
+    invokedFunctionArn: context.invokedFunctionArn, remainingMs: context.getRemainingTimeInMillis() } };
+};`;
+const SLOW = `export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.sleepMs)); return 'slept'; };`;
+const FAILING = `export const handler = async () => { throw new TypeError('always fails'); };`;
+const CALLER = `
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+const lambda = new LambdaClient({ maxAttempts: 1 });
+export const handler = async (event) => {
+  try {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: event.target, Payload: JSON.stringify(event.payload) }));
+    return { statusCode: out.StatusCode, payload: JSON.parse(new TextDecoder().decode(out.Payload)) };
+  } catch (error) {
+    return { error: error.name, message: error.message };
+  }
+};`;
+
+async function invoke(functionName: string, payload: unknown, invocationType?: 'Event' | 'RequestResponse') {
+  const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify(payload), InvocationType: invocationType }));
+  return { status: out.StatusCode, functionError: out.FunctionError, payload: out.Payload?.length ? JSON.parse(decoder.decode(out.Payload)) : undefined };
+}
+
+beforeAll(async () => {
+  stack = await bootEditedStack(
+    (plan, dir) => {
+      const region = (plan.provider as { aws: { region: string }[] }).aws[0]?.region as string;
+      const echo = addFunction(plan, dir, { id: 'echo', source: ECHO });
+      addFunction(plan, dir, { id: 'slow', source: SLOW, timeout: 1, reservedConcurrency: 1 });
+      addFunction(plan, dir, { id: 'failing', source: FAILING });
+      addFunction(plan, dir, {
+        id: 'caller',
+        source: CALLER,
+        statements: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: `arn:aws:lambda:${region}:000000000000:function:${echo}` }],
+      });
+      plan.resource.aws_lambda_function_event_invoke_config = {
+        fixture_failing_async: {
+          function_name: '${aws_lambda_function.fixture_failing.function_name}',
+          maximum_retry_attempts: 2,
+          destination_config: { on_failure: { destination: '${aws_lambda_function.fixture_echo.arn}' } },
+        },
+      };
+      // The who route's function may not run at all.
+      resourceOf(plan, 'aws_lambda_function', 'who').reserved_concurrent_executions = 0;
+    },
+    { timeScale: TIME_SCALE },
+  );
+  lambda = new LambdaClient({
+    endpoint: stack.lambdaEndpoint,
+    region: stack.region,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+});
+
+afterAll(async () => {
+  lambda?.destroy();
+  await stack?.close();
+});
+
+describe('the context object', () => {
+  it('carries the request id, function name and ARN, and the time left before the plan timeout', async () => {
+    const { status, payload } = await invoke('wschat-dev-echo', { hello: 'world' });
+    expect(status).toBe(200);
+    expect(payload.event).toEqual({ hello: 'world' });
+    expect(payload.context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(payload.context.functionName).toBe('wschat-dev-echo');
+    expect(payload.context.invokedFunctionArn).toBe(`arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-echo`);
+    expect(payload.context.remainingMs).toBeGreaterThan(2000);
+    expect(payload.context.remainingMs).toBeLessThanOrEqual(3000);
+  });
+});
+
+describe('the plan timeout and reserved concurrency', () => {
+  it('kills an invocation that outlives the timeout and reports Sandbox.Timedout', async () => {
+    const started = Date.now();
+    const { status, functionError, payload } = await invoke('wschat-dev-slow', { sleepMs: 5000 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(status).toBe(200);
+    expect(functionError).toBe('Unhandled');
+    expect(payload).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' });
+  });
+
+  it('throttles invocations beyond reserved_concurrent_executions with TooManyRequestsException', async () => {
+    const outcomes = await Promise.all([
+      invoke('wschat-dev-slow', { sleepMs: 300 }),
+      invoke('wschat-dev-slow', { sleepMs: 300 }).catch((e: unknown) => e as Error & { Reason?: string }),
+    ]);
+    expect(outcomes[0]).toMatchObject({ status: 200, payload: 'slept' });
+    expect(outcomes[1]).toMatchObject({ name: 'TooManyRequestsException', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+  });
+
+  it('throttles a route whose function reserves 0: the client gets an error frame, Lambda counts Throttles', async () => {
+    const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('alice')));
+    client.send({ action: 'who', room: 'lobby' });
+    expect(await client.next((f) => f.message === 'Internal server error')).toMatchObject({ connectionId: expect.any(String) });
+    const throttles = stack.metrics.stat({ namespace: 'AWS/Lambda', name: 'Throttles', dimensions: { FunctionName: 'wschat-dev-who' } }, 'Sum', 0, Date.now() + 1);
+    expect(throttles).toBe(1);
+    await client.close();
+  });
+});
+
+describe('the Invoke API', () => {
+  it('retries a failing async event twice, then sends a destination record to the on-failure function', async () => {
+    expect((await invoke('wschat-dev-failing', { order: 42 }, 'Event')).status).toBe(202);
+    const recorded = () => stack.printed.find((line) => line.startsWith('wschat-dev-echo EVENT') && line.includes('RetriesExhausted'));
+    await expect.poll(recorded, { timeout: 10_000 }).toBeDefined();
+    const record = JSON.parse((recorded() as string).slice('wschat-dev-echo EVENT '.length));
+    expect(record).toMatchObject({
+      version: '1.0',
+      requestContext: {
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+        functionArn: `arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-failing:$LATEST`,
+      },
+      requestPayload: { order: 42 },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'TypeError', errorMessage: 'always fails' },
+    });
+    expect(stack.printed.filter((line) => line.startsWith('wschat-dev-failing') && line.includes('"errorMessage":"always fails"'))).toHaveLength(3);
+  });
+
+  it('lets a function invoke another with the real client, within its role policy', async () => {
+    const allowed = await invoke('wschat-dev-caller', { target: 'wschat-dev-echo', payload: { via: 'caller' } });
+    expect(allowed.payload).toMatchObject({ statusCode: 200, payload: { event: { via: 'caller' } } });
+    const denied = await invoke('wschat-dev-caller', { target: 'wschat-dev-slow', payload: { sleepMs: 1 } });
+    expect(denied.payload).toEqual({
+      error: 'AccessDeniedException',
+      message:
+        `User: arn:aws:sts::000000000000:assumed-role/wschat-dev-caller-fn/wschat-dev-caller is not authorized to perform: lambda:InvokeFunction ` +
+        `on resource: arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-slow because no identity-based policy allows the lambda:InvokeFunction action`,
+    });
+  });
+
+  it('answers unknown functions, bad payloads and bad invocation types as Lambda does', async () => {
+    const missing = (await invoke('wschat-dev-nope', {}).catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode: number } };
+    expect(missing.name).toBe('ResourceNotFoundException');
+    expect(missing.$metadata.httpStatusCode).toBe(404);
+    const notJson = (await lambda
+      .send(new InvokeCommand({ FunctionName: 'wschat-dev-echo', Payload: new TextEncoder().encode('{nope') }))
+      .catch((e: unknown) => e)) as Error;
+    expect(notJson.name).toBe('InvalidRequestContentException');
+    const dryRun = await lambda.send(new InvokeCommand({ FunctionName: 'wschat-dev-echo', InvocationType: 'DryRun' }));
+    expect(dryRun.StatusCode).toBe(204);
+    const tooBig = (await invoke('wschat-dev-echo', { pad: 'x'.repeat(1024 * 1024) }, 'Event').catch((e: unknown) => e)) as Error;
+    expect(tooBig.name).toBe('RequestEntityTooLargeException');
+  });
+});

@@ -1,0 +1,72 @@
+/** How the local stack reads the plan's throttles and async invoke configs, and the errors a bad plan gets. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readApiModel } from '../../local/gateway/api-model.ts';
+import { LambdaInvokeApi, readAsyncConfigs } from '../../local/lambda/invoke-api.ts';
+import { StackPlan } from '../../local/plan.ts';
+
+function planOf(resource: Record<string, unknown>): StackPlan {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wschat-plan-reading-'));
+  writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ provider: { aws: [{ region: 'eu-west-1' }] }, resource }));
+  return StackPlan.load(dir, { apiId: 'abc', variables: {} });
+}
+
+const functions = {
+  aws_lambda_function: { a: { function_name: 'fn-a' }, b: { function_name: 'fn-b' } },
+};
+
+describe('event invoke configs', () => {
+  const config = (extra: Record<string, unknown>) =>
+    planOf({ ...functions, aws_lambda_function_event_invoke_config: { c: { function_name: '${aws_lambda_function.a.function_name}', ...extra } } });
+
+  it('reads retries, event age and a function destination', () => {
+    const configs = readAsyncConfigs(
+      config({ maximum_retry_attempts: 1, maximum_event_age_in_seconds: 120, destination_config: { on_failure: { destination: '${aws_lambda_function.b.arn}' } } }),
+    );
+    expect(configs.get('fn-a')).toEqual({ maximumRetryAttempts: 1, maximumEventAgeMs: 120_000, onFailure: 'fn-b', onSuccess: undefined });
+  });
+
+  it('rejects out-of-range settings and destinations it cannot run, naming them', () => {
+    expect(() => readAsyncConfigs(config({ maximum_retry_attempts: 3 }))).toThrow(/maximum_retry_attempts must be 0, 1 or 2, got 3/);
+    expect(() => readAsyncConfigs(config({ maximum_event_age_in_seconds: 30 }))).toThrow(/maximum_event_age_in_seconds must be 60 to 21600/);
+    expect(() =>
+      readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:sqs:eu-west-1:000000000000:dlq' } } })),
+    ).toThrow(/on_failure destination arn:aws:sqs:eu-west-1:000000000000:dlq is not a Lambda function; the local stack runs no SQS/);
+  });
+
+  it('refuses a destination function the plan does not define', () => {
+    const asyncConfigs = readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:lambda:eu-west-1:000000000000:function:ghost' } } }));
+    const api = new LambdaInvokeApi({ region: 'eu-west-1', pools: new Map(), asyncConfigs, timeScale: 1, log: () => undefined });
+    expect(() => api.verifyAsyncConfigs()).toThrow(/the event invoke config of fn-a names function fn-a, which the plan does not define/);
+  });
+});
+
+describe('stage throttles', () => {
+  const api = (stage: Record<string, unknown>) =>
+    readApiModel(
+      planOf({
+        ...functions,
+        aws_apigatewayv2_api: { api: { protocol_type: 'WEBSOCKET', route_selection_expression: '$request.body.action' } },
+        aws_apigatewayv2_integration: { i: { integration_type: 'AWS_PROXY', integration_uri: '${aws_lambda_function.a.invoke_arn}' } },
+        aws_apigatewayv2_route: { r: { route_key: 'send', target: 'integrations/${aws_apigatewayv2_integration.i.id}' } },
+        aws_apigatewayv2_stage: { s: { name: 'dev', ...stage } },
+      }),
+    );
+
+  it('reads the default and per-route throttles', () => {
+    const model = api({
+      default_route_settings: { throttling_rate_limit: 100, throttling_burst_limit: 200 },
+      route_settings: [{ route_key: 'send', throttling_rate_limit: 5, throttling_burst_limit: 10 }],
+    });
+    expect(model.throttle).toEqual({ rateLimit: 100, burstLimit: 200 });
+    expect(model.routeThrottles?.get('send')).toEqual({ rateLimit: 5, burstLimit: 10 });
+    expect(api({}).throttle).toBeUndefined();
+  });
+
+  it('rejects route settings for a route the plan lacks, and negative limits', () => {
+    expect(() => api({ route_settings: [{ route_key: 'shout', throttling_rate_limit: 1 }] })).toThrow(/route_settings name route shout/);
+    expect(() => api({ default_route_settings: { throttling_rate_limit: -1 } })).toThrow(/default_route_settings: throttling limits must be numbers >= 0/);
+  });
+});
