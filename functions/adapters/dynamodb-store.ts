@@ -370,6 +370,19 @@ export class DynamoChatStore implements ChatStore {
     );
   }
 
+  async markFannedOut(key: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.idempotency,
+        Key: { key },
+        UpdateExpression: 'SET fannedOut = :done',
+        ConditionExpression: 'attribute_exists(#key)',
+        ExpressionAttributeNames: { '#key': 'key' },
+        ExpressionAttributeValues: { ':done': true },
+      }),
+    );
+  }
+
   async takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean> {
     return conditional(
       this.db.send(

@@ -66,6 +66,7 @@ export async function fanOut(
 /**
  * Fans a frame out and then announces every departure it caused (connections found gone), and those the
  * announcements cause in turn. It ends: each connection is pruned, and its departure reported, only once.
+ * `delivered` runs once the frame itself has been posted to the room, before the departures are announced.
  */
 export async function broadcast(
   deps: Deps,
@@ -73,10 +74,12 @@ export async function broadcast(
   frame: ServerFrame,
   nowMs: number,
   audience: Audience = {},
+  delivered?: () => Promise<void>,
 ): Promise<void> {
   const pending = [{ room, frame, audience }];
-  for (let next = pending.shift(); next; next = pending.shift()) {
+  for (let next = pending.shift(), first = true; next; next = pending.shift(), first = false) {
     const { departures } = await fanOut(deps, next.room, next.frame, nowMs, next.audience);
+    if (first) await delivered?.();
     pending.push(...departures.map((d) => presenceDelivery(d.room, d.userId, 'leave')));
   }
 }

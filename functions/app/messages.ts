@@ -12,8 +12,10 @@ const MAX_SEQ_ATTEMPTS = 64;
 
 export interface SendOutcome {
   readonly message: StoredMessage;
-  /** True when this clientMsgId was already stored: the caller gets the same ack and nothing is broadcast. */
+  /** True when this clientMsgId was already stored: the caller gets the same ack. */
   readonly replay: boolean;
+  /** The message already reached its room; false for a new message and for a replay whose fan-out failed. */
+  readonly fannedOut: boolean;
 }
 
 export function idempotencyKey(room: string, userId: string, clientMsgId: string): string {
@@ -55,7 +57,7 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
     const stored = await store.getMessage(req.room, existing.seq);
     if (isOurs(stored)) {
       deps.telemetry.count('IdempotentReplay');
-      return { message: stored, replay: true };
+      return { message: stored, replay: true, fannedOut: existing.fannedOut === true };
     }
     if (existing.leaseUntil > caller.nowMs || !(await store.takeOverClaim(existing, owner, claim.leaseUntil))) {
       throw new ChatError('IN_PROGRESS', `clientMsgId ${req.clientMsgId} is still being stored; retry`, true);
@@ -77,7 +79,7 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
       await store.advanceSeqHint(req.room, seq);
       deps.telemetry.count('MessagesReceived');
       deps.telemetry.count('MessagePayloadBytes', Buffer.byteLength(req.text, 'utf8'));
-      return { message, replay: false };
+      return { message, replay: false, fannedOut: false };
     }
     // Every seq up to the counter is taken, so jump past it rather than probing one slot at a time.
     seq = Math.max(seq + 1, (await store.readSeqHint(req.room)) + 1);

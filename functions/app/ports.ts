@@ -44,6 +44,8 @@ export interface SendClaim {
   /** Epoch ms until which the owner may still be writing; after it another request may take over. */
   readonly leaseUntil: number;
   readonly expiresAt: number;
+  /** Set once the message reached its room; until then a retry fans it out again. */
+  readonly fannedOut?: boolean;
 }
 
 /** The connection's current send rate window. */
@@ -113,6 +115,8 @@ export interface ChatStore {
   moveClaim(key: string, owner: string, seq: number): Promise<boolean>;
   /** Takes over a claim whose lease ran out; false when someone else changed it first. */
   takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Records that the claimed message was fanned out to its room. */
+  markFannedOut(key: string): Promise<void>;
   /** Deletes the claim if `owner` still holds it. */
   releaseClaim(key: string, owner: string): Promise<void>;
 }

@@ -113,7 +113,7 @@ describe('sendMessage under the rate limit', () => {
     await sendMessage(deps, at(alice, 1), { room, text: 'two', clientMsgId: 'c2' });
     for (let i = 0; i < 3; i++) {
       const replay = await sendMessage(deps, at(alice, 10 + i), { room, text: 'one', clientMsgId: 'c1' });
-      expect(replay).toEqual({ message: first.message, replay: true });
+      expect(replay).toEqual({ message: first.message, replay: true, fannedOut: false });
     }
     expect(telemetry.total('RateLimited')).toBe(0);
     // The replays used none of the next window either.

@@ -119,10 +119,20 @@ describe('sendMessage', () => {
     // The retry may even carry different text: the stored message wins.
     const retry = await sendMessage(deps, again(alice), { room, text: 'changed', clientMsgId: 'dup' });
 
-    expect(retry).toEqual({ message: original.message, replay: true });
+    expect(retry).toEqual({ message: original.message, replay: true, fannedOut: false });
     expect(await allMessages(room)).toEqual([original.message]);
     expect(telemetry.total('IdempotentReplay') - replays).toBe(1);
     expect(telemetry.total('MessagesReceived') - received).toBe(0);
+  });
+
+  it('remembers a completed fan-out, so only a retry of a send whose fan-out failed fans it out again', async () => {
+    const room = freshRoom();
+    const alice = await member(deps, room, 'alice');
+    const original = await sendMessage(deps, alice, { room, text: 'deliver me', clientMsgId: 'fo' });
+    expect(original.fannedOut).toBe(false);
+    expect((await sendMessage(deps, again(alice), { room, text: 'deliver me', clientMsgId: 'fo' })).fannedOut).toBe(false);
+    await store.markFannedOut(idempotencyKey(room, 'alice', 'fo'));
+    expect(await sendMessage(deps, again(alice), { room, text: 'deliver me', clientMsgId: 'fo' })).toEqual({ ...original, replay: true, fannedOut: true });
   });
 
   it('replays for the same user on another connection, but not for another user with the same clientMsgId', async () => {
@@ -200,7 +210,7 @@ describe('sendMessage', () => {
       }
 
       const retry = await sendMessage(deps, again(alice), req);
-      expect(retry).toEqual({ message: storedMessage, replay: true });
+      expect(retry).toEqual({ message: storedMessage, replay: true, fannedOut: false });
       expect(seqsOf(await allMessages(room))).toEqual([1, 2]);
     }
   });
@@ -270,6 +280,7 @@ describe('sendMessage', () => {
       expect(await sendMessage(deps, again(alice), { room, text: 't', clientMsgId: 'done' })).toEqual({
         message: written,
         replay: true,
+        fannedOut: false,
       });
       expect(await allMessages(room)).toEqual([written]);
     });

@@ -1,0 +1,74 @@
+/**
+ * `npm run load [-- --clients 1000 --sends 20000 ...]`: boots the local stack (the synthesized dev plan) and
+ * runs the load scenario of bench/load-harness.ts, then prints throughput, latencies, error frames, process
+ * memory and the verification result. Exit code 1 when anything was lost, duplicated or unacknowledged.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
+import { startLocalStack } from '../local/stack.ts';
+import { runLoad } from './load-harness.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000' },
+    rooms: { type: 'string', default: '50' },
+    'big-room': { type: 'string', default: '500' },
+    sends: { type: 'string', default: '20000' },
+    'big-room-share': { type: 'string', default: '0.02' },
+    'spread-seconds': { type: 'string', default: '600' },
+    'no-synth': { type: 'boolean', default: false },
+  },
+});
+const number = (name: keyof typeof values) => {
+  const value = Number(values[name]);
+  if (!Number.isFinite(value) || value < 0) {
+    console.error(`error: --${name} must be a non-negative number, got "${values[name]}"`);
+    process.exit(2);
+  }
+  return value;
+};
+
+if (!values['no-synth']) {
+  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+}
+const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
+const options = {
+  clients: number('clients'),
+  rooms: number('rooms'),
+  bigRoomMembers: number('big-room'),
+  sends: number('sends'),
+  bigRoomShare: number('big-room-share'),
+  spreadMs: number('spread-seconds') * 1000,
+};
+console.log(`load: ${JSON.stringify(options)} against ${stack.url}`);
+let peakRssMb = 0;
+const report = await runLoad({
+  url: stack.url,
+  tokenFor: (user) => stack.idp.mint(user),
+  ...options,
+  onTick: () => {
+    peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20);
+  },
+});
+console.log(
+  JSON.stringify(
+    {
+      ...report,
+      violations: report.violations.slice(0, 20),
+      violationCount: report.violations.length,
+      // The gateway, dynalite and the function workers share this process (workers are threads).
+      peakRssMb: Math.round(peakRssMb),
+    },
+    null,
+    2,
+  ),
+);
+await stack.close();
+process.exit(report.violations.length || report.gaveUp ? 1 : 0);

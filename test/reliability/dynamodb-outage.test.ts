@@ -1,0 +1,50 @@
+/**
+ * DynamoDB becomes unreachable for 5 s in the middle of a load (its port refuses connections): requests in
+ * that window get retryable error frames, nothing crashes, retries are stored once, and the verification holds.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runLoad } from '../../bench/load-harness.ts';
+import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { ChatClient } from '../support/ws-client.ts';
+
+let stack: BootedStack;
+
+beforeAll(async () => {
+  stack = await bootDevStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+it('survives a 5 s DynamoDB outage with retryable errors and no loss or duplicate', { timeout: 600_000 }, async () => {
+  let phase: 'before' | 'down' | 'after' = 'before';
+  const report = await runLoad({
+    url: stack.url,
+    tokenFor: (user) => stack.tokenFor(user),
+    clients: 40,
+    rooms: 5,
+    bigRoomMembers: 15,
+    sends: 600,
+    bigRoomShare: 0.2,
+    spreadMs: 20_000,
+    onTick: (elapsedMs) => {
+      if (phase === 'before' && elapsedMs >= 5_000) {
+        phase = 'down';
+        stack.faults.inject({ kind: 'dynamodb-unreachable' });
+      } else if (phase === 'down' && elapsedMs >= 10_000) {
+        phase = 'after';
+        stack.faults.clear('dynamodb-unreachable');
+      }
+    },
+  });
+  console.log(JSON.stringify({ ...report, violations: report.violations.length, firstViolations: report.violations.slice(0, 8) }));
+  expect(phase).toBe('after');
+  expect(report.errorFrames.INTERNAL ?? 0).toBeGreaterThan(0);
+  expect(report.violations).toEqual([]);
+  expect(report.acked).toBe(600);
+  // Nothing crashed: a new connection after the outage is accepted and answered.
+  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('after-outage')));
+  expect((await client.request({ action: 'ping' }, 'pong')).type).toBe('pong');
+  await client.close();
+});

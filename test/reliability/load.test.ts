@@ -1,0 +1,35 @@
+/**
+ * The CI variant of `npm run load`: 100 clients, 2,000 sends with clientMsgIds over uneven rooms, then the
+ * exactly-once and history verification. The full run (1,000 clients, 20,000 sends) is bench/load.ts.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runLoad } from '../../bench/load-harness.ts';
+import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+
+let stack: BootedStack;
+
+beforeAll(async () => {
+  stack = await bootDevStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+it('delivers every acknowledged message exactly once to every member and keeps contiguous history', { timeout: 600_000 }, async () => {
+  const report = await runLoad({
+    url: stack.url,
+    tokenFor: (user) => stack.tokenFor(user),
+    clients: 100,
+    rooms: 10,
+    bigRoomMembers: 50,
+    sends: 2000,
+    bigRoomShare: 0.1,
+    spreadMs: 60_000,
+  });
+  console.log(JSON.stringify({ ...report, violations: report.violations.length, firstViolations: report.violations.slice(0, 8) }));
+  expect(report.violations).toEqual([]);
+  expect(report.acked).toBe(2000);
+  expect(report.gaveUp).toBe(0);
+  expect(report.deliveries).toBeGreaterThan(2000);
+});
