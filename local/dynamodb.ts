@@ -10,8 +10,9 @@ export interface DynamoEndpoint {
   close(): Promise<void>;
 }
 
-export async function startDynalite(port = 0): Promise<DynamoEndpoint> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/** @param dataDir keep the data in this directory (LevelDB) across restarts; in memory when absent. */
+export async function startDynalite(port = 0, dataDir?: string): Promise<DynamoEndpoint> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dataDir ? { path: dataDir } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

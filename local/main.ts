@@ -5,6 +5,9 @@
  *   --no-synth                 run the existing cdktf.out as it is
  *   --dynamodb-endpoint <url>  use this DynamoDB endpoint instead of embedded dynalite
  *   --time-scale <n>           compress alarm periods and connection limits n times (drills, demos)
+ *   --data-dir <dir>           keep DynamoDB data in <dir> across restarts (default: in memory)
+ *   --cdktf-out <dir>          read the synthesized stacks from <dir> (default cdktf.out)
+ *   --state-dir <dir>          extracted bundles and the development signing key (default .local)
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -25,6 +28,9 @@ const { values } = parseArgs({
     'no-synth': { type: 'boolean', default: false },
     'dynamodb-endpoint': { type: 'string' },
     'time-scale': { type: 'string', default: '1' },
+    'data-dir': { type: 'string' },
+    'cdktf-out': { type: 'string' },
+    'state-dir': { type: 'string', default: STATE_DIR },
   },
 });
 
@@ -51,11 +57,12 @@ if (!values['no-synth']) {
   execFileSync(process.execPath, [tsx, path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
 }
 
-const stackDir = synthesizedStackDir(stage);
+const stackDir = synthesizedStackDir(stage, values['cdktf-out']);
 const stack = await startLocalStack({
   stackDir,
   port,
-  stateDir: STATE_DIR,
+  stateDir: values['state-dir'],
+  dataDir: values['data-dir'],
   dynamoEndpoint: values['dynamodb-endpoint'],
   timeScale,
   log: (source, line) => console.log(formatLogLine(source, line)),

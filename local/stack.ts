@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   readonly stateDir: string;
   /** Use this DynamoDB endpoint instead of embedded dynalite. */
   readonly dynamoEndpoint?: string;
+  /** Keep the embedded DynamoDB's data in this directory, so a restart finds it again. */
+  readonly dataDir?: string;
   readonly log?: LogSink;
   /** Compresses alarm periods and connection time limits (60 = one minute passes in one second). */
   readonly timeScale?: number;
@@ -129,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const api = readApiModel(plan);
   const idp = await loadDevIdp(options.stateDir);
 
-  const dynalite: DynamoEndpoint | undefined = options.dynamoEndpoint ? undefined : await startDynalite();
+  const dynalite: DynamoEndpoint | undefined = options.dynamoEndpoint ? undefined : await startDynalite(0, options.dataDir);
   const dynamoEndpoint = options.dynamoEndpoint ?? (dynalite as DynamoEndpoint).endpoint;
   const dynamo = localDynamoClient(dynamoEndpoint, plan.region);
   const tables = await createTables(plan, dynamo);
