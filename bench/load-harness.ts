@@ -5,6 +5,7 @@
  * nothing unacknowledged appears anywhere.
  */
 import WebSocket from 'ws';
+import { open } from '../local/drills.ts';
 
 export interface LoadOptions {
   readonly url: string;
@@ -67,15 +68,6 @@ async function connect(url: string): Promise<WebSocket> {
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt * (0.5 + Math.random())));
     }
   }
-}
-
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake ${res.statusCode}`)));
-  });
 }
 
 export function roomOf(index: number, options: Pick<LoadOptions, 'rooms' | 'bigRoomMembers'>): string {

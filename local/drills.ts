@@ -34,7 +34,8 @@ const PLANS: Record<DrillFault, { target?: string; fault: (fn: (name: string) =>
 
 type Traffic = 'pings' | 'joins' | 'sends' | 'vanishing-members' | 'forged-tokens';
 
-function open(url: string): Promise<WebSocket> {
+/** Opens a WebSocket; a refused handshake rejects with `handshake <status>`. */
+export function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once('open', () => resolve(ws));

@@ -4,25 +4,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, expect, it, inject } from 'vitest';
 import { loadDevIdp } from '../../local/idp.ts';
+import { freePort } from '../../local/stack.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const running: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts `npm start`'s entry point on the test synthesis and resolves with its URL once it prints it. */
 function start(port: number, dataDir: string, stateDir: string): Promise<{ child: ChildProcess; url: string; output: string[] }> {
