@@ -106,7 +106,8 @@ function unpackBundle(plan: StackPlan, fn: PlanResource, stateDir: string): stri
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const timeScale = options.timeScale ?? 1;
-  const metrics = new MetricStore();
+  // Alarms look back at most 15 periods and the dashboard 30; both shrink with the time scale.
+  const metrics = new MetricStore((40 * 60 * 1000) / timeScale);
   const logs = new LogStore();
   const faults = new FaultController();
   const traces = new XrayCollector();

@@ -10,8 +10,10 @@ export interface MetricKey {
   readonly dimensions: Dimensions;
 }
 
+/** Times and values in two packed number arrays: 16 bytes a datapoint instead of an object each. */
 interface Series extends MetricKey {
-  readonly points: { t: number; v: number }[];
+  readonly times: number[];
+  readonly values: number[];
 }
 
 function keyOf(namespace: string, name: string, dimensions: Dimensions): string {
@@ -46,23 +48,30 @@ export function statistic(values: readonly number[], stat: string): number | und
 export class MetricStore {
   private readonly series = new Map<string, Series>();
 
-  /** @param retentionMs datapoints older than this are dropped (the local store is for recent history). */
-  constructor(private readonly retentionMs = 3 * 60 * 60 * 1000) {}
+  /**
+   * @param retentionMs datapoints older than this are dropped: the store serves alarm windows and the
+   * dashboard's recent periods, not history.
+   */
+  constructor(private readonly retentionMs = 40 * 60 * 1000) {}
 
   put(namespace: string, name: string, dimensions: Dimensions, value: number, t = Date.now()): void {
     if (!Number.isFinite(value)) return;
     const key = keyOf(namespace, name, dimensions);
     let series = this.series.get(key);
     if (!series) {
-      series = { namespace, name, dimensions: { ...dimensions }, points: [] };
+      series = { namespace, name, dimensions: { ...dimensions }, times: [], values: [] };
       this.series.set(key, series);
     }
-    series.points.push({ t, v: value });
+    series.times.push(t);
+    series.values.push(value);
     // Drop old points in batches rather than on every write.
-    if (series.points.length % 1000 === 0) {
+    if (series.times.length % 1000 === 0) {
       const horizon = t - this.retentionMs;
-      const firstKept = series.points.findIndex((p) => p.t >= horizon);
-      if (firstKept > 0) series.points.splice(0, firstKept);
+      const firstKept = series.times.findIndex((time) => time >= horizon);
+      if (firstKept > 0) {
+        series.times.splice(0, firstKept);
+        series.values.splice(0, firstKept);
+      }
     }
   }
 
@@ -71,7 +80,7 @@ export class MetricStore {
     const series = this.series.get(keyOf(key.namespace, key.name, key.dimensions));
     if (!series) return undefined;
     return statistic(
-      series.points.filter((p) => p.t >= from && p.t < to).map((p) => p.v),
+      series.values.filter((_, i) => (series.times[i] as number) >= from && (series.times[i] as number) < to),
       stat,
     );
   }
