@@ -63,6 +63,12 @@ console.log(
       ...report,
       violations: report.violations.slice(0, 20),
       violationCount: report.violations.length,
+      // Counts by kind: the violation text with its user, room and seq numbers taken out.
+      violationKinds: report.violations.reduce<Record<string, number>>((kinds, v) => {
+        const kind = v.replace(/load-\d+/g, '<user>').replace(/(big|small-\d+)/g, '<room>').replace(/\d+/g, 'N');
+        kinds[kind] = (kinds[kind] ?? 0) + 1;
+        return kinds;
+      }, {}),
       // The gateway, dynalite and the function workers share this process (workers are threads).
       peakRssMb: Math.round(peakRssMb),
     },
