@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import type { Caller, Deps } from '../../functions/app/context.ts';
-import { FANOUT_CONCURRENCY_DEFAULT } from '../../functions/catalog/env.ts';
-import { SEND_RATE_DEFAULT } from '../../functions/catalog/env.ts';
+import { FANOUT_CONCURRENCY_DEFAULT, SEND_RATE_DEFAULT } from '../../functions/catalog/env.ts';
+import { ChatError } from '../../functions/domain/errors.ts';
 import type { ConnectionNotifier, PostOutcome, Telemetry } from '../../functions/app/ports.ts';
 import type { ServerFrame } from '../../functions/domain/protocol.ts';
 import { joinRoom } from '../../functions/app/rooms.ts';
+import { expect } from 'vitest';
 import type { TestDynamo } from '../support/dynamo.ts';
 
 /** Keeps what the use cases report so tests can assert on it; sums counts per metric. */
@@ -88,4 +89,14 @@ export class RecordingNotifier implements ConnectionNotifier {
   clear(): void {
     this.posts.length = 0;
   }
+}
+
+/** The ChatError a use case rejects with; fails the test when it resolves or throws anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<ChatError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ChatError);
+  return error as ChatError;
 }

@@ -5,10 +5,9 @@ import type { Caller } from '../../functions/app/context.ts';
 import { idempotencyKey, sendMessage } from '../../functions/app/messages.ts';
 import { chargeSend } from '../../functions/app/rate-limit.ts';
 import { SEND_RATE_DEFAULT } from '../../functions/catalog/env.ts';
-import { ChatError } from '../../functions/domain/errors.ts';
 import { SEND_LEASE_MS } from '../../functions/domain/lifetime.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
-import { again, caller, freshRoom, makeDeps, member } from './harness.ts';
+import { again, caller, freshRoom, makeDeps, member, rejection } from './harness.ts';
 
 let dynamo: TestDynamo;
 
@@ -19,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamo?.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
-}
 
 /** The same connection at a fixed instant `ms` after `base` (so window arithmetic is exact). */
 const at = (base: Caller, ms: number): Caller => ({ ...again(base), nowMs: base.nowMs + ms });

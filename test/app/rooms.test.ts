@@ -6,11 +6,10 @@ import type { Caller, Deps } from '../../functions/app/context.ts';
 import { sendMessage } from '../../functions/app/messages.ts';
 import { joinRoom, listRoomMembers, signalTyping } from '../../functions/app/rooms.ts';
 import type { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
-import { ChatError } from '../../functions/domain/errors.ts';
 import { connectionRecordExpiresAt } from '../../functions/domain/lifetime.ts';
 import { TYPING_INTERVAL_MS } from '../../functions/domain/protocol-rules.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
-import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry } from './harness.ts';
+import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry, rejection } from './harness.ts';
 
 let dynamo: TestDynamo;
 let deps: Deps;
@@ -26,15 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamo?.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
-}
 
 /** A caller of the same connection `ms` later. */
 const later = (c: Caller, ms: number): Caller => ({ ...again(c), nowMs: c.nowMs + ms });

@@ -7,7 +7,7 @@ import type { SendClaim, StoredMessage } from '../../functions/app/ports.ts';
 import { ChatError } from '../../functions/domain/errors.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../../functions/domain/lifetime.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
-import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry } from './harness.ts';
+import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry, rejection } from './harness.ts';
 
 let dynamo: TestDynamo;
 let deps: Deps;
@@ -32,15 +32,6 @@ async function claimOf(key: string): Promise<SendClaim | undefined> {
     new GetCommand({ TableName: dynamo.tableNames.idempotency, Key: { key }, ConsistentRead: true }),
   );
   return Item as SendClaim | undefined;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ChatError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ChatError);
-  return error as ChatError;
 }
 
 const seqsOf = (items: { seq: number }[]) => items.map((m) => m.seq);
