@@ -6,8 +6,11 @@
 import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
 
 export type Severity = 'page' | 'ticket';
-/** What an alarm is instantiated for: once per API, per function, per table, per account or for the service. */
-export type AlarmScope = 'api' | 'function' | 'table' | 'account' | 'service';
+/**
+ * What an alarm is instantiated for: once per API, per function, per table, per dead-letter queue, per account or
+ * for the service.
+ */
+export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service';
 export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | 'p50' | 'p90' | 'p99';
 export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
 
@@ -37,7 +40,8 @@ export type DrillFault =
   | 'slow-fanout'
   | 'connections-api-error'
   | 'stale-connections'
-  | 'forged-tokens';
+  | 'forged-tokens'
+  | 'fanout-crash';
 
 export interface AlarmDefinition {
   readonly id: string;
@@ -59,6 +63,7 @@ export interface AlarmDefinition {
 const API = 'AWS/ApiGateway';
 const LAMBDA = 'AWS/Lambda';
 const DYNAMODB = 'AWS/DynamoDB';
+const SQS = 'AWS/SQS';
 const custom = (name: CustomMetricName, stat: Statistic): MetricRef => ({ namespace: METRICS_NAMESPACE, name, stat });
 const apiRequests: MetricRef[] = [
   { namespace: API, name: 'ConnectCount', stat: 'Sum' },
@@ -263,6 +268,24 @@ export const ALARMS = [
     datapointsToAlarm: 3,
     treatMissingData: 'notBreaching',
     drill: { fault: 'slow-fanout' },
+  },
+  {
+    id: 'fanout-dead-letters',
+    whatBroke: 'Large-room fan-out shards failed for good and wait in the dead-letter queue: members missed live messages',
+    scope: 'queue',
+    // Members catch up from history when they reconnect, and one bad shard is not an outage: a ticket.
+    severity: 'ticket',
+    rule: {
+      kind: 'threshold',
+      metric: { namespace: SQS, name: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum' },
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    },
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    treatMissingData: 'notBreaching',
+    drill: { fault: 'fanout-crash' },
   },
 ] as const satisfies readonly AlarmDefinition[];
 

@@ -28,6 +28,7 @@ export interface Section {
 const api = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/ApiGateway', name, stat }, label: `${name} (${stat})` });
 const lambda = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/Lambda', name, stat }, label: `${name} (${stat})` });
 const table = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/DynamoDB', name, stat }, label: name });
+const queue = (name: string, stat: MetricRef['stat']): Series => ({ metric: { namespace: 'AWS/SQS', name, stat }, label: `${name} (${stat})` });
 const business = (name: CustomMetricName, stat: MetricRef['stat'] = 'Sum'): Series => ({
   metric: { namespace: METRICS_NAMESPACE, name, stat },
   label: `${name}${CUSTOM_METRICS[name].unit === 'Milliseconds' ? ` ${stat} (ms)` : ''}`,
@@ -74,7 +75,13 @@ export const DASHBOARD: readonly Section[] = [
     widgets: [
       { type: 'metric', title: 'Connections', scope: 'service', series: [business('ConnectionsOpened'), business('ConnectionsClosed'), business('ConnectAuthFailed')] },
       { type: 'metric', title: 'Messages', scope: 'service', series: [business('MessagesReceived'), business('MessagesDelivered'), business('DeliveryFailed'), business('IdempotentReplay')] },
-      { type: 'metric', title: 'Fan-out', scope: 'service', series: [business('FanoutDuration', 'p99'), business('FanoutRecipients'), business('StaleConnectionsPruned')] },
+      { type: 'metric', title: 'Fan-out', scope: 'service', series: [business('FanoutDuration', 'p99'), business('FanoutRecipients'), business('FanoutShards'), business('StaleConnectionsPruned')] },
+      {
+        type: 'metric',
+        title: 'Fan-out dead letters',
+        scope: 'queue',
+        series: [queue('ApproximateNumberOfMessagesVisible', 'Maximum'), queue('NumberOfMessagesSent', 'Sum')],
+      },
     ],
   },
   {

@@ -18,10 +18,20 @@ export const CUSTOM_METRICS = {
   MessagesReceived: { unit: 'Count', meaning: 'A send was stored (first time for its clientMsgId).' },
   IdempotentReplay: { unit: 'Count', meaning: 'A send repeated a clientMsgId and got the original ack back.' },
   MessagesDelivered: { unit: 'Count', meaning: 'A message frame was posted to a connection.' },
-  DeliveryFailed: { unit: 'Count', meaning: 'Posting a frame failed for a reason other than a gone connection.' },
+  DeliveryFailed: {
+    unit: 'Count',
+    meaning: 'Recipients a frame never reached: a post failed for good, or stayed throttled or failing through every retry.',
+  },
   StaleConnectionsPruned: { unit: 'Count', meaning: 'A post answered 410 Gone and the connection was removed.' },
   FanoutRecipients: { unit: 'Count', meaning: 'Connections one message was fanned out to.' },
-  FanoutDuration: { unit: 'Milliseconds', meaning: 'Time to post one message to every member of its room.' },
+  FanoutDuration: {
+    unit: 'Milliseconds',
+    meaning: 'Time to post one message to its recipients: the whole room, or one shard of a large room.',
+  },
+  FanoutShards: {
+    unit: 'Count',
+    meaning: 'Shards of a large room fan-out handed to the fan-out function (continuations included).',
+  },
   MessageValidationFailed: { unit: 'Count', meaning: 'A frame was rejected with BAD_REQUEST or UNKNOWN_ACTION.' },
   MessagePayloadBytes: { unit: 'Bytes', meaning: 'UTF-8 size of a stored message text.' },
   EventsDelivered: { unit: 'Count', meaning: 'A presence or typing frame was posted to a connection.' },

@@ -8,6 +8,7 @@ import { ApiGatewayAccountLogging } from './constructs/api-gateway-account.ts';
 import { ChatApi } from './constructs/api.ts';
 import { CustomDomain } from './constructs/custom-domain.ts';
 import { EncryptionKey } from './constructs/encryption.ts';
+import { AsyncFanout } from './constructs/fanout.ts';
 import { ChatFunctions } from './constructs/functions.ts';
 import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
@@ -42,6 +43,7 @@ export class ChatStack extends TerraformStack {
     const identity = new ChatIdentity(this, 'identity', stage);
     const tables = new ChatTables(this, 'tables', { stage, kmsKeyArn: encryption.keyArn });
     const api = new ChatApi(this, 'api', { stage, logsKmsKeyArn: encryption.keyArn, accountLogging: accountLogging?.account });
+    const fanout = new AsyncFanout(this, 'fanout', { stage, kmsKeyArn: encryption.keyArn });
     const functions = new ChatFunctions(this, 'functions', {
       stage,
       tables: tables.tables,
@@ -49,7 +51,9 @@ export class ChatStack extends TerraformStack {
       identity: identity.jwt,
       logsKmsKeyArn: encryption.keyArn,
       buildDir: path.join(props.buildDir, stage.name),
+      fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
     });
+    fanout.configureInvocations(functions.functions.fanout);
     const apiStage = api.connectRoutes(functions.functions);
     if (stage.customDomain) new CustomDomain(this, 'custom-domain', { stage, api: api.api, apiStage });
     new Observability(this, 'observability', {
@@ -59,6 +63,7 @@ export class ChatStack extends TerraformStack {
       functionLogGroups: functions.logGroupNames,
       accessLogGroup: api.accessLogGroupName,
       tables: tables.tables,
+      fanoutDeadLetterQueue: fanout.deadLetterQueue.name,
     });
   }
 }

@@ -2,10 +2,16 @@
  * Alarm drills: for an alarm of the catalog, inject its fault into a running local stack under the traffic
  * that exposes it, wait for the plan's alarm to reach ALARM, clear the fault, and wait for OK.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SignJWT, generateKeyPair } from 'jose';
 import WebSocket from 'ws';
 import { alarmById, type DrillFault } from '../dashboards/alarms.ts';
+import { ENV } from '../functions/catalog/env.ts';
+import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
+import { redriveFanoutDeadLetters } from '../ops/redrive-fanout.ts';
 import type { Fault } from './faults.ts';
+import { LIMITS } from './gateway/gateway.ts';
 import { LOCAL_IDP } from './idp.ts';
 import type { LocalStack } from './stack.ts';
 
@@ -16,8 +22,18 @@ export interface DrillResult {
   readonly recoveredAfterMs: number;
 }
 
-/** Which instance of a per-function or per-table alarm a drill targets, and the fault's details. */
-const PLANS: Record<DrillFault, { target?: string; fault: (fn: (name: string) => string) => Fault | undefined; traffic: Traffic }> = {
+interface DrillPlan {
+  /** Which instance of a per-function or per-table alarm the drill targets. */
+  readonly target?: string;
+  readonly fault: (fn: (name: string) => string) => Fault | undefined;
+  readonly traffic: Traffic;
+  /** Requests are sent this often (default: a quarter of the alarm period, within 50–500 ms). */
+  readonly everyMs?: number;
+  /** What on-call does once the fault is gone, repeated until the alarm is OK (the runbook's mitigation). */
+  readonly mitigate?: (stack: LocalStack) => Promise<void>;
+}
+
+const PLANS: Record<DrillFault, DrillPlan> = {
   'function-crash': { target: 'ping', fault: (fn) => ({ kind: 'function-crash', functionName: fn('ping') }), traffic: 'pings' },
   'function-throttle': { target: 'ping', fault: (fn) => ({ kind: 'function-throttle', functionName: fn('ping') }), traffic: 'pings' },
   'dynamodb-throttle': { target: 'memberships', fault: () => ({ kind: 'dynamodb-throttle' }), traffic: 'joins' },
@@ -30,9 +46,33 @@ const PLANS: Record<DrillFault, { target?: string; fault: (fn: (name: string) =>
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
   'stale-connections': { fault: () => ({ kind: 'lost-disconnects' }), traffic: 'vanishing-members' },
   'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens' },
+  // Every shard of a large room crashes the fan-out function until Lambda's retries are spent and the shard
+  // lands in the dead-letter queue; each send makes several shards, so sends are spaced out.
+  'fanout-crash': {
+    fault: (fn) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
+    traffic: 'large-room-sends',
+    everyMs: 2000,
+    mitigate: redriveDeadLetters,
+  },
 };
 
-type Traffic = 'pings' | 'joins' | 'sends' | 'vanishing-members' | 'forged-tokens';
+type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens';
+
+/** The runbook's mitigation: redrive the dead-letter queue into the (healthy again) fan-out function. */
+async function redriveDeadLetters(stack: LocalStack): Promise<void> {
+  const credentials = { accessKeyId: 'drill', secretAccessKey: 'drill' };
+  const sqs = new SQSClient({ region: stack.region, endpoint: stack.sqsEndpoint, credentials });
+  const lambda = new LambdaClient({ region: stack.region, endpoint: stack.lambdaEndpoint, credentials });
+  try {
+    for (const queueName of stack.queues.names) {
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+      await redriveFanoutDeadLetters({ sqs, lambda, queueUrl: QueueUrl as string, functionName: `wschat-${stack.stage}-${FANOUT_FUNCTION}` });
+    }
+  } finally {
+    sqs.destroy();
+    lambda.destroy();
+  }
+}
 
 /** Opens a WebSocket; a refused handshake rejects with `handshake <status>`. */
 export function open(url: string): Promise<WebSocket> {
@@ -52,7 +92,10 @@ async function forgedToken(): Promise<string> {
 /** Keeps requests flowing every `everyMs` until stopped; each request may take long (faults slow them). */
 class TrafficGenerator {
   private timer?: NodeJS.Timeout;
+  private keepAlive?: NodeJS.Timeout;
   private readonly sockets: WebSocket[] = [];
+  /** Members that only fill the room (large-room-sends); the first sockets send. */
+  private readonly extraMembers: WebSocket[] = [];
   private sent = 0;
 
   constructor(
@@ -65,9 +108,22 @@ class TrafficGenerator {
     const token = await this.stack.idp.mint('drill-bot');
     const url = `${this.stack.url}?token=${token}`;
     for (let i = 0; i < 4; i++) this.sockets.push(await open(url));
-    if (this.kind === 'sends' || this.kind === 'vanishing-members') {
+    if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
       for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
       await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    if (this.kind === 'large-room-sends') {
+      // One more member than the plan's threshold makes the room large. All are drill-bot's connections, so
+      // their joins announce no presence to each other.
+      const threshold = Number(this.stack.functionEnvironment(`wschat-${this.stack.stage}-send`)[ENV.fanoutAsyncThreshold]);
+      if (!(threshold > 0)) throw new Error(`the plan's send function has no ${ENV.fanoutAsyncThreshold}`);
+      // Filling the room takes a while and the members stay quiet: without pings the gateway's idle timeout
+      // (compressed by the time scale) would close them, and the senders too.
+      const ping = JSON.stringify({ action: 'ping' });
+      this.keepAlive = setInterval(() => {
+        for (const ws of [...this.sockets, ...this.extraMembers]) if (ws.readyState === WebSocket.OPEN) ws.send(ping);
+      }, LIMITS.idleMs / this.stack.timeScale / 2);
+      this.extraMembers.push(...(await this.joinMembers(token, threshold + 1 - this.sockets.length)));
     }
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
     this.timer = setInterval(() => {
@@ -79,6 +135,7 @@ class TrafficGenerator {
         case 'joins':
           return ws.send(JSON.stringify({ action: 'join', room: `${this.room}-${this.sent % 5}` }));
         case 'sends':
+        case 'large-room-sends':
         case 'vanishing-members':
           return ws.send(JSON.stringify({ action: 'send', room: this.room, text: `drill ${this.sent}`, clientMsgId: `drill-${this.sent}` }));
         case 'forged-tokens':
@@ -89,8 +146,13 @@ class TrafficGenerator {
 
   /** Members that join and then vanish without a $disconnect reaching the backend. */
   async strandMembers(count: number): Promise<void> {
-    const token = await this.stack.idp.mint('drill-ghost');
-    const ghosts: WebSocket[] = [];
+    const ghosts = await this.joinMembers(await this.stack.idp.mint('drill-ghost'), count);
+    for (const ws of ghosts) ws.terminate();
+  }
+
+  /** Opens `count` connections with `token` and joins each to the room, waiting for each answer. */
+  private async joinMembers(token: string, count: number): Promise<WebSocket[]> {
+    const members: WebSocket[] = [];
     // In batches, so a 2-core machine is not asked to cold-start dozens of environments at once.
     for (let batch = 0; batch < count; batch += 10) {
       const joined = await Promise.all(
@@ -103,15 +165,37 @@ class TrafficGenerator {
           return ws;
         }),
       );
-      ghosts.push(...joined);
+      members.push(...joined);
     }
-    for (const ws of ghosts) ws.terminate();
+    return members;
   }
 
   stop(): void {
     clearInterval(this.timer);
-    for (const ws of this.sockets) ws.close();
+    clearInterval(this.keepAlive);
+    for (const ws of [...this.sockets, ...this.extraMembers]) ws.close();
   }
+}
+
+/** Runs `task` now and then every `everyMs` after it settles, until stopped. */
+function repeatUntilStopped(task: () => Promise<void>, everyMs: number): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = () => {
+    if (stopped) return;
+    task()
+      .catch(() => undefined)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, everyMs);
+      });
+  };
+  run();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', timeoutMs: number): Promise<number> {
@@ -151,7 +235,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts.
-  await traffic.start(fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4)));
+  await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
   const injected = plan.fault((name) => `wschat-${stack.stage}-${name}`);
   report(`${alarmName}: injecting ${fault}${injected ? ` (${JSON.stringify(injected)})` : ''}`);
   if (injected) stack.faults.inject(injected);
@@ -161,7 +245,8 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget);
     report(`${alarmName}: ALARM after ${firedAfterMs} ms — clearing the fault`);
     stack.faults.clear();
-    const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget);
+    const mitigation = plan.mitigate ? repeatUntilStopped(() => (plan.mitigate as NonNullable<DrillPlan['mitigate']>)(stack), 1000) : undefined;
+    const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget).finally(() => mitigation?.stop());
     report(`${alarmName}: OK after ${recoveredAfterMs} ms`);
     return { alarm: alarmName, fault, firedAfterMs, recoveredAfterMs };
   } finally {

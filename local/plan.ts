@@ -160,6 +160,10 @@ export class StackPlan {
       case 'aws_cloudwatch_metric_alarm':
       case 'aws_cloudwatch_composite_alarm':
         return { id: name('alarm_name'), arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name('alarm_name')}` };
+      case 'aws_sqs_queue': {
+        const url = `https://sqs.${region}.amazonaws.com/${account}/${name('name')}`;
+        return { id: url, url, arn: `arn:aws:sqs:${region}:${account}:${name('name')}` };
+      }
       case 'aws_sns_topic':
         return { id: name('name'), arn: `arn:aws:sns:${region}:${account}:${name('name')}` };
       default:

@@ -23,6 +23,7 @@ import { LogStore } from './observability/log-store.ts';
 import { MetricStore } from './observability/metric-store.ts';
 import { newTraceContext, XrayCollector } from './observability/xray.ts';
 import { LOCAL_ACCOUNT_ID, StackPlan, type PlanResource } from './plan.ts';
+import { LocalQueues } from './sqs.ts';
 import { extractZip } from './zip.ts';
 
 export interface LocalStackOptions {
@@ -68,6 +69,11 @@ export interface LocalStack {
   /** The local Lambda API (Invoke), as AWS_ENDPOINT_URL_LAMBDA tells the functions. */
   readonly lambdaEndpoint: string;
   readonly lambda: LambdaInvokeApi;
+  /** The plan's SQS queues (the fan-out dead-letter queue), as AWS_ENDPOINT_URL_SQS tells the functions. */
+  readonly sqsEndpoint: string;
+  readonly queues: LocalQueues;
+  /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
+  functionEnvironment(functionName: string): Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -152,7 +158,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   );
   const functionsDynamoEndpoint = await dynamoProxy.listen();
+  const queues = new LocalQueues(plan, {
+    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+    timeScale,
+    metric: (queueName, name, value) => metrics.put('AWS/SQS', name, { QueueName: queueName }, value),
+  });
+  const sqsEndpoint = await queues.listen();
   const pools = new Map<string, FunctionPool>();
+  const definitions = new Map<string, FunctionDefinition>();
   const lambdaApi = new LambdaInvokeApi({
     region: plan.region,
     pools,
@@ -160,6 +173,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
     timeScale,
     log: (line) => log('lambda', line),
+    sendToQueue: (functionName, queueArn, body) => {
+      const queue = queues.byArn(queueArn);
+      if (!queue) return `the plan defines no queue ${queueArn}`;
+      const denial = iam.check(functionAccessKeyId(functionName), 'sqs:SendMessage', queueArn);
+      if (denial) return denial.message;
+      queues.send(queue, body);
+      return undefined;
+    },
   });
   const lambdaEndpoint = await lambdaApi.listen();
 
@@ -244,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         // Where this machine's services answer for the AWS APIs the function calls.
         AWS_ENDPOINT_URL_DYNAMODB: functionsDynamoEndpoint,
         AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+        AWS_ENDPOINT_URL_SQS: sqsEndpoint,
         // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
         AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
         AWS_XRAY_DAEMON_ADDRESS: xrayDaemon,
@@ -252,6 +274,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     };
+    definitions.set(functionName, definition);
     pools.set(
       functionName,
       new FunctionPool(definition, log, {
@@ -308,9 +331,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     iam,
     lambdaEndpoint,
     lambda: lambdaApi,
+    sqsEndpoint,
+    queues,
+    functionEnvironment(functionName) {
+      const definition = definitions.get(functionName);
+      if (!definition) throw new Error(`the plan defines no function ${functionName}; it has ${[...definitions.keys()].join(', ')}`);
+      return definition.environment;
+    },
     async close() {
       await gateway.close();
       await lambdaApi.close();
+      await queues.close();
       alarms.stop();
       traces.close();
       await dynamoProxy.stopListening();

@@ -1,5 +1,6 @@
 import type { SendRateLimit } from '../domain/rate-limit.ts';
-import type { ChatStore, ConnectionNotifier, Telemetry } from './ports.ts';
+import type { LargeRoomPolicy } from '../domain/fanout.ts';
+import type { ChatStore, ConnectionNotifier, FanoutDispatcher, Telemetry } from './ports.ts';
 
 /** Who is calling: identity comes from the authorizer context, never from the frame. */
 export interface Caller {
@@ -16,6 +17,12 @@ export interface Deps {
   readonly telemetry: Telemetry;
   readonly newId: () => string;
   readonly sendRate: SendRateLimit;
+  readonly fanout: FanoutConfig;
+}
+
+export interface FanoutConfig {
   /** `@connections` posts one fan-out keeps in flight. */
-  readonly fanoutConcurrency: number;
+  readonly concurrency: number;
+  /** Where rooms above a threshold go; absent, every room is fanned out by the calling function. */
+  readonly largeRooms?: LargeRoomPolicy & { readonly dispatcher: FanoutDispatcher };
 }

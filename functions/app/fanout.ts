@@ -1,25 +1,122 @@
+import {
+  cutShards,
+  isLargeRoom,
+  MAX_SHARD_CONTINUATIONS,
+  POST_RETRY,
+  postRetryDelayMs,
+  type FanoutShard,
+  type Recipient,
+} from '../domain/fanout.ts';
+import { isTransient } from '../domain/errors.ts';
 import { presenceFrame, type PresenceEvent, type ServerFrame } from '../domain/protocol.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { Deps } from './context.ts';
 import { removeConnection, type Departure } from './departures.ts';
-
 
 /** Who in the room gets a frame: everyone, or everyone but one user's connections (presence, typing). */
 export interface Audience {
   readonly exceptUser?: string;
 }
 
-export interface FanoutResult {
+type Frame = FanoutShard['frame'] | ServerFrame;
+
+export interface DeliveryResult {
   readonly delivered: number;
   readonly pruned: number;
+  /** Posts that failed for good (not throttling, not a fault that may pass). */
   readonly failed: number;
+  /** Recipients not reached yet: still throttled or failing transiently after the retries, or out of time. */
+  readonly leftovers: Recipient[];
   /** Users whose last connection in a room was among the pruned ones. */
   readonly departures: Departure[];
 }
 
+export interface FanoutResult extends DeliveryResult {
+  /** Shards handed to the fan-out function; 0 when the room was delivered by the caller. */
+  readonly shards: number;
+}
+
+/** Shard invocations handed over at once; each is one quick Invoke call. */
+const DISPATCH_CONCURRENCY = 8;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
- * Posts a frame to every live member of a room in the audience. A gone connection is pruned; any other failure
- * is counted and logged. Neither fails the caller: a message is already stored and acknowledged.
+ * Posts a frame to each recipient, `deps.fanout.concurrency` at a time. A gone connection is pruned; a throttled
+ * post (LimitExceeded) or one failing transiently is retried with jittered backoff, and left over after
+ * POST_RETRY.attempts tries; any other failure is counted and logged. Once `hasTime` says no, the rest are left
+ * over untried. Nothing here fails the caller: the message is already stored.
+ */
+export async function deliver(
+  deps: Deps,
+  room: string,
+  frame: Frame,
+  recipients: readonly Recipient[],
+  nowMs: number,
+  hasTime: () => boolean = () => true,
+): Promise<DeliveryResult> {
+  let delivered = 0;
+  let pruned = 0;
+  let failed = 0;
+  const leftovers: Recipient[] = [];
+  const departures: Departure[] = [];
+  await forEachLimited(recipients, deps.fanout.concurrency, async (recipient) => {
+    for (let attempt = 1; ; attempt++) {
+      if (!hasTime()) return void leftovers.push(recipient);
+      let outcome: Awaited<ReturnType<Deps['notifier']['post']>> | 'transient';
+      try {
+        outcome = await deps.notifier.post(recipient.connectionId, frame);
+      } catch (error) {
+        if (!isTransient(error)) {
+          failed++;
+          deps.telemetry.count('DeliveryFailed');
+          deps.telemetry.warn('delivery failed', { room, targetConnectionId: recipient.connectionId, error: String(error) });
+          return;
+        }
+        outcome = 'transient';
+      }
+      if (outcome === 'delivered') return void delivered++;
+      if (outcome === 'gone') {
+        const removal = await removeConnection(deps.store, recipient, nowMs, [room]);
+        departures.push(...removal.departures);
+        // Concurrent fan-outs may all find the same connection gone; it is counted by the one that removed it.
+        if (removal.removed) pruned++;
+        return;
+      }
+      if (attempt >= POST_RETRY.attempts) return void leftovers.push(recipient);
+      await sleep(postRetryDelayMs(attempt - 1));
+    }
+  });
+  return { delivered, pruned, failed, leftovers, departures };
+}
+
+/**
+ * Counts a delivery in the metrics catalog's terms: message metrics stay about messages. `recipients` is the
+ * room's count, given where the fan-out started (a shard's were counted by the function that cut it).
+ */
+function recordDelivery(deps: Deps, frame: Frame, result: DeliveryResult, startedMs: number, recipients?: number): void {
+  if (frame.type === 'message') {
+    if (recipients !== undefined) deps.telemetry.count('FanoutRecipients', recipients);
+    deps.telemetry.count('MessagesDelivered', result.delivered);
+    deps.telemetry.durationMs('FanoutDuration', Date.now() - startedMs);
+  } else if (result.delivered) {
+    deps.telemetry.count('EventsDelivered', result.delivered);
+  }
+  if (result.pruned) deps.telemetry.count('StaleConnectionsPruned', result.pruned);
+}
+
+/** Recipients left over for good: counted, and logged once per fan-out (each failed post logged its own line). */
+function countFailed(deps: Deps, room: string, leftovers: number, reason: string): void {
+  if (!leftovers) return;
+  deps.telemetry.count('DeliveryFailed', leftovers);
+  deps.telemetry.warn('recipients not reached', { room, recipients: leftovers, reason });
+}
+
+/**
+ * Posts a frame to every live member of a room in the audience. A room above the stage's threshold is cut into
+ * shards handed to the fan-out function, and this resolves once they are queued (their departures are announced
+ * there); a smaller one is delivered here. Throws only when the members cannot be listed or a shard cannot be
+ * handed over: then nothing, or not everything, has been queued, and the caller's retry fans out again.
  */
 export async function fanOut(
   deps: Deps,
@@ -30,43 +127,52 @@ export async function fanOut(
 ): Promise<FanoutResult> {
   const started = Date.now();
   const members = (await deps.store.listMembers(room, nowMs)).filter((m) => m.userId !== audience.exceptUser);
-  let delivered = 0;
-  let pruned = 0;
-  let failed = 0;
-  const departures: Departure[] = [];
-  await forEachLimited(members, deps.fanoutConcurrency, async (member) => {
-    try {
-      const outcome = await deps.notifier.post(member.connectionId, frame);
-      if (outcome === 'delivered') {
-        delivered++;
-        return;
-      }
-      const removal = await removeConnection(deps.store, member, nowMs, [room]);
-      departures.push(...removal.departures);
-      // Concurrent fan-outs may all find the same connection gone; it is counted by the one that removed it.
-      if (removal.removed) pruned++;
-    } catch (error) {
-      failed++;
-      deps.telemetry.warn('delivery failed', { room, targetConnectionId: member.connectionId, error: String(error) });
-    }
-  });
-  // Message metrics stay about messages; presence and typing frames are counted apart.
-  if (frame.type === 'message') {
-    deps.telemetry.count('FanoutRecipients', members.length);
-    deps.telemetry.count('MessagesDelivered', delivered);
-    deps.telemetry.durationMs('FanoutDuration', Date.now() - started);
-  } else if (delivered) {
-    deps.telemetry.count('EventsDelivered', delivered);
+  const recipients = members.map(({ connectionId, userId }) => ({ connectionId, userId }));
+  const largeRooms = deps.fanout.largeRooms;
+  if (isLargeRoom(recipients.length, largeRooms)) {
+    const shards = cutShards(recipients, largeRooms.shardSize);
+    await forEachLimited(shards, DISPATCH_CONCURRENCY, (shard) =>
+      largeRooms.dispatcher.dispatch({ room, frame, recipients: shard, attempt: 0, startedAt: nowMs }),
+    );
+    deps.telemetry.count('FanoutShards', shards.length);
+    if (frame.type === 'message') deps.telemetry.count('FanoutRecipients', recipients.length);
+    return { delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], shards: shards.length };
   }
-  if (pruned) deps.telemetry.count('StaleConnectionsPruned', pruned);
-  if (failed) deps.telemetry.count('DeliveryFailed', failed);
-  return { delivered, pruned, failed, departures };
+  const result = await deliver(deps, room, frame, recipients, nowMs);
+  recordDelivery(deps, frame, result, started, recipients.length);
+  // Nothing follows a fan-out made here: what is left over has failed.
+  countFailed(deps, room, result.leftovers.length, `still throttled or failing after ${POST_RETRY.attempts} tries`);
+  return { ...result, shards: 0 };
+}
+
+/**
+ * The fan-out function's use case: delivers one shard, hands what is left over (throttled, failing transiently
+ * or out of time) to a continuation shard up to MAX_SHARD_CONTINUATIONS times, then announces the departures of
+ * the connections it found gone. Recipients still unreached after that count as DeliveryFailed; they catch up
+ * through `join` with `afterSeq` when they reconnect.
+ */
+export async function deliverShard(deps: Deps, shard: FanoutShard, hasTime: () => boolean): Promise<void> {
+  const started = Date.now();
+  const result = await deliver(deps, shard.room, shard.frame, shard.recipients, shard.startedAt, hasTime);
+  recordDelivery(deps, shard.frame, result, started);
+  const { leftovers } = result;
+  const dispatcher = deps.fanout.largeRooms?.dispatcher;
+  if (leftovers.length && dispatcher && shard.attempt < MAX_SHARD_CONTINUATIONS) {
+    await dispatcher.dispatch({ ...shard, recipients: leftovers, attempt: shard.attempt + 1 });
+    deps.telemetry.count('FanoutShards');
+  } else {
+    countFailed(deps, shard.room, leftovers.length, `still unreachable after ${shard.attempt} continuations`);
+  }
+  for (const departure of result.departures) {
+    await broadcastPresence(deps, departure.room, departure.userId, 'leave', shard.startedAt);
+  }
 }
 
 /**
  * Fans a frame out and then announces every departure it caused (connections found gone), and those the
  * announcements cause in turn. It ends: each connection is pruned, and its departure reported, only once.
- * `delivered` runs once the frame itself has been posted to the room, before the departures are announced.
+ * `delivered` runs once the frame itself has been posted to the room (or queued for it, in a large room),
+ * before the departures are announced.
  */
 export async function broadcast(
   deps: Deps,

@@ -1,5 +1,6 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import type { FanoutShard } from '../domain/fanout.ts';
 import type { ServerFrame } from '../domain/protocol.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
 
@@ -121,11 +122,18 @@ export interface ChatStore {
   releaseClaim(key: string, owner: string): Promise<void>;
 }
 
-export type PostOutcome = 'delivered' | 'gone';
+/** 'throttled': the account's `@connections` callback limit answered LimitExceeded; the post may be retried. */
+export type PostOutcome = 'delivered' | 'gone' | 'throttled';
 
 export interface ConnectionNotifier {
   /** Posts one frame; 'gone' when the connection no longer exists. Other failures throw. */
-  post(connectionId: string, frame: ServerFrame): Promise<PostOutcome>;
+  post(connectionId: string, frame: ServerFrame | FanoutShard['frame']): Promise<PostOutcome>;
+}
+
+/** Hands shards of a large room's fan-out to the fan-out function (Lambda asynchronous invocation). */
+export interface FanoutDispatcher {
+  /** Resolves once the shard is queued for delivery; throws when it could not be handed over. */
+  dispatch(shard: FanoutShard): Promise<void>;
 }
 
 /** Counts what happened, in the custom metrics catalog's names. */

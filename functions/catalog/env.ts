@@ -1,3 +1,4 @@
+import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
 
 /** Names of the environment variables infra sets on the functions and the handlers read. */
@@ -13,6 +14,12 @@ export const ENV = {
   sendRateWindowMs: 'SEND_RATE_WINDOW_MS',
   /** Optional on functions that fan out: `@connections` posts kept in flight at once (default below). */
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
+  /** On functions that broadcast: the fan-out function large rooms are handed to (absent: no async fan-out). */
+  fanoutFunction: 'FANOUT_FUNCTION',
+  /** With FANOUT_FUNCTION: rooms with more recipients than this go to it. */
+  fanoutAsyncThreshold: 'FANOUT_ASYNC_THRESHOLD',
+  /** With FANOUT_FUNCTION: recipients per fan-out invocation. */
+  fanoutShardSize: 'FANOUT_SHARD_SIZE',
 } as const;
 
 /** Posts in flight at once: enough to hide latency, few enough to stay under the account's callback throttle. */
@@ -41,6 +48,21 @@ function integerEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, boun
 
 export function fanoutConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return integerEnv(env, ENV.fanoutConcurrency, FANOUT_CONCURRENCY_DEFAULT, FANOUT_CONCURRENCY_BOUNDS);
+}
+
+/** The large-room policy, or undefined when the function has no fan-out function to hand rooms to. */
+export function largeRoomPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): (LargeRoomPolicy & { functionName: string }) | undefined {
+  const functionName = env[ENV.fanoutFunction];
+  if (!functionName) return undefined;
+  const required = (name: string) => {
+    if (!env[name]) throw new Error(`Environment variable ${name} is required with ${ENV.fanoutFunction}`);
+    return name;
+  };
+  return {
+    functionName,
+    threshold: integerEnv(env, required(ENV.fanoutAsyncThreshold), 0, FANOUT_THRESHOLD_BOUNDS),
+    shardSize: integerEnv(env, required(ENV.fanoutShardSize), 0, FANOUT_SHARD_SIZE_BOUNDS),
+  };
 }
 
 /** The send rate limit from the environment; a misconfigured value fails the cold start loudly. */

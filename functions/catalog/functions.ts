@@ -20,6 +20,11 @@ export interface FunctionSpec {
   readonly tables: readonly TableGrant[];
   /** Needs `execute-api:ManageConnections` on this stage (replies and fan-out go through `@connections`). */
   readonly manageConnections: boolean;
+  /**
+   * Broadcasts to rooms, so hands rooms above the stage's threshold to the `fanout` function (asynchronous
+   * invoke): it gets `lambda:InvokeFunction` on it and the FANOUT_FUNCTION/_ASYNC_THRESHOLD/_SHARD_SIZE variables.
+   */
+  readonly broadcasts: boolean;
 }
 
 /** Unites grant lists into one grant per table (the infra renders one policy statement per table). */
@@ -55,6 +60,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: [],
     manageConnections: false,
+    broadcasts: false,
   },
   connect: {
     description: 'Records a new connection',
@@ -62,6 +68,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: [{ table: 'connections', actions: ['PutItem'] }],
     manageConnections: false,
+    broadcasts: false,
   },
   disconnect: {
     description: 'Removes a connection and its room memberships, announcing departures',
@@ -69,6 +76,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: broadcastGrants,
     manageConnections: true,
+    broadcasts: true,
   },
   default: {
     description: 'Answers frames that match no route',
@@ -76,6 +84,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: [],
     manageConnections: true,
+    broadcasts: false,
   },
   join: {
     description: 'Joins a room, optionally resuming after a seq, and announces a newly present user',
@@ -86,6 +95,7 @@ export const FUNCTIONS = {
       { table: 'messages', actions: ['Query'] },
     ]),
     manageConnections: true,
+    broadcasts: true,
   },
   leave: {
     description: 'Leaves a room and announces a user who is no longer present',
@@ -93,6 +103,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: broadcastGrants,
     manageConnections: true,
+    broadcasts: true,
   },
   send: {
     description: 'Stores a message once and fans it out to the room',
@@ -108,6 +119,7 @@ export const FUNCTIONS = {
       { table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
     ]),
     manageConnections: true,
+    broadcasts: true,
   },
   history: {
     description: 'Pages through a room history',
@@ -118,6 +130,7 @@ export const FUNCTIONS = {
       { table: 'messages', actions: ['Query'] },
     ],
     manageConnections: true,
+    broadcasts: false,
   },
   who: {
     description: 'Lists the users present in a room',
@@ -125,6 +138,7 @@ export const FUNCTIONS = {
     memoryMb: 256,
     tables: [{ table: 'memberships', actions: ['GetItem', 'Query'] }],
     manageConnections: true,
+    broadcasts: false,
   },
   typing: {
     description: 'Relays a typing indicator to the other users of a room, at most one per connection every 2 s',
@@ -133,6 +147,17 @@ export const FUNCTIONS = {
     // UpdateItem stamps lastTypingAt on the membership; GetItem tells a non-member from a dropped event.
     tables: grants(broadcastGrants, [{ table: 'memberships', actions: ['UpdateItem', 'GetItem'] }]),
     manageConnections: true,
+    broadcasts: true,
+  },
+  fanout: {
+    description: 'Delivers one shard of a large room fan-out (asynchronous invocations from the functions that broadcast)',
+    // Posts stop 5 s before the end and the rest go to a continuation; a minute holds shards of any allowed size.
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    tables: broadcastGrants,
+    manageConnections: true,
+    // Its continuations, and the departures of connections it finds gone, may need another fan-out.
+    broadcasts: true,
   },
   ping: {
     description: 'Answers a heartbeat and refreshes the connection item',
@@ -140,6 +165,7 @@ export const FUNCTIONS = {
     memoryMb: 128,
     tables: [{ table: 'connections', actions: ['UpdateItem'] }],
     manageConnections: true,
+    broadcasts: false,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -149,8 +175,11 @@ export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 
 export interface Route {
   readonly routeKey: string;
-  readonly function: Exclude<FunctionName, 'authorizer'>;
+  readonly function: Exclude<FunctionName, 'authorizer' | 'fanout'>;
 }
+
+/** Receives the shards of large rooms; every function that broadcasts may invoke it. */
+export const FANOUT_FUNCTION: FunctionName = 'fanout';
 
 /** `$request.body.action` selects a route; anything else (or no JSON) lands on `$default`. */
 export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';

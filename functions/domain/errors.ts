@@ -29,6 +29,8 @@ const TRANSIENT_NAMES = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'LimitExceededException',
+  // Lambda's answer when an asynchronous invocation cannot be queued for now.
+  'TooManyRequestsException',
   'TimeoutError',
 ]);
 

@@ -2,13 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENV, fanoutConcurrencyFromEnv, requireEnv, sendRateLimitFromEnv } from '../catalog/env.ts';
+import { ENV, fanoutConcurrencyFromEnv, largeRoomPolicyFromEnv, requireEnv, sendRateLimitFromEnv } from '../catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
-import type { Deps } from '../app/context.ts';
+import type { Deps, FanoutConfig } from '../app/context.ts';
 import type { ConnectionNotifier } from '../app/ports.ts';
 import { ConnectionsApiNotifier } from '../adapters/connections-api.ts';
 import { DynamoChatStore } from '../adapters/dynamodb-store.ts';
+import { LambdaFanoutDispatcher } from '../adapters/lambda-dispatcher.ts';
 import { telemetry, tracer } from './observability.ts';
 
 /** Table names from the environment; a function only gets the variables of the tables its policy grants. */
@@ -29,6 +31,15 @@ function lazyNotifier(): ConnectionNotifier {
   };
 }
 
+function fanoutFromEnv(): FanoutConfig {
+  const concurrency = fanoutConcurrencyFromEnv();
+  const policy = largeRoomPolicyFromEnv();
+  if (!policy) return { concurrency };
+  const { functionName, ...largeRoom } = policy;
+  const dispatcher = new LambdaFanoutDispatcher(tracer.captureAWSv3Client(new LambdaClient({})), functionName);
+  return { concurrency, largeRooms: { ...largeRoom, dispatcher } };
+}
+
 export function createDeps(): Deps {
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
@@ -38,6 +49,9 @@ export function createDeps(): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
-    fanoutConcurrency: fanoutConcurrencyFromEnv(),
+    fanout: fanoutFromEnv(),
   };
 }
+
+/** The one set every handler of a bundle shares, created at cold start. */
+export const deps = createDeps();

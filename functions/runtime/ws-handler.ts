@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
-import { createDeps } from './deps.ts';
+import { deps } from './deps.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -28,8 +28,6 @@ export interface Reply {
 }
 
 export type UseCase<T> = (deps: Deps, caller: Caller, request: T) => Promise<Reply>;
-
-const deps = createDeps();
 
 export function callerOf(event: WebSocketEvent): Caller {
   const ctx = event.requestContext;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
+import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
 import { ROUTES } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
 
@@ -38,8 +39,15 @@ export interface ObservabilitySettings {
 export type IdentityProvider = 'external' | 'cognito';
 
 export interface FanoutSettings {
-  /** `@connections` posts one message fan-out keeps in flight at once (env FANOUT_CONCURRENCY on send). */
+  /** `@connections` posts one fan-out keeps in flight at once (env FANOUT_CONCURRENCY). */
   readonly concurrency: number;
+  /**
+   * Rooms with more recipients than this are cut into shards handed to the fan-out function by asynchronous
+   * invoke, so no sender waits on (or times out over) a huge room (env FANOUT_ASYNC_THRESHOLD).
+   */
+  readonly asyncThreshold: number;
+  /** Recipients per fan-out invocation (env FANOUT_SHARD_SIZE). */
+  readonly shardSize: number;
 }
 
 export interface StageTags {
@@ -98,7 +106,8 @@ export const STAGES = {
     customerManagedKey: false,
     customDomain: false,
     manageApiGatewayAccount: true,
-    fanout: { concurrency: 32 },
+    // Low enough that the local load test's 500-member room, and the e2e suites, go through the async path.
+    fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
@@ -125,7 +134,8 @@ export const STAGES = {
     customDomain: true,
     // Production accounts usually have this set by their platform team; a stack that owns it opts in.
     manageApiGatewayAccount: false,
-    fanout: { concurrency: 32 },
+    // 1,000 posts at 32 in flight take about a second in the sender; beyond that, shards run side by side.
+    fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
@@ -203,6 +213,14 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .int('must be a whole number')
       .min(FANOUT_CONCURRENCY_BOUNDS.min, `must be at least ${FANOUT_CONCURRENCY_BOUNDS.min}`)
       .max(FANOUT_CONCURRENCY_BOUNDS.max, `must be at most ${FANOUT_CONCURRENCY_BOUNDS.max}`),
+    asyncThreshold: z
+      .int('must be a whole number')
+      .min(FANOUT_THRESHOLD_BOUNDS.min, `must be at least ${FANOUT_THRESHOLD_BOUNDS.min}`)
+      .max(FANOUT_THRESHOLD_BOUNDS.max, `must be at most ${FANOUT_THRESHOLD_BOUNDS.max}`),
+    shardSize: z
+      .int('must be a whole number')
+      .min(FANOUT_SHARD_SIZE_BOUNDS.min, `must be at least ${FANOUT_SHARD_SIZE_BOUNDS.min}`)
+      .max(FANOUT_SHARD_SIZE_BOUNDS.max, `must be at most ${FANOUT_SHARD_SIZE_BOUNDS.max}`),
   }),
   sendRate: z.strictObject({
     maxSends: z

@@ -5,7 +5,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
+import { FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
@@ -31,12 +31,21 @@ export interface ChatFunctionsProps {
   readonly logsKmsKeyArn?: string;
   /** Where bundles are built before being zipped as assets. */
   readonly buildDir: string;
+  /** The queue the fan-out function's failed events go to (its on-failure destination). */
+  readonly fanoutDeadLetters: { readonly queueArn: string; readonly kmsKeyArn?: string };
 }
 
 interface PolicyStatement {
   Effect: 'Allow';
   Action: string[];
   Resource: string | string[];
+}
+
+interface CreatedFunction {
+  readonly scope: Construct;
+  readonly fn: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
 }
 
 /** One Lambda function per catalog entry, each with its own role granting exactly what the catalog says. */
@@ -46,13 +55,20 @@ export class ChatFunctions extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: ChatFunctionsProps) {
     super(scope, id);
-    this.functions = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, this.createFunction(name)])) as Record<
-      FunctionName,
-      LambdaFunction
-    >;
+    const created = new Map(FUNCTION_NAMES.map((name) => [name, this.createFunction(name)]));
+    this.functions = Object.fromEntries([...created].map(([name, { fn }]) => [name, fn])) as Record<FunctionName, LambdaFunction>;
+    // Policies come last: a function's may name another function (the fan-out function's ARN).
+    for (const [name, { scope: fnScope, role, logGroup }] of created) {
+      new IamRolePolicy(fnScope, 'policy', {
+        name: 'least-privilege',
+        role: role.id,
+        // A JSON string (not jsonencode) so the plan holds the document itself, readable by reviewers and tools.
+        policy: JSON.stringify({ Version: '2012-10-17', Statement: this.statements(name, FUNCTIONS[name], logGroup) }),
+      });
+    }
   }
 
-  private createFunction(name: FunctionName): LambdaFunction {
+  private createFunction(name: FunctionName): CreatedFunction {
     const { stage } = this.props;
     const spec: FunctionSpec = FUNCTIONS[name];
     const functionName = resourceName(stage, name);
@@ -71,17 +87,11 @@ export class ChatFunctions extends Construct {
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       }),
     });
-    new IamRolePolicy(scope, 'policy', {
-      name: 'least-privilege',
-      role: role.id,
-      // A JSON string (not jsonencode) so the plan holds the document itself, readable by reviewers and tools.
-      policy: JSON.stringify({ Version: '2012-10-17', Statement: this.statements(spec, logGroup) }),
-    });
     const asset = new TerraformAsset(scope, 'bundle', {
       path: bundleFunction(name, this.props.buildDir),
       type: AssetType.ARCHIVE,
     });
-    return new LambdaFunction(scope, 'function', {
+    const fn = new LambdaFunction(scope, 'function', {
       functionName,
       description: spec.description,
       role: role.arn,
@@ -97,6 +107,7 @@ export class ChatFunctions extends Construct {
       environment: { variables: this.environment(name, spec) },
       dependsOn: [logGroup],
     });
+    return { scope, fn, role, logGroup };
   }
 
   private environment(name: FunctionName, spec: FunctionSpec): Record<string, string> {
@@ -115,6 +126,11 @@ export class ChatFunctions extends Construct {
     }
     // Every function that posts may fan out (messages, presence, typing).
     if (spec.manageConnections) variables[ENV.fanoutConcurrency] = String(stage.fanout.concurrency);
+    if (spec.broadcasts) {
+      variables[ENV.fanoutFunction] = resourceName(stage, FANOUT_FUNCTION);
+      variables[ENV.fanoutAsyncThreshold] = String(stage.fanout.asyncThreshold);
+      variables[ENV.fanoutShardSize] = String(stage.fanout.shardSize);
+    }
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);
@@ -122,8 +138,8 @@ export class ChatFunctions extends Construct {
     return variables;
   }
 
-  private statements(spec: FunctionSpec, logGroup: CloudwatchLogGroup): PolicyStatement[] {
-    const { tables, connections } = this.props;
+  private statements(name: FunctionName, spec: FunctionSpec, logGroup: CloudwatchLogGroup): PolicyStatement[] {
+    const { tables, connections, fanoutDeadLetters } = this.props;
     const statements: PolicyStatement[] = [
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logGroup.arn}:*` },
       // X-Ray's trace APIs have no resource-level permissions: "*" is the only valid resource.
@@ -139,6 +155,16 @@ export class ChatFunctions extends Construct {
     }
     if (spec.manageConnections) {
       statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: connections.postArn });
+    }
+    if (spec.broadcasts) {
+      statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.functions[FANOUT_FUNCTION].arn });
+    }
+    if (name === FANOUT_FUNCTION) {
+      // Lambda sends a failed event to the on-failure destination with the function's own role.
+      statements.push({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: fanoutDeadLetters.queueArn });
+      if (fanoutDeadLetters.kmsKeyArn) {
+        statements.push({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: fanoutDeadLetters.kmsKeyArn });
+      }
     }
     return statements;
   }

@@ -24,6 +24,8 @@ export interface ObservabilityProps {
   readonly functionLogGroups: readonly string[];
   readonly accessLogGroup: string;
   readonly tables: Record<TableKey, DynamodbTable>;
+  /** Name of the fan-out function's dead-letter queue. */
+  readonly fanoutDeadLetterQueue: string;
 }
 
 type Dimensions = Record<string, string>;
@@ -146,6 +148,8 @@ export class Observability extends Construct {
             suffix: key,
             dimensions: { TableName: tables[key].name },
           }));
+        case 'queue':
+          return [{ definition, dimensions: { QueueName: this.props.fanoutDeadLetterQueue } }];
         case 'account':
           return [{ definition, dimensions: {} }];
         case 'service':
@@ -281,7 +285,13 @@ export class Observability extends Construct {
       }
       case 'metric': {
         const dimensions: Dimensions =
-          widget.scope === 'api' ? { ApiId: apiId, Stage: stage.name } : widget.scope === 'service' ? { service: SERVICE, stage: stage.name } : sectionDimensions;
+          widget.scope === 'api'
+            ? { ApiId: apiId, Stage: stage.name }
+            : widget.scope === 'service'
+              ? { service: SERVICE, stage: stage.name }
+              : widget.scope === 'queue'
+                ? { QueueName: this.props.fanoutDeadLetterQueue }
+                : sectionDimensions;
         return {
           type: 'metric',
           properties: {

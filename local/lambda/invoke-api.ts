@@ -2,7 +2,8 @@
  * The Lambda Invoke API on a local port (`POST /2015-03-31/functions/{name}/invocations`), so a function calling
  * @aws-sdk/client-lambda's InvokeCommand (its environment carries AWS_ENDPOINT_URL_LAMBDA) reaches the plan's
  * other functions: synchronous (RequestResponse), asynchronous (Event: queued, retried, sent to the plan's
- * on-failure/on-success destination) and DryRun invocations, with IAM (lambda:InvokeFunction) and throttles.
+ * on-failure/on-success destination: another function or an SQS queue) and DryRun invocations, with IAM
+ * (lambda:InvokeFunction, and sqs:SendMessage for a queue destination) and throttles.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -24,9 +25,12 @@ export interface AsyncInvokeConfig {
   readonly maximumRetryAttempts: number;
   /** 60 s to 6 h; an event still undelivered then is dropped (or sent to the on-failure destination). */
   readonly maximumEventAgeMs: number;
-  readonly onFailure?: string;
-  readonly onSuccess?: string;
+  readonly onFailure?: Destination;
+  readonly onSuccess?: Destination;
 }
+
+/** Where Lambda sends the record of an asynchronous invocation: a function (by name) or a queue (by ARN). */
+export type Destination = { readonly kind: 'function'; readonly name: string } | { readonly kind: 'queue'; readonly arn: string };
 
 const DEFAULT_ASYNC_CONFIG: AsyncInvokeConfig = { maximumRetryAttempts: 2, maximumEventAgeMs: 6 * 60 * 60 * 1000 };
 
@@ -45,13 +49,14 @@ export function readAsyncConfigs(plan: StackPlan): Map<string, AsyncInvokeConfig
       throw new Error(`${resource.address}: maximum_event_age_in_seconds must be 60 to 21600, got ${String(config.maximum_event_age_in_seconds)}`);
     }
     const destinations = [config.destination_config].flat()[0] as Record<string, unknown> | undefined;
-    const destination = (kind: 'on_failure' | 'on_success') => {
+    const destination = (kind: 'on_failure' | 'on_success'): Destination | undefined => {
       const arn = ([destinations?.[kind]].flat()[0] as { destination?: string } | undefined)?.destination;
       if (arn === undefined) return undefined;
+      if (arn.startsWith('arn:aws:sqs:')) return { kind: 'queue', arn };
       if (!arn.startsWith('arn:aws:lambda:')) {
-        throw new Error(`${resource.address}: ${kind} destination ${arn} is not a Lambda function; the local stack runs no SQS, SNS or EventBridge`);
+        throw new Error(`${resource.address}: ${kind} destination ${arn} is neither a Lambda function nor an SQS queue; the local stack runs no SNS or EventBridge`);
       }
-      return functionNameOf(arn);
+      return { kind: 'function', name: functionNameOf(arn) };
     };
     configs.set(functionName, {
       maximumRetryAttempts: retries,
@@ -78,6 +83,11 @@ export interface InvokeApiOptions {
   readonly authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
   /** Divides the asynchronous retry delays and event age, like the gateway's connection limits. */
   readonly timeScale: number;
+  /**
+   * Sends a destination record to a queue on behalf of `functionName` (with its role, as Lambda does); undefined
+   * when sent, otherwise why not.
+   */
+  readonly sendToQueue: (functionName: string, queueArn: string, body: string) => string | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -115,8 +125,9 @@ export class LambdaInvokeApi {
   /** Every function an event invoke config names (its own and its destinations') must be in the plan. */
   verifyAsyncConfigs(): void {
     for (const [functionName, config] of this.options.asyncConfigs) {
-      for (const name of [functionName, config.onFailure, config.onSuccess]) {
-        if (name !== undefined && !this.options.pools.has(name)) {
+      const named = [config.onFailure, config.onSuccess].flatMap((d) => (d?.kind === 'function' ? [d.name] : []));
+      for (const name of [functionName, ...named]) {
+        if (!this.options.pools.has(name)) {
           throw new Error(`the event invoke config of ${functionName} names function ${name}, which the plan does not define`);
         }
       }
@@ -256,7 +267,7 @@ export class LambdaInvokeApi {
       this.options.log(
         `${functionName} async invocation ${requestId} dropped: ${condition}` +
           (result ? ` (${describe(result)})` : '') +
-          (destination ? `; sent to ${destination}` : '; no on-failure destination'),
+          (destination ? `; sent to ${destination.kind === 'function' ? destination.name : destination.arn}` : '; no on-failure destination'),
       );
     }
     if (!destination || this.closed) return;
@@ -272,8 +283,14 @@ export class LambdaInvokeApi {
       },
       responsePayload: result ? (result.status === 'ok' ? result.payload : errorPayload(result)) : undefined,
     };
+    if (destination.kind === 'queue') {
+      // Lambda reports a failed delivery to a destination only as the DestinationDeliveryFailures metric.
+      const failure = this.options.sendToQueue(functionName, destination.arn, JSON.stringify(record));
+      if (failure) this.options.log(`${functionName} async invocation ${requestId}: could not send to ${destination.arn}: ${failure}`);
+      return;
+    }
     // Lambda invokes a destination function asynchronously too, with its own retries.
-    void this.enqueue(destination, record);
+    void this.enqueue(destination.name, record);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionsApiNotifier } from '../../functions/adapters/connections-api.ts';
 import { openConnection } from '../../functions/app/connections.ts';
 import type { Caller } from '../../functions/app/context.ts';
-import { fanOut } from '../../functions/app/fanout.ts';
+import { deliverShard, fanOut } from '../../functions/app/fanout.ts';
+import type { FanoutDispatcher } from '../../functions/app/ports.ts';
+import { MAX_SHARD_CONTINUATIONS, POST_RETRY, type FanoutShard } from '../../functions/domain/fanout.ts';
 import { joinRoom } from '../../functions/app/rooms.ts';
 import type { ServerFrame } from '../../functions/domain/protocol.ts';
 import { FAKE_CREDENTIALS, startDynamo, TEST_REGION, type TestDynamo } from '../support/dynamo.ts';
@@ -14,7 +16,8 @@ import { caller, freshRoom, makeDeps } from './harness.ts';
 
 /**
  * A real HTTP server standing in for API Gateway's `@connections` endpoint. How it answers depends on the
- * connection id's prefix: `gone-` → 410 GoneException, `broken-` → 500, anything else → 200.
+ * connection id's prefix: `gone-` → 410 GoneException, `broken-` → 500, `forbidden-` → 403, `busy-` → 429
+ * LimitExceededException on its first two posts, `jammed-` → 429 always, anything else → 200.
  */
 interface Post {
   method: string;
@@ -37,6 +40,15 @@ function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
   } else if (connectionId.startsWith('broken-')) {
     res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'InternalServerErrorException' });
     res.end(JSON.stringify({ message: 'Internal server error' }));
+  } else if (connectionId.startsWith('forbidden-')) {
+    res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' });
+    res.end(JSON.stringify({ message: 'Forbidden' }));
+  } else if (
+    connectionId.startsWith('jammed-') ||
+    (connectionId.startsWith('busy-') && posts.filter((p) => p.connectionId === connectionId).length <= 2)
+  ) {
+    res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'LimitExceededException' });
+    res.end(JSON.stringify({ message: 'Rate exceeded' }));
   } else {
     res.writeHead(200);
     res.end();
@@ -87,6 +99,17 @@ function setup(url = endpoint) {
   return makeDeps(dynamo, notifier);
 }
 
+/** Deps whose large rooms (above `threshold`) go to a dispatcher that records the shards. */
+function setupLargeRooms(threshold: number, shardSize: number) {
+  const base = setup();
+  const shards: FanoutShard[] = [];
+  const dispatcher: FanoutDispatcher = { dispatch: async (shard) => void shards.push(shard) };
+  const deps = { ...base.deps, fanout: { ...base.deps.fanout, largeRooms: { threshold, shardSize, dispatcher } } };
+  return { ...base, deps, shards };
+}
+
+const none = { leftovers: [], departures: [], shards: 0 };
+
 /** Opens a connection and joins `rooms` through the real use cases. */
 async function connect(deps: ReturnType<typeof setup>['deps'], connectionId: string, userId: string, rooms: string[]) {
   const c: Caller = caller(userId, connectionId);
@@ -115,7 +138,7 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result).toEqual({ delivered: 2, pruned: 0, failed: 0, departures: [] });
+    expect(result).toEqual({ delivered: 2, pruned: 0, failed: 0, ...none });
     expect(posts.map((p) => p.connectionId).sort()).toEqual(['ok-a', 'ok-b']);
     for (const p of posts) {
       expect(p.method).toBe('POST');
@@ -143,7 +166,7 @@ describe('fanOut', () => {
         { room: otherRoom, userId: 'bob' },
       ]),
     );
-    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0, departures: expect.any(Array) });
+    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0, ...none, departures: expect.any(Array) });
     expect(result.departures).toHaveLength(2);
     expect(posts.filter((p) => p.connectionId === 'gone-1')).toHaveLength(1);
     const { Item } = await dynamo.client.send(
@@ -158,11 +181,11 @@ describe('fanOut', () => {
 
     // The next message no longer tries the pruned connection.
     posts.length = 0;
-    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, departures: [] });
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, ...none });
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-1']);
   });
 
-  it('counts a 500 as a failed delivery without throwing, keeps the member, and still delivers to the rest', async () => {
+  it('retries a 500 with backoff, then counts it as failed without throwing, keeps the member, and delivers to the rest', async () => {
     const { deps, store, telemetry } = setup();
     const room = freshRoom();
     await connect(deps, 'ok-x', 'alice', [room]);
@@ -172,19 +195,44 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result).toEqual({ delivered: 2, pruned: 1, failed: 1, departures: [{ room, userId: 'dave' }] });
-    expect(posts.filter((p) => p.connectionId === 'broken-1')).toHaveLength(1);
+    expect(result).toEqual({
+      delivered: 2,
+      pruned: 1,
+      failed: 0,
+      leftovers: [{ connectionId: 'broken-1', userId: 'bob' }],
+      departures: [{ room, userId: 'dave' }],
+      shards: 0,
+    });
+    expect(posts.filter((p) => p.connectionId === 'broken-1')).toHaveLength(POST_RETRY.attempts);
     expect(posts.filter((p) => p.connectionId.startsWith('ok-')).map((p) => p.connectionId).sort()).toEqual(['ok-x', 'ok-y']);
     expect(await store.getMembership(room, 'broken-1', Date.now())).toBeDefined();
     expect(telemetry.total('DeliveryFailed')).toBe(1);
     expect(telemetry.total('MessagesDelivered')).toBe(2);
     expect(telemetry.total('StaleConnectionsPruned')).toBe(1);
     expect(telemetry.total('FanoutRecipients')).toBe(4);
-    expect(telemetry.warnings).toHaveLength(1);
-    expect(telemetry.warnings[0]).toMatchObject({
-      message: 'delivery failed',
-      details: { room, targetConnectionId: 'broken-1' },
-    });
+    expect(telemetry.warnings).toEqual([
+      { message: 'recipients not reached', details: { room, recipients: 1, reason: `still throttled or failing after ${POST_RETRY.attempts} tries` } },
+    ]);
+  });
+
+  it('does not retry a failure that cannot pass (403): counted and logged once', async () => {
+    const { deps, telemetry } = setup();
+    const room = freshRoom();
+    await connect(deps, 'forbidden-1', 'bob', [room]);
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 1, ...none });
+    expect(posts.filter((p) => p.connectionId === 'forbidden-1')).toHaveLength(1);
+    expect(telemetry.total('DeliveryFailed')).toBe(1);
+    expect(telemetry.warnings).toEqual([{ message: 'delivery failed', details: { room, targetConnectionId: 'forbidden-1', error: expect.stringContaining('Forbidden') } }]);
+  });
+
+  it('backs off on LimitExceeded (429) and delivers once the throttle lets the post through', async () => {
+    const { deps, telemetry } = setup();
+    const room = freshRoom();
+    await connect(deps, 'busy-1', 'bob', [room]);
+    await connect(deps, 'ok-calm', 'carol', [room]);
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 2, pruned: 0, failed: 0, ...none });
+    expect(posts.filter((p) => p.connectionId === 'busy-1')).toHaveLength(3);
+    expect(telemetry.total('DeliveryFailed')).toBe(0);
   });
 
   it('skips memberships that have expired', async () => {
@@ -198,18 +246,18 @@ describe('fanOut', () => {
       joinedAt: 0,
       expiresAt: Math.floor(Date.now() / 1000) - 1,
     });
-    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, departures: [] });
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, ...none });
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-live']);
   });
 
   it('does nothing for an empty room', async () => {
     const { deps, telemetry } = setup();
-    expect(await fanOut(deps, freshRoom('empty'), frame('empty'), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0, departures: [] });
+    expect(await fanOut(deps, freshRoom('empty'), frame('empty'), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0, ...none });
     expect(posts).toEqual([]);
     expect(telemetry.total('FanoutRecipients')).toBe(0);
   });
 
-  it('survives an endpoint that refuses connections: every post fails, nothing is pruned', async () => {
+  it('survives an endpoint that refuses connections: every post is retried and fails, nothing is pruned', async () => {
     // A port that was just released: connections to it are refused.
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -223,22 +271,137 @@ describe('fanOut', () => {
 
     const { deps, store, telemetry } = setup(`http://127.0.0.1:${port}/dev`);
     const result = await fanOut(deps, room, frame(room), Date.now());
-    expect(result).toEqual({ delivered: 0, pruned: 0, failed: 2, departures: [] });
+    expect(result).toMatchObject({ delivered: 0, pruned: 0, failed: 0, departures: [] });
+    expect(result.leftovers.map((r) => r.connectionId).sort()).toEqual(['ok-p', 'ok-q']);
     expect(telemetry.total('DeliveryFailed')).toBe(2);
     expect((await store.listMembers(room, Date.now())).map((m) => m.connectionId).sort()).toEqual(['ok-p', 'ok-q']);
   });
 });
 
+describe('large rooms', () => {
+  it('cuts a room above the threshold into shards for the fan-out function and posts nothing itself', async () => {
+    const { deps, telemetry, shards } = setupLargeRooms(4, 2);
+    const room = freshRoom('large');
+    for (const n of [1, 2, 3, 4, 5]) await connect(deps, `ok-l${n}`, `user${n}`, [room]);
+    posts.length = 0;
+    const now = Date.now();
+
+    expect(await fanOut(deps, room, frame(room), now)).toEqual({ delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], shards: 3 });
+
+    expect(posts).toEqual([]);
+    expect(shards.map((s) => s.recipients.length).sort()).toEqual([1, 2, 2]);
+    expect(shards.flatMap((s) => s.recipients.map((r) => r.connectionId)).sort()).toEqual(['ok-l1', 'ok-l2', 'ok-l3', 'ok-l4', 'ok-l5']);
+    for (const shard of shards) expect(shard).toMatchObject({ room, frame: frame(room), attempt: 0, startedAt: now });
+    expect(telemetry.total('FanoutShards')).toBe(3);
+    expect(telemetry.total('FanoutRecipients')).toBe(5);
+    expect(telemetry.total('MessagesDelivered')).toBe(0);
+  });
+
+  it('delivers a room at the threshold itself', async () => {
+    const { deps, shards } = setupLargeRooms(2, 1);
+    const room = freshRoom('at-threshold');
+    await connect(deps, 'ok-t1', 'alice', [room]);
+    await connect(deps, 'ok-t2', 'bob', [room]);
+    expect(await fanOut(deps, room, frame(room), Date.now())).toMatchObject({ delivered: 2, shards: 0 });
+    expect(shards).toEqual([]);
+  });
+
+  it('fails the caller when a shard cannot be handed over, so its retry fans out again', async () => {
+    const base = setup();
+    const dispatcher: FanoutDispatcher = {
+      dispatch: async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+      },
+    };
+    const deps = { ...base.deps, fanout: { ...base.deps.fanout, largeRooms: { threshold: 1, shardSize: 1, dispatcher } } };
+    const room = freshRoom('undispatchable');
+    await connect(deps, 'ok-u1', 'alice', [room]);
+    await connect(deps, 'ok-u2', 'bob', [room]);
+    await expect(fanOut(deps, room, frame(room), Date.now())).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+  });
+});
+
+describe('deliverShard', () => {
+  const shardOf = (room: string, recipients: FanoutShard['recipients'], attempt = 0): FanoutShard => ({
+    room,
+    frame: frame(room),
+    recipients,
+    attempt,
+    startedAt: Date.now(),
+  });
+
+  it('delivers, prunes, announces departures, and hands throttled leftovers to a continuation', async () => {
+    const { deps, telemetry, shards, store } = setupLargeRooms(100, 100);
+    const room = freshRoom('shard');
+    await connect(deps, 'ok-s1', 'alice', [room]);
+    await connect(deps, 'gone-s2', 'bob', [room]);
+    await connect(deps, 'jammed-s3', 'carol', [room]);
+    posts.length = 0;
+    const recipients = [
+      { connectionId: 'ok-s1', userId: 'alice' },
+      { connectionId: 'gone-s2', userId: 'bob' },
+      { connectionId: 'jammed-s3', userId: 'carol' },
+    ];
+
+    await deliverShard(deps, shardOf(room, recipients), () => true);
+
+    expect(shards).toEqual([{ ...shardOf(room, [{ connectionId: 'jammed-s3', userId: 'carol' }], 1), startedAt: expect.any(Number) }]);
+    const messagePosts = posts.filter((p) => JSON.parse(p.body).type === 'message');
+    expect(messagePosts.filter((p) => p.connectionId === 'jammed-s3')).toHaveLength(POST_RETRY.attempts);
+    expect(await store.getMembership(room, 'gone-s2', Date.now())).toBeUndefined();
+    // bob's departure is announced to the rest of the room (alice and carol).
+    const leave = posts.filter((p) => JSON.parse(p.body).type === 'presence');
+    expect([...new Set(leave.map((p) => p.connectionId))].sort()).toEqual(['jammed-s3', 'ok-s1']);
+    expect(JSON.parse((leave[0] as Post).body)).toEqual({ type: 'presence', room, user: 'bob', event: 'leave' });
+    expect(telemetry.total('MessagesDelivered')).toBe(1);
+    expect(telemetry.total('StaleConnectionsPruned')).toBe(1);
+    expect(telemetry.total('FanoutShards')).toBe(1);
+    // The room's recipients were counted where the fan-out started, not per shard.
+    expect(telemetry.total('FanoutRecipients')).toBe(0);
+    // The presence frame to carol, a small room's broadcast made here, has no continuation: it failed.
+    expect(telemetry.total('DeliveryFailed')).toBe(1);
+  });
+
+  it('counts leftovers as failed after the last continuation', async () => {
+    const { deps, telemetry, shards } = setupLargeRooms(100, 100);
+    const room = freshRoom('last-try');
+    await deliverShard(deps, shardOf(room, [{ connectionId: 'jammed-z', userId: 'zoe' }], MAX_SHARD_CONTINUATIONS), () => true);
+    expect(shards).toEqual([]);
+    expect(telemetry.total('DeliveryFailed')).toBe(1);
+    expect(telemetry.warnings).toEqual([
+      { message: 'recipients not reached', details: { room, recipients: 1, reason: `still unreachable after ${MAX_SHARD_CONTINUATIONS} continuations` } },
+    ]);
+  });
+
+  it('starts no post once time runs out: every recipient goes to the continuation untried', async () => {
+    const { deps, shards } = setupLargeRooms(100, 100);
+    const room = freshRoom('late');
+    const recipients = [
+      { connectionId: 'ok-late1', userId: 'alice' },
+      { connectionId: 'ok-late2', userId: 'bob' },
+    ];
+    await deliverShard(deps, shardOf(room, recipients), () => false);
+    expect(posts).toEqual([]);
+    expect(shards.map((s) => [s.attempt, s.recipients])).toEqual([[1, recipients]]);
+  });
+});
+
 describe('ConnectionsApiNotifier', () => {
-  it('maps 200 to delivered, 410 to gone, and rethrows anything else', async () => {
+  it('maps 200 to delivered, 410 to gone, 429 to throttled, and rethrows anything else', async () => {
     const { notifier, client } = notifierFor(endpoint);
     clients.push(client);
     const f = frame('r');
     await expect(notifier.post('ok-n', f)).resolves.toBe('delivered');
     await expect(notifier.post('gone-n', f)).resolves.toBe('gone');
+    await expect(notifier.post('jammed-n', f)).resolves.toBe('throttled');
     const error = await notifier.post('broken-n', f).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ name: 'InternalServerErrorException', $metadata: { httpStatusCode: 500 } });
-    expect(posts.map((p) => p.url)).toEqual(['/dev/@connections/ok-n', '/dev/@connections/gone-n', '/dev/@connections/broken-n']);
+    expect(posts.map((p) => p.url)).toEqual([
+      '/dev/@connections/ok-n',
+      '/dev/@connections/gone-n',
+      '/dev/@connections/jammed-n',
+      '/dev/@connections/broken-n',
+    ]);
   });
 });

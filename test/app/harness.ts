@@ -44,7 +44,7 @@ export const noPosts: ConnectionNotifier = {
 export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts, sendRate = SEND_RATE_DEFAULT) {
   const telemetry = new RecordingTelemetry();
   const store = new DynamoChatStore(dynamo.client, dynamo.tableNames);
-  const deps: Deps = { store, notifier, telemetry, newId: randomUUID, sendRate, fanoutConcurrency: FANOUT_CONCURRENCY_DEFAULT };
+  const deps: Deps = { store, notifier, telemetry, newId: randomUUID, sendRate, fanout: { concurrency: FANOUT_CONCURRENCY_DEFAULT } };
   return { deps, store, telemetry };
 }
 

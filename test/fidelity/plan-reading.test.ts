@@ -25,20 +25,37 @@ describe('event invoke configs', () => {
     const configs = readAsyncConfigs(
       config({ maximum_retry_attempts: 1, maximum_event_age_in_seconds: 120, destination_config: { on_failure: { destination: '${aws_lambda_function.b.arn}' } } }),
     );
-    expect(configs.get('fn-a')).toEqual({ maximumRetryAttempts: 1, maximumEventAgeMs: 120_000, onFailure: 'fn-b', onSuccess: undefined });
+    expect(configs.get('fn-a')).toEqual({
+      maximumRetryAttempts: 1,
+      maximumEventAgeMs: 120_000,
+      onFailure: { kind: 'function', name: 'fn-b' },
+      onSuccess: undefined,
+    });
+  });
+
+  it('reads a queue destination by its ARN', () => {
+    const configs = readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:sqs:eu-west-1:000000000000:dlq' } } }));
+    expect(configs.get('fn-a')?.onFailure).toEqual({ kind: 'queue', arn: 'arn:aws:sqs:eu-west-1:000000000000:dlq' });
   });
 
   it('rejects out-of-range settings and destinations it cannot run, naming them', () => {
     expect(() => readAsyncConfigs(config({ maximum_retry_attempts: 3 }))).toThrow(/maximum_retry_attempts must be 0, 1 or 2, got 3/);
     expect(() => readAsyncConfigs(config({ maximum_event_age_in_seconds: 30 }))).toThrow(/maximum_event_age_in_seconds must be 60 to 21600/);
     expect(() =>
-      readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:sqs:eu-west-1:000000000000:dlq' } } })),
-    ).toThrow(/on_failure destination arn:aws:sqs:eu-west-1:000000000000:dlq is not a Lambda function; the local stack runs no SQS/);
+      readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:sns:eu-west-1:000000000000:topic' } } })),
+    ).toThrow(/on_failure destination arn:aws:sns:eu-west-1:000000000000:topic is neither a Lambda function nor an SQS queue; the local stack runs no SNS/);
   });
 
   it('refuses a destination function the plan does not define', () => {
     const asyncConfigs = readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:lambda:eu-west-1:000000000000:function:ghost' } } }));
-    const api = new LambdaInvokeApi({ region: 'eu-west-1', pools: new Map(), asyncConfigs, timeScale: 1, log: () => undefined });
+    const api = new LambdaInvokeApi({
+      region: 'eu-west-1',
+      pools: new Map(),
+      asyncConfigs,
+      timeScale: 1,
+      log: () => undefined,
+      sendToQueue: () => 'no queues in this test',
+    });
     expect(() => api.verifyAsyncConfigs()).toThrow(/the event invoke config of fn-a names function fn-a, which the plan does not define/);
   });
 });

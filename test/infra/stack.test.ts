@@ -290,6 +290,16 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
+    it('tells every function that broadcasts where large rooms go: the fan-out function, threshold and shard size', () => {
+      for (const name of FUNCTION_NAMES) {
+        const variables = envOf(name);
+        const expected = FUNCTIONS[name].broadcasts
+          ? [physical(stage, 'fanout'), String(config.fanout.asyncThreshold), String(config.fanout.shardSize)]
+          : [undefined, undefined, undefined];
+        expect([variables[ENV.fanoutFunction], variables[ENV.fanoutAsyncThreshold], variables[ENV.fanoutShardSize]], name).toEqual(expected);
+      }
+    });
+
     it('gives each function its own role, assumable by Lambda only, with one inline policy and no managed ones', () => {
       const roleIds = new Set<string>();
       for (const name of FUNCTION_NAMES) {
@@ -305,6 +315,49 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(entries(plan, 'aws_iam_role_policy')).toHaveLength(FUNCTION_NAMES.length);
       const attached = entries(plan, 'aws_iam_role_policy_attachment').map(([, a]) => /^\$\{aws_iam_role\.([^.}]+)\.name\}$/.exec(String(a.role))?.[1]);
       for (const roleId of roleIds) expect(attached, roleId).not.toContain(roleId);
+    });
+  });
+
+  describe('asynchronous fan-out', () => {
+    const [queueId, queue] = single(plan, 'aws_sqs_queue', () => true, 'the fan-out dead letters');
+    const queueArn = ref('aws_sqs_queue', queueId, 'arn');
+
+    it('keeps failed shards 14 days in an encrypted dead-letter queue', () => {
+      expect(queue.name).toBe(physical(stage, 'fanout-dead-letters'));
+      expect(queue.message_retention_seconds).toBe(14 * 24 * 60 * 60);
+      if (config.customerManagedKey) expect(queue.kms_master_key_id).toBe(kmsRef);
+      else expect(queue.sqs_managed_sse_enabled).toBe(true);
+    });
+
+    it('retries a failed shard twice, for at most 15 minutes, then sends it to the dead-letter queue', () => {
+      const [, invokeConfig] = single(plan, 'aws_lambda_function_event_invoke_config', () => true, 'the fan-out function');
+      expect(invokeConfig).toMatchObject({
+        function_name: fnRef('fanout', 'function_name'),
+        maximum_retry_attempts: 2,
+        maximum_event_age_in_seconds: 900,
+        destination_config: { on_failure: { destination: queueArn } },
+      });
+    });
+
+    it('lets the functions that broadcast invoke the fan-out function, and the fan-out function send to its queue', () => {
+      for (const name of FUNCTION_NAMES) {
+        const [, policy] = single(plan, 'aws_iam_role_policy', (p) => p.role === ref('aws_iam_role', String(plan.resource.aws_lambda_function![functionIds[name]]!.role).split('.')[1]!, 'id'), name);
+        const statements = statementsOf(JSON.parse(policy.policy as string));
+        const invoke = statements.filter((st) => asArray(st.Action).includes('lambda:InvokeFunction'));
+        expect(invoke, name).toEqual(FUNCTIONS[name].broadcasts ? [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: fnRef('fanout', 'arn') }] : []);
+        const sqs = statements.filter((st) => asArray(st.Action).some((a) => String(a).startsWith('sqs:')));
+        expect(sqs, name).toEqual(name === 'fanout' ? [{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: queueArn }] : []);
+      }
+    });
+
+    it('has no route to the fan-out function: only Lambda invokes it', () => {
+      const targets = entries(plan, 'aws_apigatewayv2_integration').map(([, i]) => i.integration_uri);
+      expect(targets).not.toContain(fnRef('fanout', 'invoke_arn'));
+    });
+
+    it('outputs what npm run redrive needs', () => {
+      expect(plan.output?.fanout_dead_letter_queue_url).toMatchObject({ value: ref('aws_sqs_queue', queueId, 'url') });
+      expect(plan.output?.fanout_function_name).toMatchObject({ value: fnRef('fanout', 'function_name') });
     });
   });
 

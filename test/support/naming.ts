@@ -18,6 +18,7 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_iam_role: 'name',
   aws_lambda_function: 'function_name',
   aws_sns_topic: 'name',
+  aws_sqs_queue: 'name',
   aws_xray_group: 'group_name',
   aws_xray_sampling_rule: 'rule_name',
 };

@@ -1,0 +1,84 @@
+/**
+ * Fan-out of one frame to a room: when a room is large enough to go to the asynchronous fan-out function, how
+ * its recipients are cut into shards, what a shard event carries, and how a throttled post backs off. Pure.
+ */
+import { z } from 'zod';
+import { ROOM_PATTERN, USER_ID_PATTERN } from './protocol-rules.ts';
+
+/** Where a room's fan-out runs: in the calling function, or in shards handed to the fan-out function. */
+export interface LargeRoomPolicy {
+  /** Rooms with more recipients than this are fanned out asynchronously. */
+  readonly threshold: number;
+  /** Recipients per fan-out invocation. */
+  readonly shardSize: number;
+}
+
+export const FANOUT_THRESHOLD_BOUNDS = { min: 1, max: 10_000 } as const;
+/**
+ * 1,000 recipients keep a shard event near 150 KB (connection and user ids plus a 16 KB frame), under the
+ * 256 KB that asynchronous invocations were limited to before October 2025, whatever Region or quota applies.
+ */
+export const FANOUT_SHARD_SIZE_BOUNDS = { min: 1, max: 1_000 } as const;
+
+/** Continuations one shard may spawn for recipients still throttled or failing; after that they count as failed. */
+export const MAX_SHARD_CONTINUATIONS = 3;
+
+export interface Recipient {
+  readonly connectionId: string;
+  readonly userId: string;
+}
+
+/** One invocation's worth of a room fan-out. */
+export interface FanoutShard {
+  readonly room: string;
+  /** The frame exactly as members get it (a message, presence or typing frame). */
+  readonly frame: { readonly type: string };
+  readonly recipients: readonly Recipient[];
+  /** 0 for a shard cut by the sender; n for the n-th continuation of its leftovers. */
+  readonly attempt: number;
+  /** Epoch ms the fan-out started; gone connections found later are pruned as of then. */
+  readonly startedAt: number;
+}
+
+export function isLargeRoom(recipients: number, policy: LargeRoomPolicy | undefined): policy is LargeRoomPolicy {
+  return policy !== undefined && recipients > policy.threshold;
+}
+
+/** Cuts recipients into shards of at most `shardSize`, in order. */
+export function cutShards<T>(recipients: readonly T[], shardSize: number): T[][] {
+  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`shard size must be a whole number >= 1, got ${shardSize}`);
+  const shards: T[][] = [];
+  for (let i = 0; i < recipients.length; i += shardSize) shards.push(recipients.slice(i, i + shardSize));
+  return shards;
+}
+
+const recipient = z.object({
+  connectionId: z.string().min(1).max(128),
+  userId: z.string().regex(USER_ID_PATTERN),
+});
+
+/** The fan-out function's event. It comes from our own send path, but a bad one must fail loudly, not half-deliver. */
+export const fanoutShardSchema = z.object({
+  room: z.string().regex(ROOM_PATTERN),
+  frame: z.looseObject({ type: z.string().min(1) }),
+  recipients: z.array(recipient).min(1).max(FANOUT_SHARD_SIZE_BOUNDS.max),
+  attempt: z.number().int().min(0).max(MAX_SHARD_CONTINUATIONS),
+  startedAt: z.number().int().min(0),
+});
+
+export function parseFanoutShard(event: unknown): FanoutShard {
+  const parsed = fanoutShardSchema.safeParse(event);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+    throw new Error(`invalid fan-out shard: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** Backoff for a post answered LimitExceeded (the account's callback throttle): full jitter, doubling per try. */
+export const POST_RETRY = { attempts: 4, baseMs: 50, maxMs: 1_000 } as const;
+
+export function postRetryDelayMs(retry: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(POST_RETRY.maxMs, POST_RETRY.baseMs * 2 ** retry);
+  return Math.round(random() * ceiling);
+}

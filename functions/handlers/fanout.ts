@@ -1,0 +1,20 @@
+import type { Context } from 'aws-lambda';
+import { deliverShard } from '../app/fanout.ts';
+import { parseFanoutShard } from '../domain/fanout.ts';
+import { deps } from '../runtime/deps.ts';
+import { logger } from '../runtime/observability.ts';
+import { withPowertools } from '../runtime/ws-handler.ts';
+
+/** Stops starting posts this long before the timeout, leaving time to hand the rest to a continuation. */
+const CONTINUATION_MARGIN_MS = 5_000;
+
+/**
+ * Delivers one shard of a large room's fan-out (an asynchronous invocation from a function that broadcasts).
+ * An invalid event or a continuation that cannot be handed over throws: Lambda retries the event, then sends it
+ * to the on-failure destination (the dead-letter queue), which is alarmed.
+ */
+export const handler = withPowertools(async (event: unknown, context: Context): Promise<void> => {
+  const shard = parseFanoutShard(event);
+  logger.appendKeys({ room: shard.room, frameType: shard.frame.type, recipients: shard.recipients.length, attempt: shard.attempt });
+  await deliverShard(deps, shard, () => context.getRemainingTimeInMillis() > CONTINUATION_MARGIN_MS);
+});
