@@ -29,7 +29,8 @@ export function localDynamoClient(endpoint: string, region: string): DynamoDBCli
   return new DynamoDBClient({
     endpoint,
     region,
-    credentials: { accessKeyId: 'local-runtime', secretAccessKey: 'local-runtime' },
+    // Letters and digits only: DynamoDB Local refuses any other access key id (UnrecognizedClientException).
+    credentials: { accessKeyId: 'LOCALRUNTIME', secretAccessKey: 'local-runtime' },
   });
 }
 

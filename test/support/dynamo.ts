@@ -1,6 +1,7 @@
 /**
- * A real DynamoDB API for tests: dynalite on a random loopback port, with every table of the catalog created
- * (same keys and indexes as infra renders them) under names unique to the calling test file.
+ * A real DynamoDB API for tests: dynalite (or the official DynamoDB Local) on a random loopback port, with every
+ * table of the catalog created (same keys and indexes as infra renders them) under names unique to the calling
+ * test file.
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -15,11 +16,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLES, TABLE_KEYS, type KeyAttribute, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
-
+import type { DynamoServer } from './dynamodb-local.ts';
 
 export const TEST_REGION = 'us-east-1';
-/** dynalite accepts any signature; the SDK only needs something to sign with. */
+/** Neither emulator checks signatures; DynamoDB Local only accepts an access key of letters and digits. */
 export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
+
+/** A DynamoDB API server a suite can run on. */
+export interface DynamoBackend {
+  readonly name: string;
+  start(): Promise<DynamoServer>;
+}
 
 export interface TestDynamo {
   readonly client: DynamoDBDocumentClient;
@@ -68,18 +75,49 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-/** Starts dynalite and creates every catalog table; `prefix` keeps names apart between test files. */
-export async function startDynamo(prefix = 'test'): Promise<TestDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server);
-  const endpoint = `http://127.0.0.1:${port}`;
+export const DYNALITE: DynamoBackend = {
+  name: 'dynalite',
+  async start() {
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const port = await listen(server);
+    return {
+      endpoint: `http://127.0.0.1:${port}`,
+      stop: () =>
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          server.closeAllConnections();
+        }),
+    };
+  },
+};
+
+/** AWS's own emulator: slower to start (a JVM), closer to DynamoDB. */
+export const DYNAMODB_LOCAL: DynamoBackend = {
+  name: 'DynamoDB Local',
+  // Loaded on use: it imports the local runtime (for freePort), which suites on dynalite alone need not load.
+  start: async () => (await import('./dynamodb-local.ts')).startDynamoDbLocal(),
+};
+
+/** Store contracts run on both, so a difference between the emulators fails a test instead of hiding. */
+export const BACKENDS: readonly DynamoBackend[] = [DYNALITE, DYNAMODB_LOCAL];
+
+/** Starts `backend` and creates every catalog table; `prefix` keeps names apart between test files. */
+export async function startDynamo(prefix = 'test', backend: DynamoBackend = DYNALITE): Promise<TestDynamo> {
+  const server = await backend.start();
+  const { endpoint } = server;
   const raw = new DynamoDBClient({ endpoint, region: TEST_REGION, credentials: FAKE_CREDENTIALS });
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
 
   const suffix = randomBytes(4).toString('hex');
   const tableNames = Object.fromEntries(TABLE_KEYS.map((t) => [t, `${prefix}-${t}-${suffix}`])) as Record<TableKey, string>;
-  for (const table of TABLE_KEYS) {
-    await raw.send(new CreateTableCommand(createTableInput(tableNames[table], TABLES[table])));
+  try {
+    for (const table of TABLE_KEYS) {
+      await raw.send(new CreateTableCommand(createTableInput(tableNames[table], TABLES[table])));
+    }
+  } catch (error) {
+    raw.destroy();
+    await server.stop();
+    throw error;
   }
 
   return {
@@ -89,10 +127,7 @@ export async function startDynamo(prefix = 'test'): Promise<TestDynamo> {
     endpoint,
     close: async () => {
       raw.destroy();
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await server.stop();
     },
   };
 }

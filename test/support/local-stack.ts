@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 import { stackDir } from './plan.ts';
 
 export interface BootedStack extends LocalStack {
@@ -14,7 +14,9 @@ export interface BootedStack extends LocalStack {
   wsUrl(token?: string): string;
 }
 
-export async function bootDevStack(options: { timeScale?: number; ttlSweepMs?: number } = {}): Promise<BootedStack> {
+export async function bootDevStack(
+  options: Pick<LocalStackOptions, 'timeScale' | 'ttlSweepMs' | 'dynamoEndpoint'> = {},
+): Promise<BootedStack> {
   const printed: string[] = [];
   const stateDir = mkdtempSync(path.join(tmpdir(), 'wschat-e2e-'));
   const stack = await startLocalStack({
