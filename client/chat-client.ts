@@ -84,6 +84,15 @@ export interface Typing {
   readonly user: string;
 }
 
+/** A send that will be sent again (same clientMsgId) after `delayMs`, and why: apps show it as still pending. */
+export interface SendRetry {
+  readonly room: string;
+  readonly clientMsgId: string;
+  /** TIMEOUT when no ack came in time, else the server's retryable refusal (RATE_LIMITED, IN_PROGRESS, INTERNAL). */
+  readonly error: ChatClientError;
+  readonly delayMs: number;
+}
+
 export interface ChatClientEvents {
   /** Each message once, in seq order per room. */
   message: MessageView;
@@ -94,6 +103,7 @@ export interface ChatClientEvents {
   state: StateChange;
   /** Errors no pending call can take: server errors without a clientMsgId, gateway failures, token failures. */
   error: ChatClientError;
+  sendRetry: SendRetry;
 }
 
 /** Server codes, and the client's own: no reply in time, client closed, socket or token trouble, gateway failure. */
@@ -603,11 +613,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private retryLater(send: PendingSend, waitMs: number | undefined, error: ChatClientError): void {
     send.failures++;
     send.lastError = error;
-    const delay = waitMs ?? backoffDelay(send.failures - 1, this.options.backoff, this.options.random);
+    const delayMs = waitMs ?? backoffDelay(send.failures - 1, this.options.backoff, this.options.random);
     send.timer = setTimeout(() => {
       send.sentOn = undefined;
       this.trySend(send);
-    }, delay);
+    }, delayMs);
+    this.emit('sendRetry', { room: send.room, clientMsgId: send.clientMsgId, error, delayMs });
   }
 
   private failSend(send: PendingSend, error: Error): void {

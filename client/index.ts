@@ -11,6 +11,7 @@ export {
   type ConnectionState,
   type JoinedRoom,
   type PresenceChange,
+  type SendRetry,
   type StateChange,
   type TokenSource,
   type Typing,

@@ -5,12 +5,15 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { USER_ID_PATTERN } from '../functions/domain/protocol-rules.ts';
 import type { HttpHandler } from './gateway/gateway.ts';
 
 export const LOCAL_IDP = {
   issuer: 'http://localhost/wschat-dev-idp',
   audience: 'wschat-local',
   jwksPath: '/_idp/jwks.json',
+  /** Tokens for the browser chat page; deployed stages have no such endpoint (their issuer signs users in). */
+  tokenPath: '/_local/token',
 } as const;
 
 const ALG = 'ES256';
@@ -69,6 +72,24 @@ export function jwksHandler(idp: DevIdentityProvider): HttpHandler {
   return (req, res) => {
     if (req.method !== 'GET' || req.url !== LOCAL_IDP.jwksPath) return false;
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    return true;
+  };
+}
+
+/** `GET /_local/token?user=<user>`: {token} for any valid user id, or a 400 saying what is wrong. */
+export function tokenHandler(idp: DevIdentityProvider): HttpHandler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== LOCAL_IDP.tokenPath) return false;
+    const reply = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    if (req.method !== 'GET') return void reply(405, { message: 'use GET' }), true;
+    const user = url.searchParams.get('user') ?? '';
+    if (!USER_ID_PATTERN.test(user)) return void reply(400, { message: `user must match ${USER_ID_PATTERN.source}` }), true;
+    idp.mint(user).then(
+      (token) => reply(200, { token }),
+      (error: Error) => reply(500, { message: error.message }),
+    );
     return true;
   };
 }

@@ -79,6 +79,7 @@ console.log(`
 running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   functions  ${stack.functions.length} (plan runtime nodejs22.x; local workers on Node ${process.version})
   tables     ${stack.tables.length} on ${values['dynamodb-endpoint'] ? '' : 'embedded dynalite '}${stack.dynamoEndpoint}
+  chat page  http://127.0.0.1:${stack.port}/ (pick a user; tokens from GET /_local/token?user=<user>, local only)
   dashboard  http://127.0.0.1:${stack.port}/_dashboard (alarms, metrics, logs, traces; periods compressed ${timeScale}x)
   faults     curl -X POST http://127.0.0.1:${stack.port}/_local/faults -d '{"kind":"function-crash","functionName":"wschat-dev-ping"}'
   tokens     npm run token -- <user>

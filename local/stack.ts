@@ -7,13 +7,14 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { chatPageHandler } from './chat-page.ts';
 import { DynamoProxy } from './dynamodb-proxy.ts';
 import { createTables, localDynamoClient, startDynalite, startTtlSweeper, type DynamoEndpoint } from './dynamodb.ts';
 import { FaultController, faultsHandler } from './faults.ts';
 import { readApiModel } from './gateway/api-model.ts';
 import { Gateway, type AccountQuotas } from './gateway/gateway.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam } from './iam.ts';
-import { jwksHandler, loadDevIdp, LOCAL_IDP, type DevIdentityProvider } from './idp.ts';
+import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
@@ -302,7 +303,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return pool.invoke(event);
     },
     log: (line) => log('apigateway', line),
-    http: [jwksHandler(idp), faultsHandler(faults), dashboardHandler({ plan, metrics, alarms, logs, traces, timeScale })],
+    http: [
+      jwksHandler(idp),
+      tokenHandler(idp),
+      faultsHandler(faults),
+      dashboardHandler({ plan, metrics, alarms, logs, traces, timeScale }),
+      chatPageHandler(api.stage),
+    ],
     timeScale,
     faults,
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,

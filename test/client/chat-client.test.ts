@@ -2,12 +2,12 @@
  * The client library against the real local stack (synthesized dev plan, bundles in workers, dynalite):
  * ordered once-only delivery, resuming after dropped connections, send retries and typed events.
  */
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, ChatClientError, type ChatClientOptions, type StateChange } from '../../client/index.ts';
+import { ChatClient, ChatClientError, type ChatClientOptions, type SendRetry, type StateChange } from '../../client/index.ts';
 import { nodeWebSocket } from '../../client/node.ts';
 import type { MessageView } from '../../functions/domain/protocol.ts';
+import { deleteConnectionsOf } from '../support/connections.ts';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
 import { sleep } from '../support/ws-client.ts';
 import { ControlledSockets, type Frame } from './controlled-socket.ts';
@@ -43,28 +43,16 @@ function client(user: string, options: Partial<ChatClientOptions> = {}) {
   const messages: MessageView[] = [];
   const states: StateChange[] = [];
   const errors: ChatClientError[] = [];
+  const retries: SendRetry[] = [];
   c.on('message', (m) => messages.push(m));
   c.on('state', (s) => states.push(s));
   c.on('error', (e) => errors.push(e));
-  return { c, messages, states, errors };
+  c.on('sendRetry', (r) => retries.push(r));
+  return { c, messages, states, errors, retries };
 }
 
 const seqsIn = (messages: readonly MessageView[], room: string) => messages.filter((m) => m.room === room).map((m) => m.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Closes a connection from the server side, as API Gateway's DeleteConnection does. */
-async function deleteConnectionsOf(user: string): Promise<void> {
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: stack.region, credentials });
-  const table = stack.tables.find((t) => t.endsWith('-connections')) as string;
-  const { Items } = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-  db.destroy();
-  const api = new ApiGatewayManagementApiClient({ endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`, region: stack.region, credentials });
-  for (const item of Items ?? []) {
-    if (item.userId?.S === user) await api.send(new DeleteConnectionCommand({ ConnectionId: item.connectionId?.S }));
-  }
-  api.destroy();
-}
 
 describe('connecting, joining and sending', () => {
   it('delivers its own and others’ messages once each, in order, with acks carrying their seqs', async () => {
@@ -178,11 +166,11 @@ describe('dropped connections', () => {
 
     const opens = () => reader.states.filter((s) => s.state === 'open').length;
     await keepSending(sender.c, 'c-drop', 16, 60, async (i) => {
-      if (i === 4) await deleteConnectionsOf('cl-rita');
+      if (i === 4) await deleteConnectionsOf(stack, 'cl-rita');
       if (i === 11) {
         // Drop the second connection, not the first one again: wait until the reader is back.
         await expect.poll(opens, { timeout: 10_000 }).toBe(2);
-        await deleteConnectionsOf('cl-rita');
+        await deleteConnectionsOf(stack, 'cl-rita');
       }
     });
 
@@ -318,5 +306,9 @@ describe('gaps and retries', () => {
     expect(acks.map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(1, 23));
     await expect.poll(() => seqsIn(rex.messages, 'c-rate')).toEqual(range(1, 23));
     expect(rex.errors).toEqual([]);
+    // The two sends over the limit were announced as retries, each waiting the server's retryAfterMs.
+    const rateLimited = rex.retries.filter((r) => r.error.code === 'RATE_LIMITED');
+    expect(rateLimited.length).toBeGreaterThanOrEqual(2);
+    for (const retry of rateLimited) expect(retry.room === 'c-rate' && retry.delayMs > 0).toBe(true);
   }, 30_000);
 });

@@ -2,12 +2,11 @@
  * The CLI as users run it: child processes talking to a local stack that trusts the development identity
  * provider under .local/ (the key `npm start` and the CLI share), driven through stdin.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, STATE_DIR } from '../../local/paths.ts';
+import { STATE_DIR } from '../../local/paths.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import { startChatCli, type ChatCli } from '../support/chat-cli.ts';
 import { stackDir } from '../support/plan.ts';
 
 let stack: LocalStack;
@@ -22,47 +21,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface Cli {
-  readonly child: ChildProcessWithoutNullStreams;
-  lines(): string[];
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  type(line: string): void;
-  exited(): Promise<number | null>;
-}
-
-function chat(...args: string[]): Cli {
-  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-  const child = spawn(process.execPath, [tsx, path.join(REPO_ROOT, 'client', 'cli.ts'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const lines = () => out.split('\n');
-  return {
-    child,
-    lines,
-    async waitFor(pattern, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const line = lines().find((l) => pattern.test(l));
-        if (line !== undefined) return line;
-        if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${out}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    },
-    type(line) {
-      child.stdin.write(`${line}\n`);
-    },
-    exited() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null) resolve(child.exitCode);
-        else child.once('exit', (code) => resolve(code));
-      });
-    },
-  };
+function chat(...args: string[]): ChatCli {
+  const cli = startChatCli(args);
+  children.push(cli.child);
+  return cli;
 }
 
 describe('npm run chat', () => {
