@@ -23,9 +23,10 @@ function lazyNotifier(): ConnectionNotifier {
   let notifier: ConnectionNotifier | undefined;
   return {
     post(connectionId, frame) {
-      notifier ??= new ConnectionsApiNotifier(
-        tracer.captureAWSv3Client(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) })),
-      );
+      // Not traced per post: a fan-out makes one post per member, and a subsegment each (an async-hook context,
+      // a UDP datagram, trace volume) cost about a quarter of the fan-out's CPU; the invocation's trace and the
+      // Fanout* metrics cover it.
+      notifier ??= new ConnectionsApiNotifier(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) }));
       return notifier.post(connectionId, frame);
     },
   };
