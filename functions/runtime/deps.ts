@@ -1,6 +1,5 @@
 /** Wires the adapters once per cold start; handlers import the result. */
 import { randomUUID } from 'node:crypto';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -26,7 +25,7 @@ function lazyNotifier(): ConnectionNotifier {
       // Not traced per post: a fan-out makes one post per member, and a subsegment each (an async-hook context,
       // a UDP datagram, trace volume) cost about a quarter of the fan-out's CPU; the invocation's trace and the
       // Fanout* metrics cover it.
-      notifier ??= new ConnectionsApiNotifier(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.connectionsEndpoint) }));
+      notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') });
       return notifier.post(connectionId, frame);
     },
   };

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionsApiNotifier } from '../../functions/adapters/connections-api.ts';
@@ -55,19 +54,11 @@ function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
   }
 }
 
-function notifierFor(url: string): { notifier: ConnectionsApiNotifier; client: ApiGatewayManagementApiClient } {
-  const client = new ApiGatewayManagementApiClient({
-    endpoint: url,
-    region: TEST_REGION,
-    credentials: FAKE_CREDENTIALS,
-    // One attempt: a 500 is counted once instead of after the SDK's retries and backoff.
-    maxAttempts: 1,
-  });
-  return { notifier: new ConnectionsApiNotifier(client), client };
+function notifierFor(url: string): { notifier: ConnectionsApiNotifier } {
+  return { notifier: new ConnectionsApiNotifier({ endpoint: url, region: TEST_REGION, credentials: async () => FAKE_CREDENTIALS }) };
 }
 
 let dynamo: TestDynamo;
-const clients: ApiGatewayManagementApiClient[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -81,7 +72,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
   await dynamo?.close();
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -94,9 +84,7 @@ beforeEach(() => {
 });
 
 function setup(url = endpoint) {
-  const { notifier, client } = notifierFor(url);
-  clients.push(client);
-  return makeDeps(dynamo, notifier);
+  return makeDeps(dynamo, notifierFor(url).notifier);
 }
 
 /** Deps whose large rooms (above `threshold`) go to a dispatcher that records the shards. */
@@ -388,8 +376,7 @@ describe('deliverShard', () => {
 
 describe('ConnectionsApiNotifier', () => {
   it('maps 200 to delivered, 410 to gone, 429 to throttled, and rethrows anything else', async () => {
-    const { notifier, client } = notifierFor(endpoint);
-    clients.push(client);
+    const { notifier } = notifierFor(endpoint);
     const f = frame('r');
     await expect(notifier.post('ok-n', f)).resolves.toBe('delivered');
     await expect(notifier.post('gone-n', f)).resolves.toBe('gone');
