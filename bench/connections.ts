@@ -3,9 +3,15 @@
  * local gateway (the synthesized dev plan: authorizer and $connect run for each) and on a bare `ws` server, one
  * server process each, clients in this process, loopback only. Reports server RSS per connection, their ratio
  * (target: the gateway at most 2x the bare server) and the connect rate. Memory per connection is the least-squares
- * slope over ten samples taken while the connections are opened, so one-time growth does not count. The gateway's
- * RSS also holds its function workers, whose heaps grow and shrink on their own schedule; the main thread's heap and
- * external memory (where the gateway keeps its connections) is reported beside it as the steadier measure.
+ * slope over eleven samples taken while the connections are opened, so one-time growth does not count; every sample
+ * follows a full garbage collection, and both servers run with one malloc arena, so memory freed by threads that
+ * come and go (the gateway's function workers) is not left behind in arenas of their own.
+ *
+ * The gateway process also runs what API Gateway does not hold: the function environments (Lambda's memory; the
+ * idle ones are ended before each sample, as Lambda reclaims them) and the observability stores (CloudWatch's and
+ * X-Ray's; emptied at each sample and reported apart). Its DynamoDB, where $connect writes each connection's record, runs in a third process whose
+ * growth is reported apart too. So the ratio compares the gateway's own memory with the bare server's, and the
+ * other lines say what the rest of the local stack keeps per connection.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +20,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
-import type { ServerMessage, ServerMode } from './connection-server.ts';
+import type { MemorySample, ServerMessage, ServerMode } from './connection-server.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,12 +39,13 @@ const IN_FLIGHT = 32;
 interface Server {
   readonly child: ChildProcess;
   readonly ready: Extract<ServerMessage, { kind: 'ready' }>;
-  rss(): Promise<Extract<ServerMessage, { kind: 'rss' }>>;
+  sample(): Promise<MemorySample>;
 }
 
-async function startServer(mode: ServerMode): Promise<Server> {
-  const child = fork(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), [mode, stackDir], {
+async function startServer(mode: ServerMode, args: readonly string[] = []): Promise<Server> {
+  const child = fork(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), [mode, ...args], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: { ...process.env, MALLOC_ARENA_MAX: '1' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const next = <K extends ServerMessage['kind']>(kind: K) =>
@@ -57,9 +64,9 @@ async function startServer(mode: ServerMode): Promise<Server> {
   return {
     child,
     ready,
-    rss: () => {
-      const answer = next('rss');
-      child.send('rss');
+    sample: () => {
+      const answer = next('sample');
+      child.send('sample');
       return answer;
     },
   };
@@ -118,6 +125,7 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
   await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => (ws.once('close', () => resolve()), ws.terminate()))));
 }
 
+/** Samples after the warm-up step. */
 const SAMPLES = 10;
 
 /** Least-squares slope of y over x. */
@@ -136,36 +144,49 @@ interface Measurement {
   readonly heapPerConnection: number;
   readonly connectsPerSecond: number;
   readonly held: number;
+  /** The gateway's observability stores, per connection opened while sampling. */
+  readonly storesPerConnection?: { readonly logs: number; readonly traces: number; readonly metrics: number };
+  /** The DynamoDB process's growth per connection: the connection records. */
+  readonly database?: { readonly rss: number; readonly heap: number };
 }
 
-async function measure(mode: ServerMode): Promise<Measurement> {
-  const server = await startServer(mode);
+async function measure(mode: 'raw' | 'gateway', database?: Server): Promise<Measurement> {
+  const server = await startServer(mode, mode === 'gateway' ? [stackDir, (database as Server).ready.url] : []);
   try {
     let urls: string[] = Array.from({ length: count }, () => server.ready.url);
     if (mode === 'gateway') {
       const idp = await loadDevIdp(server.ready.stateDir as string);
       const token = (i: number) => idp.mint(`bench-${i}`);
       urls = await Promise.all(urls.map(async (url, i) => `${url}?token=${encodeURIComponent(await token(i))}`));
-      // Warm the environments the handshake needs, so the samples include the workers and not just the port.
-      await closeAll((await openAll(urls.slice(0, IN_FLIGHT))).sockets);
     }
-    const samples: Extract<ServerMessage, { kind: 'rss' }>[] = [await server.rss()];
+    // The connections open in SAMPLES + 1 steps; the first also warms up (cold starts, JIT, the allocator's arenas),
+    // so the first sample follows it.
+    const samples: MemorySample[] = [];
+    const databaseSamples: MemorySample[] = [];
     const sockets: WebSocket[] = [];
     let seconds = 0;
-    for (let step = 1; step <= SAMPLES; step++) {
-      const opened = await openAll(urls.slice(Math.floor(((step - 1) * count) / SAMPLES), Math.floor((step * count) / SAMPLES)));
+    for (let step = 0; step <= SAMPLES; step++) {
+      const opened = await openAll(urls.slice(Math.floor((step * count) / (SAMPLES + 1)), Math.floor(((step + 1) * count) / (SAMPLES + 1))));
       sockets.push(...opened.sockets);
       seconds += opened.seconds;
-      samples.push(await server.rss());
+      samples.push(await server.sample());
+      if (database) databaseSamples.push(await database.sample());
     }
     await closeAll(sockets);
     const held = samples.map((s) => s.connections);
+    const opened = (held.at(-1) as number) - (held[0] as number);
+    // The first sample's stores hold the warm-up step's; every later one what its own step's connections left.
+    const stored = (store: 'logs' | 'traces' | 'metrics') => samples.slice(1).reduce((sum, s) => sum + (s.storeBytes?.[store] ?? 0), 0) / opened;
     return {
       mode,
       rssPerConnection: slope(held, samples.map((s) => s.rssBytes)),
       heapPerConnection: slope(held, samples.map((s) => s.heapBytes)),
       connectsPerSecond: count / seconds,
       held: held.at(-1) as number,
+      storesPerConnection: mode === 'gateway' ? { logs: stored('logs'), traces: stored('traces'), metrics: stored('metrics') } : undefined,
+      database: database
+        ? { rss: slope(held, databaseSamples.map((s) => s.rssBytes)), heap: slope(held, databaseSamples.map((s) => s.heapBytes)) }
+        : undefined,
     };
   } finally {
     server.child.disconnect();
@@ -173,7 +194,8 @@ async function measure(mode: ServerMode): Promise<Measurement> {
 }
 
 const raw = await measure('raw');
-const gateway = await measure('gateway');
+const database = await startServer('dynamodb');
+const gateway = await measure('gateway', database).finally(() => database.child.disconnect());
 const ratio = gateway.rssPerConnection / raw.rssPerConnection;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 for (const m of [raw, gateway]) {
@@ -181,6 +203,13 @@ for (const m of [raw, gateway]) {
     `${m.mode.padEnd(8)} ${m.held} held  RSS ${kib(m.rssPerConnection)}/connection  main-thread heap+external ${kib(m.heapPerConnection)}/connection  ${m.connectsPerSecond.toFixed(0)} connects/s`,
   );
 }
+const stores = gateway.storesPerConnection as NonNullable<Measurement['storesPerConnection']>;
+const db = gateway.database as NonNullable<Measurement['database']>;
+console.log(
+  `beside the gateway, per connection: observability stores ${kib(stores.logs + stores.traces + stores.metrics)} ` +
+    `(logs ${kib(stores.logs)}, traces ${kib(stores.traces)}, metrics ${kib(stores.metrics)}; bounded, they stop growing once full), ` +
+    `DynamoDB RSS ${kib(db.rss)} (heap+external ${kib(db.heap)})`,
+);
 console.log(`main-thread heap+external per connection, gateway / raw ws: ${(gateway.heapPerConnection / raw.heapPerConnection).toFixed(2)}x`);
 console.log(
   `gateway handshakes retried after ${RETRY_PAUSE_MS} ms: ${retriedHandshakes.throttled} throttled (429, the plan's $connect ` +

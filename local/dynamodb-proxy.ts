@@ -3,8 +3,9 @@
  * policies, measures what CloudWatch would report per table (latency, consumed capacity, throttles, system
  * errors) and injects DynamoDB faults.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import type { FaultController } from './faults.ts';
 import { accessKeyIdOf } from './iam.ts';
 
@@ -13,14 +14,22 @@ export type TableMetric = (table: string, name: string, value: number, extra?: R
 /** Undefined when the caller may make this call; otherwise AWS's AccessDenied message. */
 export type DynamoAuthorizer = (accessKeyId: string | undefined, operation: string, body: Record<string, unknown>) => string | undefined;
 
+/**
+ * Where checked calls go: a DynamoDB endpoint's URL, or the request listener of a DynamoDB embedded in this process
+ * (dynalite), which is handed each call directly instead of over a second HTTP connection.
+ */
+export type DynamoUpstream = string | RequestListener;
+
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
 
 export class DynamoProxy {
   private server: Server;
   private port = 0;
+  /** Connections to an endpoint given by URL are reused, not opened per call. */
+  private readonly agent = new Agent({ keepAlive: true });
 
   constructor(
-    private readonly target: string,
+    private readonly upstream: DynamoUpstream,
     private readonly faults: FaultController,
     private readonly metric: TableMetric,
     private readonly authorize?: DynamoAuthorizer,
@@ -56,13 +65,14 @@ export class DynamoProxy {
   }
 
   private createServer(): Server {
-    return createServer((req, res) => void this.handle(req, res));
+    return createServer((req, res) => {
+      readBody(req)
+        .then((body) => this.handle(req, res, body))
+        .catch(() => res.destroy());
+    });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+  private async handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'Unknown';
     let table = 'unknown';
     let input: Record<string, unknown> | undefined;
@@ -88,27 +98,43 @@ export class DynamoProxy {
       return this.reject(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error (injected)');
     }
     const started = Date.now();
-    const upstream = request(
-      `${this.target}${req.url ?? '/'}`,
-      { method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-        answer.on('end', () => {
-          if ((answer.statusCode ?? 500) < 400) {
-            this.metric(table, 'SuccessfulRequestLatency', Date.now() - started, { Operation: operation });
-            // On-demand capacity, approximated as one unit per request (items here are small).
-            this.metric(table, isRead ? 'ConsumedReadCapacityUnits' : 'ConsumedWriteCapacityUnits', 1);
-          }
-        });
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    upstream.end(body);
+    res.once('finish', () => {
+      if (res.statusCode >= 400) return;
+      this.metric(table, 'SuccessfulRequestLatency', Date.now() - started, { Operation: operation });
+      // On-demand capacity, approximated as one unit per request (items here are small).
+      this.metric(table, isRead ? 'ConsumedReadCapacityUnits' : 'ConsumedWriteCapacityUnits', 1);
+    });
+    if (typeof this.upstream === 'function') {
+      this.upstream(replayed(req, body), res);
+      return;
+    }
+    const forwarded = request(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: this.agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    forwarded.on('error', () => res.destroy());
+    forwarded.end(body);
   }
 
   private reject(res: ServerResponse, status: number, type: string, message: string): void {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': type.split('#')[1] ?? type });
     res.end(JSON.stringify({ __type: type, message }));
   }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The request with its body readable again, for the embedded DynamoDB's listener (the proxy consumed it). */
+function replayed(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const copy = new Readable({ read() {} });
+  if (body.length > 0) copy.push(body);
+  copy.push(null);
+  return Object.assign(copy, { headers: req.headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
 }

@@ -2,11 +2,14 @@
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StackPlan } from './plan.ts';
 
 export interface DynamoEndpoint {
   readonly endpoint: string;
+  /** The server's request listener, for callers in this process that need no HTTP connection of their own. */
+  readonly handle: RequestListener;
   close(): Promise<void>;
 }
 
@@ -20,6 +23,7 @@ export async function startDynalite(port = 0, dataDir?: string): Promise<DynamoE
   const { port: actual } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${actual}`,
+    handle: server.listeners('request')[0] as RequestListener,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

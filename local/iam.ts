@@ -48,6 +48,23 @@ export interface Principal {
   readonly statements: readonly Statement[];
 }
 
+/** A statement with its action and resource patterns compiled once, not on every request. */
+interface CompiledStatement {
+  readonly effect: 'Allow' | 'Deny';
+  readonly matchesAction: (action: string) => boolean;
+  readonly matchesResource: (resource: string) => boolean;
+}
+
+interface CompiledPrincipal extends Principal {
+  readonly compiled: readonly CompiledStatement[];
+}
+
+/**
+ * Decisions remembered per (caller, action, resource): every @connections post and DynamoDB call is checked, and
+ * a fan-out repeats the same few. Resources name connections, so the cache is bounded; the oldest entry goes first.
+ */
+const DECISION_CACHE_ENTRIES = 20_000;
+
 export interface Denial {
   /** AWS's own wording, naming the assumed role, the action and the resource. */
   readonly message: string;
@@ -64,10 +81,12 @@ export function accessKeyIdOf(authorization: string | undefined): string | undef
 }
 
 export class Iam {
-  private constructor(private readonly byAccessKey: ReadonlyMap<string, Principal>) {}
+  private readonly decisions = new Map<string, Denial | null>();
+
+  private constructor(private readonly byAccessKey: ReadonlyMap<string, CompiledPrincipal>) {}
 
   static fromPlan(plan: StackPlan): Iam {
-    const principals = new Map<string, Principal>();
+    const principals = new Map<string, CompiledPrincipal>();
     for (const fn of plan.resources('aws_lambda_function')) {
       const functionName = plan.resolve(String(fn.config.function_name));
       const roleAddress = plan.referencedAddress(String(fn.config.role));
@@ -85,6 +104,7 @@ export class Iam {
         functionName,
         roleName: plan.resolve(String(role.config.name)),
         statements,
+        compiled: statements.map(compileStatement),
       });
     }
     return new Iam(principals);
@@ -96,17 +116,29 @@ export class Iam {
 
   /** Undefined when allowed (or when the key is not a function's); otherwise the denial AWS would answer with. */
   check(accessKeyId: string | undefined, action: string, resource: string): Denial | undefined {
-    const principal = this.principalOf(accessKeyId);
+    const principal = accessKeyId === undefined ? undefined : this.byAccessKey.get(accessKeyId);
     if (!principal) return undefined;
-    const matching = principal.statements.filter((s) => matchesAction(s, action) && matchesResource(s, resource));
-    const caller = `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${principal.roleName}/${principal.functionName}`;
-    const prefix = `User: ${caller} is not authorized to perform: ${action} on resource: ${resource}`;
-    if (matching.some((s) => s.Effect === 'Deny')) {
-      return { message: `${prefix} with an explicit deny in an identity-based policy` };
-    }
-    if (matching.some((s) => s.Effect === 'Allow')) return undefined;
-    return { message: `${prefix} because no identity-based policy allows the ${action} action` };
+    const key = `${accessKeyId}\n${action}\n${resource}`;
+    const known = this.decisions.get(key);
+    if (known !== undefined) return known ?? undefined;
+    const decision = evaluate(principal, action, resource);
+    if (this.decisions.size >= DECISION_CACHE_ENTRIES) this.decisions.delete(this.decisions.keys().next().value as string);
+    this.decisions.set(key, decision ?? null);
+    return decision;
   }
+}
+
+/** AWS's evaluation of identity-based policies: an explicit Deny wins; otherwise some Allow must match. */
+function evaluate(principal: CompiledPrincipal, action: string, resource: string): Denial | undefined {
+  const matching = principal.compiled.filter((s) => s.matchesAction(action) && s.matchesResource(resource));
+  const denied = matching.some((s) => s.effect === 'Deny');
+  if (!denied && matching.some((s) => s.effect === 'Allow')) return undefined;
+  const caller = `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${principal.roleName}/${principal.functionName}`;
+  const prefix = `User: ${caller} is not authorized to perform: ${action} on resource: ${resource}`;
+  if (denied) {
+    return { message: `${prefix} with an explicit deny in an identity-based policy` };
+  }
+  return { message: `${prefix} because no identity-based policy allows the ${action} action` };
 }
 
 function roleOf(plan: StackPlan, reference: unknown): string | undefined {
@@ -148,17 +180,21 @@ function managedPolicies(plan: StackPlan, roleAddress: string): PolicyDocument[]
     });
 }
 
-function matchesAction(statement: Statement, action: string): boolean {
-  // Action names are case-insensitive in IAM.
-  const matches = (patterns: string | string[]) => [patterns].flat().some((p) => wildcard(p, 'i').test(action));
-  if (statement.NotAction !== undefined) return !matches(statement.NotAction);
-  return statement.Action !== undefined && matches(statement.Action);
+function compileStatement(statement: Statement): CompiledStatement {
+  // Action names are case-insensitive in IAM; resources are not.
+  const actions = patternsMatcher(statement.NotAction ?? statement.Action, 'i');
+  const resources = patternsMatcher(statement.NotResource ?? statement.Resource, '');
+  return {
+    effect: statement.Effect,
+    matchesAction: statement.NotAction !== undefined ? (action) => !actions(action) : statement.Action !== undefined ? actions : () => false,
+    matchesResource:
+      statement.NotResource !== undefined ? (resource) => !resources(resource) : statement.Resource !== undefined ? resources : () => false,
+  };
 }
 
-function matchesResource(statement: Statement, resource: string): boolean {
-  const matches = (patterns: string | string[]) => [patterns].flat().some((p) => wildcard(p, '').test(resource));
-  if (statement.NotResource !== undefined) return !matches(statement.NotResource);
-  return statement.Resource !== undefined && matches(statement.Resource);
+function patternsMatcher(patterns: string | string[] | undefined, flags: string): (value: string) => boolean {
+  const compiled = [patterns ?? []].flat().map((p) => wildcard(p, flags));
+  return (value) => compiled.some((pattern) => pattern.test(value));
 }
 
 function wildcard(pattern: string, flags: string): RegExp {

@@ -75,6 +75,8 @@ export interface LocalStack {
   readonly queues: LocalQueues;
   /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
   functionEnvironment(functionName: string): Readonly<Record<string, string>>;
+  /** Ends every idle function environment, as Lambda reclaims unused ones (memory measurements use it). */
+  discardIdleEnvironments(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,7 +149,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const iam = Iam.fromPlan(plan);
   const tableArn = (table: string) => `arn:aws:dynamodb:${plan.region}:${LOCAL_ACCOUNT_ID}:table/${table}`;
   const dynamoProxy = new DynamoProxy(
-    dynamoEndpoint,
+    dynalite?.handle ?? dynamoEndpoint,
     faults,
     (table, name, value, extra) => metrics.put('AWS/DynamoDB', name, { TableName: table, ...extra }, value),
     (accessKeyId, operation, body) => {
@@ -344,6 +346,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const definition = definitions.get(functionName);
       if (!definition) throw new Error(`the plan defines no function ${functionName}; it has ${[...definitions.keys()].join(', ')}`);
       return definition.environment;
+    },
+    async discardIdleEnvironments() {
+      await Promise.all([...pools.values()].map((pool) => pool.discardIdle()));
     },
     async close() {
       await gateway.close();

@@ -1,6 +1,6 @@
 /** Lambda events shaped as API Gateway sends them for WebSocket APIs (see ../../../shared reference notes). */
-import { randomBytes } from 'node:crypto';
 import { LOCAL_ACCOUNT_ID } from '../plan.ts';
+import { randomId } from '../random-id.ts';
 import type { ApiModel } from './api-model.ts';
 
 export interface ConnectionInfo {
@@ -15,7 +15,7 @@ export interface ConnectionInfo {
 
 /** API Gateway ids look like `L0SM9cOFvHcCIhw=`: 10 random bytes, base64. */
 export function gatewayId(): string {
-  return randomBytes(10).toString('base64');
+  return randomId(10, 'base64');
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -3,6 +3,7 @@
  * selection, Lambda proxy events, the `@connections` management API (with IAM for its callers), the stage's and
  * the account's throttles, and the service limits clients hit.
  */
+import { isUtf8 } from 'node:buffer';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -64,11 +65,39 @@ export interface GatewayOptions {
 
 export type ApiMetric = 'ConnectCount' | 'MessageCount' | 'IntegrationError' | 'ClientError' | 'ExecutionError' | 'IntegrationLatency';
 
-interface Connection extends ConnectionInfo {
-  readonly ws: WebSocket;
+/** What the gateway keeps per open connection. A class, so every connection shares one object shape. */
+class Connection implements ConnectionInfo {
+  readonly connectionId: string;
+  readonly connectedAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly domainName: string;
+  readonly authorizer?: Record<string, string | number | boolean>;
   lastActiveAt: number;
-  idleTimer?: NodeJS.Timeout;
-  maxTimer?: NodeJS.Timeout;
+  /** When the handshake completed: the maximum duration counts from here, as the client sees it. */
+  readonly openedAt: number;
+
+  constructor(
+    info: ConnectionInfo,
+    readonly ws: WebSocket,
+  ) {
+    this.connectionId = info.connectionId;
+    this.connectedAt = info.connectedAt;
+    this.sourceIp = info.sourceIp;
+    this.userAgent = info.userAgent;
+    this.domainName = info.domainName;
+    this.authorizer = info.authorizer;
+    this.openedAt = Date.now();
+    this.lastActiveAt = this.openedAt;
+  }
+}
+
+/**
+ * How often idle and too-old connections are looked for: one sweep over all connections instead of two timers
+ * per connection re-armed on every message. A connection closes at most this late (1 s of a 10-minute timeout).
+ */
+function sweepIntervalMs(timeScale: number): number {
+  return Math.max(10, Math.min(1000, LIMITS.idleMs / timeScale / 20));
 }
 
 export class Gateway {
@@ -81,9 +110,14 @@ export class Gateway {
   private readonly newConnections: TokenBucket;
   private readonly accountRequests: TokenBucket;
   private readonly routeBuckets = new Map<string, TokenBucket>();
+  private readonly managementPrefix: string;
+  private readonly formatAccessLog?: (values: Readonly<Record<string, string>>) => string;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: GatewayOptions) {
     this.api = options.api;
+    this.managementPrefix = `/${this.api.stage}/@connections/`;
+    this.formatAccessLog = this.api.accessLogFormat === undefined ? undefined : accessLogTemplate(this.api.accessLogFormat);
     const quotas = { ...DEFAULT_ACCOUNT_QUOTAS, ...options.quotas };
     this.newConnections = new TokenBucket(quotas.newConnectionsPerSecond, quotas.newConnectionsPerSecond);
     this.accountRequests = new TokenBucket(quotas.requestsPerSecond, quotas.requestsBurst);
@@ -93,6 +127,8 @@ export class Gateway {
     }
     this.server = createServer((req, res) => this.onHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
+    this.sweeper = setInterval(() => this.closeExpired(), sweepIntervalMs(options.timeScale ?? 1));
+    this.sweeper.unref();
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -111,6 +147,7 @@ export class Gateway {
 
   /** Closes every connection as API Gateway does on a deployment going away, then the port. */
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     for (const conn of this.connections.values()) conn.ws.close(1001, 'Going away');
     await Promise.allSettled([...this.pendingDisconnects]);
     await new Promise<void>((resolve) => {
@@ -186,7 +223,11 @@ export class Gateway {
     const context = output?.context ?? {};
     // API Gateway passes only string, number and boolean context values; anything else is a 500.
     if (Object.values(context).some((v) => !['string', 'number', 'boolean'].includes(typeof v))) return 500;
-    conn.authorizer = { ...context, principalId: String(output?.principalId ?? '') };
+    // Built key by key: spread copies of cloned worker replies got a hidden class each, bytes on every connection.
+    const authorizerContext: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(context)) authorizerContext[key] = value as string | number | boolean;
+    authorizerContext.principalId = String(output?.principalId ?? '');
+    conn.authorizer = authorizerContext;
     return 'allow';
   }
 
@@ -197,23 +238,18 @@ export class Gateway {
   }
 
   private accept(info: ConnectionInfo, ws: WebSocket, socket: Duplex): void {
-    const scale = this.options.timeScale ?? 1;
-    const conn: Connection = { ...info, ws, lastActiveAt: Date.now() };
+    const conn = new Connection(info, ws);
     const frames = new FrameSizeGuard(LIMITS.frameBytes, () => ws.close(1009, 'Message too big'));
     // Ahead of ws's own listener, so a too-big frame is seen before ws could deliver the message it belongs to.
     socket.prependListener('data', (chunk: Buffer) => frames.push(chunk));
     this.connections.set(conn.connectionId, conn);
     this.accessLog(conn, '$connect', 'CONNECT', 200);
-    conn.maxTimer = setTimeout(() => ws.close(1001, 'Going away'), LIMITS.maxConnectionMs / scale);
-    this.touch(conn);
     ws.on('message', (data: Buffer, isBinary) => {
       if (frames.exceeded) return;
-      this.touch(conn);
+      conn.lastActiveAt = Date.now();
       void this.onMessage(conn, data, isBinary);
     });
     ws.on('close', (code, reason) => {
-      clearTimeout(conn.idleTimer);
-      clearTimeout(conn.maxTimer);
       this.connections.delete(conn.connectionId);
       // $disconnect is best effort on AWS; this fault makes it never arrive, leaving stale records behind.
       if (this.options.faults?.get('lost-disconnects')) return;
@@ -222,11 +258,14 @@ export class Gateway {
     ws.on('error', () => ws.terminate());
   }
 
-  private touch(conn: Connection): void {
-    conn.lastActiveAt = Date.now();
-    clearTimeout(conn.idleTimer);
+  /** API Gateway's idle timeout and maximum connection duration, both closing with 1001 Going away. */
+  private closeExpired(): void {
     const scale = this.options.timeScale ?? 1;
-    conn.idleTimer = setTimeout(() => conn.ws.close(1001, 'Going away'), LIMITS.idleMs / scale);
+    const now = Date.now();
+    for (const conn of this.connections.values()) {
+      const expired = now - conn.lastActiveAt >= LIMITS.idleMs / scale || now - conn.openedAt >= LIMITS.maxConnectionMs / scale;
+      if (expired) conn.ws.close(1001, 'Going away');
+    }
   }
 
   private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {
@@ -290,19 +329,29 @@ export class Gateway {
     return (routeKey && this.api.routes.get(routeKey)) || this.api.routes.get('$default');
   }
 
-  private send(conn: Connection, payload: string | Buffer): void {
+  private send(conn: Connection, payload: string): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     conn.ws.send(payload);
-    this.touch(conn);
+    conn.lastActiveAt = Date.now();
+  }
+
+  /** A @connections post: its bytes go out as a text frame, as they came (invalid UTF-8 is replaced). */
+  private post(conn: Connection, data: Buffer): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    // Valid UTF-8 is sent as it is, instead of being decoded into a string that ws encodes again.
+    if (isUtf8(data)) conn.ws.send(data, { binary: false });
+    else conn.ws.send(data.toString('utf8'));
+    conn.lastActiveAt = Date.now();
   }
 
   // ---- @connections ----------------------------------------------------------------------------------------
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const prefix = `/${this.api.stage}/@connections/`;
-    if (url.pathname.startsWith(prefix)) {
-      this.onManagement(req, res, decodeURIComponent(url.pathname.slice(prefix.length)));
+    const target = req.url ?? '/';
+    if (target.startsWith(this.managementPrefix)) {
+      const query = target.indexOf('?');
+      const connectionId = target.slice(this.managementPrefix.length, query < 0 ? undefined : query);
+      this.onManagement(req, res, decodeURIComponent(connectionId));
       return;
     }
     for (const handler of this.options.http ?? []) if (handler(req, res)) return;
@@ -340,7 +389,7 @@ export class Gateway {
             return managementError(res, 413, 'PayloadTooLargeException', 'Message too large');
           }
           this.metric('MessageCount', 1);
-          this.send(conn, Buffer.concat(chunks).toString('utf8'));
+          this.post(conn, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
           return void res.writeHead(200).end();
         case 'GET':
           res.writeHead(200, { 'content-type': 'application/json' });
@@ -370,9 +419,8 @@ export class Gateway {
     latencyMs?: number,
     result?: InvokeResult,
   ): void {
-    const format = this.api.accessLogFormat;
-    if (!format) return;
-    const values: Record<string, string> = {
+    if (!this.formatAccessLog) return;
+    const line = this.formatAccessLog({
       requestId: gatewayId(),
       connectionId: conn.connectionId,
       routeKey,
@@ -385,12 +433,24 @@ export class Gateway {
       'error.message': status >= 400 ? (STATUS_CODES[status] ?? '-') : '-',
       'identity.sourceIp': conn.sourceIp,
       requestTimeEpoch: String(Date.now()),
-    };
-    const line = format.replace(/\$context\.([A-Za-z.]+)/g, (_m, key: string) =>
-      JSON.stringify(values[key] ?? '-').slice(1, -1),
-    );
+    });
     this.options.log(line);
   }
+}
+
+/** The stage's access log format, split once into its text and its `$context` variables. */
+function accessLogTemplate(format: string): (values: Readonly<Record<string, string>>) => string {
+  const texts: string[] = [];
+  const keys: string[] = [];
+  let last = 0;
+  for (const match of format.matchAll(/\$context\.([A-Za-z.]+)/g)) {
+    texts.push(format.slice(last, match.index));
+    keys.push(match[1] as string);
+    last = (match.index as number) + match[0].length;
+  }
+  const tail = format.slice(last);
+  // Values are escaped as JSON string contents: the formats API Gateway is given are JSON.
+  return (values) => keys.reduce((line, key, i) => line + texts[i] + JSON.stringify(values[key] ?? '-').slice(1, -1), '') + tail;
 }
 
 interface AuthorizerOutput {

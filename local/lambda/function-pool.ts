@@ -165,6 +165,11 @@ export class FunctionPool {
     return result;
   }
 
+  /** Ends every idle environment, as Lambda reclaims unused ones; the next invocation cold-starts. */
+  async discardIdle(): Promise<void> {
+    await Promise.all([...this.idle].map((env) => this.discard(env)));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.all].map((env) => this.discard(env)));

@@ -16,12 +16,25 @@ interface Series extends MetricKey {
   readonly values: number[];
 }
 
+/** Runs once per datapoint: no sort and no intermediate arrays for the usual zero or one dimension. */
 function keyOf(namespace: string, name: string, dimensions: Dimensions): string {
-  const dims = Object.keys(dimensions)
-    .sort()
-    .map((k) => `${k}=${dimensions[k]}`)
-    .join(',');
-  return `${namespace}|${name}|${dims}`;
+  const names = Object.keys(dimensions);
+  if (names.length > 1) names.sort();
+  let key = `${namespace}|${name}|`;
+  for (const dimension of names) key += `${dimension}=${dimensions[dimension]},`;
+  return key;
+}
+
+/** The first index whose time is >= t in ascending times. */
+function firstAtOrAfter(times: readonly number[], t: number): number {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((times[middle] as number) < t) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 export function statistic(values: readonly number[], stat: string): number | undefined {
@@ -62,12 +75,19 @@ export class MetricStore {
       series = { namespace, name, dimensions: { ...dimensions }, times: [], values: [] };
       this.series.set(key, series);
     }
-    series.times.push(t);
-    series.values.push(value);
+    // Times stay sorted so windows are found by binary search; EMF timestamps from workers may arrive a little late.
+    const at = series.times.length === 0 || t >= (series.times.at(-1) as number) ? series.times.length : firstAtOrAfter(series.times, t + 1);
+    if (at === series.times.length) {
+      series.times.push(t);
+      series.values.push(value);
+    } else {
+      series.times.splice(at, 0, t);
+      series.values.splice(at, 0, value);
+    }
     // Drop old points in batches rather than on every write.
     if (series.times.length % 1000 === 0) {
       const horizon = t - this.retentionMs;
-      const firstKept = series.times.findIndex((time) => time >= horizon);
+      const firstKept = firstAtOrAfter(series.times, horizon);
       if (firstKept > 0) {
         series.times.splice(0, firstKept);
         series.values.splice(0, firstKept);
@@ -79,10 +99,7 @@ export class MetricStore {
   stat(key: MetricKey, stat: string, from: number, to: number): number | undefined {
     const series = this.series.get(keyOf(key.namespace, key.name, key.dimensions));
     if (!series) return undefined;
-    return statistic(
-      series.values.filter((_, i) => (series.times[i] as number) >= from && (series.times[i] as number) < to),
-      stat,
-    );
+    return statistic(series.values.slice(firstAtOrAfter(series.times, from), firstAtOrAfter(series.times, to)), stat);
   }
 
   /** One value per period, oldest first, for the `periods` periods ending at `now`. */
@@ -91,6 +108,11 @@ export class MetricStore {
       const end = now - (periods - 1 - i) * periodMs;
       return this.stat(key, stat, end - periodMs, end);
     });
+  }
+
+  /** Forgets every datapoint. */
+  clear(): void {
+    this.series.clear();
   }
 
   keys(): MetricKey[] {

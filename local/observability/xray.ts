@@ -2,8 +2,8 @@
  * A local X-Ray daemon: receives the segments the functions' X-Ray SDK sends over UDP, and the invocation
  * segments the local Lambda runtime records itself (as the Lambda service does), and assembles traces.
  */
-import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { randomId } from '../random-id.ts';
 
 export interface Segment {
   readonly id: string;
@@ -43,17 +43,22 @@ export interface WaterfallRow {
 
 
 export function newTraceContext(): { traceId: string; segmentId: string; header: string } {
-  const traceId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-  const segmentId = randomBytes(8).toString('hex');
+  const traceId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomId(12, 'hex')}`;
+  const segmentId = randomId(8, 'hex');
   return { traceId, segmentId, header: `Root=${traceId};Parent=${segmentId};Sampled=1` };
 }
 
 export class XrayCollector {
   private readonly socket = dgram.createSocket('udp4');
+  /** Segments by trace id, oldest trace first (a Map keeps insertion order). */
   private readonly traces = new Map<string, Segment[]>();
-  private readonly order: string[] = [];
+  private segmentCount = 0;
 
-  constructor(private readonly capacity = 2000) {
+  /**
+   * @param maxSegments the store's bound, counting nested subsegments: a fan-out's trace holds one per post, so a
+   * bound on traces alone would not bound memory. The oldest traces go first.
+   */
+  constructor(private readonly maxSegments = 10_000) {
     this.socket.on('message', (message) => this.receive(message.toString('utf8')));
   }
 
@@ -71,10 +76,20 @@ export class XrayCollector {
     if (!segments) {
       segments = [];
       this.traces.set(segment.trace_id, segments);
-      this.order.push(segment.trace_id);
-      if (this.order.length > this.capacity) this.traces.delete(this.order.shift() as string);
     }
     segments.push(segment);
+    this.segmentCount += countSegments(segment);
+    while (this.segmentCount > this.maxSegments && this.traces.size > 1) {
+      const [oldest, dropped] = this.traces.entries().next().value as [string, Segment[]];
+      this.traces.delete(oldest);
+      this.segmentCount -= dropped.reduce((sum, s) => sum + countSegments(s), 0);
+    }
+  }
+
+  /** Forgets every trace. */
+  clear(): void {
+    this.traces.clear();
+    this.segmentCount = 0;
   }
 
   private receive(datagram: string): void {
@@ -89,7 +104,7 @@ export class XrayCollector {
 
   /** Newest first. */
   list(limit = 100): TraceSummary[] {
-    return this.order
+    return [...this.traces.keys()]
       .slice(-limit)
       .reverse()
       .flatMap((traceId) => {
@@ -147,3 +162,7 @@ export class XrayCollector {
   }
 }
 
+/** A segment and its nested subsegments. */
+function countSegments(segment: Segment): number {
+  return (segment.subsegments ?? []).reduce((sum, child) => sum + countSegments(child), 1);
+}
