@@ -107,7 +107,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           if (frame.type === 'error') errorFrames[String(frame.code)] = (errorFrames[String(frame.code)] ?? 0) + 1;
           if (key) client.pending.get(key)?.(frame);
         });
-        await request(client, `join:${client.room}`, { action: 'join', room: client.room });
+        // Joining the big room announces each arrival to everyone there (a presence storm of ~125,000 frames
+        // for 500 members) that keeps a 2-core machine busy: the setup waits as long as a patient client would.
+        await request(client, `join:${client.room}`, { action: 'join', room: client.room }, JOIN_TIMEOUT_MS);
         return client;
       }),
     );
@@ -166,6 +168,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     violations,
   };
 }
+
+const JOIN_TIMEOUT_MS = 120_000;
 
 function request(client: Client, key: string, frame: unknown, timeoutMs = 20_000): Promise<Frame> {
   return new Promise((resolve, reject) => {

@@ -13,8 +13,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider, SourceData } from '@smithy/types';
 import type { ConnectionNotifier, PostOutcome } from '../app/ports.ts';
 
-/** A post that has not answered by then is abandoned as a TimeoutError (transient: the caller retries it). */
-const POST_TIMEOUT_MS = 5_000;
+/**
+ * A post that has not answered by then is abandoned as a TimeoutError (transient: the caller retries it). Long,
+ * because a retried post that did arrive is a duplicate frame; the SDK client it replaces waited forever.
+ */
+const POST_TIMEOUT_MS = 10_000;
 
 /** SHA-256 (and its HMAC) for the signer, from Node's crypto. */
 class Sha256 {

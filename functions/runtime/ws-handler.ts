@@ -10,6 +10,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context 
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
+import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
 import { deps } from './deps.ts';
 import { logger, metrics, tracer } from './observability.ts';
@@ -79,11 +80,23 @@ function logError(error: unknown): void {
   logger.error('request failed', error as Error);
 }
 
+/**
+ * Posts a reply to the caller, retrying a throttled or transiently failing post as a fan-out does; a reply that
+ * still fails is logged, not thrown: the request itself succeeded or failed already.
+ */
 async function postQuietly(connectionId: string, frame: ServerFrame): Promise<void> {
-  try {
-    await deps.notifier.post(connectionId, frame);
-  } catch (error) {
-    logger.warn('could not post reply', { error: String(error) });
+  for (let attempt = 1; ; attempt++) {
+    let failure: unknown;
+    try {
+      const outcome = await deps.notifier.post(connectionId, frame);
+      if (outcome !== 'throttled') return;
+      failure = 'throttled (LimitExceeded)';
+    } catch (error) {
+      if (!isTransient(error)) return logger.warn('could not post reply', { error: String(error) });
+      failure = error;
+    }
+    if (attempt >= POST_RETRY.attempts) return logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+    await new Promise((resolve) => setTimeout(resolve, postRetryDelayMs(attempt - 1)));
   }
 }
 

@@ -20,6 +20,8 @@ let dynamoRunning = false;
 let connectionsApi: Server;
 const posted: Posted[] = [];
 const goneConnections = new Set<string>();
+/** Connections whose next posts are answered 429 LimitExceededException (the account's callback throttle), by count. */
+const throttledPosts = new Map<string, number>();
 type MessageRouteName = 'join' | 'leave' | 'send' | 'history' | 'who' | 'typing' | 'ping';
 let handlers: Record<MessageRouteName | 'connect' | 'disconnect', Handler>;
 
@@ -60,6 +62,12 @@ beforeAll(async () => {
     req.on('end', () => {
       if (goneConnections.has(connectionId)) {
         res.writeHead(410, { 'x-amzn-errortype': 'GoneException' }).end('{"message":"gone"}');
+        return;
+      }
+      const throttled = throttledPosts.get(connectionId) ?? 0;
+      if (throttled > 0) {
+        throttledPosts.set(connectionId, throttled - 1);
+        res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"Rate exceeded"}');
         return;
       }
       posted.push({ connectionId, frame: JSON.parse(body) as Record<string, unknown> });
@@ -105,6 +113,14 @@ afterAll(async () => {
 describe('message routes', () => {
   const ann = connection('ann', 'conn-ann=');
   const ben = connection('ben', 'conn-ben=');
+
+  it('retries a reply the callback throttle refused, so the caller still gets it', async () => {
+    const cy = connection('cy', 'conn-cy=');
+    throttledPosts.set(cy.connectionId, 2);
+    await call('ping', cy, { action: 'ping' });
+    expect(throttledPosts.get(cy.connectionId)).toBe(0);
+    expect(postsTo(cy.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
+  });
 
   it('fans the message out to every member, the sender included, and then acks the sender', async () => {
     await call('join', ann, { action: 'join', room: 'h1' });
