@@ -13,11 +13,6 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider, SourceData } from '@smithy/types';
 import type { ConnectionNotifier, PostOutcome } from '../app/ports.ts';
 
-/**
- * A post that has not answered by then is abandoned as a TimeoutError (transient: the caller retries it). Long,
- * because a retried post that did arrive is a duplicate frame; the SDK client it replaces waited forever.
- */
-const POST_TIMEOUT_MS = 10_000;
 
 /** SHA-256 (and its HMAC) for the signer, from Node's crypto. */
 class Sha256 {
@@ -123,7 +118,9 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
           response.once('error', reject);
         },
       );
-      req.setTimeout(POST_TIMEOUT_MS, () => req.destroy(new ConnectionsApiError('TimeoutError', 0, `@connections did not answer within ${POST_TIMEOUT_MS} ms`)));
+      // No timeout of its own, as the SDK client had none: a post abandoned while API Gateway still delivers it
+      // comes back as a retry, a duplicate frame (the full load saw 16 members get two seqs twice that way).
+      // The function's timeout bounds a post that never answers.
       req.once('error', reject);
       req.end(body);
     });
