@@ -13,7 +13,7 @@
  * growth is reported apart too. So the ratio compares the gateway's own memory with the bare server's, and the
  * other lines say what the rest of the local stack keeps per connection.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import WebSocket from 'ws';
 import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { MemorySample, ServerMessage, ServerMode } from './connection-server.ts';
+import { forkServer } from './servers.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,33 +44,12 @@ interface Server {
 }
 
 async function startServer(mode: ServerMode, args: readonly string[] = []): Promise<Server> {
-  const child = fork(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), [mode, ...args], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    env: { ...process.env, MALLOC_ARENA_MAX: '1' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const server = forkServer<ServerMessage>(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), [mode, ...args], ['--expose-gc'], {
+    ...process.env,
+    MALLOC_ARENA_MAX: '1',
   });
-  const next = <K extends ServerMessage['kind']>(kind: K) =>
-    new Promise<Extract<ServerMessage, { kind: K }>>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the ${mode} server exited with ${code}`));
-      const onMessage = (message: ServerMessage) => {
-        if (message.kind !== kind) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as Extract<ServerMessage, { kind: K }>);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
-  const ready = await next('ready');
-  return {
-    child,
-    ready,
-    sample: () => {
-      const answer = next('sample');
-      child.send('sample');
-      return answer;
-    },
-  };
+  const ready = await server.next('ready');
+  return { child: server.child, ready, sample: () => server.ask('sample', 'sample') };
 }
 
 class Retryable extends Error {

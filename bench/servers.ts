@@ -19,9 +19,11 @@ export function forkServer<M extends { readonly kind: string }>(
   script: string,
   args: readonly string[],
   nodeOptions: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
 ): ServerProcess<M> {
   const child = fork(script, args, {
     execArgv: [...nodeOptions, '--import', 'tsx'],
+    env,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
