@@ -77,6 +77,8 @@ export interface LocalStack {
   functionEnvironment(functionName: string): Readonly<Record<string, string>>;
   /** Ends every idle function environment, as Lambda reclaims unused ones (memory measurements use it). */
   discardIdleEnvironments(): Promise<void>;
+  /** Function environments alive across all functions (the soak reports them beside memory). */
+  environmentCount(): number;
   close(): Promise<void>;
 }
 
@@ -349,6 +351,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     async discardIdleEnvironments() {
       await Promise.all([...pools.values()].map((pool) => pool.discardIdle()));
+    },
+    environmentCount() {
+      return [...pools.values()].reduce((sum, pool) => sum + pool.environments, 0);
     },
     async close() {
       await gateway.close();

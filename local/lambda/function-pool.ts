@@ -101,6 +101,11 @@ export class FunctionPool {
     return this.inFlight;
   }
 
+  /** Environments alive, busy or idle: each is a worker thread with its own heap. */
+  get environments(): number {
+    return this.all.size;
+  }
+
   async invoke(event: unknown): Promise<InvokeResult> {
     const trace = this.hooks.traceContext();
     const fault = this.hooks.fault?.(this.definition.name);

@@ -36,6 +36,11 @@ export class LogStore {
     }
   }
 
+  /** The text held, a byte per character: what the bound counts. */
+  get size(): number {
+    return this.bytes;
+  }
+
   /** Forgets every line. */
   clear(): void {
     this.entries = [];

@@ -110,6 +110,13 @@ export class MetricStore {
     });
   }
 
+  /** Datapoints held across all series. */
+  get datapoints(): number {
+    let count = 0;
+    for (const series of this.series.values()) count += series.times.length;
+    return count;
+  }
+
   /** Forgets every datapoint. */
   clear(): void {
     this.series.clear();

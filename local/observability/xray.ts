@@ -86,6 +86,11 @@ export class XrayCollector {
     }
   }
 
+  /** Segments held, nested subsegments included: what the bound counts. */
+  get segments(): number {
+    return this.segmentCount;
+  }
+
   /** Forgets every trace. */
   clear(): void {
     this.traces.clear();
