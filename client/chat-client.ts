@@ -217,6 +217,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     return this.opened.promise;
   }
 
+  /**
+   * Skips the wait before the next reconnect attempt, for a caller that knows the network is back (a browser's
+   * `online` event): the backoff may have grown to many seconds while it was down. Does nothing unless the
+   * client is waiting to reconnect.
+   */
+  reconnectNow(): void {
+    if (this.currentState !== 'reconnecting') return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    void this.openSocket();
+  }
+
   /** Closes for good: pending sends and requests reject with CLOSED. */
   close(): void {
     if (this.currentState === 'closed') return;

@@ -384,6 +384,9 @@ ui.signIn.addEventListener('submit', (event) => {
 
 ui.signOut.addEventListener('click', disconnect);
 
+// Back online: reconnect at once instead of waiting out a backoff that grew while the network was down.
+window.addEventListener('online', () => client?.reconnectNow());
+
 ui.joinRoom.addEventListener('submit', (event) => {
   event.preventDefault();
   const name = ui.roomName.value.trim();

@@ -219,6 +219,26 @@ describe('dropped connections', () => {
     expect(sockets.urls.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('reconnects at once on reconnectNow() instead of waiting out its backoff, and is a no-op while open', async () => {
+    const uma = client('cl-uma', { backoff: { initialMs: 60_000, maxMs: 60_000 }, random: () => 0.99 });
+    await uma.c.connect();
+    await uma.c.join('c-now');
+    uma.c.reconnectNow();
+    expect(uma.states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+
+    await deleteConnectionsOf(stack, 'cl-uma');
+    await expect.poll(() => uma.c.state, { timeout: 10_000 }).toBe('reconnecting');
+    // The backoff drew a wait of almost a minute; the caller knows better.
+    expect(uma.states.at(-1)?.delayMs).toBeGreaterThan(50_000);
+    uma.c.reconnectNow();
+    await expect.poll(() => uma.c.state, { timeout: 5_000 }).toBe('open');
+    const sender = client('cl-ulf');
+    await sender.c.connect();
+    await sender.c.join('c-now');
+    await sender.c.send('c-now', 'after the early reconnect');
+    await expect.poll(() => uma.messages.map((m) => m.text), { timeout: 10_000 }).toEqual(['after the early reconnect']);
+  });
+
   it('replaces a socket that went silent (no pong) and catches up', async () => {
     const sockets = new ControlledSockets();
     const quinn = client('cl-quinn', { webSocket: sockets.factory, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 300 });
