@@ -11,8 +11,8 @@
  *
  * The gateway process also runs what API Gateway does not hold: the function environments (Lambda's memory; the
  * idle ones are ended before each sample, as Lambda reclaims them) and the observability stores (CloudWatch's and
- * X-Ray's; emptied at each sample and reported apart). Its DynamoDB, where $connect writes each connection's record, runs in a third process whose
- * growth is reported apart too. So the ratio compares the gateway's own memory with the bare server's, and the
+ * X-Ray's; emptied at each sample and reported apart). Its DynamoDB, where $connect writes each connection's
+ * record, runs in a third process whose growth is reported apart too. So the ratio compares the gateway's own memory with the bare server's, and the
  * other lines say what the rest of the local stack keeps per connection.
  */
 import type { ChildProcess } from 'node:child_process';

@@ -1,17 +1,24 @@
 /**
  * `npm run soak -- --minutes 10`: steady moderate traffic on the local stack; prints every minute the process's
- * RSS (gateway, dynalite and the function workers share it), the main thread's heap after a full collection,
- * open handles, live function environments and what the bounded observability stores hold. Fails when RSS or
- * open handles grew more than 10% after warm-up: the mean of the last three samples against the mean of the
- * first three after warm-up, so one garbage-collection swing in a single sample neither fails nor passes it.
+ * RSS (the gateway and the function workers share it), the main thread's heap after a full collection, open
+ * handles, live function environments, what the bounded observability stores hold, and the RSS of DynamoDB.
+ * DynamoDB (dynalite) runs in its own process: it holds every message sent, in memory, so it grows by design as a
+ * table does, and in the stack's process it would hide the stack's own trend. Fails when the stack's RSS or open
+ * handles grew more than 10% after warm-up: the mean of the last three samples against the mean of the first
+ * three after warm-up, so one garbage-collection swing in a single sample neither fails nor passes it.
+ * Each sample follows a lull of a few seconds without sends: keep-alive sockets the function workers open to the
+ * gateway and to DynamoDB under load are closed by the servers after 5 s idle, so what is still open then is held
+ * rather than in use, which is what a leak looks like.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { synthesizedStackDir } from '../local/paths.ts';
+import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import { startLocalStack } from '../local/stack.ts';
+import type { ServerMessage } from './connection-server.ts';
+import { forkServer } from './servers.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -41,7 +48,16 @@ if (!collectGarbage) {
   process.exit(2);
 }
 
-const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-soak-')) });
+const dynamodb = forkServer<ServerMessage>(path.join(REPO_ROOT, 'bench', 'connection-server.ts'), ['dynamodb'], ['--expose-gc']);
+const { url: dynamoEndpoint } = await dynamodb.next('ready');
+const stack = await startLocalStack({
+  stackDir: synthesizedStackDir('dev'),
+  port: 0,
+  stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-soak-')),
+  dynamoEndpoint,
+});
+/** Longer than Node's 5 s keep-alive timeout, which the gateway's and DynamoDB's HTTP servers keep. */
+const LULL_MS = 7_000;
 const clients: WebSocket[] = [];
 for (let i = 0; i < clientCount; i++) {
   const ws = new WebSocket(`${stack.url}?token=${await stack.idp.mint(`soak-${i}`)}`);
@@ -50,7 +66,9 @@ for (let i = 0; i < clientCount; i++) {
   clients.push(ws);
 }
 let sent = 0;
+let lull = false;
 const traffic = setInterval(() => {
+  if (lull) return;
   const i = sent++ % clients.length;
   clients[i]?.send(JSON.stringify({ action: 'send', room: `soak-${i % 5}`, text: `soak ${sent}`, clientMsgId: `s-${sent}` }));
   if (sent % 10 === 0) clients[(i + 1) % clients.length]?.send(JSON.stringify({ action: 'history', room: `soak-${(i + 1) % 5}`, limit: 20 }));
@@ -65,10 +83,12 @@ type Sample = {
   logMb: number;
   traceSegments: number;
   metricPoints: number;
+  dynamodbMb: number;
   sent: number;
 };
 const samples: Sample[] = [];
-const sample = (minute: number): Sample => {
+const sample = async (minute: number): Promise<Sample> => {
+  const dynamodbMemory = await dynamodb.ask('sample', 'sample');
   collectGarbage();
   const memory = process.memoryUsage();
   return {
@@ -81,6 +101,7 @@ const sample = (minute: number): Sample => {
     logMb: Math.round((stack.logs.size / 2 ** 20) * 10) / 10,
     traceSegments: stack.traces.segments,
     metricPoints: stack.metrics.datapoints,
+    dynamodbMb: Math.round(dynamodbMemory.rssBytes / 2 ** 20),
     sent,
   };
 };
@@ -93,18 +114,23 @@ const columns: [keyof Sample, string][] = [
   ['logMb', 'logs MB'],
   ['traceSegments', 'trace segments'],
   ['metricPoints', 'metric points'],
+  ['dynamodbMb', 'dynamodb MB'],
   ['sent', 'sends'],
 ];
 console.log(columns.map(([, title]) => title).join('  '));
 for (let minute = 1; minute <= minutes; minute++) {
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-  const s = sample(minute);
+  await new Promise((resolve) => setTimeout(resolve, 60_000 - LULL_MS));
+  lull = true;
+  await new Promise((resolve) => setTimeout(resolve, LULL_MS));
+  const s = await sample(minute);
   samples.push(s);
+  lull = false;
   console.log(columns.map(([key, title]) => String(s[key]).padStart(title.length)).join('  '));
 }
 clearInterval(traffic);
 for (const ws of clients) ws.close();
 await stack.close();
+await dynamodb.stop();
 
 // Warm-up: cold starts, JIT, the environment pools reaching their size and the stores filling to their bounds.
 const steady = samples.slice(warmupMinutes);
