@@ -35,10 +35,6 @@ const number = (name: keyof typeof values) => {
   return value;
 };
 
-if (!values['no-synth']) {
-  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
-}
-const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
 const options = {
   clients: number('clients'),
   rooms: number('rooms'),
@@ -47,6 +43,10 @@ const options = {
   bigRoomShare: number('big-room-share'),
   spreadMs: number('spread-seconds') * 1000,
 };
+if (!values['no-synth']) {
+  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+}
+const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
 console.log(`load: ${JSON.stringify(options)} against ${stack.url}`);
 let peakRssMb = 0;
 const report = await runLoad({

@@ -1,0 +1,35 @@
+/**
+ * The bench scripts refuse bad flags with a message that names the flag, before they boot anything: a typo must
+ * not cost a fifteen-minute run that measures the wrong thing.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/paths.ts';
+
+function run(script: string, args: readonly string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(REPO_ROOT, 'bench', script), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, stderr: result.stderr };
+}
+
+describe('bench flags', () => {
+  it.each([
+    ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: connections, fanout/],
+    ['main.ts', ['connections', '--count', '0'], /--count must be a whole number >= 1/],
+    ['main.ts', ['connections', '--rounds', '1.5'], /--rounds must be a whole number >= 1/],
+    ['main.ts', ['connections', '--timeout-s', 'soon'], /--timeout-s must be a positive number/],
+    ['main.ts', ['fanout', '--sizes', '100,ten'], /--sizes must be whole numbers >= 1/],
+    ['main.ts', ['fanout', '--rounds', '0'], /--rounds must be a whole number >= 1/],
+    ['soak.ts', ['--minutes', 'ten'], /--minutes, --clients and --sends-per-second must be positive numbers/],
+    ['soak.ts', ['--minutes', '3', '--warmup-minutes', '3'], /--minutes \(3\) must exceed --warmup-minutes \(3\)/],
+    ['load.ts', ['--no-synth', '--clients', 'many'], /--clients must be a non-negative number, got "many"/],
+  ] as const)('%s %j is refused', (script, args, message) => {
+    const { status, stderr } = run(script, args);
+    expect(status).not.toBe(0);
+    expect(stderr).toMatch(message);
+  });
+});
