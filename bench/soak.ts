@@ -13,6 +13,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
@@ -38,8 +39,9 @@ if (!(minutes > 0) || !(clientCount > 0) || !(rate > 0) || !Number.isInteger(war
   console.error('error: --minutes, --clients and --sends-per-second must be positive numbers, --warmup-minutes a whole number');
   process.exit(2);
 }
-if (minutes <= warmupMinutes) {
-  console.error(`error: --minutes (${minutes}) must exceed --warmup-minutes (${warmupMinutes})`);
+// Growth compares the first samples after warm-up with the last ones: with a single sample it would be 0 always.
+if (minutes < warmupMinutes + 2) {
+  console.error(`error: --minutes (${minutes}) must exceed --warmup-minutes (${warmupMinutes}) by at least 2, so there are two samples to compare`);
   process.exit(2);
 }
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
@@ -119,9 +121,9 @@ const columns: [keyof Sample, string][] = [
 ];
 console.log(columns.map(([, title]) => title).join('  '));
 for (let minute = 1; minute <= minutes; minute++) {
-  await new Promise((resolve) => setTimeout(resolve, 60_000 - LULL_MS));
+  await sleep(60_000 - LULL_MS);
   lull = true;
-  await new Promise((resolve) => setTimeout(resolve, LULL_MS));
+  await sleep(LULL_MS);
   const s = await sample(minute);
   samples.push(s);
   lull = false;

@@ -25,7 +25,8 @@ describe('bench flags', () => {
     ['main.ts', ['fanout', '--sizes', '100,ten'], /--sizes must be whole numbers >= 1/],
     ['main.ts', ['fanout', '--rounds', '0'], /--rounds must be a whole number >= 1/],
     ['soak.ts', ['--minutes', 'ten'], /--minutes, --clients and --sends-per-second must be positive numbers/],
-    ['soak.ts', ['--minutes', '3', '--warmup-minutes', '3'], /--minutes \(3\) must exceed --warmup-minutes \(3\)/],
+    ['soak.ts', ['--minutes', '3', '--warmup-minutes', '3'], /--minutes \(3\) must exceed --warmup-minutes \(3\) by at least 2/],
+    ['soak.ts', ['--minutes', '4', '--warmup-minutes', '3'], /--minutes \(4\) must exceed --warmup-minutes \(3\) by at least 2/],
     ['load.ts', ['--no-synth', '--clients', 'many'], /--clients must be a non-negative number, got "many"/],
   ] as const)('%s %j is refused', (script, args, message) => {
     const { status, stderr } = run(script, args);
