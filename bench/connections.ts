@@ -4,16 +4,16 @@
  * `ws` server, one server process each, clients in this process, loopback only. Reports server RSS per connection,
  * their ratio (target: the gateway at most 2x the bare server) and the connect rate. Each round starts fresh
  * servers; the verdict is the median round's ratio, because RSS moves in steps of megabytes (the allocator, the
- * heap's pages) and one step in one sample shifts a round's slope by a third. Memory per connection is the least-squares
- * slope over eleven samples taken while the connections are opened, so one-time growth does not count; every sample
- * follows a full garbage collection, and both servers run with one malloc arena, so memory freed by threads that
- * come and go (the gateway's function workers) is not left behind in arenas of their own.
+ * heap's pages) and one step in one sample shifts a round's slope by a third. Memory per connection is the
+ * least-squares slope over eleven samples taken while the connections are opened, so one-time growth does not
+ * count; every sample follows a full garbage collection, and both servers run with one malloc arena, so memory
+ * freed by threads that come and go (the gateway's function workers) is not left behind in arenas of their own.
  *
  * The gateway process also runs what API Gateway does not hold: the function environments (Lambda's memory; the
  * idle ones are ended before each sample, as Lambda reclaims them) and the observability stores (CloudWatch's and
  * X-Ray's; emptied at each sample and reported apart). Its DynamoDB, where $connect writes each connection's
- * record, runs in a third process whose growth is reported apart too. So the ratio compares the gateway's own memory with the bare server's, and the
- * other lines say what the rest of the local stack keeps per connection.
+ * record, runs in a third process whose growth is reported apart too. So the ratio compares the gateway's own
+ * memory with the bare server's, and the other lines say what the rest of the local stack keeps per connection.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { MemorySample, ServerMessage, ServerMode } from './connection-server.ts';
 import { forkServer } from './servers.ts';
+import { median } from './statistics.ts';
 
 // The servers it forks inherit this: the AWS SDK's Node 20 notice would interleave with the figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -215,11 +216,11 @@ console.log(
   `gateway handshakes retried after ${RETRY_PAUSE_MS} ms: ${retriedHandshakes.throttled} throttled (429, the plan's $connect ` +
     `route throttle), ${retriedHandshakes.failed} failed (5xx)`,
 );
-const sorted = [...ratios].sort((a, b) => a - b);
-const median = ((sorted[Math.floor((sorted.length - 1) / 2)] as number) + (sorted[Math.ceil((sorted.length - 1) / 2)] as number)) / 2;
-const verdict = !measurable ? 'INCONCLUSIVE (RSS did not grow with the connections in some round: use a larger --count)' : median <= 2 ? 'PASS' : 'FAIL';
+// rounds >= 1, so there is a median.
+const medianRatio = median(ratios) as number;
+const verdict = !measurable ? 'INCONCLUSIVE (RSS did not grow with the connections in some round: use a larger --count)' : medianRatio <= 2 ? 'PASS' : 'FAIL';
 console.log(
   `RSS per connection, gateway / raw ws, median of ${rounds} round(s) [${ratios.map((r) => r.toFixed(2)).join(', ')}]: ` +
-    `${median.toFixed(2)}x (target <= 2x) ${verdict}`,
+    `${medianRatio.toFixed(2)}x (target <= 2x) ${verdict}`,
 );
 process.exitCode = verdict === 'PASS' && allHeld ? 0 : 1;

@@ -33,6 +33,7 @@ import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { FanoutServerMessage } from './fanout-server.ts';
 import { closeAll, openAll, type OpenedSockets } from './handshakes.ts';
 import { forkServer, type ServerProcess } from './servers.ts';
+import { percentile } from './statistics.ts';
 
 // The plan's runtime is nodejs22.x; the report names the Node that ran, so the SDK's warning about it is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -256,12 +257,6 @@ async function rawRound(members: Members, trigger: WebSocket, label: string): Pr
 }
 
 // ---- statistics ----------------------------------------------------------------------------------------------
-
-function percentile(values: ArrayLike<number>, p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 interface Summary {
   readonly completeRounds: number;

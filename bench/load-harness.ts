@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { open } from '../local/drills.ts';
+import { percentile } from './statistics.ts';
 
 export interface LoadOptions {
   readonly url: string;
@@ -51,12 +52,6 @@ export interface LoadReport {
   readonly errorFrames: Record<string, number>;
   readonly violations: readonly string[];
 }
-
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-};
 
 /** Opens a connection the way a real client does: a 5xx or 429 handshake is retried with backoff. */
 async function connect(url: string): Promise<WebSocket> {
@@ -161,8 +156,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     gaveUp,
     durationMs,
     sendsPerSecond: Math.round((acks.length / durationMs) * 1000),
-    ackLatencyMs: { p50: percentile(ackLatencies, 50), p99: percentile(ackLatencies, 99) },
-    deliveryLatencyMs: { p50: percentile(deliveryLatencies, 50), p99: percentile(deliveryLatencies, 99) },
+    ackLatencyMs: { p50: percentile(ackLatencies, 50) ?? 0, p99: percentile(ackLatencies, 99) ?? 0 },
+    deliveryLatencyMs: { p50: percentile(deliveryLatencies, 50) ?? 0, p99: percentile(deliveryLatencies, 99) ?? 0 },
     deliveries: deliveryLatencies.length,
     errorFrames,
     violations,
