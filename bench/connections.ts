@@ -26,9 +26,6 @@ import type { MemorySample, ServerMessage, ServerMode } from './connection-serve
 import { forkServer } from './servers.ts';
 import { median } from './statistics.ts';
 
-// The servers it forks inherit this: the AWS SDK's Node 20 notice would interleave with the figures.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { count: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '3' }, 'timeout-s': { type: 'string', default: '300' } },

@@ -30,9 +30,6 @@ export type FanoutServerMessage =
   /** CPU time the process has used so far, every thread included (the stack's function workers are threads). */
   | { readonly kind: 'cpu'; readonly micros: number };
 
-// The plan's runtime is nodejs22.x; the report names the Node that ran, so the SDK's warning about it is noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 const [mode, stage, stackDir] = process.argv.slice(2) as [FanoutServerMode, StageName | undefined, string | undefined];
 
 /** A function's error log line without its stack trace. */

@@ -35,9 +35,6 @@ import { closeAll, openAll, type OpenedSockets } from './handshakes.ts';
 import { forkServer, type ServerProcess } from './servers.ts';
 import { percentile } from './statistics.ts';
 
-// The plan's runtime is nodejs22.x; the report names the Node that ran, so the SDK's warning about it is noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {

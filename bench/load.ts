@@ -3,17 +3,14 @@
  * runs the load scenario of bench/load-harness.ts, then prints throughput, latencies, error frames, process
  * memory and the verification result. Exit code 1 when anything was lost, duplicated or unacknowledged.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
+import { synthesizedStackDir } from '../local/paths.ts';
 import { startLocalStack } from '../local/stack.ts';
+import { synthesizeStacks } from '../local/synth.ts';
 import { runLoad } from './load-harness.ts';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +41,7 @@ const options = {
   spreadMs: number('spread-seconds') * 1000,
 };
 if (!values['no-synth']) {
-  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+  synthesizeStacks();
 }
 const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
 console.log(`load: ${JSON.stringify(options)} against ${stack.url}`);

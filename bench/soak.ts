@@ -21,8 +21,6 @@ import { startLocalStack } from '../local/stack.ts';
 import type { ServerMessage } from './connection-server.ts';
 import { forkServer } from './servers.ts';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },

@@ -2,18 +2,15 @@
  * `npm run drill -- <alarm id> [--time-scale 60] [--no-synth]`: boots the local stack, injects the alarm's
  * fault under traffic, and waits for the plan's alarm to fire and recover. `--list` shows every alarm.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALARMS } from '../dashboards/alarms.ts';
 import { runDrill } from './drills.ts';
-import { REPO_ROOT, synthesizedStackDir } from './paths.ts';
+import { synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+import { synthesizeStacks } from './synth.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -38,7 +35,7 @@ if (!(timeScale >= 1)) {
   process.exit(2);
 }
 if (!values['no-synth']) {
-  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+  synthesizeStacks();
 }
 
 const stack = await startLocalStack({

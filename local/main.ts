@@ -9,17 +9,13 @@
  *   --cdktf-out <dir>          read the synthesized stacks from <dir> (default cdktf.out)
  *   --state-dir <dir>          extracted bundles and the development signing key (default .local)
  */
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STAGES, type StageName } from '../infra/config/stages.ts';
 import { formatLogLine } from './log-format.ts';
 import { REPO_ROOT, STATE_DIR, synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
-
-// The plan's runtime is nodejs22.x; the banner says which Node runs locally, so the SDK's warning is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+import { synthesizeStacks } from './synth.ts';
 
 const { values } = parseArgs({
   options: {
@@ -53,8 +49,7 @@ if (!(timeScale >= 1)) fail(`--time-scale must be a number >= 1, got "${values['
 
 if (!values['no-synth']) {
   console.log('synthesizing the stacks (cdktf) ...');
-  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-  execFileSync(process.execPath, [tsx, path.join(REPO_ROOT, 'infra', 'main.ts')], { stdio: 'inherit', cwd: REPO_ROOT });
+  synthesizeStacks();
 }
 
 const stackDir = synthesizedStackDir(stage, values['cdktf-out']);
@@ -75,9 +70,16 @@ const stack = await startLocalStack({
   fail(error.message);
 });
 
+/** The workers must run the plan's Node major, or local behaviour (and the SDK's support) differs from Lambda's. */
+function runtimeMismatch(runtime: { plan: readonly string[]; local: string }): string {
+  const localMajor = runtime.local.replace(/^v/, '').split('.')[0];
+  const foreign = runtime.plan.filter((name) => name !== `nodejs${localMajor}.x`);
+  return foreign.length === 0 ? '' : `\n  WARNING    the plan runs ${foreign.join(', ')} but this is Node ${runtime.local}: run through npm (npm start), which uses the Node of the "node" dev dependency`;
+}
+
 console.log(`
 running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
-  functions  ${stack.functions.length} (plan runtime nodejs22.x; local workers on Node ${process.version})
+  functions  ${stack.functions.length} (plan runtime ${stack.nodeRuntime.plan.join(', ')}; local workers on Node ${stack.nodeRuntime.local})${runtimeMismatch(stack.nodeRuntime)}
   tables     ${stack.tables.length} on ${values['dynamodb-endpoint'] ? '' : 'embedded dynalite '}${stack.dynamoEndpoint}
   chat page  http://127.0.0.1:${stack.port}/ (pick a user; tokens from GET /_local/token?user=<user>, local only)
   dashboard  http://127.0.0.1:${stack.port}/_dashboard (alarms, metrics, logs, traces; periods compressed ${timeScale}x)

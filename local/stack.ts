@@ -56,6 +56,8 @@ export interface LocalStack {
   readonly functionsDynamoEndpoint: string;
   readonly region: string;
   readonly functions: readonly string[];
+  /** The plan's Lambda runtimes (e.g. nodejs22.x) beside the Node that runs the local workers (threads of this process). */
+  readonly nodeRuntime: { readonly plan: readonly string[]; readonly local: string };
   readonly tables: readonly string[];
   readonly timeScale: number;
   readonly idp: DevIdentityProvider;
@@ -223,11 +225,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // The plan's @connections endpoint is an AWS host; locally the same API answers on the gateway's port.
   const awsApiHost = `https://${plan.apiId}.execute-api.${plan.region}.amazonaws.com`;
+  const planRuntimes = new Set<string>();
   for (const fn of plan.resources('aws_lambda_function')) {
     const config = plan.resolve(fn.config);
     const functionName = String(config.function_name);
     const runtime = String(config.runtime);
     if (!runtime.startsWith('nodejs')) throw new Error(`${functionName}: runtime ${runtime} cannot run locally`);
+    planRuntimes.add(runtime);
     const codeDir = unpackBundle(plan, fn, options.stateDir);
     const variables = ((config.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {}) as Record<
       string,
@@ -275,8 +279,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
         AWS_XRAY_DAEMON_ADDRESS: xrayDaemon,
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
-        // The plan's runtime is nodejs22.x; the workers run on this machine's Node, whose SDK warning is noise.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     };
     definitions.set(functionName, definition);
@@ -330,6 +332,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     functionsDynamoEndpoint,
     region: plan.region,
     functions: [...pools.keys()],
+    nodeRuntime: { plan: [...planRuntimes], local: process.version },
     tables,
     timeScale,
     idp,

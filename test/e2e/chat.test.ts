@@ -51,6 +51,15 @@ afterAll(async () => {
   await stack?.close();
 });
 
+describe('runtime', () => {
+  it("runs the function workers on the Node major of the plan's Lambda runtime", () => {
+    // npm scripts run on the "node" dev dependency; a mismatch means local behaviour is not Lambda's.
+    const major = process.versions.node.split('.')[0];
+    expect(stack.nodeRuntime.local).toBe(process.version);
+    expect(stack.nodeRuntime.plan).toEqual([`nodejs${major}.x`]);
+  });
+});
+
 describe('handshake', () => {
   it('rejects a missing token with 401 before any function runs', async () => {
     expect(await handshakeStatus(stack.wsUrl())).toBe(401);

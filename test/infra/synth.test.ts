@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../infra/main.ts';
+import { synthArguments } from '../../local/synth.ts';
 import { STAGE_NAMES, STAGES, stackName, StageConfigError } from '../../infra/config/stages.ts';
 import { StateBackendError } from '../../infra/config/state-backend.ts';
 import type { Plan } from '../support/plan.ts';
@@ -90,8 +90,7 @@ describe('synthesis refuses bad settings before building anything', () => {
   });
 
   it('`npm run synth` exits 1 with the message and no stack trace', async () => {
-    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-    const run = promisify(execFile)(process.execPath, [tsx, path.join(REPO_ROOT, 'infra', 'main.ts')], {
+    const run = promisify(execFile)(process.execPath, synthArguments(), {
       cwd: REPO_ROOT,
       env: { ...process.env, CDKTF_OUTDIR: path.join(workRoot, 'cli', 'cdktf.out'), WSCHAT_STATE_BUCKET: 'acme-wschat-terraform-state', WSCHAT_STATE_REGION: '' },
     });
