@@ -1,6 +1,6 @@
 /**
- * The execution environments of one function: a worker thread each, created on demand (cold start),
- * reused while warm, killed when an invocation outlives the plan's timeout.
+ * The execution environments of one function: a worker thread each, created on demand (cold start: the Init
+ * phase, outside any invocation's timeout), reused while warm, killed when an invocation outlives the plan's timeout.
  */
 import { buildSync } from 'esbuild';
 import { randomUUID } from 'node:crypto';
@@ -56,9 +56,13 @@ export interface PoolHooks {
   readonly traceContext: () => { traceId: string; segmentId: string; header: string };
 }
 
+type InitOutcome = { readonly ok: true } | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
+
 interface Environment {
   readonly worker: Worker;
   readonly logStream: string;
+  /** Settles when the Init phase has run: an invocation's timeout and deadline start only after it, as on Lambda. */
+  readonly initialized: Promise<InitOutcome>;
   pending?: { id: number; settle: (result: InvokeResult) => void };
 }
 
@@ -139,6 +143,12 @@ export class FunctionPool {
 
   private async run(event: unknown, traceHeader: string, crash: boolean, started: (at: number) => void): Promise<InvokeResult> {
     const env = await this.acquire();
+    const init = await env.initialized;
+    if (!init.ok) {
+      // A failed Init leaves nothing to reuse; Lambda tries a fresh Init on the next invocation.
+      await this.discard(env);
+      return { status: 'error', errorType: init.errorType, errorMessage: init.errorMessage };
+    }
     started(Date.now());
     const requestId = randomUUID();
     const id = ++this.nextId;
@@ -212,24 +222,29 @@ export class FunctionPool {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: d.memoryMb },
     });
-    const env: Environment = { worker, logStream };
+    let initDone: (outcome: InitOutcome) => void = () => undefined;
+    const initialized = new Promise<InitOutcome>((resolve) => (initDone = resolve));
+    const env: Environment = { worker, logStream, initialized };
     for (const stream of [worker.stdout, worker.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line));
     }
     worker.on('message', (reply: WorkerReply) => {
-      if (env.pending?.id !== reply.id) return;
-      if (reply.ok) {
-        if (reply.initMs !== undefined) this.log(d.name, `INIT cold start ${reply.initMs} ms`);
-        env.pending.settle({ status: 'ok', payload: reply.payload });
-      } else {
-        env.pending.settle({ status: 'error', errorType: reply.errorType, errorMessage: reply.errorMessage });
+      if (reply.kind === 'init') {
+        if (reply.ok) this.log(d.name, `INIT cold start ${reply.initMs} ms`);
+        initDone(reply.ok ? { ok: true } : { ok: false, errorType: reply.errorType, errorMessage: reply.errorMessage });
+        return;
       }
+      if (env.pending?.id !== reply.id) return;
+      if (reply.ok) env.pending.settle({ status: 'ok', payload: reply.payload });
+      else env.pending.settle({ status: 'error', errorType: reply.errorType, errorMessage: reply.errorMessage });
     });
     worker.on('error', (error) => {
+      initDone({ ok: false, errorType: 'Runtime.ExitError', errorMessage: `Runtime exited: ${error.message}` });
       env.pending?.settle({ status: 'crashed', errorMessage: `Runtime exited: ${error.message}` });
       this.forget(env);
     });
     worker.on('exit', (code) => {
+      initDone({ ok: false, errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with code ${code}` });
       env.pending?.settle({ status: 'crashed', errorMessage: `Runtime exited with code ${code}` });
       this.forget(env);
     });

@@ -1,6 +1,6 @@
 /**
- * One Lambda execution environment: loads the bundle on the first invocation (the cold start) and then runs
- * one invocation at a time, like Lambda. Its process.env is the function's environment from the plan.
+ * One Lambda execution environment: loads the bundle when it starts (the Init phase of a cold start) and then
+ * runs one invocation at a time, like Lambda. Its process.env is the function's environment from the plan.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,26 +24,37 @@ export interface InvokeMessage {
   readonly traceHeader: string;
 }
 
+/** The environment's Init phase (import of the bundle), reported once, then one reply per invocation. */
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly payload: unknown; readonly initMs?: number }
-  | { readonly id: number; readonly ok: false; readonly errorType: string; readonly errorMessage: string };
+  | { readonly kind: 'init'; readonly ok: true; readonly initMs: number }
+  | { readonly kind: 'init'; readonly ok: false; readonly errorType: string; readonly errorMessage: string }
+  | { readonly kind: 'invoke'; readonly id: number; readonly ok: true; readonly payload: unknown }
+  | { readonly kind: 'invoke'; readonly id: number; readonly ok: false; readonly errorType: string; readonly errorMessage: string };
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const data = workerData as WorkerData;
 let handler: Handler | undefined;
 
-async function load(): Promise<{ fn: Handler; initMs?: number }> {
-  if (handler) return { fn: handler };
+/** Lambda's Init phase: it runs when the environment starts, before (and not counted in) any invocation's timeout. */
+async function init(): Promise<void> {
   const started = Date.now();
-  const dot = data.handler.lastIndexOf('.');
-  const file = path.join(data.codeDir, `${data.handler.slice(0, dot)}.mjs`);
-  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const fn = module[data.handler.slice(dot + 1)];
-  if (typeof fn !== 'function') throw new Error(`${data.handler} is not a function in ${file}`);
-  handler = fn as Handler;
-  return { fn: handler, initMs: Date.now() - started };
+  try {
+    const dot = data.handler.lastIndexOf('.');
+    const file = path.join(data.codeDir, `${data.handler.slice(0, dot)}.mjs`);
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const fn = module[data.handler.slice(dot + 1)];
+    if (typeof fn !== 'function') throw new Error(`${data.handler} is not a function in ${file}`);
+    handler = fn as Handler;
+    parentPort?.postMessage({ kind: 'init', ok: true, initMs: Date.now() - started } satisfies WorkerReply);
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    console.error(JSON.stringify({ level: 'ERROR', message: 'Init Error', errorType: e.name, errorMessage: e.message, stack: e.stack }));
+    parentPort?.postMessage({ kind: 'init', ok: false, errorType: e.name, errorMessage: e.message } satisfies WorkerReply);
+  }
 }
+
+void init();
 
 parentPort?.on('message', async (message: InvokeMessage) => {
   process.env._X_AMZN_TRACE_ID = message.traceHeader;
@@ -60,13 +71,13 @@ parentPort?.on('message', async (message: InvokeMessage) => {
   };
   let reply: WorkerReply;
   try {
-    const { fn, initMs } = await load();
-    reply = { id: message.id, ok: true, payload: await fn(message.event, context), initMs };
+    // The pool invokes only an environment whose Init succeeded.
+    reply = { kind: 'invoke', id: message.id, ok: true, payload: await (handler as Handler)(message.event, context) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     // Lambda logs the failure of an invocation the same way.
     console.error(JSON.stringify({ level: 'ERROR', message: 'Invoke Error', errorType: e.name, errorMessage: e.message, stack: e.stack }));
-    reply = { id: message.id, ok: false, errorType: e.name, errorMessage: e.message };
+    reply = { kind: 'invoke', id: message.id, ok: false, errorType: e.name, errorMessage: e.message };
   }
   parentPort?.postMessage(reply);
 });

@@ -4,6 +4,9 @@
  * @aws-sdk/client-lambda, from a test and from a function. The plan copy adds small fixture functions.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient } from '../support/ws-client.ts';
 import { addFunction, bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
@@ -20,9 +23,26 @@ export const handler = async (event, context) => {
     invokedFunctionArn: context.invokedFunctionArn, remainingMs: context.getRemainingTimeInMillis() } };
 };`;
 const SLOW = `export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.sleepMs)); return 'slept'; };`;
+/** Holds its one reserved environment until the test creates the file it names: no race with the clock. */
+const GATED = `
+import { existsSync } from 'node:fs';
+export const handler = async (event) => {
+  console.log('HOLDING ' + event.gate);
+  while (!existsSync(event.gate)) await new Promise((r) => setTimeout(r, 5));
+  return 'released';
+};`;
+/** An Init phase longer than the 1 s timeout: Lambda does not count it against the invocation. */
+const SLOW_INIT = `
+const until = Date.now() + 1500;
+while (Date.now() < until);
+export const handler = async (event, context) => ({ remainingMs: context.getRemainingTimeInMillis() });`;
+const BROKEN_INIT = `throw new RangeError('configuration missing'); export const handler = async () => 'never';`;
 const FAILING = `export const handler = async () => { throw new TypeError('always fails'); };`;
 const CALLER = `
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 const lambda = new LambdaClient({ maxAttempts: 1 });
 export const handler = async (event) => {
   try {
@@ -43,8 +63,11 @@ beforeAll(async () => {
     (plan, dir) => {
       const region = (plan.provider as { aws: { region: string }[] }).aws[0]?.region as string;
       const echo = addFunction(plan, dir, { id: 'echo', source: ECHO });
-      addFunction(plan, dir, { id: 'slow', source: SLOW, timeout: 1, reservedConcurrency: 1 });
+      addFunction(plan, dir, { id: 'slow', source: SLOW, timeout: 1 });
+      addFunction(plan, dir, { id: 'gated', source: GATED, timeout: 60, reservedConcurrency: 1 });
       addFunction(plan, dir, { id: 'failing', source: FAILING });
+      addFunction(plan, dir, { id: 'slow-init', source: SLOW_INIT, timeout: 1 });
+      addFunction(plan, dir, { id: 'broken-init', source: BROKEN_INIT });
       addFunction(plan, dir, {
         id: 'caller',
         source: CALLER,
@@ -77,34 +100,62 @@ afterAll(async () => {
 
 describe('the context object', () => {
   it('carries the request id, function name and ARN, and the time left before the plan timeout', async () => {
+    const before = Date.now();
     const { status, payload } = await invoke('wschat-dev-echo', { hello: 'world' });
+    const elapsed = Date.now() - before;
     expect(status).toBe(200);
     expect(payload.event).toEqual({ hello: 'world' });
     expect(payload.context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(payload.context.functionName).toBe('wschat-dev-echo');
     expect(payload.context.invokedFunctionArn).toBe(`arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-echo`);
-    expect(payload.context.remainingMs).toBeGreaterThan(2000);
+    // The 3 s deadline was set within the call, so at most the call's whole duration can have been used up.
     expect(payload.context.remainingMs).toBeLessThanOrEqual(3000);
+    expect(payload.context.remainingMs).toBeGreaterThanOrEqual(3000 - elapsed);
   });
 });
 
 describe('the plan timeout and reserved concurrency', () => {
   it('kills an invocation that outlives the timeout and reports Sandbox.Timedout', async () => {
-    const started = Date.now();
+    const coldStarts = () => stack.printed.filter((line) => line.startsWith('wschat-dev-slow INIT cold start')).length;
+    expect((await invoke('wschat-dev-slow', { sleepMs: 1 })).payload).toBe('slept');
+    const warm = coldStarts();
     const { status, functionError, payload } = await invoke('wschat-dev-slow', { sleepMs: 5000 });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(status).toBe(200);
     expect(functionError).toBe('Unhandled');
     expect(payload).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' });
+    // The timed-out environment was killed, not left running: the next invocation starts a new one.
+    expect((await invoke('wschat-dev-slow', { sleepMs: 1 })).payload).toBe('slept');
+    expect(coldStarts()).toBe(warm + 1);
+  });
+
+  it("runs the Init phase outside the invocation's timeout", async () => {
+    const { status, functionError, payload } = await invoke('wschat-dev-slow-init', {});
+    expect(functionError).toBeUndefined();
+    expect(status).toBe(200);
+    expect(payload.remainingMs).toBeLessThanOrEqual(1000);
+    expect(stack.printed.some((line) => /^wschat-dev-slow-init INIT cold start (\d+) ms$/.test(line) && Number(line.split(' ').at(-2)) >= 1500)).toBe(true);
+  });
+
+  it('answers every invocation of a function whose Init fails with its error, trying a fresh Init each time', async () => {
+    for (let i = 0; i < 2; i++) {
+      const { status, functionError, payload } = await invoke('wschat-dev-broken-init', {});
+      expect(status).toBe(200);
+      expect(functionError).toBe('Unhandled');
+      expect(payload).toMatchObject({ errorType: 'RangeError', errorMessage: 'configuration missing' });
+    }
+    expect(stack.printed.filter((line) => line.startsWith('wschat-dev-broken-init') && line.includes('"Init Error"'))).toHaveLength(2);
   });
 
   it('throttles invocations beyond reserved_concurrent_executions with TooManyRequestsException', async () => {
-    const outcomes = await Promise.all([
-      invoke('wschat-dev-slow', { sleepMs: 300 }),
-      invoke('wschat-dev-slow', { sleepMs: 300 }).catch((e: unknown) => e as Error & { Reason?: string }),
-    ]);
-    expect(outcomes[0]).toMatchObject({ status: 200, payload: 'slept' });
-    expect(outcomes[1]).toMatchObject({ name: 'TooManyRequestsException', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'wschat-gate-')), 'open');
+    const holding = invoke('wschat-dev-gated', { gate });
+    await expect.poll(() => stack.printed.some((line) => line.includes(`HOLDING ${gate}`)), { timeout: 30_000 }).toBe(true);
+    const second = await invoke('wschat-dev-gated', { gate }).catch((e: unknown) => e as Error & { Reason?: string });
+    expect(second).toMatchObject({ name: 'TooManyRequestsException', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+    writeFileSync(gate, '');
+    expect(await holding).toMatchObject({ status: 200, payload: 'released' });
+    // The released environment takes the next invocation.
+    expect(await invoke('wschat-dev-gated', { gate })).toMatchObject({ status: 200, payload: 'released' });
   });
 
   it('throttles a route whose function reserves 0: the client gets an error frame, Lambda counts Throttles', async () => {
