@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesizedStackDir } from '../local/paths.ts';
 import { startLocalStack } from '../local/stack.ts';
-import { synthesizeStacks } from '../local/synth.ts';
+import { synthesizeIfChanged } from '../local/synth.ts';
 import { runLoad } from './load-harness.ts';
 
 const { values } = parseArgs({
@@ -41,7 +41,7 @@ const options = {
   spreadMs: number('spread-seconds') * 1000,
 };
 if (!values['no-synth']) {
-  synthesizeStacks();
+  synthesizeIfChanged();
 }
 const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
 console.log(`load: ${JSON.stringify(options)} against ${stack.url}`);

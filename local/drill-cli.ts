@@ -10,7 +10,7 @@ import { ALARMS } from '../dashboards/alarms.ts';
 import { runDrill } from './drills.ts';
 import { synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
-import { synthesizeStacks } from './synth.ts';
+import { synthesizeIfChanged } from './synth.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,7 +35,7 @@ if (!(timeScale >= 1)) {
   process.exit(2);
 }
 if (!values['no-synth']) {
-  synthesizeStacks();
+  synthesizeIfChanged();
 }
 
 const stack = await startLocalStack({

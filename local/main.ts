@@ -2,7 +2,7 @@
  * `npm start`: synthesizes the stacks, then runs the chosen stage's plan on this machine.
  *   --stage <name>             stage to run (default dev)
  *   --port <n>                 gateway port (default $PORT or 8080)
- *   --no-synth                 run the existing cdktf.out as it is
+ *   --no-synth                 run the existing cdktf.out as it is (without it, synthesis runs only when its inputs changed)
  *   --dynamodb-endpoint <url>  use this DynamoDB endpoint instead of embedded dynalite
  *   --time-scale <n>           compress alarm periods and connection limits n times (drills, demos)
  *   --data-dir <dir>           keep DynamoDB data in <dir> across restarts (default: in memory)
@@ -15,7 +15,7 @@ import { STAGES, type StageName } from '../infra/config/stages.ts';
 import { formatLogLine } from './log-format.ts';
 import { REPO_ROOT, STATE_DIR, synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
-import { synthesizeStacks } from './synth.ts';
+import { synthesizeIfChanged } from './synth.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,8 +48,11 @@ const timeScale = Number(values['time-scale']);
 if (!(timeScale >= 1)) fail(`--time-scale must be a number >= 1, got "${values['time-scale']}"`);
 
 if (!values['no-synth']) {
-  console.log('synthesizing the stacks (cdktf) ...');
-  synthesizeStacks();
+  const outcome = synthesizeIfChanged({
+    outdir: values['cdktf-out'],
+    beforeSynthesis: () => console.log('synthesizing the stacks (cdktf) ...'),
+  });
+  if (outcome === 'current') console.log('the synthesized plan is current: nothing it is made from changed since the last synthesis');
 }
 
 const stackDir = synthesizedStackDir(stage, values['cdktf-out']);
