@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import { TABLE_KEYS, type TableKey } from '../functions/catalog/tables.ts';
 import { messageFrame } from '../functions/domain/protocol.ts';
 import { resourceName, STAGES, type StageName } from '../infra/config/stages.ts';
-import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotas } from '../local/gateway/gateway.ts';
+import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotas } from '../local/gateway/limits.ts';
 import { startLocalStack } from '../local/stack.ts';
 
 export type FanoutServerMode = 'stack' | 'raw';

@@ -27,7 +27,7 @@ import { forEachLimited } from '../functions/app/concurrency.ts';
 import type { Membership } from '../functions/app/ports.ts';
 import { connectionExpiresAt } from '../functions/domain/lifetime.ts';
 import { localDynamoClient } from '../local/dynamodb.ts';
-import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotas } from '../local/gateway/gateway.ts';
+import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotas } from '../local/gateway/limits.ts';
 import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { FanoutServerMessage } from './fanout-server.ts';

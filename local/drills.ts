@@ -11,7 +11,7 @@ import { ENV } from '../functions/catalog/env.ts';
 import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
 import { redriveFanoutDeadLetters } from '../ops/redrive-fanout.ts';
 import type { Fault } from './faults.ts';
-import { LIMITS } from './gateway/gateway.ts';
+import { LIMITS } from './gateway/limits.ts';
 import { LOCAL_IDP } from './idp.ts';
 import type { LocalStack } from './stack.ts';
 

@@ -180,9 +180,17 @@ function managedPolicies(plan: StackPlan, roleAddress: string): PolicyDocument[]
     });
 }
 
+/**
+ * IAM's match of action patterns (`*` and `?` wildcards; action names are case-insensitive). Also what the
+ * gateway evaluates an authorizer's policy with.
+ */
+export function actionsMatcher(patterns: string | string[] | undefined): (action: string) => boolean {
+  return patternsMatcher(patterns, 'i');
+}
+
 function compileStatement(statement: Statement): CompiledStatement {
-  // Action names are case-insensitive in IAM; resources are not.
-  const actions = patternsMatcher(statement.NotAction ?? statement.Action, 'i');
+  // Resources, unlike actions, are case-sensitive.
+  const actions = actionsMatcher(statement.NotAction ?? statement.Action);
   const resources = patternsMatcher(statement.NotResource ?? statement.Resource, '');
   return {
     effect: statement.Effect,

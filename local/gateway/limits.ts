@@ -1,4 +1,23 @@
 /** The rate and size limits API Gateway enforces on a WebSocket stage, as small pieces the gateway composes. */
+import type { ApiModel } from './api-model.ts';
+
+/** API Gateway's WebSocket quotas (none of these can be raised). */
+export const LIMITS = {
+  frameBytes: 32 * 1024,
+  messageBytes: 128 * 1024,
+  idleMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+};
+
+/** Per-account, per-Region quotas (raisable on AWS, so a stack may be booted with others). */
+export interface AccountQuotas {
+  readonly newConnectionsPerSecond: number;
+  /** Shared by every route of every API of the account and by `@connections` callbacks. */
+  readonly requestsPerSecond: number;
+  readonly requestsBurst: number;
+}
+
+export const DEFAULT_ACCOUNT_QUOTAS: AccountQuotas = { newConnectionsPerSecond: 500, requestsPerSecond: 10_000, requestsBurst: 5_000 };
 
 /**
  * A token bucket: `burst` tokens at most, refilled at `ratePerSecond`; a request takes one or is throttled.
@@ -83,5 +102,39 @@ export class FrameSizeGuard {
     if (extended === 0) return length7;
     const bytes = Buffer.from(h.slice(2, 2 + extended));
     return extended === 2 ? bytes.readUInt16BE(0) : Number(bytes.readBigUInt64BE(0));
+  }
+}
+
+/** The stage's route throttles and the account's quotas, checked in the order API Gateway checks them. */
+export class StageThrottles {
+  private readonly newConnections: TokenBucket;
+  private readonly accountRequests: TokenBucket;
+  private readonly routeBuckets = new Map<string, TokenBucket>();
+  private readonly hasConnectRoute: boolean;
+
+  constructor(api: ApiModel, quotas: AccountQuotas) {
+    this.newConnections = new TokenBucket(quotas.newConnectionsPerSecond, quotas.newConnectionsPerSecond);
+    this.accountRequests = new TokenBucket(quotas.requestsPerSecond, quotas.requestsBurst);
+    for (const routeKey of api.routes.keys()) {
+      const throttle = api.routeThrottles?.get(routeKey) ?? api.throttle;
+      if (throttle) this.routeBuckets.set(routeKey, new TokenBucket(throttle.rateLimit, throttle.burstLimit));
+    }
+    this.hasConnectRoute = api.routes.has('$connect');
+  }
+
+  /** The account's new-connection rate, then the `$connect` route's own throttle. */
+  admitConnection(): boolean {
+    return this.newConnections.take() && (!this.hasConnectRoute || this.admitRequest('$connect'));
+  }
+
+  /** Takes a token from the route's throttle and the account's; false when either is empty. */
+  admitRequest(routeKey: string): boolean {
+    const route = this.routeBuckets.get(routeKey);
+    return (route ? route.take() : true) && this.accountRequests.take();
+  }
+
+  /** A `@connections` callback counts against the account's requests only. */
+  admitCallback(): boolean {
+    return this.accountRequests.take();
   }
 }

@@ -3,7 +3,7 @@
  * the time scale: at 1200, idle is 500 ms and the maximum 6 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../local/gateway/gateway.ts';
+import { LIMITS } from '../../local/gateway/limits.ts';
 import { ChatClient, sleep } from '../support/ws-client.ts';
 import { bootEditedStack, type EditedStack } from './plan-copy.ts';
 
