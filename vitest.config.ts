@@ -1,12 +1,42 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, run together in one pool so waiting suites overlap:
+ * - slow: real terraform, headless Chromium, the load run and the drills (mostly waiting on other processes);
+ * - stack: each file boots the synthesized dev plan on the local stack;
+ * - unit: everything else (pure domain and use-case tests, catalogs, plan reading, stores on dynalite).
+ */
+const SLOW = [
+  'test/terraform/**/*.test.ts',
+  'test/local/chat-page.test.ts',
+  'test/local/dashboard-page.test.ts',
+  'test/reliability/load.test.ts',
+  'test/reliability/shutdown.test.ts',
+  'test/drills/{api,dependencies,lambda}.test.ts',
+  'test/infra/synth.test.ts',
+];
+const STACK = [
+  'test/e2e/**/*.test.ts',
+  'test/hostile/**/*.test.ts',
+  'test/reliability/{faults,dynamodb-outage}.test.ts',
+  'test/client/{chat-client,cli-process}.test.ts',
+  'test/fidelity/{connection-lifetime,gateway-limits,iam,lambda,sqs,throttling}.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // Suites boot servers and real terraform; forks keep their ports, workers and env apart.
     pool: 'forks',
+    // Two cores: most files wait on sockets, terraform or Chromium, so a third worker fills the waits.
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    reporters: ['default', './test/support/project-durations.ts'],
+    projects: [
+      { extends: true, test: { name: 'slow', include: SLOW } },
+      { extends: true, test: { name: 'stack', include: STACK } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...STACK] } },
+    ],
   },
 });

@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   readonly log?: LogSink;
   /** Compresses alarm periods and connection time limits (60 = one minute passes in one second). */
   readonly timeScale?: number;
+  /** The clock the gateway's throttles refill and its connections expire on (default: the wall clock); tests pass a virtual one. */
+  readonly gatewayClock?: () => number;
   readonly ttlSweepMs?: number;
   readonly onAlarm?: (status: AlarmStatus) => void;
   /** Account quotas other than AWS's defaults (they are raisable on AWS; tests lower them). */
@@ -82,6 +84,8 @@ export interface LocalStack {
   discardIdleEnvironments(): Promise<void>;
   /** Function environments alive across all functions (the soak reports them beside memory). */
   environmentCount(): number;
+  /** Invocations running now across all functions: 0 means every post a function made has been answered. */
+  invocationsInFlight(): number;
   close(): Promise<void>;
 }
 
@@ -318,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       chatPageHandler(api.stage),
     ],
     timeScale,
+    clock: options.gatewayClock,
     faults,
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
     quotas: options.quotas,
@@ -358,6 +363,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     environmentCount() {
       return [...pools.values()].reduce((sum, pool) => sum + pool.environments, 0);
+    },
+    invocationsInFlight() {
+      return [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0);
     },
     async close() {
       await gateway.close();

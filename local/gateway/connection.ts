@@ -18,6 +18,8 @@ export class Connection implements ConnectionInfo {
   constructor(
     info: ConnectionInfo,
     readonly ws: WebSocket,
+    /** The gateway's clock: the idle timeout and maximum duration are measured on it. */
+    private readonly clock: () => number,
   ) {
     this.connectionId = info.connectionId;
     this.connectedAt = info.connectedAt;
@@ -25,7 +27,7 @@ export class Connection implements ConnectionInfo {
     this.userAgent = info.userAgent;
     this.domainName = info.domainName;
     this.authorizer = info.authorizer;
-    this.openedAt = Date.now();
+    this.openedAt = clock();
     this.lastActiveAt = this.openedAt;
   }
 
@@ -33,7 +35,7 @@ export class Connection implements ConnectionInfo {
   send(payload: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(payload);
-    this.lastActiveAt = Date.now();
+    this.lastActiveAt = this.clock();
   }
 
   /** A @connections post: its bytes go out as a text frame, as they came (invalid UTF-8 is replaced). */
@@ -42,7 +44,7 @@ export class Connection implements ConnectionInfo {
     // Valid UTF-8 is sent as it is, instead of being decoded into a string that ws encodes again.
     if (isUtf8(data)) this.ws.send(data, { binary: false });
     else this.ws.send(data.toString('utf8'));
-    this.lastActiveAt = Date.now();
+    this.lastActiveAt = this.clock();
   }
 }
 

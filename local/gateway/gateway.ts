@@ -32,6 +32,11 @@ export interface GatewayOptions {
   /** IAM for `@connections` callers (execute-api:ManageConnections). */
   readonly authorize?: Authorize;
   readonly quotas?: Partial<AccountQuotas>;
+  /**
+   * The clock throttles refill and connections expire on (default: the wall clock). Tests pass a virtual one, so
+   * a busy machine cannot make a throttle refill or a connection go idle behind the test's back.
+   */
+  readonly clock?: () => number;
 }
 
 /**
@@ -53,10 +58,12 @@ export class Gateway {
   private readonly connectionsApi: ConnectionsApi;
   private readonly accessLog: AccessLog;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly clock: () => number;
 
   constructor(private readonly options: GatewayOptions) {
     this.api = options.api;
-    this.throttles = new StageThrottles(this.api, { ...DEFAULT_ACCOUNT_QUOTAS, ...options.quotas });
+    this.clock = options.clock ?? Date.now;
+    this.throttles = new StageThrottles(this.api, { ...DEFAULT_ACCOUNT_QUOTAS, ...options.quotas }, this.clock);
     this.accessLog = accessLog(this.api.accessLogFormat, options.log);
     this.connectionsApi = new ConnectionsApi({
       api: this.api,
@@ -68,7 +75,7 @@ export class Gateway {
     });
     this.server = createServer((req, res) => this.onHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
-    this.sweeper = setInterval(() => this.closeExpired(), sweepIntervalMs(options.timeScale ?? 1));
+    this.sweeper = setInterval(() => this.closeExpiredConnections(), sweepIntervalMs(options.timeScale ?? 1));
     this.sweeper.unref();
   }
 
@@ -131,7 +138,7 @@ export class Gateway {
   }
 
   private accept(info: ConnectionInfo, ws: WebSocket, socket: Duplex): void {
-    const conn = new Connection(info, ws);
+    const conn = new Connection(info, ws, this.clock);
     const frames = new FrameSizeGuard(LIMITS.frameBytes, () => ws.close(1009, 'Message too big'));
     // Ahead of ws's own listener, so a too-big frame is seen before ws could deliver the message it belongs to.
     socket.prependListener('data', (chunk: Buffer) => frames.push(chunk));
@@ -139,7 +146,7 @@ export class Gateway {
     this.accessLog({ conn, routeKey: '$connect', eventType: 'CONNECT', status: 200 });
     ws.on('message', (data: Buffer, isBinary) => {
       if (frames.exceeded) return;
-      conn.lastActiveAt = Date.now();
+      conn.lastActiveAt = this.clock();
       void this.onMessage(conn, data, isBinary);
     });
     ws.on('close', (code, reason) => {
@@ -151,14 +158,22 @@ export class Gateway {
     ws.on('error', () => ws.terminate());
   }
 
-  /** API Gateway's idle timeout and maximum connection duration, both closing with 1001 Going away. */
-  private closeExpired(): void {
+  /**
+   * API Gateway's idle timeout and maximum connection duration, both closing with 1001 Going away. Runs on a
+   * timer; tests on a virtual clock call it after moving the clock. Returns how many connections it began to close.
+   */
+  closeExpiredConnections(): number {
     const scale = this.options.timeScale ?? 1;
-    const now = Date.now();
+    const now = this.clock();
+    let closing = 0;
     for (const conn of this.connections.values()) {
       const expired = now - conn.lastActiveAt >= LIMITS.idleMs / scale || now - conn.openedAt >= LIMITS.maxConnectionMs / scale;
-      if (expired) conn.ws.close(1001, 'Going away');
+      if (expired && conn.ws.readyState === conn.ws.OPEN) {
+        conn.ws.close(1001, 'Going away');
+        closing++;
+      }
     }
+    return closing;
   }
 
   private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {

@@ -112,12 +112,12 @@ export class StageThrottles {
   private readonly routeBuckets = new Map<string, TokenBucket>();
   private readonly hasConnectRoute: boolean;
 
-  constructor(api: ApiModel, quotas: AccountQuotas) {
-    this.newConnections = new TokenBucket(quotas.newConnectionsPerSecond, quotas.newConnectionsPerSecond);
-    this.accountRequests = new TokenBucket(quotas.requestsPerSecond, quotas.requestsBurst);
+  constructor(api: ApiModel, quotas: AccountQuotas, clock: () => number = Date.now) {
+    this.newConnections = new TokenBucket(quotas.newConnectionsPerSecond, quotas.newConnectionsPerSecond, clock);
+    this.accountRequests = new TokenBucket(quotas.requestsPerSecond, quotas.requestsBurst, clock);
     for (const routeKey of api.routes.keys()) {
       const throttle = api.routeThrottles?.get(routeKey) ?? api.throttle;
-      if (throttle) this.routeBuckets.set(routeKey, new TokenBucket(throttle.rateLimit, throttle.burstLimit));
+      if (throttle) this.routeBuckets.set(routeKey, new TokenBucket(throttle.rateLimit, throttle.burstLimit, clock));
     }
     this.hasConnectRoute = api.routes.has('$connect');
   }

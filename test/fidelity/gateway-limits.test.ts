@@ -7,7 +7,7 @@ import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectio
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient } from '../support/ws-client.ts';
 import { eventShapeViolations } from './event-contract.ts';
-import { addFunction, bootEditedStack, type EditedStack, type PlanJson } from './plan-copy.ts';
+import { addFunction, bootEditedStack, type EditedStack, type PlanJson } from '../support/plan-copy.ts';
 
 let stack: EditedStack;
 const clients: ChatClient[] = [];

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionAccessKeyId, Iam } from '../../local/iam.ts';
 import { StackPlan } from '../../local/plan.ts';
 import { ChatClient } from '../support/ws-client.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
+import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 
 let stack: EditedStack;
 const clients: ChatClient[] = [];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient } from '../support/ws-client.ts';
-import { addFunction, bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
+import { addFunction, bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 
 let stack: EditedStack;
 let lambda: LambdaClient;

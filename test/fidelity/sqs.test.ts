@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
+import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 
 const QUEUE = 'wschat-dev-fanout-dead-letters';
 const credentials = { accessKeyId: 'on-call', secretAccessKey: 'x' };

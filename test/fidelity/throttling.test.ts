@@ -6,9 +6,12 @@
 import { ApiGatewayManagementApiClient, GetConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../local/gateway/limits.ts';
-import { ChatClient, handshakeStatus, sleep } from '../support/ws-client.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from './plan-copy.ts';
+import { virtualClock } from '../support/virtual-clock.ts';
+import { ChatClient, handshakeStatus } from '../support/ws-client.ts';
+import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 
+/** Buckets refill only when the test moves this clock: no handshake can race a refill on a busy machine. */
+const clock = virtualClock();
 let stack: EditedStack;
 const clients: ChatClient[] = [];
 
@@ -22,7 +25,7 @@ beforeAll(async () => {
       ];
     },
     // The account's request quota (shared with @connections) lowered too: a burst of 20, barely refilled.
-    { quotas: { newConnectionsPerSecond: 2, requestsPerSecond: 0.01, requestsBurst: 20 } },
+    { quotas: { newConnectionsPerSecond: 2, requestsPerSecond: 0.01, requestsBurst: 20 }, gatewayClock: clock.now },
   );
 });
 
@@ -43,14 +46,16 @@ describe('new connections per second (account quota)', () => {
     for (let i = 0; i < 3; i++) statuses.push(await handshakeStatus(stack.wsUrl()));
     expect(statuses).toEqual([401, 401, 429]);
     expect(stack.printed.some((line) => line.startsWith('apigateway ') && line.includes('"status":"429"'))).toBe(true);
-    await sleep(1100); // the bucket refills at 2 per second
+    clock.advance(499); // the bucket refills at 2 per second: not yet one token
+    expect(await handshakeStatus(stack.wsUrl())).toBe(429);
+    clock.advance(1);
     expect(await handshakeStatus(stack.wsUrl())).toBe(401);
   });
 });
 
 describe('route throttling from the stage settings', () => {
   it('answers a message beyond the route burst with Too Many Requests and counts a ClientError', async () => {
-    await sleep(600);
+    clock.advance(1000); // the new-connection bucket, emptied above, refills
     const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('alice')));
     clients.push(client);
     const clientErrorsBefore = apiMetric('ClientError') ?? 0;

@@ -168,6 +168,27 @@ describe('message routes', () => {
   });
 });
 
+describe('prototype keys in frames', () => {
+  // The handlers' own code, in this process: in the local stack they run in worker threads the test cannot see into.
+  it('never reach Object.prototype, on any route, whether the frame is valid otherwise or not', async () => {
+    const zoe = connection('zoe', 'conn-zoe=');
+    await call('join', zoe, { action: 'join', room: 'proto' });
+    const routes: MessageRouteName[] = ['join', 'leave', 'send', 'history', 'who', 'typing', 'ping'];
+    for (const route of routes) {
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        for (const room of ['proto', '-bad']) {
+          const body = `{"action":"${route}","room":"${room}","text":"t","clientMsgId":"c-${route}-${key}","${key}":{"isAdmin":true,"polluted":1}}`;
+          await handlers[route](messageEvent(api, zoe, route, body, false), context);
+        }
+      }
+    }
+    // A positive control: the frames were handled (replies were posted for every one of them).
+    expect(postsTo(zoe.connectionId).length).toBeGreaterThanOrEqual(routes.length * 6);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+});
+
 describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
   const pam = connection('pam', 'conn-pam=');
   const pamPhone = connection('pam', 'conn-pam-phone=');

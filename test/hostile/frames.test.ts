@@ -1,7 +1,8 @@
 /**
  * Hundreds of random and hostile frames (fast-check): wrong types, huge numbers, deep nesting, prototype keys,
  * control characters, binary garbage, 31 KB frames. Every one is answered with an error frame, the connection
- * stays usable, and nothing is written. A 33 KB frame is closed with 1009, as API Gateway does.
+ * stays usable, and nothing is written. A 33 KB frame is closed with 1009, as API Gateway does. (Whether prototype
+ * keys reach Object.prototype is checked where the handler code runs: test/handlers/handlers.test.ts.)
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -88,7 +89,6 @@ it('answers every hostile frame with an error frame, keeps the connection, and w
   expect(sent).toBeGreaterThanOrEqual(300);
   expect(client.closed).toBeUndefined();
   expect((await client.request({ action: 'ping' }, 'pong')).type).toBe('pong');
-  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   expect(await itemCounts(stack)).toEqual(before);
 });
 

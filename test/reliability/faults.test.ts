@@ -1,7 +1,7 @@
 /** A worker dying mid-invocation, and clients vanishing without a close frame. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
-import { ChatClient, sleep, type Frame } from '../support/ws-client.ts';
+import { ChatClient, type Frame } from '../support/ws-client.ts';
 
 let stack: BootedStack;
 
@@ -63,8 +63,10 @@ describe('100 clients vanish without a close frame', () => {
     // Their sockets die, and like a lost network no $disconnect reaches the backend: the fault stays on until the
     // end, so a close the loaded gateway handles late cannot send one either.
     stack.faults.inject({ kind: 'lost-disconnects' });
+    const open = stack.gateway.connectionCount;
     for (const ghost of ghosts) ghost.ws.terminate();
-    await sleep(500);
+    // The gateway has seen every ghost go, so the fan-out below meets 100 gone connections.
+    await expect.poll(() => stack.gateway.connectionCount, { timeout: 30_000 }).toBe(open - ghosts.length);
 
     sender.send({ action: 'send', room: 'ghost-town', text: 'anyone here?', clientMsgId: 'g-1' });
     const ack = await sender.next((f) => f.type === 'ack' && f.clientMsgId === 'g-1', 30_000);

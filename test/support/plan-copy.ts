@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ENV } from '../../functions/catalog/env.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
-import { stackDir } from '../support/plan.ts';
+import { stackDir } from './plan.ts';
 
 export type PlanJson = {
   resource: Record<string, Record<string, Record<string, unknown>>>;
@@ -112,4 +113,12 @@ export function addFunction(
     ...(fn.reservedConcurrency === undefined ? {} : { reserved_concurrent_executions: fn.reservedConcurrency }),
   };
   return functionName;
+}
+
+/** A plan edit: the send function's rate-limit window set to `windowMs` (within SEND_RATE_BOUNDS). */
+export function sendRateWindow(windowMs: number): (plan: PlanJson) => void {
+  return (plan) => {
+    const send = resourceOf(plan, 'aws_lambda_function', 'send') as { environment: { variables: Record<string, string> } };
+    send.environment.variables[ENV.sendRateWindowMs] = String(windowMs);
+  };
 }
