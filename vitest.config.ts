@@ -32,6 +32,9 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // A poll returns as soon as its condition holds: its deadline only bounds a real failure, and a cold start on
+    // a busy machine can outlast vitest's 1 s default.
+    expect: { poll: { timeout: 30_000 } },
     reporters: ['default', './test/support/project-durations.ts'],
     projects: [
       { extends: true, test: { name: 'slow', include: SLOW } },

@@ -3,30 +3,23 @@
  * ordered once-only delivery, resuming after dropped connections, send retries and typed events.
  */
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ChatClientError, type ChatClientOptions, type SendRetry, type StateChange } from '../../client/index.ts';
 import { nodeWebSocket } from '../../client/node.ts';
 import type { MessageView } from '../../functions/domain/protocol.ts';
 import { deleteConnectionsOf } from '../support/connections.ts';
-import { bootEditedStack, sendRateWindow, type EditedStack } from '../support/plan-copy.ts';
+import { bootEditedStack, sendRateWindow } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 import { sleep } from '../support/ws-client.ts';
 import { ControlledSockets, type Frame } from './controlled-socket.ts';
 
 const RATE_WINDOW_MS = 60_000;
-let stack: EditedStack;
+// A minute's send window: the burst below is charged well inside it on a busy machine, and waited out after.
+const { stack } = useStack(() => bootEditedStack(sendRateWindow(RATE_WINDOW_MS)));
 const clients: ChatClient[] = [];
-
-beforeAll(async () => {
-  // A minute's send window: the burst below is charged well inside it on a busy machine, and waited out after.
-  stack = await bootEditedStack(sendRateWindow(RATE_WINDOW_MS));
-});
 
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-});
-
-afterAll(async () => {
-  await stack?.close();
 });
 
 /** A client with short timeouts, recording what it delivers. */

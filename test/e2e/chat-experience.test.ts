@@ -9,24 +9,15 @@ import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import { TABLE_KEYS, type TableKey } from '../../functions/catalog/tables.ts';
 import { connectionExpiresAt } from '../../functions/domain/lifetime.ts';
 import { SEND_RATE_BOUNDS } from '../../functions/domain/rate-limit.ts';
-import { bootEditedStack, sendRateWindow, type EditedStack } from '../support/plan-copy.ts';
+import { bootEditedStack, sendRateWindow } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 import { ChatClient, sleep, type Frame } from '../support/ws-client.ts';
 
-let stack: EditedStack;
+// The send window at its maximum (an hour, 20 sends) so the rate-limit test cannot race the clock; the 10 s
+// default's arithmetic is the domain tests' (test/domain/rate-limit.test.ts), on virtual time.
+const { stack, connect, joined } = useStack(() => bootEditedStack(sendRateWindow(SEND_RATE_BOUNDS.windowMs.max)));
+
 let db: DynamoDBClient;
-const clients: ChatClient[] = [];
-
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
-
-async function joined(user: string, room: string): Promise<ChatClient> {
-  const client = await connect(user);
-  await client.request({ action: 'join', room }, 'joined');
-  return client;
-}
 
 const tableName = (key: TableKey) => stack.tables.find((t) => t.endsWith(`-${key}`)) as string;
 /** The stack's tables through the store adapter, for records a client cannot create. */
@@ -39,9 +30,6 @@ const presenceOf = (client: ChatClient, user: string) => client.ofType('presence
 const typingOf = (client: ChatClient) => client.ofType('typing');
 
 beforeAll(async () => {
-  // The send window at its maximum (an hour, 20 sends) so the rate-limit test cannot race the clock; the 10 s
-  // default's arithmetic is the domain tests' (test/domain/rate-limit.test.ts), on virtual time.
-  stack = await bootEditedStack(sendRateWindow(SEND_RATE_BOUNDS.windowMs.max));
   db = new DynamoDBClient({
     endpoint: stack.dynamoEndpoint,
     region: stack.region,
@@ -50,9 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
   db?.destroy();
-  await stack?.close();
 });
 
 describe('presence', () => {

@@ -5,20 +5,13 @@
 import { ApiGatewayManagementApiClient, GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/catalog/functions.ts';
 import { LOCAL_IDP } from '../../local/idp.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, handshakeStatus, type Frame } from '../support/ws-client.ts';
 
-let stack: BootedStack;
-const clients: ChatClient[] = [];
-
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
+const { stack, connect } = useStack(() => bootDevStack());
 
 const isError = (code: string) => (f: Frame) => f.type === 'error' && f.code === code;
 
@@ -41,15 +34,6 @@ async function tableItems(suffix: string): Promise<Record<string, { S?: string; 
   db.destroy();
   return (Items ?? []) as Record<string, { S?: string; N?: string }>[];
 }
-
-beforeAll(async () => {
-  stack = await bootDevStack();
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
 
 describe('runtime', () => {
   it("runs the function workers on the Node major of the plan's Lambda runtime", () => {

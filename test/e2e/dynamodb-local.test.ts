@@ -9,20 +9,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/catalog/tables.ts';
 import { FAKE_CREDENTIALS } from '../support/dynamo.ts';
 import { startDynamoDbLocal, type DynamoServer } from '../support/dynamodb-local.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
-import { ChatClient } from '../support/ws-client.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 
 let server: DynamoServer;
-let stack: BootedStack;
 let raw: DynamoDBClient;
 let db: DynamoDBDocumentClient;
-const clients: ChatClient[] = [];
-
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
 
 const tableNamed = (table: string) => stack.tables.find((t) => t.endsWith(`-${table}`)) as string;
 
@@ -31,18 +22,23 @@ async function connectionsOf(user: string) {
   return (Items ?? []).filter((item) => item.userId === user);
 }
 
+// Hooks run in this order (and are undone in reverse): DynamoDB Local, then the stack on it, then the clients.
 beforeAll(async () => {
   server = await startDynamoDbLocal();
-  stack = await bootDevStack({ dynamoEndpoint: server.endpoint, ttlSweepMs: 500 });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const { stack, connect } = useStack(() => bootDevStack({ dynamoEndpoint: server.endpoint, ttlSweepMs: 500 }));
+
+beforeAll(() => {
   raw = new DynamoDBClient({ endpoint: server.endpoint, region: stack.region, credentials: FAKE_CREDENTIALS });
   db = DynamoDBDocumentClient.from(raw);
 });
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+afterAll(() => {
   raw?.destroy();
-  await stack?.close();
-  await server?.stop();
 });
 
 it('creates every table of the plan on DynamoDB Local', async () => {

@@ -3,18 +3,17 @@
  * fan-out function (Lambda async invoke from the plan), every member gets each message exactly once, and a
  * connection a shard finds gone is pruned and its departure announced.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
-let stack: BootedStack;
-const clients: ChatClient[] = [];
+const { stack, connect } = useStack(() => bootDevStack());
+
 const ROOM = 'town-hall';
 
 async function joined(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
+  const client = await connect(user);
   await client.request({ action: 'join', room: ROOM }, 'joined');
   return client;
 }
@@ -31,7 +30,6 @@ let threshold: number;
 let shardSize: number;
 
 beforeAll(async () => {
-  stack = await bootDevStack();
   const env = stack.functionEnvironment('wschat-dev-send');
   threshold = Number(env[ENV.fanoutAsyncThreshold]);
   shardSize = Number(env[ENV.fanoutShardSize]);
@@ -43,11 +41,6 @@ beforeAll(async () => {
   const fill = threshold + 1 - 3;
   for (let i = 0; i < fill; i += 10) crowd.push(...(await Promise.all(Array.from({ length: Math.min(10, fill - i) }, () => joined('crowd')))));
 }, 180_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
 
 describe('a room above the async threshold', () => {
   it('delivers each message to every member exactly once through shards, and acknowledges it', async () => {

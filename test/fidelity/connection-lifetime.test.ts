@@ -3,25 +3,19 @@
  * time scale (at 1200: 500 ms and 6 s) and measured on a virtual gateway clock the test moves: however busy the
  * machine, a connection expires exactly when the clock says so, never behind the test's back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../local/gateway/limits.ts';
 import { virtualClock } from '../support/virtual-clock.ts';
 import { ChatClient } from '../support/ws-client.ts';
-import { bootEditedStack, type EditedStack } from '../support/plan-copy.ts';
+import { bootEditedStack } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
+
+const { stack } = useStack(() => bootEditedStack(() => undefined, { gatewayClock: clock.now, timeScale: TIME_SCALE }));
 
 const TIME_SCALE = 1200;
 const idleMs = LIMITS.idleMs / TIME_SCALE;
 const maxConnectionMs = LIMITS.maxConnectionMs / TIME_SCALE;
 const clock = virtualClock();
-let stack: EditedStack;
-
-beforeAll(async () => {
-  stack = await bootEditedStack(() => undefined, { gatewayClock: clock.now, timeScale: TIME_SCALE });
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
 
 async function connect(user: string): Promise<ChatClient> {
   return ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));

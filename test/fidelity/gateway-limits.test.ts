@@ -4,13 +4,12 @@
  * $disconnect to a fixture function that logs the event it receives, so events are read as a function sees them.
  */
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../support/ws-client.ts';
 import { eventShapeViolations } from './event-contract.ts';
-import { addFunction, bootEditedStack, type EditedStack, type PlanJson } from '../support/plan-copy.ts';
+import { addFunction, bootEditedStack, type PlanJson } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 
-let stack: EditedStack;
-const clients: ChatClient[] = [];
 const ECHO = `export const handler = async (event) => { console.log('EVENT ' + JSON.stringify(event)); return { statusCode: 200 }; };`;
 const KB = 1024;
 
@@ -32,12 +31,6 @@ function received(predicate: (e: ReceivedEvent) => boolean): ReceivedEvent[] {
     .filter(predicate);
 }
 
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
-
 /** Sends one binary message as several frames (fragments) of the given sizes. */
 function sendFragments(client: ChatClient, sizes: number[], fill = 0x61): void {
   sizes.forEach((size, i) => client.ws.send(Buffer.alloc(size, fill), { binary: true, fin: i === sizes.length - 1 }));
@@ -51,18 +44,13 @@ async function connectionIdOf(client: ChatClient, marker: number): Promise<strin
   return (received((e) => e.body === base64)[0] as ReceivedEvent).requestContext.connectionId;
 }
 
-beforeAll(async () => {
-  stack = await bootEditedStack((plan, dir) => {
+const { stack, connect } = useStack(() =>
+  bootEditedStack((plan, dir) => {
     addFunction(plan, dir, { id: 'echo', source: ECHO });
     routeTo(plan, '$default', 'fixture_echo');
     routeTo(plan, '$disconnect', 'fixture_echo');
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
+  }),
+);
 
 describe('frames and messages', () => {
   it('delivers a binary frame base64-encoded with isBase64Encoded, in a documented MESSAGE event', async () => {

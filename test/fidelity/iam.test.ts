@@ -8,14 +8,12 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@a
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { functionAccessKeyId, Iam } from '../../local/iam.ts';
 import { StackPlan } from '../../local/plan.ts';
-import { ChatClient } from '../support/ws-client.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
+import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 
-let stack: EditedStack;
-const clients: ChatClient[] = [];
 const fn = (part: string) => `wschat-dev-${part}`;
 const table = (part: string) => stack.tables.find((t) => t.endsWith(`-${part}`)) as string;
 const tableArn = (part: string) => `arn:aws:dynamodb:${stack.region}:000000000000:table/${table(part)}`;
@@ -38,27 +36,16 @@ function connectionsAs(functionName: string): ApiGatewayManagementApiClient {
   });
 }
 
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  stack = await bootEditedStack((plan) => {
+const { stack, connect } = useStack(() =>
+  bootEditedStack((plan) => {
     const policy = resourceOf(plan, 'aws_iam_role_policy', 'send');
     const document = JSON.parse(String(policy.policy)) as { Statement: { Action: string[]; Resource: string | string[] }[] };
     const onMessages = document.Statement.find((s) => [s.Resource].flat().some((r) => r.includes('tables_messages')));
     if (!onMessages?.Action.includes('dynamodb:PutItem')) throw new Error('the send policy no longer grants PutItem on messages');
     onMessages.Action = onMessages.Action.filter((action) => action !== 'dynamodb:PutItem');
     policy.policy = JSON.stringify(document);
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
+  }),
+);
 
 describe('a function missing a grant', () => {
   it('fails the send with AccessDenied naming the action, while granted calls go through', async () => {

@@ -8,10 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient } from '../support/ws-client.ts';
-import { addFunction, bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
+import { addFunction, bootEditedStack, resourceOf } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 
-let stack: EditedStack;
 let lambda: LambdaClient;
 const decoder = new TextDecoder();
 const TIME_SCALE = 600; // async retries after 60 s and 120 s take 100 ms and 200 ms
@@ -58,8 +57,8 @@ async function invoke(functionName: string, payload: unknown, invocationType?: '
   return { status: out.StatusCode, functionError: out.FunctionError, payload: out.Payload?.length ? JSON.parse(decoder.decode(out.Payload)) : undefined };
 }
 
-beforeAll(async () => {
-  stack = await bootEditedStack(
+const { stack, connect } = useStack(() =>
+  bootEditedStack(
     (plan, dir) => {
       const region = (plan.provider as { aws: { region: string }[] }).aws[0]?.region as string;
       const echo = addFunction(plan, dir, { id: 'echo', source: ECHO });
@@ -84,7 +83,10 @@ beforeAll(async () => {
       resourceOf(plan, 'aws_lambda_function', 'who').reserved_concurrent_executions = 0;
     },
     { timeScale: TIME_SCALE },
-  );
+  ),
+);
+
+beforeAll(() => {
   lambda = new LambdaClient({
     endpoint: stack.lambdaEndpoint,
     region: stack.region,
@@ -93,9 +95,8 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterAll(() => {
   lambda?.destroy();
-  await stack?.close();
 });
 
 describe('the context object', () => {
@@ -159,7 +160,7 @@ describe('the plan timeout and reserved concurrency', () => {
   });
 
   it('throttles a route whose function reserves 0: the client gets an error frame, Lambda counts Throttles', async () => {
-    const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('alice')));
+    const client = await connect('alice');
     client.send({ action: 'who', room: 'lobby' });
     expect(await client.next((f) => f.message === 'Internal server error')).toMatchObject({ connectionId: expect.any(String) });
     const throttles = stack.metrics.stat({ namespace: 'AWS/Lambda', name: 'Throttles', dimensions: { FunctionName: 'wschat-dev-who' } }, 'Sum', 0, Date.now() + 1);

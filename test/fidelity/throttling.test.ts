@@ -4,19 +4,18 @@
  * quotas than AWS's defaults, so a handful of requests reaches them).
  */
 import { ApiGatewayManagementApiClient, GetConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../local/gateway/limits.ts';
 import { virtualClock } from '../support/virtual-clock.ts';
-import { ChatClient, handshakeStatus } from '../support/ws-client.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
+import { handshakeStatus } from '../support/ws-client.ts';
+import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
 
 /** Buckets refill only when the test moves this clock: no handshake can race a refill on a busy machine. */
 const clock = virtualClock();
-let stack: EditedStack;
-const clients: ChatClient[] = [];
 
-beforeAll(async () => {
-  stack = await bootEditedStack(
+const { stack, connect } = useStack(() =>
+  bootEditedStack(
     (plan) => {
       const stage = resourceOf(plan, 'aws_apigatewayv2_stage', 'stage') as { route_settings?: Record<string, unknown>[] };
       stage.route_settings = [
@@ -26,13 +25,8 @@ beforeAll(async () => {
     },
     // The account's request quota (shared with @connections) lowered too: a burst of 20, barely refilled.
     { quotas: { newConnectionsPerSecond: 2, requestsPerSecond: 0.01, requestsBurst: 20 }, gatewayClock: clock.now },
-  );
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
+  ),
+);
 
 const apiMetric = (name: string) => {
   const key = stack.metrics.keys().find((k) => k.namespace === 'AWS/ApiGateway' && k.name === name);
@@ -56,8 +50,7 @@ describe('new connections per second (account quota)', () => {
 describe('route throttling from the stage settings', () => {
   it('answers a message beyond the route burst with Too Many Requests and counts a ClientError', async () => {
     clock.advance(1000); // the new-connection bucket, emptied above, refills
-    const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('alice')));
-    clients.push(client);
+    const client = await connect('alice');
     const clientErrorsBefore = apiMetric('ClientError') ?? 0;
     for (let i = 0; i < 3; i++) client.send({ action: 'ping' });
     const throttled = await client.next((f) => f.message === 'Too Many Requests');

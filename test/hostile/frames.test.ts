@@ -8,21 +8,20 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/catalog/functions.ts';
 import { ROOM_PATTERN } from '../../functions/domain/protocol.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { itemCounts } from '../support/tables.ts';
 import { ChatClient } from '../support/ws-client.ts';
 
-let stack: BootedStack;
+const { stack } = useStack(() => bootDevStack());
+
 let client: ChatClient;
 
 beforeAll(async () => {
-  stack = await bootDevStack();
   client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('fuzzer')));
 });
 
 afterAll(async () => {
   await client?.close();
-  await stack?.close();
 });
 
 const hostileValue = fc.oneof(

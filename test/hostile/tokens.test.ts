@@ -4,21 +4,13 @@
  */
 import { SignJWT, UnsecuredJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { LOCAL_IDP } from '../../local/idp.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { itemCounts } from '../support/tables.ts';
 import { handshakeStatus } from '../support/ws-client.ts';
 
-let stack: BootedStack;
-
-beforeAll(async () => {
-  stack = await bootDevStack();
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack } = useStack(() => bootDevStack());
 
 async function badTokens(): Promise<[string, string][]> {
   const valid = await stack.tokenFor('alice');

@@ -2,20 +2,19 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient } from '../support/ws-client.ts';
 
-let stack: BootedStack;
+const { stack } = useStack(() => bootDevStack({ timeScale: 60 }));
+
 let browser: Browser;
 
 beforeAll(async () => {
-  stack = await bootDevStack({ timeScale: 60 });
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.close();
 });
 
 it('shows the crashing function alarm in ALARM with its runbook link, and draws the metric charts', async () => {

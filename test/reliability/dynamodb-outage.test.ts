@@ -2,20 +2,12 @@
  * DynamoDB becomes unreachable for 5 s in the middle of a load (its port refuses connections): requests in
  * that window get retryable error frames, nothing crashes, retries are stored once, and the verification holds.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runLoad } from '../../bench/load-harness.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient } from '../support/ws-client.ts';
 
-let stack: BootedStack;
-
-beforeAll(async () => {
-  stack = await bootDevStack();
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack } = useStack(() => bootDevStack());
 
 it('survives a 5 s DynamoDB outage with retryable errors and no loss or duplicate', { timeout: 600_000 }, async () => {
   let phase: 'before' | 'down' | 'after' = 'before';

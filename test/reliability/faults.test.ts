@@ -1,17 +1,9 @@
 /** A worker dying mid-invocation, and clients vanishing without a close frame. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { describe, expect, it } from 'vitest';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
-let stack: BootedStack;
-
-beforeAll(async () => {
-  stack = await bootDevStack();
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack } = useStack(() => bootDevStack());
 
 async function connect(user: string): Promise<ChatClient> {
   return ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));

@@ -2,19 +2,11 @@
  * The CI variant of `npm run load`: 100 clients, 2,000 sends with clientMsgIds over uneven rooms, then the
  * exactly-once and history verification. The full run (1,000 clients, 20,000 sends) is bench/load.ts.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runLoad } from '../../bench/load-harness.ts';
-import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { bootDevStack, useStack } from '../support/local-stack.ts';
 
-let stack: BootedStack;
-
-beforeAll(async () => {
-  stack = await bootDevStack();
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack } = useStack(() => bootDevStack());
 
 it('delivers every acknowledged message exactly once to every member and keeps contiguous history', { timeout: 600_000 }, async () => {
   const report = await runLoad({

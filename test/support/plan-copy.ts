@@ -8,19 +8,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ENV } from '../../functions/catalog/env.ts';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
+import { bootStack, type BootedStack, type StackOptions } from './local-stack.ts';
 import { stackDir } from './plan.ts';
 
 export type PlanJson = {
   resource: Record<string, Record<string, Record<string, unknown>>>;
 } & Record<string, unknown>;
 
-export interface EditedStack extends LocalStack {
-  /** Every line functions and the gateway logged, as printed. */
-  readonly printed: string[];
+export interface EditedStack extends BootedStack {
   readonly planDir: string;
-  tokenFor(user: string): Promise<string>;
-  wsUrl(token?: string): string;
 }
 
 /** The one resource of `type` whose key contains `nameContains` (the construct path), e.g. ('aws_iam_role_policy', 'send'). */
@@ -41,31 +37,16 @@ export function editedPlanDir(edit: (plan: PlanJson, dir: string) => void): stri
   return dir;
 }
 
-export async function bootEditedStack(
-  edit: (plan: PlanJson, dir: string) => void,
-  options: Partial<LocalStackOptions> = {},
-): Promise<EditedStack> {
+export async function bootEditedStack(edit: (plan: PlanJson, dir: string) => void, options: StackOptions = {}): Promise<EditedStack> {
   const planDir = editedPlanDir(edit);
-  const stateDir = mkdtempSync(path.join(tmpdir(), 'wschat-fidelity-'));
-  const printed: string[] = [];
-  const stack = await startLocalStack({
-    stackDir: planDir,
-    port: 0,
-    stateDir,
-    log: (source, line) => printed.push(`${source} ${line}`),
-    ...options,
-  });
+  const stack = await bootStack(planDir, options);
   const closeStack = stack.close.bind(stack);
   return Object.assign(stack, {
-    printed,
     planDir,
     async close() {
       await closeStack();
       rmSync(path.dirname(planDir), { recursive: true, force: true });
-      rmSync(stateDir, { recursive: true, force: true });
     },
-    tokenFor: (user: string) => stack.idp.mint(user),
-    wsUrl: (token?: string) => (token === undefined ? stack.url : `${stack.url}?token=${encodeURIComponent(token)}`),
   });
 }
 

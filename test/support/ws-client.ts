@@ -38,7 +38,7 @@ export class ChatClient {
   }
 
   /** The first frame (already received or coming) that matches. */
-  next(predicate: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+  next(predicate: (f: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
     const seen = this.frames.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
