@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
+import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
 import { deps } from './deps.ts';
 import { logger, metrics, tracer } from './observability.ts';
@@ -80,24 +81,54 @@ function logError(error: unknown): void {
   logger.error('request failed', error as Error);
 }
 
+/** `@connections` refused the post as larger than a WebSocket message may be. */
+function isPayloadTooLarge(error: unknown): boolean {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 413;
+}
+
 /**
  * Posts a reply to the caller, retrying a throttled or transiently failing post as a fan-out does; a reply that
- * still fails is logged, not thrown: the request itself succeeded or failed already.
+ * still fails is logged, not thrown: the request itself succeeded or failed already. 'too-large' when
+ * `@connections` refused it with 413.
  */
-async function postQuietly(connectionId: string, frame: ServerFrame): Promise<void> {
+async function postQuietly(connectionId: string, frame: ServerFrame): Promise<'posted' | 'too-large' | 'lost'> {
   for (let attempt = 1; ; attempt++) {
     let failure: unknown;
     try {
       const outcome = await deps.notifier.post(connectionId, frame);
-      if (outcome !== 'throttled') return;
+      if (outcome !== 'throttled') return 'posted';
       failure = 'throttled (LimitExceeded)';
     } catch (error) {
-      if (!isTransient(error)) return logger.warn('could not post reply', { error: String(error) });
+      if (isPayloadTooLarge(error)) return 'too-large';
+      if (!isTransient(error)) {
+        logger.warn('could not post reply', { error: String(error) });
+        return 'lost';
+      }
       failure = error;
     }
-    if (attempt >= POST_RETRY.attempts) return logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+    if (attempt >= POST_RETRY.attempts) {
+      logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+      return 'lost';
+    }
     await new Promise((resolve) => setTimeout(resolve, postRetryDelayMs(attempt - 1)));
   }
+}
+
+/**
+ * Posts a reply frame, or, when `@connections` refuses it as too large (413), a TOO_LARGE error in its place: a
+ * client waiting for a reply must get one, never silence. Replies are cut to fit (domain/frame-budget.ts), so
+ * this is the net under a bug, and it is counted and logged as an error.
+ */
+async function postReply(connectionId: string, frame: ServerFrame, requestId: string, clientMsgId: unknown): Promise<void> {
+  if ((await postQuietly(connectionId, frame)) !== 'too-large') return;
+  const bytes = jsonBytes(frame);
+  deps.telemetry.count('RepliesTooLarge');
+  logger.error('reply too large to deliver', { frameType: frame.type, bytes });
+  const refusal = new ChatError(
+    'TOO_LARGE',
+    `the ${frame.type} reply (${bytes} bytes) is over the ${MAX_FRAME_BYTES} bytes a WebSocket message may carry; ask for less`,
+  );
+  await postQuietly(connectionId, errorFrame(refusal, requestId, clientMsgId));
 }
 
 /** Adds the correlation keys every log line of a WebSocket invocation carries. */
@@ -128,7 +159,7 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
     try {
       frame = parseFrameBody(event.body);
       const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
-      for (const replyFrame of reply.frames ?? []) await postQuietly(connectionId, replyFrame);
+      for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');
     } catch (error) {

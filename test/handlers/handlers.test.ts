@@ -22,6 +22,11 @@ const posted: Posted[] = [];
 const goneConnections = new Set<string>();
 /** Connections whose next posts are answered 429 LimitExceededException (the account's callback throttle), by count. */
 const throttledPosts = new Map<string, number>();
+/**
+ * Connections whose posts of anything but an error frame are answered 413 PayloadTooLargeException, as API
+ * Gateway answers a post over 128 KB. Injected: every reply is cut to fit, so no route can produce one.
+ */
+const refusedAsTooLarge = new Set<string>();
 type MessageRouteName = 'join' | 'leave' | 'send' | 'history' | 'who' | 'typing' | 'ping';
 let handlers: Record<MessageRouteName | 'connect' | 'disconnect', Handler>;
 
@@ -70,7 +75,12 @@ beforeAll(async () => {
         res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"Rate exceeded"}');
         return;
       }
-      posted.push({ connectionId, frame: JSON.parse(body) as Record<string, unknown> });
+      const frame = JSON.parse(body) as Record<string, unknown>;
+      if (refusedAsTooLarge.has(connectionId) && frame.type !== 'error') {
+        res.writeHead(413, { 'x-amzn-errortype': 'PayloadTooLargeException' }).end('{"message":"Message too large"}');
+        return;
+      }
+      posted.push({ connectionId, frame });
       res.writeHead(200).end();
     });
   });
@@ -122,10 +132,24 @@ describe('message routes', () => {
     expect(postsTo(cy.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
   });
 
+  it('answers with a TOO_LARGE error when @connections refuses the reply as too large, never with silence', async () => {
+    const dee = connection('dee', 'conn-dee=');
+    await call('join', dee, { action: 'join', room: 'big1' });
+    refusedAsTooLarge.add(dee.connectionId);
+    const { requestId } = await call('who', dee, { action: 'who', room: 'big1' });
+    expect(postsTo(dee.connectionId).at(-1)).toEqual({
+      type: 'error',
+      code: 'TOO_LARGE',
+      message: expect.stringMatching(/^the who reply \(\d+ bytes\) is over the 131072 bytes a WebSocket message may carry/),
+      requestId,
+      retryable: false,
+    });
+  });
+
   it('fans the message out to every member, the sender included, and then acks the sender', async () => {
     await call('join', ann, { action: 'join', room: 'h1' });
     await call('join', ben, { action: 'join', room: 'h1' });
-    expect(postsTo(ben.connectionId)[0]).toEqual({ type: 'joined', room: 'h1', lastSeq: 0, members: ['ann', 'ben'] });
+    expect(postsTo(ben.connectionId)[0]).toEqual({ type: 'joined', room: 'h1', lastSeq: 0, members: ['ann', 'ben'], memberCount: 2 });
 
     const { result } = await call('send', ann, { action: 'send', room: 'h1', text: 'hi', clientMsgId: 'k1' });
     expect(result.statusCode).toBe(200);
@@ -201,7 +225,7 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
 
     await call('join', pam, { action: 'join', room: 'p1', afterSeq: 1 });
     const [joined, history] = postsTo(pam.connectionId);
-    expect(joined).toEqual({ type: 'joined', room: 'p1', lastSeq: 2, members: ['pam', 'rex'] });
+    expect(joined).toEqual({ type: 'joined', room: 'p1', lastSeq: 2, members: ['pam', 'rex'], memberCount: 2 });
     expect(history).toMatchObject({ type: 'history', room: 'p1', hasMore: false, messages: [{ seq: 2, text: 'two' }] });
     expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'presence', room: 'p1', user: 'pam', event: 'join' });
   });
@@ -211,7 +235,7 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
     await call('join', pamPhone, { action: 'join', room: 'p1' });
     expect(posted.slice(before).map((p) => p.connectionId)).toEqual([pamPhone.connectionId]);
     await call('who', rex, { action: 'who', room: 'p1' });
-    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'who', room: 'p1', members: ['pam', 'rex'] });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'who', room: 'p1', members: ['pam', 'rex'], memberCount: 2, hasMore: false });
   });
 
   it("relays typing to the other users only, with no reply to the sender or the user's other connection", async () => {
