@@ -40,6 +40,10 @@ export const CUSTOM_METRICS = {
     unit: 'Count',
     meaning: "The authorizer could not refresh the identity provider's key set and verified with the last good one (at most 1 h old).",
   },
+  SessionsExpired: {
+    unit: 'Count',
+    meaning: 'A connection whose token expired over 5 minutes before was refused with SESSION_EXPIRED and closed.',
+  },
   RepliesTooLarge: {
     unit: 'Count',
     meaning: 'A reply was over the 128 KB a WebSocket message may carry and was replaced by a TOO_LARGE error (a bug: pages are cut to fit).',

@@ -12,13 +12,14 @@ import type { Caller, Deps } from '../app/context.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
+import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
 import { deps } from './deps.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
-    authorizer?: { userId?: string };
+    authorizer?: { userId?: string; tokenExpiresAt?: number };
   };
 };
 
@@ -42,6 +43,7 @@ export function callerOf(event: WebSocketEvent): Caller {
     connectedAt: ctx.connectedAt,
     requestId: ctx.requestId,
     nowMs: Date.now(),
+    tokenExpiresAt: ctx.authorizer?.tokenExpiresAt,
   };
 }
 
@@ -131,6 +133,19 @@ async function postReply(connectionId: string, frame: ServerFrame, requestId: st
   await postQuietly(connectionId, errorFrame(refusal, requestId, clientMsgId));
 }
 
+/**
+ * The connection's token expired more than SESSION_GRACE_SECONDS ago: the request is refused with SESSION_EXPIRED
+ * (so the client knows to reconnect with a fresh token, not to retry) and the connection is closed.
+ */
+async function endSession(connectionId: string, requestId: string, clientMsgId: unknown): Promise<APIGatewayProxyResultV2> {
+  deps.telemetry.count('SessionsExpired');
+  logger.info('session expired: closing the connection');
+  const expired = new ChatError('SESSION_EXPIRED', `the connection's token expired over ${SESSION_GRACE_SECONDS} s ago; reconnect with a fresh token`);
+  await postQuietly(connectionId, errorFrame(expired, requestId, clientMsgId));
+  await deps.notifier.disconnect(connectionId);
+  return { statusCode: 200 };
+}
+
 /** Adds the correlation keys every log line of a WebSocket invocation carries. */
 function appendCorrelationKeys(event: WebSocketEvent): void {
   const ctx = event.requestContext;
@@ -158,7 +173,9 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
     let frame: Record<string, unknown> | undefined;
     try {
       frame = parseFrameBody(event.body);
-      const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
+      const caller = callerOf(event);
+      if (sessionEnded(caller.tokenExpiresAt, caller.nowMs)) return await endSession(connectionId, requestId, frame.clientMsgId);
+      const reply = await useCase(deps, caller, parseRequest(schema, frame));
       for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
+import { SESSION_GRACE_SECONDS } from '../../functions/domain/session.ts';
 import { TABLE_KEYS, tableEnvVar } from '../../functions/catalog/tables.ts';
 import type { ApiModel } from '../../local/gateway/api-model.ts';
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionInfo } from '../../local/gateway/events.ts';
@@ -27,6 +28,8 @@ const throttledPosts = new Map<string, number>();
  * Gateway answers a post over 128 KB. Injected: every reply is cut to fit, so no route can produce one.
  */
 const refusedAsTooLarge = new Set<string>();
+/** Connections closed through DELETE @connections, in order. */
+const deleted: string[] = [];
 type MessageRouteName = 'join' | 'leave' | 'send' | 'history' | 'who' | 'typing' | 'ping';
 let handlers: Record<MessageRouteName | 'connect' | 'disconnect', Handler>;
 
@@ -39,14 +42,14 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
 } as unknown as Context;
 
-function connection(userId: string | undefined, connectionId: string): ConnectionInfo {
+function connection(userId: string | undefined, connectionId: string, tokenExpiresAt?: number): ConnectionInfo {
   return {
     connectionId,
     connectedAt: Date.now(),
     sourceIp: '127.0.0.1',
     userAgent: 'test',
     domainName: 'localhost',
-    authorizer: userId ? { userId, principalId: userId } : undefined,
+    authorizer: userId ? { userId, principalId: userId, ...(tokenExpiresAt === undefined ? {} : { tokenExpiresAt }) } : undefined,
   };
 }
 
@@ -65,6 +68,11 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (req.method === 'DELETE') {
+        deleted.push(connectionId);
+        res.writeHead(204).end();
+        return;
+      }
       if (goneConnections.has(connectionId)) {
         res.writeHead(410, { 'x-amzn-errortype': 'GoneException' }).end('{"message":"gone"}');
         return;
@@ -289,6 +297,37 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
       retryable: false,
       clientMsgId: 'big',
     });
+  });
+});
+
+describe('sessions end with their token', () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a frame with SESSION_EXPIRED and closes the connection once its token expired over 5 minutes ago', async () => {
+    const old = connection('oli', 'conn-session-oli=', nowSeconds() - SESSION_GRACE_SECONDS - 1);
+    const { requestId } = await call('send', old, { action: 'send', room: 's1', text: 'late', clientMsgId: 'late-1' });
+    expect(postsTo(old.connectionId)).toEqual([
+      {
+        type: 'error',
+        code: 'SESSION_EXPIRED',
+        message: `the connection's token expired over ${SESSION_GRACE_SECONDS} s ago; reconnect with a fresh token`,
+        requestId,
+        retryable: false,
+        clientMsgId: 'late-1',
+      },
+    ]);
+    expect(deleted).toContain(old.connectionId);
+  });
+
+  it('serves a connection whose token expired less than 5 minutes ago, and one whose token is valid', async () => {
+    const grace = connection('gus', 'conn-session-gus=', nowSeconds() - SESSION_GRACE_SECONDS + 60);
+    const fresh = connection('fay', 'conn-session-fay=', nowSeconds() + 3600);
+    await call('ping', grace, { action: 'ping' });
+    await call('ping', fresh, { action: 'ping' });
+    expect(postsTo(grace.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
+    expect(postsTo(fresh.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
+    expect(deleted).not.toContain(grace.connectionId);
+    expect(deleted).not.toContain(fresh.connectionId);
   });
 });
 
