@@ -70,7 +70,15 @@ export interface Ack {
 export interface JoinedRoom {
   readonly room: string;
   readonly lastSeq: number;
+  /** The first page of the room's users (sorted); who() lists them all when memberCount says there are more. */
   readonly members: readonly string[];
+  readonly memberCount: number;
+}
+
+/** One `who` frame: a page of a room's users. */
+interface WhoPage {
+  readonly members: readonly string[];
+  readonly hasMore: boolean;
 }
 
 export interface PresenceChange {
@@ -182,7 +190,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private heartbeatDeadline?: ReturnType<typeof setTimeout>;
   private readonly rooms = new Map<string, RoomState>();
   private readonly sends = new Map<string, PendingSend>();
-  private readonly whoWaiters = new Map<string, Waiter<string[]>[]>();
+  /** Keyed by room and the page's `after` cursor (whoKey), which the server echoes. */
+  private readonly whoWaiters = new Map<string, Waiter<WhoPage>[]>();
   private readonly leaveWaiters = new Map<string, Waiter<void>[]>();
   private readonly opened = deferred<void>();
 
@@ -331,14 +340,24 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.transmit({ action: 'typing', room });
   }
 
-  /** The users present in a joined room, sorted. */
-  who(room: string): Promise<string[]> {
+  /** The users present in a joined room, sorted: every page of them (a frame lists at most 500). */
+  async who(room: string): Promise<string[]> {
+    const members: string[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await this.whoPage(room, after);
+      members.push(...page.members);
+      after = page.members.at(-1);
+      if (!page.hasMore || after === undefined) return members;
+    }
+  }
+
+  private whoPage(room: string, after: string | undefined): Promise<WhoPage> {
     if (this.currentState === 'closed') return Promise.reject(closedError());
     if (!this.rooms.get(room)?.joined || !this.isOpen()) {
       return Promise.reject(new ChatClientError('NOT_A_MEMBER', `room ${room} is not joined on an open connection`));
     }
-    const reply = this.waitFor(this.whoWaiters, room, `who ${room}`);
-    this.transmit({ action: 'who', room });
+    const reply = this.waitFor(this.whoWaiters, whoKey(room, after), `who ${room}`);
+    this.transmit({ action: 'who', room, ...(after === undefined ? {} : { after }) });
     return reply;
   }
 
@@ -469,7 +488,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       case 'typing':
         return this.emit('typing', { room: frame.room, user: frame.user });
       case 'who':
-        return this.resolveWaiters(this.whoWaiters, frame.room, frame.members);
+        return this.resolveWaiters(this.whoWaiters, whoKey(frame.room, frame.after), { members: frame.members, hasMore: frame.hasMore });
       case 'left':
         return this.resolveWaiters(this.leaveWaiters, frame.room, undefined);
       case 'error':
@@ -491,7 +510,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     room.joinTimer = undefined;
     room.sequencer.knowsOf(frame.lastSeq);
     this.deliver(room.sequencer.start(Math.max(0, frame.lastSeq - room.backlog)));
-    const joined: JoinedRoom = { room: frame.room, lastSeq: frame.lastSeq, members: frame.members };
+    const joined: JoinedRoom = { room: frame.room, lastSeq: frame.lastSeq, members: frame.members, memberCount: frame.memberCount };
     room.lastJoined = joined;
     this.emit('joined', joined);
     for (const waiter of room.joinWaiters.splice(0)) waiter.resolve(joined);
@@ -662,6 +681,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     }
     waiters.delete(room);
   }
+}
+
+function whoKey(room: string, after: string | undefined): string {
+  // Room and user ids never contain a newline.
+  return `${room}\n${after ?? ''}`;
 }
 
 function closedError(): ChatClientError {

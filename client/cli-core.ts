@@ -125,7 +125,9 @@ export function formatTyping(typing: Typing, currentRoom: string | undefined): s
 
 export function formatJoined(joined: JoinedRoom, again: boolean): string {
   if (again) return `* rejoined ${joined.room}`;
-  const here = joined.members.length === 1 ? 'only you here' : `${joined.members.length} here: ${joined.members.join(', ')}`;
+  const more = joined.memberCount - joined.members.length;
+  const listed = `${joined.members.join(', ')}${more > 0 ? ` and ${more} more (/who lists all)` : ''}`;
+  const here = joined.memberCount === 1 ? 'only you here' : `${joined.memberCount} here: ${listed}`;
   return `* joined ${joined.room} (${here})`;
 }
 

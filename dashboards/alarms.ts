@@ -258,6 +258,21 @@ export const ALARMS = [
     drill: { fault: 'forged-tokens' },
   },
   {
+    id: 'jwks-refresh-failing',
+    whatBroke: "The identity provider's key set (JWKS) cannot be refreshed; new connections verify with keys at most 1 h old, then fail",
+    scope: 'service',
+    severity: 'page',
+    rule: { kind: 'threshold', metric: custom('JwksRefreshFailed', 'Sum'), comparison: 'GreaterThanThreshold', threshold: 0 },
+    periodSeconds: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    treatMissingData: 'notBreaching',
+    drill: {
+      notDrillable:
+        'an authorizer environment refreshes its key set every 10 minutes, so a drill would wait 10 + 3 minutes; test/auth/authorizer.test.ts fails the real JWKS endpoint and checks the metric',
+    },
+  },
+  {
     id: 'fanout-duration',
     whatBroke: 'Fan-out is slow: p99 time to deliver a message to its room is high',
     scope: 'service',

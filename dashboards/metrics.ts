@@ -36,6 +36,18 @@ export const CUSTOM_METRICS = {
   MessagePayloadBytes: { unit: 'Bytes', meaning: 'UTF-8 size of a stored message text.' },
   EventsDelivered: { unit: 'Count', meaning: 'A presence or typing frame was posted to a connection.' },
   RateLimited: { unit: 'Count', meaning: 'A send was refused with RATE_LIMITED (its connection exceeded the send rate).' },
+  JwksRefreshFailed: {
+    unit: 'Count',
+    meaning: "The authorizer could not refresh the identity provider's key set and verified with the last good one (at most 1 h old).",
+  },
+  SessionsExpired: {
+    unit: 'Count',
+    meaning: 'A connection whose token expired over 5 minutes before was refused with SESSION_EXPIRED and closed.',
+  },
+  RepliesTooLarge: {
+    unit: 'Count',
+    meaning: 'A reply was over the 128 KB a WebSocket message may carry and was replaced by a TOO_LARGE error (a bug: pages are cut to fit).',
+  },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
 } as const satisfies Record<string, CustomMetric>;
 

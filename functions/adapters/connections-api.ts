@@ -86,31 +86,47 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
   }
 
   async post(connectionId: string, frame: { readonly type: string }): Promise<PostOutcome> {
-    const body = Buffer.from(JSON.stringify(frame));
+    const { status, response } = await this.signedRequest('POST', connectionId, Buffer.from(JSON.stringify(frame)));
+    if (status >= 200 && status < 300) return 'delivered';
+    if (status === 410) return 'gone';
+    // The account's callback throttle: the caller backs off and retries.
+    if (status === 429) return 'throttled';
+    throw failure(status, response, connectionId);
+  }
+
+  async disconnect(connectionId: string): Promise<boolean> {
+    const { status, response } = await this.signedRequest('DELETE', connectionId);
+    if (status >= 200 && status < 300) return true;
+    if (status === 410) return false;
+    throw failure(status, response, connectionId);
+  }
+
+  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, body?: Buffer) {
     const path = `${this.url.pathname}/@connections/${encodeURIComponent(connectionId)}`;
+    const headers: Record<string, string> = { host: this.url.host };
+    if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(body.length) });
     const signed = await this.signer.sign({
-      method: 'POST',
+      method,
       protocol: this.url.protocol,
       hostname: this.url.hostname,
       port: this.url.port ? Number(this.url.port) : undefined,
       path,
       query: {},
-      headers: { host: this.url.host, 'content-type': 'application/json', 'content-length': String(body.length) },
+      headers,
       body,
     });
-    const { status, response } = await this.request(path, signed.headers, body);
-    if (status >= 200 && status < 300) return 'delivered';
-    if (status === 410) return 'gone';
-    // The account's callback throttle: the caller backs off and retries.
-    if (status === 429) return 'throttled';
-    const type = String(response.headers['x-amzn-errortype'] ?? '').split(':')[0] || `Http${status}`;
-    throw new ConnectionsApiError(type, status, `@connections answered ${status} ${type} for ${connectionId}`);
+    return this.request(method, path, signed.headers, body);
   }
 
-  private request(path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; response: IncomingMessage }> {
+  private request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+  ): Promise<{ status: number; response: IncomingMessage }> {
     return new Promise((resolve, reject) => {
       const req = this.send(
-        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || undefined, path, method: 'POST', headers, agent: this.agent },
+        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || undefined, path, method, headers, agent: this.agent },
         (response) => {
           // The body carries only a message; drain it so the socket goes back to the pool.
           response.resume();
@@ -125,4 +141,10 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       req.end(body);
     });
   }
+}
+
+/** An SDK-shaped error named from `x-amzn-errortype`. */
+function failure(status: number, response: IncomingMessage, connectionId: string): ConnectionsApiError {
+  const type = String(response.headers['x-amzn-errortype'] ?? '').split(':')[0] || `Http${status}`;
+  return new ConnectionsApiError(type, status, `@connections answered ${status} ${type} for ${connectionId}`);
 }

@@ -11,17 +11,18 @@ export class Unauthorized extends Error {
 }
 
 export interface TokenVerifier {
-  /** Resolves the verified subject; throws Unauthorized for any token problem, anything else for outages. */
-  verify(token: string): Promise<{ subject: string }>;
+  /** Resolves the verified subject and expiry; throws Unauthorized for any token problem, anything else for outages. */
+  verify(token: string): Promise<{ subject: string; expiresAt: number }>;
 }
 
-export type Decision = { effect: 'Allow'; userId: string } | { effect: 'Deny'; reason: string };
+/** `tokenExpiresAt`: the token's `exp` (epoch seconds); the connection is closed soon after it (domain/session.ts). */
+export type Decision = { effect: 'Allow'; userId: string; tokenExpiresAt: number } | { effect: 'Deny'; reason: string };
 
 /** Verifies the token; a valid token whose subject cannot be a user id is denied (403), not unauthorized. */
 export async function authorize(verifier: TokenVerifier, token: string | undefined): Promise<Decision> {
   if (!token) throw new Unauthorized('token is missing');
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) throw new Unauthorized('token is too large');
-  const { subject } = await verifier.verify(token);
+  const { subject, expiresAt } = await verifier.verify(token);
   if (!USER_ID_PATTERN.test(subject)) return { effect: 'Deny', reason: 'subject is not a valid user id' };
-  return { effect: 'Allow', userId: subject };
+  return { effect: 'Allow', userId: subject, tokenExpiresAt: expiresAt };
 }

@@ -9,6 +9,8 @@ export interface Caller {
   readonly connectedAt: number;
   readonly requestId: string;
   readonly nowMs: number;
+  /** The handshake token's `exp` (epoch seconds); the connection is closed soon after it (domain/session.ts). */
+  readonly tokenExpiresAt?: number;
 }
 
 export interface Deps {

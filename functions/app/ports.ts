@@ -128,6 +128,8 @@ export type PostOutcome = 'delivered' | 'gone' | 'throttled';
 export interface ConnectionNotifier {
   /** Posts one frame; 'gone' when the connection no longer exists. Other failures throw. */
   post(connectionId: string, frame: ServerFrame | FanoutShard['frame']): Promise<PostOutcome>;
+  /** Closes a connection (`DELETE @connections`); false when it was already gone. Other failures throw. */
+  disconnect(connectionId: string): Promise<boolean>;
 }
 
 /** Hands shards of a large room's fan-out to the fan-out function (Lambda asynchronous invocation). */

@@ -1,8 +1,8 @@
+import { memberPage, type MemberPage } from '../domain/frame-budget.ts';
 import { planHistoryQuery } from '../domain/history.ts';
 import { connectionExpiresAt } from '../domain/lifetime.ts';
 import { RESUME_HISTORY_LIMIT, TYPING_INTERVAL_MS } from '../domain/protocol-rules.ts';
 import {
-  uniqueUsers,
   type JoinRequest,
   type LeaveRequest,
   type TypingRequest,
@@ -16,7 +16,9 @@ import type { Membership } from './ports.ts';
 export interface Joined {
   readonly room: string;
   readonly lastSeq: number;
+  /** The first page of the room's users; `who` with `after` lists the rest when memberCount says there are more. */
   readonly members: string[];
+  readonly memberCount: number;
 }
 
 export interface JoinOutcome {
@@ -45,7 +47,8 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
   // Presence is recorded last: if a read above fails, the client's retried join still finds the user absent
   // and the arrival is announced then.
   const arrived = await deps.store.addPresence(membership, caller.nowMs);
-  return { joined: { room: req.room, lastSeq, members: uniqueUsers(members.map((m) => m.userId)) }, resumed, arrived };
+  const { members: firstPage, memberCount } = memberPage(members.map((m) => m.userId));
+  return { joined: { room: req.room, lastSeq, members: firstPage, memberCount }, resumed, arrived };
 }
 
 /** Leaves a room; true when that was the user's last connection in it (the other users are told). */
@@ -55,11 +58,11 @@ export async function leaveRoom(deps: Deps, caller: Caller, req: LeaveRequest): 
   return { departed: await deps.store.removePresence(req.room, caller.userId, caller.connectionId, caller.nowMs) };
 }
 
-/** The users present in a room: sorted, each once however many connections they have. */
-export async function listRoomMembers(deps: Deps, caller: Caller, req: WhoRequest): Promise<string[]> {
+/** One page of the users present in a room: sorted, each once however many connections they have. */
+export async function listRoomMembers(deps: Deps, caller: Caller, req: WhoRequest): Promise<MemberPage> {
   await requireMembership(deps, caller, req.room);
   const members = await deps.store.listMembers(req.room, caller.nowMs);
-  return uniqueUsers(members.map((m) => m.userId));
+  return memberPage(members.map((m) => m.userId), req.after);
 }
 
 /**

@@ -197,6 +197,14 @@ export const ROUTES: readonly Route[] = [
   { routeKey: 'ping', function: 'ping' },
 ];
 
+/**
+ * Functions behind routes that carry frames: they close connections whose session ended (domain/session.ts),
+ * so they, and only they, may DELETE @connections.
+ */
+export const FRAME_FUNCTIONS: ReadonlySet<FunctionName> = new Set(
+  ROUTES.filter((r) => r.routeKey !== '$connect' && r.routeKey !== '$disconnect').map((r) => r.function),
+);
+
 /** Client-facing actions: every route that is not one of API Gateway's `$` routes. */
 export const ACTIONS: readonly string[] = ROUTES.filter((r) => !r.routeKey.startsWith('$')).map((r) => r.routeKey);
 

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'NOT_A_MEMBER'
   | 'IN_PROGRESS'
   | 'RATE_LIMITED'
+  | 'SESSION_EXPIRED'
   | 'INTERNAL';
 
 /** An expected, client-facing failure of a use case. Anything else thrown is mapped to INTERNAL. */

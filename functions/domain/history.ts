@@ -1,5 +1,6 @@
 /** History paging rules (docs/protocol.md), independent of how messages are stored. */
 import { ChatError } from './errors.ts';
+import { fitToBudget, HISTORY_PAGE_BYTES, jsonBytes } from './frame-budget.ts';
 import { HISTORY_DEFAULT_LIMIT, type HistoryRequest } from './protocol.ts';
 
 export interface HistoryQuery {
@@ -26,13 +27,19 @@ export function planHistoryQuery(req: HistoryRequest): HistoryQuery {
   };
 }
 
-/** Trims the look-ahead item and returns the page ascending by seq. */
+/**
+ * Trims the look-ahead item, cuts the page to HISTORY_PAGE_BYTES (keeping the messages nearest the cursor: the
+ * oldest of an ascending page, the newest of a descending one) and returns it ascending by seq. A page cut short
+ * says `hasMore`, so the client pages on from its last message. Items are the views as they go on the wire.
+ */
 export function toHistoryPage<T extends { seq: number }>(
   query: HistoryQuery,
   items: readonly T[],
+  bytesOf: (item: T) => number = jsonBytes,
 ): { messages: T[]; hasMore: boolean } {
-  const hasMore = items.length > query.limit;
-  const page = items.slice(0, query.limit);
+  const requested = items.slice(0, query.limit);
+  const page = fitToBudget(requested, HISTORY_PAGE_BYTES, bytesOf);
+  const hasMore = items.length > query.limit || page.length < requested.length;
   if (query.direction === 'desc') page.reverse();
   return { messages: page, hasMore };
 }

@@ -12,6 +12,8 @@ export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 100;
 /** A join with `afterSeq` replies with one history page of at most this many messages. */
 export const RESUME_HISTORY_LIMIT = HISTORY_MAX_LIMIT;
+/** Users listed in one `joined` or `who` frame; `who` with `after` pages through larger rooms. */
+export const MEMBER_PAGE_SIZE = 500;
 /** At most one typing event per connection and room in this interval; extra ones are dropped. */
 export const TYPING_INTERVAL_MS = 2000;
 

@@ -10,6 +10,7 @@ import {
   MAX_CLIENT_MSG_ID_LENGTH,
   MAX_TEXT_CODE_POINTS,
   ROOM_PATTERN,
+  USER_ID_PATTERN,
 } from './protocol-rules.ts';
 
 export {
@@ -38,7 +39,11 @@ const seq = z
 
 export const joinRequest = z.object({ room, afterSeq: seq.optional() });
 export const leaveRequest = z.object({ room });
-export const whoRequest = z.object({ room });
+/** `after`: the last user id of the previous page (the reply's members are those sorted after it). */
+export const whoRequest = z.object({
+  room,
+  after: z.string(typed('a string')).regex(USER_ID_PATTERN, { error: `must match ${USER_ID_PATTERN.source}` }).optional(),
+});
 export const typingRequest = z.object({ room });
 export const sendRequest = z.object({
   room,
@@ -111,12 +116,12 @@ export type PresenceEvent = 'join' | 'leave';
 
 export type ServerFrame =
   | { type: 'pong'; ts: number }
-  | { type: 'joined'; room: string; lastSeq: number; members: string[] }
+  | { type: 'joined'; room: string; lastSeq: number; members: string[]; memberCount: number }
   | { type: 'left'; room: string }
   | { type: 'ack'; room: string; clientMsgId: string; seq: number; id: string; ts: number }
   | ({ type: 'message' } & MessageView)
   | { type: 'history'; room: string; messages: MessageView[]; hasMore: boolean }
-  | { type: 'who'; room: string; members: string[] }
+  | { type: 'who'; room: string; members: string[]; memberCount: number; hasMore: boolean; after?: string }
   | { type: 'presence'; room: string; user: string; event: PresenceEvent }
   | { type: 'typing'; room: string; user: string }
   | {

@@ -10,13 +10,24 @@ const verifier = new JwksTokenVerifier({
   issuer: requireEnv(ENV.jwtIssuer),
   audience: requireEnv(ENV.jwtAudience),
   jwksUrl: requireEnv(ENV.jwksUrl),
+  onStaleKeys(ageMs, error) {
+    telemetry.count('JwksRefreshFailed');
+    logger.warn('JWKS refresh failed; verifying with the last good key set', { staleForMs: ageMs, error: String(error) });
+  },
 });
 
-function policy(effect: 'Allow' | 'Deny', resource: string, userId?: string): APIGatewayAuthorizerResult {
+/** The identity every route reads from requestContext.authorizer (API Gateway passes string/number/boolean values). */
+export interface AuthorizerContext {
+  readonly userId: string;
+  readonly tokenExpiresAt: number;
+  readonly [key: string]: string | number;
+}
+
+function policy(effect: 'Allow' | 'Deny', resource: string, context?: AuthorizerContext): APIGatewayAuthorizerResult {
   return {
-    principalId: userId ?? 'anonymous',
+    principalId: context?.userId ?? 'anonymous',
     policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] },
-    ...(userId ? { context: { userId } } : {}),
+    ...(context ? { context } : {}),
   };
 }
 
@@ -26,7 +37,7 @@ export const handler = withPowertools(async (event: APIGatewayRequestAuthorizerE
     const decision = await authorize(verifier, event.queryStringParameters?.[TOKEN_QUERY_PARAMETER]);
     if (decision.effect === 'Allow') {
       logger.appendKeys({ userId: decision.userId });
-      return policy('Allow', event.methodArn, decision.userId);
+      return policy('Allow', event.methodArn, { userId: decision.userId, tokenExpiresAt: decision.tokenExpiresAt });
     }
     telemetry.count('ConnectAuthFailed');
     logger.warn('connection denied', { reason: decision.reason });

@@ -28,6 +28,10 @@ function lazyNotifier(): ConnectionNotifier {
       notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') });
       return notifier.post(connectionId, frame);
     },
+    disconnect(connectionId) {
+      notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') });
+      return notifier.disconnect(connectionId);
+    },
   };
 }
 

@@ -11,13 +11,15 @@ import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
+import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
+import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
 import { deps } from './deps.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
-    authorizer?: { userId?: string };
+    authorizer?: { userId?: string; tokenExpiresAt?: number };
   };
 };
 
@@ -41,6 +43,7 @@ export function callerOf(event: WebSocketEvent): Caller {
     connectedAt: ctx.connectedAt,
     requestId: ctx.requestId,
     nowMs: Date.now(),
+    tokenExpiresAt: ctx.authorizer?.tokenExpiresAt,
   };
 }
 
@@ -80,24 +83,67 @@ function logError(error: unknown): void {
   logger.error('request failed', error as Error);
 }
 
+/** `@connections` refused the post as larger than a WebSocket message may be. */
+function isPayloadTooLarge(error: unknown): boolean {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 413;
+}
+
 /**
  * Posts a reply to the caller, retrying a throttled or transiently failing post as a fan-out does; a reply that
- * still fails is logged, not thrown: the request itself succeeded or failed already.
+ * still fails is logged, not thrown: the request itself succeeded or failed already. 'too-large' when
+ * `@connections` refused it with 413.
  */
-async function postQuietly(connectionId: string, frame: ServerFrame): Promise<void> {
+async function postQuietly(connectionId: string, frame: ServerFrame): Promise<'posted' | 'too-large' | 'lost'> {
   for (let attempt = 1; ; attempt++) {
     let failure: unknown;
     try {
       const outcome = await deps.notifier.post(connectionId, frame);
-      if (outcome !== 'throttled') return;
+      if (outcome !== 'throttled') return 'posted';
       failure = 'throttled (LimitExceeded)';
     } catch (error) {
-      if (!isTransient(error)) return logger.warn('could not post reply', { error: String(error) });
+      if (isPayloadTooLarge(error)) return 'too-large';
+      if (!isTransient(error)) {
+        logger.warn('could not post reply', { error: String(error) });
+        return 'lost';
+      }
       failure = error;
     }
-    if (attempt >= POST_RETRY.attempts) return logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+    if (attempt >= POST_RETRY.attempts) {
+      logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+      return 'lost';
+    }
     await new Promise((resolve) => setTimeout(resolve, postRetryDelayMs(attempt - 1)));
   }
+}
+
+/**
+ * Posts a reply frame, or, when `@connections` refuses it as too large (413), a TOO_LARGE error in its place: a
+ * client waiting for a reply must get one, never silence. Replies are cut to fit (domain/frame-budget.ts), so
+ * this is the net under a bug, and it is counted and logged as an error.
+ */
+async function postReply(connectionId: string, frame: ServerFrame, requestId: string, clientMsgId: unknown): Promise<void> {
+  if ((await postQuietly(connectionId, frame)) !== 'too-large') return;
+  const bytes = jsonBytes(frame);
+  deps.telemetry.count('RepliesTooLarge');
+  logger.error('reply too large to deliver', { frameType: frame.type, bytes });
+  const refusal = new ChatError(
+    'TOO_LARGE',
+    `the ${frame.type} reply (${bytes} bytes) is over the ${MAX_FRAME_BYTES} bytes a WebSocket message may carry; ask for less`,
+  );
+  await postQuietly(connectionId, errorFrame(refusal, requestId, clientMsgId));
+}
+
+/**
+ * The connection's token expired more than SESSION_GRACE_SECONDS ago: the request is refused with SESSION_EXPIRED
+ * (so the client knows to reconnect with a fresh token, not to retry) and the connection is closed.
+ */
+async function endSession(connectionId: string, requestId: string, clientMsgId: unknown): Promise<APIGatewayProxyResultV2> {
+  deps.telemetry.count('SessionsExpired');
+  logger.info('session expired: closing the connection');
+  const expired = new ChatError('SESSION_EXPIRED', `the connection's token expired over ${SESSION_GRACE_SECONDS} s ago; reconnect with a fresh token`);
+  await postQuietly(connectionId, errorFrame(expired, requestId, clientMsgId));
+  await deps.notifier.disconnect(connectionId);
+  return { statusCode: 200 };
 }
 
 /** Adds the correlation keys every log line of a WebSocket invocation carries. */
@@ -127,8 +173,10 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
     let frame: Record<string, unknown> | undefined;
     try {
       frame = parseFrameBody(event.body);
-      const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
-      for (const replyFrame of reply.frames ?? []) await postQuietly(connectionId, replyFrame);
+      const caller = callerOf(event);
+      if (sessionEnded(caller.tokenExpiresAt, caller.nowMs)) return await endSession(connectionId, requestId, frame.clientMsgId);
+      const reply = await useCase(deps, caller, parseRequest(schema, frame));
+      for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');
     } catch (error) {

@@ -55,6 +55,7 @@ export class ChatApi extends Construct {
     this.connections = {
       endpoint: `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
       postArn: `${this.api.executionArn}/${stage.name}/POST/@connections/*`,
+      deleteArn: `${this.api.executionArn}/${stage.name}/DELETE/@connections/*`,
     };
   }
 

@@ -5,7 +5,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
+import { FANOUT_FUNCTION, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
@@ -20,6 +20,8 @@ export interface ConnectionsTarget {
   readonly endpoint: string;
   /** ARN pattern that `execute-api:ManageConnections` is granted on (this stage's POST only). */
   readonly postArn: string;
+  /** ARN pattern of this stage's DELETE: message routes close connections whose token expired (domain/session.ts). */
+  readonly deleteArn: string;
 }
 
 export interface ChatFunctionsProps {
@@ -154,7 +156,8 @@ export class ChatFunctions extends Construct {
       });
     }
     if (spec.manageConnections) {
-      statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: connections.postArn });
+      const resources = FRAME_FUNCTIONS.has(name) ? [connections.postArn, connections.deleteArn] : connections.postArn;
+      statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: resources });
     }
     if (spec.broadcasts) {
       statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.functions[FANOUT_FUNCTION].arn });

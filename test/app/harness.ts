@@ -39,6 +39,9 @@ export const noPosts: ConnectionNotifier = {
   post: async (connectionId) => {
     throw new Error(`unexpected post to ${connectionId}`);
   },
+  disconnect: async (connectionId) => {
+    throw new Error(`unexpected disconnect of ${connectionId}`);
+  },
 };
 
 export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts, sendRate = SEND_RATE_DEFAULT) {
@@ -76,6 +79,11 @@ export class RecordingNotifier implements ConnectionNotifier {
     if (this.gone.has(connectionId)) return 'gone';
     this.posts.push({ connectionId, frame });
     return 'delivered';
+  }
+
+  /** No use case closes connections; the handlers' session check does (test/handlers/handlers.test.ts). */
+  async disconnect(connectionId: string): Promise<boolean> {
+    throw new Error(`unexpected disconnect of ${connectionId}`);
   }
 
   framesTo(connectionId: string): ServerFrame[] {

@@ -7,7 +7,8 @@ import { sendMessage } from '../../functions/app/messages.ts';
 import { joinRoom, listRoomMembers, signalTyping } from '../../functions/app/rooms.ts';
 import type { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import { connectionRecordExpiresAt } from '../../functions/domain/lifetime.ts';
-import { TYPING_INTERVAL_MS } from '../../functions/domain/protocol-rules.ts';
+import { jsonBytes, MAX_FRAME_BYTES } from '../../functions/domain/frame-budget.ts';
+import { MEMBER_PAGE_SIZE, TYPING_INTERVAL_MS } from '../../functions/domain/protocol-rules.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
 import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry, rejection } from './harness.ts';
 
@@ -37,14 +38,14 @@ describe('who', () => {
     await member(deps, room, 'alice');
     await member(deps, room, 'bob');
     await member(deps, freshRoom('other'), 'dave');
-    expect(await listRoomMembers(deps, again(carol), { room })).toEqual(['alice', 'bob', 'carol']);
+    expect(await listRoomMembers(deps, again(carol), { room })).toEqual({ members: ['alice', 'bob', 'carol'], memberCount: 3, hasMore: false });
   });
 
   it('leaves out memberships whose expiry has passed', async () => {
     const room = freshRoom();
     const alice = await member(deps, room, 'alice');
     await store.putMembership({ room, connectionId: 'stale', userId: 'zed', joinedAt: 0, expiresAt: 1 });
-    expect(await listRoomMembers(deps, again(alice), { room })).toEqual(['alice']);
+    expect(await listRoomMembers(deps, again(alice), { room })).toEqual({ members: ['alice'], memberCount: 1, hasMore: false });
   });
 
   it('refuses a connection that has not joined the room', async () => {
@@ -112,7 +113,7 @@ describe('join with afterSeq', () => {
   it('returns the messages after the given seq, oldest first', async () => {
     const { room } = await roomWith(5);
     const { joined, resumed } = await joinRoom(deps, caller('bob'), { room, afterSeq: 2 });
-    expect(joined).toEqual({ room, lastSeq: 5, members: ['alice', 'bob'] });
+    expect(joined).toEqual({ room, lastSeq: 5, members: ['alice', 'bob'], memberCount: 2 });
     expect(resumed?.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
     expect(resumed?.messages[0]).toMatchObject({ room, seq: 3, user: 'alice', text: 'message 3' });
     expect(resumed?.hasMore).toBe(false);
@@ -162,4 +163,24 @@ describe('heartbeat', () => {
       expiresAt: connectionRecordExpiresAt(alice.connectedAt, ping.nowMs),
     });
   });
+});
+
+describe('member lists of a crowded room', () => {
+  it('lists the first MEMBER_PAGE_SIZE users in joined with the count, and who pages through the rest', async () => {
+    const room = freshRoom('crowd');
+    // The longest user ids there are (128 characters): the worst case for the frame's size.
+    const users = Array.from({ length: MEMBER_PAGE_SIZE + 20 }, (_, i) => `u${String(i).padStart(5, '0')}${'x'.repeat(122)}`);
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    for (const userId of users) await store.putMembership({ room, connectionId: `c-${userId.slice(0, 6)}`, userId, joinedAt: 0, expiresAt });
+    const zed = caller('zed');
+    const { joined } = await joinRoom(deps, zed, { room });
+    expect(joined.memberCount).toBe(users.length + 1);
+    expect(joined.members).toEqual(users.slice(0, MEMBER_PAGE_SIZE));
+    expect(jsonBytes({ type: 'joined', ...joined })).toBeLessThan(MAX_FRAME_BYTES);
+
+    const first = await listRoomMembers(deps, again(zed), { room });
+    expect(first).toEqual({ members: users.slice(0, MEMBER_PAGE_SIZE), memberCount: users.length + 1, hasMore: true });
+    const second = await listRoomMembers(deps, again(zed), { room, after: first.members.at(-1) });
+    expect(second).toEqual({ members: [...users.slice(MEMBER_PAGE_SIZE), 'zed'], memberCount: users.length + 1, hasMore: false });
+  }, 60_000);
 });

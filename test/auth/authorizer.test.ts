@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JwksTokenVerifier } from '../../functions/adapters/jwt-verifier.ts';
+import { JWKS_MAX_STALE_MS, JWKS_RETRY_MS, JwksTokenVerifier } from '../../functions/adapters/jwt-verifier.ts';
 import { authorize, MAX_TOKEN_BYTES, Unauthorized, type Decision } from '../../functions/app/authorize.ts';
 
 const ISSUER = 'https://issuer.test/';
@@ -29,6 +29,9 @@ let rsa384: SigningKey;
 let server: Server;
 let baseUrl: string;
 let jwksRequests = 0;
+/** While true, /flaky/jwks.json answers 503, as a provider in an outage does. */
+let flakyDown = false;
+let flakyRequests = 0;
 const hanging: ServerResponse[] = [];
 let verifier: JwksTokenVerifier;
 
@@ -66,6 +69,10 @@ beforeAll(async () => {
       jwksRequests++;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ keys: [rsa.publicJwk, ec.publicJwk, rsa384.publicJwk] }));
+    } else if (req.url === '/flaky/jwks.json') {
+      flakyRequests++;
+      res.writeHead(flakyDown ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(flakyDown ? '{"message":"down for maintenance"}' : JSON.stringify({ keys: [rsa.publicJwk] }));
     } else if (req.url === '/hanging/jwks.json') {
       // Never answers: the verifier's own timeout has to give up.
       hanging.push(res);
@@ -99,13 +106,15 @@ afterAll(async () => {
 
 describe('valid tokens', () => {
   it('allows an RS256 token and uses sub as the user id', async () => {
-    expect(await authorize(verifier, await token(rsa, { sub: 'alice' }))).toEqual({ effect: 'Allow', userId: 'alice' });
+    const exp = now() + 300;
+    expect(await authorize(verifier, await token(rsa, { sub: 'alice', exp }))).toEqual({ effect: 'Allow', userId: 'alice', tokenExpiresAt: exp });
   });
 
   it('allows an ES256 token', async () => {
     expect(await authorize(verifier, await token(ec, { sub: 'bob@example.com' }))).toEqual({
       effect: 'Allow',
       userId: 'bob@example.com',
+      tokenExpiresAt: expect.any(Number),
     });
   });
 
@@ -219,7 +228,7 @@ describe('rejected tokens (401)', () => {
     }
     expect(Buffer.byteLength(under!)).toBeGreaterThan(MAX_TOKEN_BYTES - 4);
     expect(await authorize(verifier, under)).toMatchObject({ effect: 'Allow' });
-    await expect(verifier.verify(over)).resolves.toEqual({ subject: 'alice' });
+    await expect(verifier.verify(over)).resolves.toEqual({ subject: 'alice', expiresAt: expect.any(Number) });
     expect(await unauthorized(over)).toBe('token is too large');
   });
 
@@ -244,7 +253,7 @@ describe('valid tokens with an unusable subject (403)', () => {
 
   it('allows a sub of exactly 128 characters', async () => {
     const sub = 'a'.repeat(128);
-    expect(await authorize(verifier, await token(ec, { sub }))).toEqual({ effect: 'Allow', userId: sub });
+    expect(await authorize(verifier, await token(ec, { sub }))).toEqual({ effect: 'Allow', userId: sub, tokenExpiresAt: expect.any(Number) });
   });
 });
 
@@ -297,5 +306,69 @@ describe('identity provider outages (500, not 401)', () => {
   it('a malformed token is still 401 while the provider is down (no JWKS fetch needed)', async () => {
     const v = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: `${baseUrl}/broken/jwks.json` });
     await unauthorized('garbage', v);
+  });
+});
+
+describe('stale-if-error: the last good key set outlives a provider outage, for a bounded time', () => {
+  /** A verifier that refreshes on every verification (refreshMs 0) and whose clock the test moves. */
+  function flakyVerifier() {
+    let offsetMs = 0;
+    const stale: number[] = [];
+    const v = new JwksTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUrl: `${baseUrl}/flaky/jwks.json`,
+      refreshMs: 0,
+      now: () => Date.now() + offsetMs,
+      onStaleKeys: (ageMs) => stale.push(ageMs),
+    });
+    return { v, stale, advance: (ms: number) => (offsetMs += ms) };
+  }
+
+  it('keeps verifying with the last good set when a refresh fails, reports it, and retries at most every 30 s', async () => {
+    flakyDown = false;
+    const { v, stale, advance } = flakyVerifier();
+    expect(await authorize(v, await token(rsa))).toMatchObject({ effect: 'Allow' });
+    flakyDown = true;
+    const before = flakyRequests;
+    expect(await authorize(v, await token(rsa))).toMatchObject({ effect: 'Allow' });
+    expect(stale).toHaveLength(1);
+    // Within the retry interval the stale set answers without asking the provider again.
+    expect(await authorize(v, await token(rsa))).toMatchObject({ effect: 'Allow' });
+    expect(flakyRequests).toBe(before + 1);
+    advance(JWKS_RETRY_MS + 1);
+    expect(await authorize(v, await token(rsa))).toMatchObject({ effect: 'Allow' });
+    expect(flakyRequests).toBe(before + 2);
+    expect(stale).toHaveLength(2);
+    // Bad tokens are still refused as bad tokens by the stale set.
+    expect(await unauthorized(await token(stranger, {}, { kid: 'rsa-1' }), v)).toMatch(/^ERR_/);
+    flakyDown = false;
+  });
+
+  it('stops verifying once the last good set is older than the bound: then the outage is a 500', async () => {
+    flakyDown = false;
+    const { v, advance } = flakyVerifier();
+    await authorize(v, await token(rsa));
+    flakyDown = true;
+    advance(JWKS_MAX_STALE_MS + 1000);
+    const error = await authorize(v, await token(rsa)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(Unauthorized);
+    flakyDown = false;
+  });
+
+  it('has nothing to fall back on in an environment that never fetched a set', async () => {
+    flakyDown = true;
+    const { v, stale } = flakyVerifier();
+    const error = await authorize(v, await token(rsa)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).not.toBeInstanceOf(Unauthorized);
+    expect(stale).toEqual([]);
+    flakyDown = false;
   });
 });

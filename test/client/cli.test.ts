@@ -114,11 +114,14 @@ describe('formatting', () => {
     expect(formatPresence({ room: 'general', user: 'bob', event: 'join' }, 'general', at(12, 2))).toBe('[12:02] * bob joined');
     expect(formatPresence({ room: 'ops', user: 'bob', event: 'leave' }, 'general', at(12, 3))).toBe('[12:03] * #ops bob left');
     expect(formatTyping({ room: 'general', user: 'bob' }, 'general')).toBe('        bob is typing…');
-    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice'] }, false)).toBe('* joined general (only you here)');
-    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice', 'bob'] }, false)).toBe(
+    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice'], memberCount: 1 }, false)).toBe('* joined general (only you here)');
+    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice', 'bob'], memberCount: 2 }, false)).toBe(
       '* joined general (2 here: alice, bob)',
     );
-    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice'] }, true)).toBe('* rejoined general');
+    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice', 'bob'], memberCount: 700 }, false)).toBe(
+      '* joined general (700 here: alice, bob and 698 more (/who lists all))',
+    );
+    expect(formatJoined({ room: 'general', lastSeq: 4, members: ['alice'], memberCount: 1 }, true)).toBe('* rejoined general');
     expect(formatWho('general', ['alice', 'bob'])).toBe('* in general: alice, bob');
   });
 

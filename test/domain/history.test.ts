@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ChatError } from '../../functions/domain/errors.ts';
 import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../../functions/domain/history.ts';
-import { HISTORY_DEFAULT_LIMIT } from '../../functions/domain/protocol.ts';
+import { HISTORY_PAGE_BYTES, jsonBytes, MAX_FRAME_BYTES } from '../../functions/domain/frame-budget.ts';
+import { HISTORY_DEFAULT_LIMIT, MAX_TEXT_CODE_POINTS } from '../../functions/domain/protocol.ts';
 
 const seqs = (...n: number[]) => n.map((seq) => ({ seq }));
 
@@ -98,5 +99,39 @@ describe('toHistoryPage', () => {
     const query = planHistoryQuery({ room: 'r', limit: 2 });
     const stored = seqs(5, 4, 3, 2, 1).slice(0, query.fetch);
     expect(toHistoryPage(query, stored)).toEqual({ messages: seqs(4, 5), hasMore: true });
+  });
+});
+
+describe('toHistoryPage byte budget', () => {
+  const message = (seq: number) => ({ room: 'r', seq, id: `id-${seq}`, user: 'u', text: '\u0001'.repeat(MAX_TEXT_CODE_POINTS), ts: 1 });
+  const maximal = (...n: number[]) => n.map(message);
+
+  it('cuts an ascending page of maximum-size messages to the budget, keeping the oldest, and says there is more', () => {
+    const query = planHistoryQuery({ room: 'r', afterSeq: 0, limit: 100 });
+    const page = toHistoryPage(query, maximal(...Array.from({ length: 40 }, (_, i) => i + 1)));
+    expect(page.hasMore).toBe(true);
+    expect(page.messages[0]?.seq).toBe(1);
+    expect(page.messages.length).toBeGreaterThan(1);
+    expect(jsonBytes(page.messages)).toBeLessThanOrEqual(HISTORY_PAGE_BYTES);
+    expect(jsonBytes({ type: 'history', room: 'r', ...page })).toBeLessThan(MAX_FRAME_BYTES);
+  });
+
+  it('cuts a descending page keeping the newest, still ascending', () => {
+    const query = planHistoryQuery({ room: 'r', limit: 100 });
+    const page = toHistoryPage(query, maximal(...Array.from({ length: 40 }, (_, i) => 40 - i)));
+    expect(page.hasMore).toBe(true);
+    expect(page.messages.at(-1)?.seq).toBe(40);
+    const got = page.messages.map((m) => m.seq);
+    expect(got).toEqual([...got].sort((a, b) => a - b));
+  });
+
+  it('says there is no more when the whole rest fits', () => {
+    const query = planHistoryQuery({ room: 'r', afterSeq: 0, limit: 100 });
+    expect(toHistoryPage(query, maximal(1, 2))).toMatchObject({ hasMore: false });
+  });
+
+  it('never returns an empty page while a message remains, however small the budget', () => {
+    const query = planHistoryQuery({ room: 'r', afterSeq: 0, limit: 10 });
+    expect(toHistoryPage(query, seqs(1, 2, 3), () => HISTORY_PAGE_BYTES + 1)).toEqual({ messages: seqs(1), hasMore: true });
   });
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
+import { SESSION_GRACE_SECONDS } from '../../functions/domain/session.ts';
 import { TABLE_KEYS, tableEnvVar } from '../../functions/catalog/tables.ts';
 import type { ApiModel } from '../../local/gateway/api-model.ts';
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionInfo } from '../../local/gateway/events.ts';
@@ -22,6 +23,13 @@ const posted: Posted[] = [];
 const goneConnections = new Set<string>();
 /** Connections whose next posts are answered 429 LimitExceededException (the account's callback throttle), by count. */
 const throttledPosts = new Map<string, number>();
+/**
+ * Connections whose posts of anything but an error frame are answered 413 PayloadTooLargeException, as API
+ * Gateway answers a post over 128 KB. Injected: every reply is cut to fit, so no route can produce one.
+ */
+const refusedAsTooLarge = new Set<string>();
+/** Connections closed through DELETE @connections, in order. */
+const deleted: string[] = [];
 type MessageRouteName = 'join' | 'leave' | 'send' | 'history' | 'who' | 'typing' | 'ping';
 let handlers: Record<MessageRouteName | 'connect' | 'disconnect', Handler>;
 
@@ -34,14 +42,14 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
 } as unknown as Context;
 
-function connection(userId: string | undefined, connectionId: string): ConnectionInfo {
+function connection(userId: string | undefined, connectionId: string, tokenExpiresAt?: number): ConnectionInfo {
   return {
     connectionId,
     connectedAt: Date.now(),
     sourceIp: '127.0.0.1',
     userAgent: 'test',
     domainName: 'localhost',
-    authorizer: userId ? { userId, principalId: userId } : undefined,
+    authorizer: userId ? { userId, principalId: userId, ...(tokenExpiresAt === undefined ? {} : { tokenExpiresAt }) } : undefined,
   };
 }
 
@@ -60,6 +68,11 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (req.method === 'DELETE') {
+        deleted.push(connectionId);
+        res.writeHead(204).end();
+        return;
+      }
       if (goneConnections.has(connectionId)) {
         res.writeHead(410, { 'x-amzn-errortype': 'GoneException' }).end('{"message":"gone"}');
         return;
@@ -70,7 +83,12 @@ beforeAll(async () => {
         res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"Rate exceeded"}');
         return;
       }
-      posted.push({ connectionId, frame: JSON.parse(body) as Record<string, unknown> });
+      const frame = JSON.parse(body) as Record<string, unknown>;
+      if (refusedAsTooLarge.has(connectionId) && frame.type !== 'error') {
+        res.writeHead(413, { 'x-amzn-errortype': 'PayloadTooLargeException' }).end('{"message":"Message too large"}');
+        return;
+      }
+      posted.push({ connectionId, frame });
       res.writeHead(200).end();
     });
   });
@@ -122,10 +140,24 @@ describe('message routes', () => {
     expect(postsTo(cy.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
   });
 
+  it('answers with a TOO_LARGE error when @connections refuses the reply as too large, never with silence', async () => {
+    const dee = connection('dee', 'conn-dee=');
+    await call('join', dee, { action: 'join', room: 'big1' });
+    refusedAsTooLarge.add(dee.connectionId);
+    const { requestId } = await call('who', dee, { action: 'who', room: 'big1' });
+    expect(postsTo(dee.connectionId).at(-1)).toEqual({
+      type: 'error',
+      code: 'TOO_LARGE',
+      message: expect.stringMatching(/^the who reply \(\d+ bytes\) is over the 131072 bytes a WebSocket message may carry/),
+      requestId,
+      retryable: false,
+    });
+  });
+
   it('fans the message out to every member, the sender included, and then acks the sender', async () => {
     await call('join', ann, { action: 'join', room: 'h1' });
     await call('join', ben, { action: 'join', room: 'h1' });
-    expect(postsTo(ben.connectionId)[0]).toEqual({ type: 'joined', room: 'h1', lastSeq: 0, members: ['ann', 'ben'] });
+    expect(postsTo(ben.connectionId)[0]).toEqual({ type: 'joined', room: 'h1', lastSeq: 0, members: ['ann', 'ben'], memberCount: 2 });
 
     const { result } = await call('send', ann, { action: 'send', room: 'h1', text: 'hi', clientMsgId: 'k1' });
     expect(result.statusCode).toBe(200);
@@ -201,7 +233,7 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
 
     await call('join', pam, { action: 'join', room: 'p1', afterSeq: 1 });
     const [joined, history] = postsTo(pam.connectionId);
-    expect(joined).toEqual({ type: 'joined', room: 'p1', lastSeq: 2, members: ['pam', 'rex'] });
+    expect(joined).toEqual({ type: 'joined', room: 'p1', lastSeq: 2, members: ['pam', 'rex'], memberCount: 2 });
     expect(history).toMatchObject({ type: 'history', room: 'p1', hasMore: false, messages: [{ seq: 2, text: 'two' }] });
     expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'presence', room: 'p1', user: 'pam', event: 'join' });
   });
@@ -211,7 +243,7 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
     await call('join', pamPhone, { action: 'join', room: 'p1' });
     expect(posted.slice(before).map((p) => p.connectionId)).toEqual([pamPhone.connectionId]);
     await call('who', rex, { action: 'who', room: 'p1' });
-    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'who', room: 'p1', members: ['pam', 'rex'] });
+    expect(postsTo(rex.connectionId).at(-1)).toEqual({ type: 'who', room: 'p1', members: ['pam', 'rex'], memberCount: 2, hasMore: false });
   });
 
   it("relays typing to the other users only, with no reply to the sender or the user's other connection", async () => {
@@ -265,6 +297,37 @@ describe('presence, who, typing, resume, heartbeat and the rate limit', () => {
       retryable: false,
       clientMsgId: 'big',
     });
+  });
+});
+
+describe('sessions end with their token', () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a frame with SESSION_EXPIRED and closes the connection once its token expired over 5 minutes ago', async () => {
+    const old = connection('oli', 'conn-session-oli=', nowSeconds() - SESSION_GRACE_SECONDS - 1);
+    const { requestId } = await call('send', old, { action: 'send', room: 's1', text: 'late', clientMsgId: 'late-1' });
+    expect(postsTo(old.connectionId)).toEqual([
+      {
+        type: 'error',
+        code: 'SESSION_EXPIRED',
+        message: `the connection's token expired over ${SESSION_GRACE_SECONDS} s ago; reconnect with a fresh token`,
+        requestId,
+        retryable: false,
+        clientMsgId: 'late-1',
+      },
+    ]);
+    expect(deleted).toContain(old.connectionId);
+  });
+
+  it('serves a connection whose token expired less than 5 minutes ago, and one whose token is valid', async () => {
+    const grace = connection('gus', 'conn-session-gus=', nowSeconds() - SESSION_GRACE_SECONDS + 60);
+    const fresh = connection('fay', 'conn-session-fay=', nowSeconds() + 3600);
+    await call('ping', grace, { action: 'ping' });
+    await call('ping', fresh, { action: 'ping' });
+    expect(postsTo(grace.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
+    expect(postsTo(fresh.connectionId)).toEqual([{ type: 'pong', ts: expect.any(Number) }]);
+    expect(deleted).not.toContain(grace.connectionId);
+    expect(deleted).not.toContain(fresh.connectionId);
   });
 });
 

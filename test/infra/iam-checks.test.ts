@@ -30,7 +30,7 @@ describe('IAM checks catch bad policies', () => {
     const document = doc(...good, { Effect: 'Allow', Action: ['xray:PutTraceSegments'], Resource: '*' }, { Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post });
     expect(wildcardActionViolations(document)).toEqual([]);
     expect(wildcardResourceViolations(document)).toEqual([]);
-    expect(manageConnectionsViolations(document, post, true)).toEqual([]);
+    expect(manageConnectionsViolations(document, [post])).toEqual([]);
     expect(dynamodbViolations(document, grants, arns)).toEqual([]);
   });
 
@@ -49,13 +49,13 @@ describe('IAM checks catch bad policies', () => {
 
   it('flags ManageConnections on another resource, missing or unexpected', () => {
     const wide = doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: '${aws_apigatewayv2_api.api.execution_arn}/*' });
-    expect(manageConnectionsViolations(wide, post, true)).not.toEqual([]);
+    expect(manageConnectionsViolations(wide, [post])).not.toEqual([]);
     const otherStage = doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post.replace('/dev/', '/prod/') });
-    expect(manageConnectionsViolations(otherStage, post, true)).not.toEqual([]);
+    expect(manageConnectionsViolations(otherStage, [post])).not.toEqual([]);
     const invoke = doc({ Effect: 'Allow', Action: ['execute-api:Invoke'], Resource: post });
-    expect(manageConnectionsViolations(invoke, post, false)).not.toEqual([]);
-    expect(manageConnectionsViolations(doc(...good), post, true)).not.toEqual([]);
-    expect(manageConnectionsViolations(doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post }), post, false)).not.toEqual([]);
+    expect(manageConnectionsViolations(invoke, undefined)).not.toEqual([]);
+    expect(manageConnectionsViolations(doc(...good), [post])).not.toEqual([]);
+    expect(manageConnectionsViolations(doc({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: post }), undefined)).not.toEqual([]);
   });
 
   it('flags DynamoDB grants beyond, short of, or outside the catalog', () => {

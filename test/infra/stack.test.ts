@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
+import { FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS, TABLES, tableEnvVar, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { STAGE_NAMES, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
 import {
@@ -429,11 +429,14 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       for (const { id, document } of policies) expect(wildcardResourceViolations(document), id).toEqual([]);
     });
 
-    it(`grants execute-api:ManageConnections only on this stage's POST @connections, to the catalog's functions`, () => {
+    it(`grants execute-api:ManageConnections only on this stage's POST @connections, and DELETE to the functions behind frame routes`, () => {
       expect(postArn).toContain(`/${stage}/POST/@connections/*`);
+      const deleteArn = postArn.replace('/POST/', '/DELETE/');
       for (const { id, name, document } of policies) {
-        expect(manageConnectionsViolations(document, postArn, FUNCTIONS[name!].manageConnections), id).toEqual([]);
+        const expected = FUNCTIONS[name!].manageConnections ? (FRAME_FUNCTIONS.has(name!) ? [postArn, deleteArn] : [postArn]) : undefined;
+        expect(manageConnectionsViolations(document, expected), id).toEqual([]);
       }
+      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'history', 'join', 'leave', 'ping', 'send', 'typing', 'who']);
     });
 
     it("grants each function exactly its catalog DynamoDB actions, on its granted tables' (and indexes') ARNs only", () => {

@@ -53,7 +53,8 @@ export function wildcardResourceViolations(document: unknown): string[] {
  * execute-api: only ManageConnections, only on `<api execution_arn>/<stage>/POST/@connections/*`, and only
  * (and always) when the catalog says the function manages connections.
  */
-export function manageConnectionsViolations(document: unknown, postArn: string, expected: boolean): string[] {
+/** `expected`: exactly the resources ManageConnections must be granted on, or undefined for none. */
+export function manageConnectionsViolations(document: unknown, expected: readonly string[] | undefined): string[] {
   const violations: string[] = [];
   let granted = false;
   for (const st of statementsOf(document)) {
@@ -62,10 +63,12 @@ export function manageConnectionsViolations(document: unknown, postArn: string, 
     if (actions.length !== asArray(st.Action).length) violations.push(`execute-api mixed with other actions: ${asArray(st.Action).join(', ')}`);
     for (const action of actions) if (action !== 'execute-api:ManageConnections') violations.push(`unexpected ${action}`);
     const resources = asArray(st.Resource);
-    if (resources.length !== 1 || resources[0] !== postArn) violations.push(`ManageConnections on ${JSON.stringify(st.Resource)}, not ${postArn}`);
+    if (JSON.stringify(resources) !== JSON.stringify(expected)) {
+      violations.push(`ManageConnections on ${JSON.stringify(st.Resource)}, not ${JSON.stringify(expected)}`);
+    }
     granted = true;
   }
-  if (granted !== expected) violations.push(expected ? 'ManageConnections missing' : 'ManageConnections granted but not in the catalog');
+  if (granted !== (expected !== undefined)) violations.push(expected ? 'ManageConnections missing' : 'ManageConnections granted but not in the catalog');
   return violations;
 }
 
