@@ -36,6 +36,10 @@ export const CUSTOM_METRICS = {
   MessagePayloadBytes: { unit: 'Bytes', meaning: 'UTF-8 size of a stored message text.' },
   EventsDelivered: { unit: 'Count', meaning: 'A presence or typing frame was posted to a connection.' },
   RateLimited: { unit: 'Count', meaning: 'A send was refused with RATE_LIMITED (its connection exceeded the send rate).' },
+  RouteRateLimited: {
+    unit: 'Count',
+    meaning: 'A request other than send was refused with RATE_LIMITED (its connection ran out of tokens for the route).',
+  },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
 } as const satisfies Record<string, CustomMetric>;
 

@@ -9,6 +9,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
+import { chargeRoute } from '../app/route-rate.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
@@ -127,7 +128,11 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
     let frame: Record<string, unknown> | undefined;
     try {
       frame = parseFrameBody(event.body);
-      const reply = await useCase(deps, callerOf(event), parseRequest(schema, frame));
+      const request = parseRequest(schema, frame);
+      const caller = callerOf(event);
+      // After validation: a malformed frame is answered without touching the database, so it costs no token.
+      await chargeRoute(deps, caller, event.requestContext.routeKey);
+      const reply = await useCase(deps, caller, request);
       for (const replyFrame of reply.frames ?? []) await postQuietly(connectionId, replyFrame);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');
