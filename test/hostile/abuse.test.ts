@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from '../fidelity/plan-copy.ts';
+import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 import { ChatClient } from '../support/ws-client.ts';
 
 /** One token every 30 s after a burst of 5: a flood of this test's length gets at most a token or two back. */
