@@ -48,6 +48,10 @@ export const CUSTOM_METRICS = {
     unit: 'Count',
     meaning: 'A reply was over the 128 KB a WebSocket message may carry and was replaced by a TOO_LARGE error (a bug: pages are cut to fit).',
   },
+  RouteRateLimited: {
+    unit: 'Count',
+    meaning: 'A request other than send was refused with RATE_LIMITED (its connection ran out of tokens for the route).',
+  },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
 } as const satisfies Record<string, CustomMetric>;
 

@@ -12,6 +12,7 @@ import { TABLES, type TableKey } from '../catalog/tables.ts';
 import { connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
+import { latestAdmittedArrival, tokenIntervalMs, type RouteRate } from '../domain/token-bucket.ts';
 import type {
   ChatStore,
   ConnectionIdentity,
@@ -59,6 +60,9 @@ function presenceRecord(item: Record<string, unknown> | undefined): PresenceReco
 }
 
 const toSeconds = (ms: number) => Math.floor(ms / 1000);
+
+/** The connection item's attribute holding a route's token bucket (its arrival time, epoch ms). */
+const routeBucketAttribute = (route: string) => `bucket:${route}`;
 
 export class DynamoChatStore implements ChatStore {
   constructor(
@@ -153,6 +157,60 @@ export class DynamoChatStore implements ChatStore {
     );
     if (Item?.sendWindowStart === undefined) return undefined;
     return { start: Item.sendWindowStart as number, count: Item.sendCount as number };
+  }
+
+  async takeRouteToken(connection: ConnectionIdentity, route: string, rate: RouteRate, nowMs: number): Promise<boolean> {
+    const names = { '#arrival': routeBucketAttribute(route) };
+    const interval = tokenIntervalMs(rate);
+    // A bucket in use with a token left: move its arrival time one interval on.
+    const counted = await conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId: connection.connectionId },
+          UpdateExpression: 'SET #arrival = #arrival + :interval',
+          ConditionExpression: '#arrival >= :now AND #arrival <= :latest',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':interval': interval, ':now': nowMs, ':latest': latestAdmittedArrival(rate, nowMs) },
+        }),
+      ),
+    );
+    if (counted) return true;
+    // A bucket that is full (or new): this request is the first of a new burst. The identity is written only
+    // where missing, so an item swept while the socket stayed open comes back as one that expires.
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.connections,
+          Key: { connectionId: connection.connectionId },
+          UpdateExpression:
+            'SET #arrival = :next, userId = if_not_exists(userId, :user), ' +
+            'connectedAt = if_not_exists(connectedAt, :connectedAt), expiresAt = if_not_exists(expiresAt, :expiresAt)',
+          ConditionExpression: 'attribute_not_exists(#arrival) OR #arrival < :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ':next': nowMs + interval,
+            ':now': nowMs,
+            ':user': connection.userId,
+            ':connectedAt': connection.connectedAt,
+            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+          },
+        }),
+      ),
+    );
+  }
+
+  async readRouteArrival(connectionId: string, route: string): Promise<number | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tables.connections,
+        Key: { connectionId },
+        ProjectionExpression: '#arrival',
+        ExpressionAttributeNames: { '#arrival': routeBucketAttribute(route) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.[routeBucketAttribute(route)] as number | undefined;
   }
 
   async putMembership(membership: Membership): Promise<void> {

@@ -1,5 +1,6 @@
 import type { SendRateLimit } from '../domain/rate-limit.ts';
 import type { LargeRoomPolicy } from '../domain/fanout.ts';
+import type { RouteRate } from '../domain/token-bucket.ts';
 import type { ChatStore, ConnectionNotifier, FanoutDispatcher, Telemetry } from './ports.ts';
 
 /** Who is calling: identity comes from the authorizer context, never from the frame. */
@@ -19,6 +20,8 @@ export interface Deps {
   readonly telemetry: Telemetry;
   readonly newId: () => string;
   readonly sendRate: SendRateLimit;
+  /** The token bucket of the function's route on each connection; absent, the route is not limited per connection. */
+  readonly routeRate?: RouteRate;
   readonly fanout: FanoutConfig;
 }
 

@@ -37,3 +37,20 @@ export async function removeConnection(
   );
   return { removed, departures: rooms.filter((_, i) => departed[i]).map((room) => ({ room, userId: gone.userId })) };
 }
+
+/**
+ * A connection a post found gone, removed from the one room being delivered to (its item too, so later posts
+ * skip it): the delivery stays O(1) per gone recipient, and its other rooms are left to `removeConnection`, run
+ * after the sender has been answered.
+ */
+export async function removeFromRoom(
+  store: ChatStore,
+  gone: Pick<ConnectionIdentity, 'connectionId' | 'userId'>,
+  room: string,
+  nowMs: number,
+): Promise<Removal> {
+  const removed = await store.deleteConnection(gone.connectionId);
+  await store.deleteMembership(room, gone.connectionId);
+  const departed = await store.removePresence(room, gone.userId, gone.connectionId, nowMs);
+  return { removed, departures: departed ? [{ room, userId: gone.userId }] : [] };
+}

@@ -11,7 +11,7 @@ import { isTransient } from '../domain/errors.ts';
 import { presenceFrame, type PresenceEvent, type ServerFrame } from '../domain/protocol.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { Deps } from './context.ts';
-import { removeConnection, type Departure } from './departures.ts';
+import { removeConnection, removeFromRoom, type Departure } from './departures.ts';
 
 /** Who in the room gets a frame: everyone, or everyone but one user's connections (presence, typing). */
 export interface Audience {
@@ -27,8 +27,10 @@ export interface DeliveryResult {
   readonly failed: number;
   /** Recipients not reached yet: still throttled or failing transiently after the retries, or out of time. */
   readonly leftovers: Recipient[];
-  /** Users whose last connection in a room was among the pruned ones. */
+  /** Users whose last connection in this room was among the pruned ones. */
   readonly departures: Departure[];
+  /** Connections found gone: removed from this room; their other rooms are still to be cleaned up. */
+  readonly gone: Recipient[];
 }
 
 export interface FanoutResult extends DeliveryResult {
@@ -60,6 +62,7 @@ export async function deliver(
   let failed = 0;
   const leftovers: Recipient[] = [];
   const departures: Departure[] = [];
+  const gone: Recipient[] = [];
   await forEachLimited(recipients, deps.fanout.concurrency, async (recipient) => {
     for (let attempt = 1; ; attempt++) {
       if (!hasTime()) return void leftovers.push(recipient);
@@ -77,8 +80,9 @@ export async function deliver(
       }
       if (outcome === 'delivered') return void delivered++;
       if (outcome === 'gone') {
-        const removal = await removeConnection(deps.store, recipient, nowMs, [room]);
+        const removal = await removeFromRoom(deps.store, recipient, room, nowMs);
         departures.push(...removal.departures);
+        gone.push(recipient);
         // Concurrent fan-outs may all find the same connection gone; it is counted by the one that removed it.
         if (removal.removed) pruned++;
         return;
@@ -87,7 +91,7 @@ export async function deliver(
       await sleep(postRetryDelayMs(attempt - 1));
     }
   });
-  return { delivered, pruned, failed, leftovers, departures };
+  return { delivered, pruned, failed, leftovers, departures, gone };
 }
 
 /**
@@ -136,7 +140,7 @@ export async function fanOut(
     );
     deps.telemetry.count('FanoutShards', shards.length);
     if (frame.type === 'message') deps.telemetry.count('FanoutRecipients', recipients.length);
-    return { delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], shards: shards.length };
+    return { delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], gone: [], shards: shards.length };
   }
   const result = await deliver(deps, room, frame, recipients, nowMs);
   recordDelivery(deps, frame, result, started, recipients.length);
@@ -163,16 +167,40 @@ export async function deliverShard(deps: Deps, shard: FanoutShard, hasTime: () =
   } else {
     countFailed(deps, shard.room, leftovers.length, `still unreachable after ${shard.attempt} continuations`);
   }
-  for (const departure of result.departures) {
-    await broadcastPresence(deps, departure.room, departure.userId, 'leave', shard.startedAt);
-  }
+  await settleDepartures(deps, result, shard.startedAt);
 }
 
 /**
- * Fans a frame out and then announces every departure it caused (connections found gone), and those the
- * announcements cause in turn. It ends: each connection is pruned, and its departure reported, only once.
+ * What a delivery leaves behind: the other rooms of connections it found gone are cleaned up, and every user
+ * who thereby left a room is announced there (those announcements may find more gone connections, and so on;
+ * it ends, as each connection is removed, and its departure reported, once).
+ */
+async function settleDepartures(deps: Deps, result: Pick<DeliveryResult, 'departures' | 'gone'>, nowMs: number): Promise<void> {
+  const departures = [...result.departures];
+  for (const recipient of result.gone) departures.push(...(await removeConnection(deps.store, recipient, nowMs)).departures);
+  for (const departure of departures) await broadcastPresence(deps, departure.room, departure.userId, 'leave', nowMs);
+}
+
+/**
+ * Posts a frame to the room and resolves once it has been (or, in a large room, is queued to be); returns the
+ * work left — the other rooms of connections found gone, and the departures to announce — so a sender can be
+ * answered first and that work done after.
+ */
+export async function deliverToRoom(
+  deps: Deps,
+  room: string,
+  frame: ServerFrame,
+  nowMs: number,
+  audience: Audience = {},
+): Promise<() => Promise<void>> {
+  const result = await fanOut(deps, room, frame, nowMs, audience);
+  return () => settleDepartures(deps, result, nowMs);
+}
+
+/**
+ * Fans a frame out and then settles what it found: the other rooms of gone connections and every departure.
  * `delivered` runs once the frame itself has been posted to the room (or queued for it, in a large room),
- * before the departures are announced.
+ * before that.
  */
 export async function broadcast(
   deps: Deps,
@@ -182,12 +210,9 @@ export async function broadcast(
   audience: Audience = {},
   delivered?: () => Promise<void>,
 ): Promise<void> {
-  const pending = [{ room, frame, audience }];
-  for (let next = pending.shift(), first = true; next; next = pending.shift(), first = false) {
-    const { departures } = await fanOut(deps, next.room, next.frame, nowMs, next.audience);
-    if (first) await delivered?.();
-    pending.push(...departures.map((d) => presenceDelivery(d.room, d.userId, 'leave')));
-  }
+  const settle = await deliverToRoom(deps, room, frame, nowMs, audience);
+  await delivered?.();
+  await settle();
 }
 
 /** Tells the other users of a room that `userId` arrived or left. */

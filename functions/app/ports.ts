@@ -3,6 +3,7 @@ import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import type { FanoutShard } from '../domain/fanout.ts';
 import type { ServerFrame } from '../domain/protocol.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
+import type { RouteRate } from '../domain/token-bucket.ts';
 
 /** What every request knows about its connection (from the request context): enough to rewrite its item. */
 export interface ConnectionIdentity {
@@ -79,6 +80,11 @@ export interface ChatStore {
   /** Opens a new window holding this send (and touches the connection); false when the current one is open. */
   openSendWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean>;
   readSendWindow(connectionId: string): Promise<SendWindow | undefined>;
+
+  /** Takes a token from the connection's bucket for `route`; false when none is left (or a concurrent take won). */
+  takeRouteToken(connection: ConnectionIdentity, route: string, rate: RouteRate, nowMs: number): Promise<boolean>;
+  /** The bucket's arrival time (epoch ms), undefined when the route was never used on the connection. */
+  readRouteArrival(connectionId: string, route: string): Promise<number | undefined>;
 
   putMembership(membership: Membership): Promise<void>;
   /** The live membership, or undefined when absent or expired at `nowMs`. */

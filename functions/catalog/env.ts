@@ -1,5 +1,6 @@
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
+import { ROUTE_RATE_BOUNDS, type RouteRate } from '../domain/token-bucket.ts';
 
 /** Names of the environment variables infra sets on the functions and the handlers read. */
 export const ENV = {
@@ -12,6 +13,10 @@ export const ENV = {
   sendRateLimit: 'SEND_RATE_LIMIT',
   /** Optional on the send function: the rate limit window in milliseconds (default below). */
   sendRateWindowMs: 'SEND_RATE_WINDOW_MS',
+  /** With ROUTE_RATE_BURST, on functions whose route has a per-connection token bucket: tokens per second. */
+  routeRatePerSecond: 'ROUTE_RATE_PER_SECOND',
+  /** With ROUTE_RATE_PER_SECOND: the bucket's size. */
+  routeRateBurst: 'ROUTE_RATE_BURST',
   /** Optional on functions that fan out: `@connections` posts kept in flight at once (default below). */
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
   /** On functions that broadcast: the fan-out function large rooms are handed to (absent: no async fan-out). */
@@ -71,4 +76,18 @@ export function sendRateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): Send
     maxSends: integerEnv(env, ENV.sendRateLimit, SEND_RATE_DEFAULT.maxSends, SEND_RATE_BOUNDS.maxSends),
     windowMs: integerEnv(env, ENV.sendRateWindowMs, SEND_RATE_DEFAULT.windowMs, SEND_RATE_BOUNDS.windowMs),
   };
+}
+
+/** The route's token bucket, or undefined when the function has none; half a setting fails the cold start. */
+export function routeRateFromEnv(env: NodeJS.ProcessEnv = process.env): RouteRate | undefined {
+  const rate = env[ENV.routeRatePerSecond];
+  const burst = env[ENV.routeRateBurst];
+  if (!rate && !burst) return undefined;
+  const ratePerSecond = Number(rate);
+  const bounds = ROUTE_RATE_BOUNDS.ratePerSecond;
+  if (!rate || !/^\d+(\.\d+)?$/.test(rate) || !(ratePerSecond >= bounds.min && ratePerSecond <= bounds.max)) {
+    throw new Error(`Environment variable ${ENV.routeRatePerSecond} must be a number from ${bounds.min} to ${bounds.max}, got "${rate ?? ''}"`);
+  }
+  if (!burst) throw new Error(`Environment variable ${ENV.routeRateBurst} is required with ${ENV.routeRatePerSecond}`);
+  return { ratePerSecond, burst: integerEnv(env, ENV.routeRateBurst, 0, ROUTE_RATE_BOUNDS.burst) };
 }

@@ -25,6 +25,11 @@ export interface FunctionSpec {
    * invoke): it gets `lambda:InvokeFunction` on it and the FANOUT_FUNCTION/_ASYNC_THRESHOLD/_SHARD_SIZE variables.
    */
   readonly broadcasts: boolean;
+  /**
+   * Its route has a token bucket per connection (the stage's `limits.routeRates`, env ROUTE_RATE_*), kept on the
+   * connection item: the function gets the grants for it.
+   */
+  readonly routeRateLimited?: true;
 }
 
 /** Unites grant lists into one grant per table (the infra renders one policy statement per table). */
@@ -52,6 +57,9 @@ const broadcastGrants: readonly TableGrant[] = [
   { table: 'memberships', actions: ['DeleteItem', 'Query'], indexes: ['byConnection'] },
   { table: 'presence', actions: ['UpdateItem'] },
 ];
+
+/** A route's token bucket lives on the connection item: one conditional update per request, a read on refusal. */
+const routeRateGrants: readonly TableGrant[] = [{ table: 'connections', actions: ['UpdateItem', 'GetItem'] }];
 
 export const FUNCTIONS = {
   authorizer: {
@@ -90,20 +98,22 @@ export const FUNCTIONS = {
     description: 'Joins a room, optionally resuming after a seq, and announces a newly present user',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: grants(broadcastGrants, [
+    tables: grants(broadcastGrants, routeRateGrants, [
       { table: 'memberships', actions: ['PutItem', 'Query'] },
       { table: 'messages', actions: ['Query'] },
     ]),
     manageConnections: true,
     broadcasts: true,
+    routeRateLimited: true,
   },
   leave: {
     description: 'Leaves a room and announces a user who is no longer present',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: broadcastGrants,
+    tables: grants(broadcastGrants, routeRateGrants),
     manageConnections: true,
     broadcasts: true,
+    routeRateLimited: true,
   },
   send: {
     description: 'Stores a message once and fans it out to the room',
@@ -125,29 +135,32 @@ export const FUNCTIONS = {
     description: 'Pages through a room history',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: [
+    tables: grants(routeRateGrants, [
       { table: 'memberships', actions: ['GetItem'] },
       { table: 'messages', actions: ['Query'] },
-    ],
+    ]),
     manageConnections: true,
     broadcasts: false,
+    routeRateLimited: true,
   },
   who: {
     description: 'Lists the users present in a room',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: [{ table: 'memberships', actions: ['GetItem', 'Query'] }],
+    tables: grants(routeRateGrants, [{ table: 'memberships', actions: ['GetItem', 'Query'] }]),
     manageConnections: true,
     broadcasts: false,
+    routeRateLimited: true,
   },
   typing: {
     description: 'Relays a typing indicator to the other users of a room, at most one per connection every 2 s',
     timeoutSeconds: 10,
     memoryMb: 256,
     // UpdateItem stamps lastTypingAt on the membership; GetItem tells a non-member from a dropped event.
-    tables: grants(broadcastGrants, [{ table: 'memberships', actions: ['UpdateItem', 'GetItem'] }]),
+    tables: grants(broadcastGrants, routeRateGrants, [{ table: 'memberships', actions: ['UpdateItem', 'GetItem'] }]),
     manageConnections: true,
     broadcasts: true,
+    routeRateLimited: true,
   },
   fanout: {
     description: 'Delivers one shard of a large room fan-out (asynchronous invocations from the functions that broadcast)',
@@ -163,9 +176,10 @@ export const FUNCTIONS = {
     description: 'Answers a heartbeat and refreshes the connection item',
     timeoutSeconds: 5,
     memoryMb: 128,
-    tables: [{ table: 'connections', actions: ['UpdateItem'] }],
+    tables: grants(routeRateGrants, [{ table: 'connections', actions: ['UpdateItem'] }]),
     manageConnections: true,
     broadcasts: false,
+    routeRateLimited: true,
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -1,4 +1,4 @@
-import { broadcast } from '../app/fanout.ts';
+import { deliverToRoom } from '../app/fanout.ts';
 import { idempotencyKey, sendMessage } from '../app/messages.ts';
 import { messageFrame, sendRequest } from '../domain/protocol.ts';
 import { logger } from '../runtime/observability.ts';
@@ -11,14 +11,16 @@ import { messageRoute } from '../runtime/ws-handler.ts';
  */
 export const handler = messageRoute(sendRequest, async (deps, caller, req) => {
   const { message, fannedOut } = await sendMessage(deps, caller, req);
+  let settle: (() => Promise<void>) | undefined;
   if (!fannedOut) {
     const key = idempotencyKey(message.room, caller.userId, message.clientMsgId);
-    await broadcast(deps, message.room, messageFrame(message), caller.nowMs, {}, async () => {
-      // The room has the message now; failing the send here would only make its retry deliver it twice.
-      await deps.store.markFannedOut(key).catch((error: unknown) => logger.warn('could not record the fan-out', { error: String(error) }));
-    });
+    settle = await deliverToRoom(deps, message.room, messageFrame(message), caller.nowMs);
+    // The room has the message now; failing the send here would only make its retry deliver it twice.
+    await deps.store.markFannedOut(key).catch((error: unknown) => logger.warn('could not record the fan-out', { error: String(error) }));
   }
   return {
+    // Connections found gone leave other rooms, and departures are announced, after the sender's ack.
+    afterReply: settle,
     frames: [
       {
         type: 'ack' as const,

@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENV, fanoutConcurrencyFromEnv, largeRoomPolicyFromEnv, requireEnv, sendRateLimitFromEnv } from '../catalog/env.ts';
+import {
+  ENV,
+  fanoutConcurrencyFromEnv,
+  largeRoomPolicyFromEnv,
+  requireEnv,
+  routeRateFromEnv,
+  sendRateLimitFromEnv,
+} from '../catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
 import type { Deps, FanoutConfig } from '../app/context.ts';
 import type { ConnectionNotifier } from '../app/ports.ts';
@@ -53,6 +60,7 @@ export function createDeps(): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
+    routeRate: routeRateFromEnv(),
     fanout: fanoutFromEnv(),
   };
 }

@@ -9,6 +9,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
+import { chargeRoute } from '../app/route-rate.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
@@ -175,7 +176,10 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
       frame = parseFrameBody(event.body);
       const caller = callerOf(event);
       if (sessionEnded(caller.tokenExpiresAt, caller.nowMs)) return await endSession(connectionId, requestId, frame.clientMsgId);
-      const reply = await useCase(deps, caller, parseRequest(schema, frame));
+      const request = parseRequest(schema, frame);
+      // After validation: a malformed frame is answered without touching the database, so it costs no token.
+      await chargeRoute(deps, caller, event.requestContext.routeKey);
+      const reply = await useCase(deps, caller, request);
       for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');

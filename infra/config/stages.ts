@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
-import { ROUTES } from '../../functions/catalog/functions.ts';
+import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
+import { ROUTE_RATE_BOUNDS, type RouteRate } from '../../functions/domain/token-bucket.ts';
 
 export interface ThrottleSettings {
   /** Steady-state requests per second. */
@@ -50,6 +51,20 @@ export interface FanoutSettings {
   readonly shardSize: number;
 }
 
+/** The routes with a token bucket per connection: those the function catalog marks `routeRateLimited`. */
+export type RateLimitedRoute = {
+  [K in FunctionName]: (typeof FUNCTIONS)[K] extends { readonly routeRateLimited: true } ? K : never;
+}[FunctionName];
+
+export const RATE_LIMITED_ROUTES = (Object.keys(FUNCTIONS) as FunctionName[]).filter(
+  (name) => (FUNCTIONS[name] as { routeRateLimited?: true }).routeRateLimited,
+) as RateLimitedRoute[];
+
+export interface ConnectionLimits {
+  /** Per-connection token bucket of each route but send (env ROUTE_RATE_* on its function). */
+  readonly routeRates: Readonly<Record<RateLimitedRoute, RouteRate>>;
+}
+
 export interface StageTags {
   readonly owner: string;
   readonly 'cost-center': string;
@@ -82,6 +97,7 @@ export interface StageConfig {
   readonly fanout: FanoutSettings;
   /** Sends one connection may make per window; more get RATE_LIMITED (env SEND_RATE_* on send). */
   readonly sendRate: SendRateLimit;
+  readonly limits: ConnectionLimits;
   /** Added to the provider's default tags (with `service`, `stage` and `managed-by`). */
   readonly tags: StageTags;
   readonly observability: ObservabilitySettings;
@@ -109,6 +125,18 @@ export const STAGES = {
     // Low enough that the local load test's 500-member room, and the e2e suites, go through the async path.
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
+    limits: {
+      // Well above what a person or the client library does (it pings once a minute, pages history one request
+      // at a time), well below what a script can: a join/leave loop gets 20 at once, then 2 per second.
+      routeRates: {
+        join: { ratePerSecond: 2, burst: 20 },
+        leave: { ratePerSecond: 2, burst: 20 },
+        history: { ratePerSecond: 5, burst: 20 },
+        who: { ratePerSecond: 1, burst: 10 },
+        typing: { ratePerSecond: 2, burst: 10 },
+        ping: { ratePerSecond: 1, burst: 10 },
+      },
+    },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
   },
@@ -137,6 +165,16 @@ export const STAGES = {
     // 1,000 posts at 32 in flight take about a second in the sender; beyond that, shards run side by side.
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
+    limits: {
+      routeRates: {
+        join: { ratePerSecond: 2, burst: 20 },
+        leave: { ratePerSecond: 2, burst: 20 },
+        history: { ratePerSecond: 5, burst: 20 },
+        who: { ratePerSecond: 1, burst: 10 },
+        typing: { ratePerSecond: 2, burst: 10 },
+        ping: { ratePerSecond: 1, burst: 10 },
+      },
+    },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
   },
@@ -231,6 +269,25 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .int('must be a whole number of milliseconds')
       .min(SEND_RATE_BOUNDS.windowMs.min, `must be at least ${SEND_RATE_BOUNDS.windowMs.min}`)
       .max(SEND_RATE_BOUNDS.windowMs.max, `must be at most ${SEND_RATE_BOUNDS.windowMs.max}`),
+  }),
+  limits: z.strictObject({
+    routeRates: z.strictObject(
+      Object.fromEntries(
+        RATE_LIMITED_ROUTES.map((route) => [
+          route,
+          z.strictObject({
+            ratePerSecond: z
+              .number()
+              .min(ROUTE_RATE_BOUNDS.ratePerSecond.min, `must be at least ${ROUTE_RATE_BOUNDS.ratePerSecond.min} per second`)
+              .max(ROUTE_RATE_BOUNDS.ratePerSecond.max, `must be at most ${ROUTE_RATE_BOUNDS.ratePerSecond.max} per second`),
+            burst: z
+              .int('must be a whole number of requests')
+              .min(ROUTE_RATE_BOUNDS.burst.min, `must be at least ${ROUTE_RATE_BOUNDS.burst.min}`)
+              .max(ROUTE_RATE_BOUNDS.burst.max, `must be at most ${ROUTE_RATE_BOUNDS.burst.max}`),
+          }),
+        ]),
+      ) as unknown as Record<RateLimitedRoute, z.ZodType<RouteRate>>,
+    ),
   }),
   tags: z.strictObject({ owner: tagValue, 'cost-center': tagValue }),
   observability: z.strictObject({

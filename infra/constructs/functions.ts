@@ -133,6 +133,11 @@ export class ChatFunctions extends Construct {
       variables[ENV.fanoutAsyncThreshold] = String(stage.fanout.asyncThreshold);
       variables[ENV.fanoutShardSize] = String(stage.fanout.shardSize);
     }
+    const routeRate = (stage.limits.routeRates as Partial<Record<FunctionName, { ratePerSecond: number; burst: number }>>)[name];
+    if (spec.routeRateLimited && routeRate) {
+      variables[ENV.routeRatePerSecond] = String(routeRate.ratePerSecond);
+      variables[ENV.routeRateBurst] = String(routeRate.burst);
+    }
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);

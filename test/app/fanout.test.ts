@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionsApiNotifier } from '../../functions/adapters/connections-api.ts';
 import { openConnection } from '../../functions/app/connections.ts';
 import type { Caller } from '../../functions/app/context.ts';
-import { deliverShard, fanOut } from '../../functions/app/fanout.ts';
+import { deliverShard, deliverToRoom, fanOut } from '../../functions/app/fanout.ts';
 import type { FanoutDispatcher } from '../../functions/app/ports.ts';
 import { MAX_SHARD_CONTINUATIONS, POST_RETRY, type FanoutShard } from '../../functions/domain/fanout.ts';
 import { joinRoom } from '../../functions/app/rooms.ts';
@@ -96,7 +96,7 @@ function setupLargeRooms(threshold: number, shardSize: number) {
   return { ...base, deps, shards };
 }
 
-const none = { leftovers: [], departures: [], shards: 0 };
+const none = { leftovers: [], departures: [], gone: [], shards: 0 };
 
 /** Opens a connection and joins `rooms` through the real use cases. */
 async function connect(deps: ReturnType<typeof setup>['deps'], connectionId: string, userId: string, rooms: string[]) {
@@ -139,7 +139,7 @@ describe('fanOut', () => {
     expect(telemetry.durations.map((d) => d.metric)).toEqual(['FanoutDuration']);
   });
 
-  it('prunes a connection answered with 410 Gone: its item and all its memberships', async () => {
+  it('prunes a connection answered with 410 Gone from the room being delivered to, and leaves its other rooms for later', async () => {
     const { deps, store, telemetry } = setup();
     const room = freshRoom();
     const otherRoom = freshRoom('second');
@@ -148,21 +148,15 @@ describe('fanOut', () => {
 
     const result = await fanOut(deps, room, frame(room), Date.now());
 
-    expect(result.departures).toEqual(
-      expect.arrayContaining([
-        { room, userId: 'bob' },
-        { room: otherRoom, userId: 'bob' },
-      ]),
-    );
-    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0, ...none, departures: expect.any(Array) });
-    expect(result.departures).toHaveLength(2);
+    // Bounded work on the sender's path: this room only, whatever else the gone connection had joined.
+    expect(result).toEqual({ delivered: 1, pruned: 1, failed: 0, ...none, departures: [{ room, userId: 'bob' }], gone: [{ connectionId: 'gone-1', userId: 'bob' }] });
     expect(posts.filter((p) => p.connectionId === 'gone-1')).toHaveLength(1);
     const { Item } = await dynamo.client.send(
       new GetCommand({ TableName: dynamo.tableNames.connections, Key: { connectionId: 'gone-1' }, ConsistentRead: true }),
     );
     expect(Item).toBeUndefined();
     expect(await store.getMembership(room, 'gone-1', Date.now())).toBeUndefined();
-    expect(await store.getMembership(otherRoom, 'gone-1', Date.now())).toBeUndefined();
+    expect(await store.getMembership(otherRoom, 'gone-1', Date.now())).toBeDefined();
     expect((await store.listMembers(room, Date.now())).map((m) => m.connectionId)).toEqual(['ok-1']);
     expect(telemetry.total('StaleConnectionsPruned')).toBe(1);
     expect(telemetry.total('DeliveryFailed')).toBe(0);
@@ -171,6 +165,32 @@ describe('fanOut', () => {
     posts.length = 0;
     expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 1, pruned: 0, failed: 0, ...none });
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-1']);
+  });
+
+  it('cleans up the other rooms of a gone connection, and announces its departures, only when settled', async () => {
+    const { deps, store } = setup();
+    const room = freshRoom();
+    const otherRoom = freshRoom('second');
+    await connect(deps, 'ok-2', 'alice', [room]);
+    await connect(deps, 'ok-3', 'carol', [otherRoom]);
+    await connect(deps, 'gone-3', 'bob', [room, otherRoom]);
+    posts.length = 0;
+
+    const settle = await deliverToRoom(deps, room, frame(room), Date.now());
+
+    // Delivered (the sender could be answered now); nothing of the cleanup has happened yet.
+    expect(posts.map((p) => p.connectionId).sort()).toEqual(['gone-3', 'ok-2']);
+    expect(await store.getMembership(otherRoom, 'gone-3', Date.now())).toBeDefined();
+    await settle();
+    expect(await store.getMembership(otherRoom, 'gone-3', Date.now())).toBeUndefined();
+    const leaves = posts.filter((p) => JSON.parse(p.body).type === 'presence').map((p) => [p.connectionId, JSON.parse(p.body)]);
+    expect(leaves).toEqual(
+      expect.arrayContaining([
+        ['ok-2', { type: 'presence', room, user: 'bob', event: 'leave' }],
+        ['ok-3', { type: 'presence', room: otherRoom, user: 'bob', event: 'leave' }],
+      ]),
+    );
+    expect(leaves).toHaveLength(2);
   });
 
   it('retries a 500 with backoff, then counts it as failed without throwing, keeps the member, and delivers to the rest', async () => {
@@ -189,6 +209,7 @@ describe('fanOut', () => {
       failed: 0,
       leftovers: [{ connectionId: 'broken-1', userId: 'bob' }],
       departures: [{ room, userId: 'dave' }],
+      gone: [{ connectionId: 'gone-2', userId: 'dave' }],
       shards: 0,
     });
     expect(posts.filter((p) => p.connectionId === 'broken-1')).toHaveLength(POST_RETRY.attempts);
@@ -274,7 +295,7 @@ describe('large rooms', () => {
     posts.length = 0;
     const now = Date.now();
 
-    expect(await fanOut(deps, room, frame(room), now)).toEqual({ delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], shards: 3 });
+    expect(await fanOut(deps, room, frame(room), now)).toEqual({ delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], gone: [], shards: 3 });
 
     expect(posts).toEqual([]);
     expect(shards.map((s) => s.recipients.length).sort()).toEqual([1, 2, 2]);

@@ -28,9 +28,18 @@ describe('function catalog', () => {
   });
 
   it('gives the read-only and heartbeat routes no more than they use', () => {
-    expect(FUNCTIONS.who.tables).toEqual([{ table: 'memberships', actions: ['GetItem', 'Query'] }]);
-    expect(FUNCTIONS.ping.tables).toEqual([{ table: 'connections', actions: ['UpdateItem'] }]);
+    // The connection item's UpdateItem/GetItem keep the route's token bucket (GetItem only on a refusal).
+    expect(FUNCTIONS.who.tables).toEqual([
+      { table: 'connections', actions: ['UpdateItem', 'GetItem'] },
+      { table: 'memberships', actions: ['GetItem', 'Query'] },
+    ]);
+    expect(FUNCTIONS.ping.tables).toEqual([{ table: 'connections', actions: ['UpdateItem', 'GetItem'] }]);
     expect(FUNCTIONS.typing.tables.find((g) => g.table === 'messages')).toBeUndefined();
+  });
+
+  it('gives every route but send and the $ routes a token bucket per connection', () => {
+    const limited = FUNCTION_NAMES.filter((name) => (FUNCTIONS[name] as { routeRateLimited?: true }).routeRateLimited);
+    expect(limited.sort()).toEqual(['history', 'join', 'leave', 'ping', 'typing', 'who']);
   });
 
   it('keeps presence per (room, user) with a TTL', () => {
