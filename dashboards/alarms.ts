@@ -18,12 +18,18 @@ export interface MetricRef {
   readonly namespace: string;
   readonly name: string;
   readonly stat: Statistic;
+  /**
+   * For table metrics DynamoDB publishes under more dimensions than TableName: one series per operation the
+   * stack performs on the table (`SystemErrors` exists only per TableName and Operation), or the table's own
+   * series plus one per global secondary index (throttling on an index is not in the table's series).
+   */
+  readonly across?: 'operations' | 'indexes';
 }
 
 export type AlarmRule =
   /** metric <comparison> threshold. `timeoutShare` sets the threshold to that share of the function's timeout (ms). */
   | { readonly kind: 'threshold'; readonly metric: MetricRef; readonly comparison: Comparison; readonly threshold: number | { readonly timeoutShare: number } }
-  /** The sum of several metrics <comparison> threshold (e.g. read + write throttle events). */
+  /** The sum of several metrics (each expanded `across` its series) <comparison> threshold, e.g. read + write throttle events. */
   | { readonly kind: 'sum'; readonly metrics: readonly MetricRef[]; readonly comparison: Comparison; readonly threshold: number }
   /** 100 × numerator / (sum of denominators) > thresholdPercent, i.e. an error rate. */
   | { readonly kind: 'ratio'; readonly numerator: MetricRef; readonly denominators: readonly MetricRef[]; readonly thresholdPercent: number }
@@ -182,8 +188,8 @@ const ENTRIES = [
     rule: {
       kind: 'sum',
       metrics: [
-        { namespace: DYNAMODB, name: 'ReadThrottleEvents', stat: 'Sum' },
-        { namespace: DYNAMODB, name: 'WriteThrottleEvents', stat: 'Sum' },
+        { namespace: DYNAMODB, name: 'ReadThrottleEvents', stat: 'Sum', across: 'indexes' },
+        { namespace: DYNAMODB, name: 'WriteThrottleEvents', stat: 'Sum', across: 'indexes' },
       ],
       comparison: 'GreaterThanThreshold',
       threshold: 0,
@@ -196,7 +202,12 @@ const ENTRIES = [
     whatBroke: 'DynamoDB is answering with internal server errors',
     scope: 'table',
     severity: 'ticket',
-    rule: { kind: 'threshold', metric: { namespace: DYNAMODB, name: 'SystemErrors', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
+    rule: {
+      kind: 'sum',
+      metrics: [{ namespace: DYNAMODB, name: 'SystemErrors', stat: 'Sum', across: 'operations' }],
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    },
     evaluationPeriods: 15,
     drill: { fault: 'dynamodb-system-error' },
   },
