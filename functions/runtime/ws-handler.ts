@@ -9,6 +9,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
+import { ENV } from '../catalog/env.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
@@ -110,11 +111,17 @@ function appendCorrelationKeys(event: WebSocketEvent): void {
     userId: ctx.authorizer?.userId,
   });
   tracer.putAnnotation('route', ctx.routeKey);
+  // The metric lines (EMF) carry none of the logger's keys: this one lets Logs Insights join them to the request.
+  metrics.addMetadata('requestId', ctx.requestId);
 }
+
+/** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
+const stageAnnotation = { before: () => tracer.putAnnotation('stage', process.env[ENV.stage] ?? 'unknown') };
 
 export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler)
     .use(captureLambdaHandler(tracer))
+    .use(stageAnnotation)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
