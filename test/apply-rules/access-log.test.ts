@@ -1,0 +1,41 @@
+/**
+ * API Gateway refuses a stage whose access-log format uses a `$context` variable it does not support for
+ * WebSocket APIs ("BadRequestException: The following context variables are not supported").
+ */
+import { describe, expect, it } from 'vitest';
+import { ruleData, readPlan, resourcesOf, synthesizedStacks } from './support.ts';
+
+const DOC = ruleData<{ variables: string[]; authorizerContextPrefix: string }>('apigateway-websocket-access-log-variables.json');
+const SUPPORTED = new Set(DOC.variables);
+
+/** The variables of a format that API Gateway does not document for WebSocket APIs. */
+export function unsupportedVariables(format: string): string[] {
+  const used = format.match(/\$context\.[A-Za-z0-9_.]+/g) ?? [];
+  return used.filter((variable) => {
+    if (SUPPORTED.has(variable)) return false;
+    // One key of the authorizer's context map, e.g. $context.authorizer.userId.
+    const key = variable.startsWith(DOC.authorizerContextPrefix) ? variable.slice(DOC.authorizerContextPrefix.length) : undefined;
+    return !(key && /^[A-Za-z0-9_]+$/.test(key));
+  });
+}
+
+describe('access-log variables', () => {
+  it('catches variables of REST or HTTP APIs that WebSocket APIs do not support', () => {
+    const broken = JSON.stringify({ status: '$context.integrationStatus', error: '$context.integrationErrorMessage', ok: '$context.requestId' });
+    expect(unsupportedVariables(broken)).toEqual(['$context.integrationStatus', '$context.integrationErrorMessage']);
+    expect(unsupportedVariables('{"user":"$context.authorizer.userId","deep":"$context.authorizer.a.b"}')).toEqual(['$context.authorizer.a.b']);
+  });
+
+  describe.each(synthesizedStacks())('%s', (stack) => {
+    const stages = resourcesOf(readPlan(stack), 'aws_apigatewayv2_stage');
+
+    it('has stages with access logs, whose every variable API Gateway supports for WebSocket APIs', () => {
+      expect(stages.length).toBeGreaterThan(0);
+      for (const stage of stages) {
+        const format = String((stage.access_log_settings as { format?: string } | undefined)?.format ?? '');
+        expect(format).toContain('$context.');
+        expect(unsupportedVariables(format)).toEqual([]);
+      }
+    });
+  });
+});
