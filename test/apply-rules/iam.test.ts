@@ -54,9 +54,9 @@ export function resolveReferences(text: string, plan: Plan, region: string, vari
   });
 }
 
-/** A glob as tokens: literal characters, and WILDCARD for `*` (policy resources) or `${Name}` (ARN templates). */
-const WILDCARD = Symbol('wildcard');
-function globTokens(text: string, wildcard: RegExp): (string | typeof WILDCARD)[] {
+/** A glob as tokens: single literal characters, and WILDCARD for `*` (policy resources) or `${Name}` (ARN templates). */
+const WILDCARD = '<wildcard>';
+function globTokens(text: string, wildcard: RegExp): string[] {
   return text.split(wildcard).flatMap((part, i) => [...(i > 0 ? [WILDCARD] : []), ...part]);
 }
 
