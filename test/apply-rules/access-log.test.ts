@@ -3,6 +3,9 @@
  * WebSocket APIs ("BadRequestException: The following context variables are not supported").
  */
 import { describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FORMAT } from '../../infra/constructs/api.ts';
+import { accessLog } from '../../local/gateway/access-log.ts';
+import type { ConnectionInfo } from '../../local/gateway/events.ts';
 import { ruleData, readPlan, resourcesOf, synthesizedStacks } from './support.ts';
 
 const DOC = ruleData<{ variables: string[]; authorizerContextPrefix: string }>('apigateway-websocket-access-log-variables.json');
@@ -37,5 +40,19 @@ describe('access-log variables', () => {
         expect(unsupportedVariables(format)).toEqual([]);
       }
     });
+  });
+});
+
+describe('the local gateway writes the same access-log fields', () => {
+  const conn = { connectionId: 'c-1', sourceIp: '127.0.0.1' } as unknown as ConnectionInfo;
+  const lines: string[] = [];
+  const write = accessLog(ACCESS_LOG_FORMAT, (line) => lines.push(line));
+
+  it('fills every integration variable of the format for a message, and Lambda throttling as 429', () => {
+    write({ conn, routeKey: 'send', eventType: 'MESSAGE', status: 200, latencyMs: 12, result: { status: 'ok', payload: { statusCode: 200 } } });
+    write({ conn, routeKey: 'send', eventType: 'MESSAGE', status: 500, latencyMs: 3, result: { status: 'throttled', errorMessage: 'Rate Exceeded.', reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' } });
+    const [ok, throttled] = lines.map((l) => JSON.parse(l) as Record<string, string>);
+    expect(ok).toMatchObject({ routeKey: 'send', status: '200', integrationStatus: '200', functionStatus: '200', integrationLatency: '12', integrationError: '-' });
+    expect(throttled).toMatchObject({ status: '500', integrationStatus: '429', integrationError: 'Rate Exceeded.' });
   });
 });
