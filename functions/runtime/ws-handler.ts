@@ -111,8 +111,6 @@ function appendCorrelationKeys(event: WebSocketEvent): void {
     userId: ctx.authorizer?.userId,
   });
   tracer.putAnnotation('route', ctx.routeKey);
-  // The metric lines (EMF) carry none of the logger's keys: this one lets Logs Insights join them to the request.
-  metrics.addMetadata('requestId', ctx.requestId);
 }
 
 /** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
