@@ -18,12 +18,18 @@ export interface MetricRef {
   readonly namespace: string;
   readonly name: string;
   readonly stat: Statistic;
+  /**
+   * For table metrics DynamoDB publishes under more dimensions than TableName: one series per operation the
+   * stack performs on the table (`SystemErrors` exists only per TableName and Operation), or the table's own
+   * series plus one per global secondary index (throttling on an index is not in the table's series).
+   */
+  readonly across?: 'operations' | 'indexes';
 }
 
 export type AlarmRule =
   /** metric <comparison> threshold. `timeoutShare` sets the threshold to that share of the function's timeout (ms). */
   | { readonly kind: 'threshold'; readonly metric: MetricRef; readonly comparison: Comparison; readonly threshold: number | { readonly timeoutShare: number } }
-  /** The sum of several metrics <comparison> threshold (e.g. read + write throttle events). */
+  /** The sum of several metrics (each expanded `across` its series) <comparison> threshold, e.g. read + write throttle events. */
   | { readonly kind: 'sum'; readonly metrics: readonly MetricRef[]; readonly comparison: Comparison; readonly threshold: number }
   /** 100 × numerator / (sum of denominators) > thresholdPercent, i.e. an error rate. */
   | { readonly kind: 'ratio'; readonly numerator: MetricRef; readonly denominators: readonly MetricRef[]; readonly thresholdPercent: number }
@@ -43,22 +49,40 @@ export type DrillFault =
   | 'forged-tokens'
   | 'fanout-crash';
 
-export interface AlarmDefinition {
+/** How an alarm decides over time; the catalog states only what differs from ALARM_DEFAULTS. */
+export interface AlarmEvaluation {
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  /** Breaching periods among the evaluated ones that raise the alarm. */
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: 'notBreaching' | 'breaching' | 'missing' | 'ignore';
+}
+
+/**
+ * Three breaching one-minute periods in a row, and a quiet metric is healthy: most of our metrics only have
+ * datapoints while something happens, so "missing" means "nothing went wrong".
+ */
+export const ALARM_DEFAULTS = {
+  periodSeconds: 60,
+  evaluationPeriods: 3,
+  treatMissingData: 'notBreaching',
+} as const satisfies Omit<AlarmEvaluation, 'datapointsToAlarm'>;
+
+export interface AlarmDefinition extends AlarmEvaluation {
   readonly id: string;
   /** Starts the alarm description: what broke, in the words of the person paged. */
   readonly whatBroke: string;
   readonly scope: AlarmScope;
   readonly severity: Severity;
   readonly rule: AlarmRule;
-  readonly periodSeconds: number;
-  readonly evaluationPeriods: number;
-  readonly datapointsToAlarm: number;
-  readonly treatMissingData: 'notBreaching' | 'breaching' | 'missing' | 'ignore';
   /** Per-function alarms skip these functions, for the reason given. */
   readonly exceptFunctions?: { readonly functions: readonly string[]; readonly reason: string };
   /** How the local drill produces it, or why it cannot be produced on one machine. */
   readonly drill: { readonly fault: DrillFault } | { readonly notDrillable: string };
 }
+
+/** A catalog entry: ALARM_DEFAULTS fill what it leaves out, and datapointsToAlarm defaults to every evaluated period. */
+type AlarmEntry = Omit<AlarmDefinition, keyof AlarmEvaluation> & Partial<AlarmEvaluation>;
 
 const API = 'AWS/ApiGateway';
 const LAMBDA = 'AWS/Lambda';
@@ -70,17 +94,13 @@ const apiRequests: MetricRef[] = [
   { namespace: API, name: 'MessageCount', stat: 'Sum' },
 ];
 
-export const ALARMS = [
+const ENTRIES = [
   {
     id: 'api-integration-errors',
     whatBroke: 'WebSocket requests are failing in their Lambda integration (crashes or timeouts)',
     scope: 'api',
     severity: 'page',
     rule: { kind: 'ratio', numerator: { namespace: API, name: 'IntegrationError', stat: 'Sum' }, denominators: apiRequests, thresholdPercent: 5 },
-    periodSeconds: 60,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'function-crash' },
   },
   {
@@ -89,10 +109,6 @@ export const ALARMS = [
     scope: 'api',
     severity: 'page',
     rule: { kind: 'threshold', metric: { namespace: API, name: 'ExecutionError', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
-    periodSeconds: 60,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'function-throttle' },
   },
   {
@@ -101,10 +117,7 @@ export const ALARMS = [
     scope: 'api',
     severity: 'ticket',
     rule: { kind: 'ratio', numerator: { namespace: API, name: 'ClientError', stat: 'Sum' }, denominators: apiRequests, thresholdPercent: 5 },
-    periodSeconds: 60,
     evaluationPeriods: 5,
-    datapointsToAlarm: 5,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'forged-tokens' },
   },
   {
@@ -113,10 +126,8 @@ export const ALARMS = [
     scope: 'api',
     severity: 'ticket',
     rule: { kind: 'threshold', metric: { namespace: API, name: 'IntegrationLatency', stat: 'p99' }, comparison: 'GreaterThanThreshold', threshold: 5000 },
-    periodSeconds: 60,
     evaluationPeriods: 5,
     datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'slow-fanout' },
   },
   {
@@ -126,8 +137,6 @@ export const ALARMS = [
     severity: 'ticket',
     rule: { kind: 'anomaly', metric: { namespace: API, name: 'ConnectCount', stat: 'Sum' }, bandWidth: 3 },
     periodSeconds: 300,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
     treatMissingData: 'ignore',
     drill: { notDrillable: 'an anomaly band needs days of training data that CloudWatch computes; the local store has minutes' },
   },
@@ -142,10 +151,6 @@ export const ALARMS = [
         'the authorizer answers every bad token by throwing "Unauthorized" (the only way to get a 401), which Lambda counts as an error; its real failures surface as api-execution-errors and its rejections as auth-failures',
     },
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'Errors', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
-    periodSeconds: 60,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'function-crash' },
   },
   {
@@ -154,10 +159,7 @@ export const ALARMS = [
     scope: 'function',
     severity: 'ticket',
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'Throttles', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
-    periodSeconds: 60,
     evaluationPeriods: 5,
-    datapointsToAlarm: 5,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'function-throttle' },
   },
   {
@@ -166,10 +168,7 @@ export const ALARMS = [
     scope: 'function',
     severity: 'ticket',
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'Duration', stat: 'p99' }, comparison: 'GreaterThanThreshold', threshold: { timeoutShare: 0.8 } },
-    periodSeconds: 60,
     evaluationPeriods: 15,
-    datapointsToAlarm: 15,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'dynamodb-slow' },
   },
   {
@@ -178,10 +177,7 @@ export const ALARMS = [
     scope: 'account',
     severity: 'ticket',
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ConcurrentExecutions', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: 900 },
-    periodSeconds: 60,
     evaluationPeriods: 10,
-    datapointsToAlarm: 10,
-    treatMissingData: 'notBreaching',
     drill: { notDrillable: 'reaching 900 concurrent executions needs 900 workers; one 2-core machine cannot hold them' },
   },
   {
@@ -192,16 +188,13 @@ export const ALARMS = [
     rule: {
       kind: 'sum',
       metrics: [
-        { namespace: DYNAMODB, name: 'ReadThrottleEvents', stat: 'Sum' },
-        { namespace: DYNAMODB, name: 'WriteThrottleEvents', stat: 'Sum' },
+        { namespace: DYNAMODB, name: 'ReadThrottleEvents', stat: 'Sum', across: 'indexes' },
+        { namespace: DYNAMODB, name: 'WriteThrottleEvents', stat: 'Sum', across: 'indexes' },
       ],
       comparison: 'GreaterThanThreshold',
       threshold: 0,
     },
-    periodSeconds: 60,
     evaluationPeriods: 5,
-    datapointsToAlarm: 5,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'dynamodb-throttle' },
   },
   {
@@ -209,11 +202,13 @@ export const ALARMS = [
     whatBroke: 'DynamoDB is answering with internal server errors',
     scope: 'table',
     severity: 'ticket',
-    rule: { kind: 'threshold', metric: { namespace: DYNAMODB, name: 'SystemErrors', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
-    periodSeconds: 60,
+    rule: {
+      kind: 'sum',
+      metrics: [{ namespace: DYNAMODB, name: 'SystemErrors', stat: 'Sum', across: 'operations' }],
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    },
     evaluationPeriods: 15,
-    datapointsToAlarm: 15,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'dynamodb-system-error' },
   },
   {
@@ -227,10 +222,6 @@ export const ALARMS = [
       denominators: [custom('MessagesDelivered', 'Sum'), custom('DeliveryFailed', 'Sum')],
       thresholdPercent: 5,
     },
-    periodSeconds: 60,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'connections-api-error' },
   },
   {
@@ -241,8 +232,6 @@ export const ALARMS = [
     rule: { kind: 'threshold', metric: custom('StaleConnectionsPruned', 'Sum'), comparison: 'GreaterThanThreshold', threshold: 50 },
     periodSeconds: 300,
     evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'stale-connections' },
   },
   {
@@ -253,8 +242,6 @@ export const ALARMS = [
     rule: { kind: 'threshold', metric: custom('ConnectAuthFailed', 'Sum'), comparison: 'GreaterThanThreshold', threshold: 100 },
     periodSeconds: 300,
     evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'forged-tokens' },
   },
   {
@@ -278,10 +265,8 @@ export const ALARMS = [
     scope: 'service',
     severity: 'ticket',
     rule: { kind: 'threshold', metric: custom('FanoutDuration', 'p99'), comparison: 'GreaterThanThreshold', threshold: 2000 },
-    periodSeconds: 60,
     evaluationPeriods: 5,
     datapointsToAlarm: 3,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'slow-fanout' },
   },
   {
@@ -296,18 +281,20 @@ export const ALARMS = [
       comparison: 'GreaterThanThreshold',
       threshold: 0,
     },
-    periodSeconds: 60,
     evaluationPeriods: 1,
-    datapointsToAlarm: 1,
-    treatMissingData: 'notBreaching',
     drill: { fault: 'fanout-crash' },
   },
-] as const satisfies readonly AlarmDefinition[];
+] as const satisfies readonly AlarmEntry[];
 
-export type AlarmId = (typeof ALARMS)[number]['id'];
+export type AlarmId = (typeof ENTRIES)[number]['id'];
+
+export const ALARMS: readonly AlarmDefinition[] = (ENTRIES as readonly AlarmEntry[]).map((entry) => {
+  const evaluationPeriods = entry.evaluationPeriods ?? ALARM_DEFAULTS.evaluationPeriods;
+  return { ...ALARM_DEFAULTS, datapointsToAlarm: evaluationPeriods, ...entry, evaluationPeriods };
+});
 
 export function alarmById(id: string): AlarmDefinition {
-  const alarm = (ALARMS as readonly AlarmDefinition[]).find((a) => a.id === id);
+  const alarm = ALARMS.find((a) => a.id === id);
   if (!alarm) throw new Error(`no alarm "${id}"; alarms: ${ALARMS.map((a) => a.id).join(', ')}`);
   return alarm;
 }

@@ -27,7 +27,7 @@ export interface Section {
 
 const api = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/ApiGateway', name, stat }, label: `${name} (${stat})` });
 const lambda = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/Lambda', name, stat }, label: `${name} (${stat})` });
-const table = (name: string, stat: MetricRef['stat'] = 'Sum'): Series => ({ metric: { namespace: 'AWS/DynamoDB', name, stat }, label: name });
+const table = (name: string, across?: MetricRef['across']): Series => ({ metric: { namespace: 'AWS/DynamoDB', name, stat: 'Sum', ...(across ? { across } : {}) }, label: name });
 const queue = (name: string, stat: MetricRef['stat']): Series => ({ metric: { namespace: 'AWS/SQS', name, stat }, label: `${name} (${stat})` });
 const business = (name: CustomMetricName, stat: MetricRef['stat'] = 'Sum'): Series => ({
   metric: { namespace: METRICS_NAMESPACE, name, stat },
@@ -67,7 +67,7 @@ export const DASHBOARD: readonly Section[] = [
     each: 'table',
     widgets: [
       { type: 'metric', title: 'Consumed capacity', scope: 'table', series: [table('ConsumedReadCapacityUnits'), table('ConsumedWriteCapacityUnits')] },
-      { type: 'metric', title: 'Throttles and errors', scope: 'table', series: [table('ReadThrottleEvents'), table('WriteThrottleEvents'), table('SystemErrors')] },
+      { type: 'metric', title: 'Throttles and errors', scope: 'table', series: [table('ReadThrottleEvents', 'indexes'), table('WriteThrottleEvents', 'indexes'), table('SystemErrors', 'operations')] },
     ],
   },
   {

@@ -89,12 +89,14 @@ export class DynamoProxy {
     if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
     if (this.faults.get('dynamodb-throttle')) {
       // On-demand tables on dynalite never throttle; this answer is what DynamoDB sends when one does.
-      this.metric(table, isRead ? 'ReadThrottleEvents' : 'WriteThrottleEvents', 1);
+      // As DynamoDB publishes it: a request on a global secondary index throttles that index's series.
+      const index = typeof input?.IndexName === 'string' ? { GlobalSecondaryIndexName: input.IndexName } : undefined;
+      this.metric(table, isRead ? 'ReadThrottleEvents' : 'WriteThrottleEvents', 1, index);
       return this.reject(res, 400, 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 'Throughput exceeded (injected)');
     }
     if (this.faults.get('dynamodb-system-error')) {
       // Likewise an injected answer: DynamoDB's own 500.
-      this.metric(table, 'SystemErrors', 1);
+      this.metric(table, 'SystemErrors', 1, { Operation: operation });
       return this.reject(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error (injected)');
     }
     const started = Date.now();

@@ -98,11 +98,11 @@ export async function deliver(
  * Counts a delivery in the metrics catalog's terms: message metrics stay about messages. `recipients` is the
  * room's count, given where the fan-out started (a shard's were counted by the function that cut it).
  */
-function recordDelivery(deps: Deps, frame: Frame, result: DeliveryResult, startedMs: number, recipients?: number): void {
+function recordDelivery(deps: Deps, room: string, frame: Frame, result: DeliveryResult, startedMs: number, recipients?: number): void {
   if (frame.type === 'message') {
     if (recipients !== undefined) deps.telemetry.count('FanoutRecipients', recipients);
     deps.telemetry.count('MessagesDelivered', result.delivered);
-    deps.telemetry.durationMs('FanoutDuration', Date.now() - startedMs);
+    deps.telemetry.durationMs('FanoutDuration', Date.now() - startedMs, { room });
   } else if (result.delivered) {
     deps.telemetry.count('EventsDelivered', result.delivered);
   }
@@ -143,7 +143,7 @@ export async function fanOut(
     return { delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], gone: [], shards: shards.length };
   }
   const result = await deliver(deps, room, frame, recipients, nowMs);
-  recordDelivery(deps, frame, result, started, recipients.length);
+  recordDelivery(deps, room, frame, result, started, recipients.length);
   // Nothing follows a fan-out made here: what is left over has failed.
   countFailed(deps, room, result.leftovers.length, `still throttled or failing after ${POST_RETRY.attempts} tries`);
   return { ...result, shards: 0 };
@@ -158,7 +158,7 @@ export async function fanOut(
 export async function deliverShard(deps: Deps, shard: FanoutShard, hasTime: () => boolean): Promise<void> {
   const started = Date.now();
   const result = await deliver(deps, shard.room, shard.frame, shard.recipients, shard.startedAt, hasTime);
-  recordDelivery(deps, shard.frame, result, started);
+  recordDelivery(deps, shard.room, shard.frame, result, started);
   const { leftovers } = result;
   const dispatcher = deps.fanout.largeRooms?.dispatcher;
   if (leftovers.length && dispatcher && shard.attempt < MAX_SHARD_CONTINUATIONS) {

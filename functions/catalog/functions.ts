@@ -4,7 +4,8 @@
  */
 import type { TableKey } from './tables.ts';
 
-export type DynamoAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+export const DYNAMO_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
+export type DynamoAction = (typeof DYNAMO_ACTIONS)[number];
 
 export interface TableGrant {
   readonly table: TableKey;
@@ -218,6 +219,12 @@ export const ROUTES: readonly Route[] = [
 export const FRAME_FUNCTIONS: ReadonlySet<FunctionName> = new Set(
   ROUTES.filter((r) => r.routeKey !== '$connect' && r.routeKey !== '$disconnect').map((r) => r.function),
 );
+
+/** The DynamoDB operations some function performs on a table, in a stable order (its per-operation metrics). */
+export function tableOperations(table: TableKey): DynamoAction[] {
+  const used = new Set((Object.values(FUNCTIONS) as FunctionSpec[]).flatMap((f) => f.tables.filter((g) => g.table === table).flatMap((g) => g.actions)));
+  return DYNAMO_ACTIONS.filter((action) => used.has(action));
+}
 
 /** Client-facing actions: every route that is not one of API Gateway's `$` routes. */
 export const ACTIONS: readonly string[] = ROUTES.filter((r) => !r.routeKey.startsWith('$')).map((r) => r.routeKey);

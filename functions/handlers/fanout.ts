@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { deliverShard } from '../app/fanout.ts';
 import { parseFanoutShard } from '../domain/fanout.ts';
 import { deps } from '../runtime/deps.ts';
-import { logger } from '../runtime/observability.ts';
+import { logger, tracer } from '../runtime/observability.ts';
 import { withPowertools } from '../runtime/ws-handler.ts';
 
 /** Stops starting posts this long before the timeout, leaving time to hand the rest to a continuation. */
@@ -14,7 +14,13 @@ const CONTINUATION_MARGIN_MS = 5_000;
  * to the on-failure destination (the dead-letter queue), which is alarmed.
  */
 export const handler = withPowertools(async (event: unknown, context: Context): Promise<void> => {
-  const shard = parseFanoutShard(event);
-  logger.appendKeys({ room: shard.room, frameType: shard.frame.type, recipients: shard.recipients.length, attempt: shard.attempt });
-  await deliverShard(deps, shard, () => context.getRemainingTimeInMillis() > CONTINUATION_MARGIN_MS);
+  try {
+    const shard = parseFanoutShard(event);
+    logger.appendKeys({ room: shard.room, frameType: shard.frame.type, recipients: shard.recipients.length, attempt: shard.attempt });
+    await deliverShard(deps, shard, () => context.getRemainingTimeInMillis() > CONTINUATION_MARGIN_MS);
+    tracer.putAnnotation('outcome', 'ok');
+  } catch (error) {
+    tracer.putAnnotation('outcome', 'INTERNAL');
+    throw error;
+  }
 });

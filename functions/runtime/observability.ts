@@ -29,7 +29,8 @@ export const telemetry: Telemetry = {
   count(metric: CustomMetricName, value = 1) {
     metrics.addMetric(metric, UNITS[CUSTOM_METRICS[metric].unit], value);
   },
-  durationMs(metric: CustomMetricName, ms: number) {
+  durationMs(metric: CustomMetricName, ms: number, about = {}) {
+    for (const [key, value] of Object.entries(about)) metrics.addMetadata(key, value);
     metrics.addMetric(metric, UNITS[CUSTOM_METRICS[metric].unit], ms);
   },
   warn(message, details) {

@@ -10,6 +10,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context 
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { chargeRoute } from '../app/route-rate.ts';
+import { ENV } from '../catalog/env.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
@@ -159,9 +160,13 @@ function appendCorrelationKeys(event: WebSocketEvent): void {
   tracer.putAnnotation('route', ctx.routeKey);
 }
 
+/** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
+const stageAnnotation = { before: () => tracer.putAnnotation('stage', process.env[ENV.stage] ?? 'unknown') };
+
 export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler)
     .use(captureLambdaHandler(tracer))
+    .use(stageAnnotation)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

@@ -28,8 +28,6 @@ export interface ObservabilitySettings {
   readonly runbookBaseUrl: string;
   /** Per-stage thresholds replacing the catalog's defaults (dashboards/alarms.ts), by alarm id. */
   readonly alarmThresholds?: Readonly<Partial<Record<string, number>>>;
-  /** Share of requests X-Ray samples beyond the first one each second. */
-  readonly traceSampleRate: number;
 }
 
 /**
@@ -138,7 +136,7 @@ export const STAGES = {
       },
     },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
-    observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 1, alarmThresholds: { 'auth-failures': 20 } },
+    observability: { runbookBaseUrl: RUNBOOKS, alarmThresholds: { 'auth-failures': 20 } },
   },
   prod: {
     name: 'prod',
@@ -176,7 +174,7 @@ export const STAGES = {
       },
     },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
-    observability: { runbookBaseUrl: RUNBOOKS, traceSampleRate: 0.05 },
+    observability: { runbookBaseUrl: RUNBOOKS },
   },
 } as const satisfies Record<string, StageConfig>;
 
@@ -298,7 +296,6 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
         z.number().nonnegative('must be a number of at least 0'),
       )
       .optional(),
-    traceSampleRate: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'),
   }),
 });
 

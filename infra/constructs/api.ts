@@ -13,16 +13,21 @@ import { ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER, type Functio
 import { resourceName, type StageConfig } from '../config/stages.ts';
 import type { ConnectionsTarget } from './functions.ts';
 
-/** Access log line per request, in JSON so Logs Insights can query its fields. */
+/**
+ * Access log line per request, in JSON so Logs Insights can query its fields. Only variables API Gateway documents
+ * for WebSocket APIs: any other one makes it refuse the stage (test/apply-rules/access-log.test.ts).
+ */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
   connectionId: '$context.connectionId',
   routeKey: '$context.routeKey',
   eventType: '$context.eventType',
   status: '$context.status',
-  integrationStatus: '$context.integrationStatus',
-  integrationLatency: '$context.integrationLatency',
-  integrationError: '$context.integrationErrorMessage',
+  // Lambda's answer to the invoke (429 when throttled), then the status the function itself returned.
+  integrationStatus: '$context.integration.integrationStatus',
+  functionStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  integrationError: '$context.integration.error',
   authorizerError: '$context.authorizer.error',
   error: '$context.error.message',
   sourceIp: '$context.identity.sourceIp',

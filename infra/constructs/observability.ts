@@ -7,14 +7,13 @@ import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/ind
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
 import { XrayGroup } from '@cdktf/provider-aws/lib/xray-group/index.js';
-import { XraySamplingRule } from '@cdktf/provider-aws/lib/xray-sampling-rule/index.js';
 import { TerraformIterator, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ALARMS, runbookPath, type AlarmDefinition, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
 import { DASHBOARD, type Widget } from '../../dashboards/dashboard.ts';
 import { QUERIES } from '../../dashboards/queries.ts';
-import { FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
-import type { TableKey } from '../../functions/catalog/tables.ts';
+import { FUNCTIONS, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
+import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
 
 export interface ObservabilityProps {
@@ -36,6 +35,17 @@ interface AlarmInstance {
   readonly suffix?: string;
   readonly dimensions: Dimensions;
   readonly timeoutMs?: number;
+  /** The table a table-scoped alarm watches: its operations and indexes are series of their own. */
+  readonly table?: TableKey;
+}
+
+/** The series a metric stands for on one instance: the instance's, or one per operation or index of its table. */
+function seriesDimensions(metric: MetricRef, dimensions: Dimensions, table: TableKey | undefined): Dimensions[] {
+  if (!metric.across) return [dimensions];
+  if (!table) throw new Error(`${metric.namespace} ${metric.name} is split across ${metric.across}, which only table metrics have`);
+  if (metric.across === 'operations') return tableOperations(table).map((Operation) => ({ ...dimensions, Operation }));
+  const indexes = (TABLES[table] as TableSchema).indexes ?? [];
+  return [dimensions, ...indexes.map((index) => ({ ...dimensions, GlobalSecondaryIndexName: index.name }))];
 }
 
 const PERCENTILE = /^p\d+(\.\d+)?$/;
@@ -83,23 +93,12 @@ export class Observability extends Construct {
       });
     }
 
-    new XraySamplingRule(this, 'sampling', {
-      ruleName: resourceName(stage, 'fns'),
-      priority: 1000,
-      reservoirSize: 1,
-      fixedRate: stage.observability.traceSampleRate,
-      serviceName: `${resourceName(stage, '')}*`,
-      serviceType: 'AWS::Lambda::Function',
-      host: '*',
-      httpMethod: '*',
-      urlPath: '*',
-      resourceArn: '*',
-      version: 1,
-    });
-    // Traces of failed or slow requests, by the tracer's annotations (route and outcome; never user ids).
+    // No sampling rule: Lambda samples active tracing itself and ignores X-Ray sampling rules (docs/operations.md).
+    // Traces of this stage's failed or slow requests, by the tracer's annotations (stage, route, outcome; never
+    // user ids): a group filter may not combine service() with annotations.
     new XrayGroup(this, 'problem-traces', {
       groupName: resourceName(stage, 'problems'),
-      filterExpression: `service("${resourceName(stage, '')}*") AND (annotation.outcome != "ok" OR responsetime > 3)`,
+      filterExpression: `annotation.stage = "${stage.name}" AND (annotation.outcome != "ok" OR responsetime > 3)`,
       insightsConfiguration: { insightsEnabled: true, notificationsEnabled: false },
     });
 
@@ -147,6 +146,7 @@ export class Observability extends Construct {
             definition,
             suffix: key,
             dimensions: { TableName: tables[key].name },
+            table: key,
           }));
         case 'queue':
           return [{ definition, dimensions: { QueueName: this.props.fanoutDeadLetterQueue } }];
@@ -159,7 +159,7 @@ export class Observability extends Construct {
   }
 
   private alarm(instance: AlarmInstance, actions: string[]): CloudwatchMetricAlarm {
-    const { definition: d, suffix, dimensions } = instance;
+    const { definition: d, suffix, dimensions, table } = instance;
     const { stage } = this.props;
     const name = resourceName(stage, suffix ? `${d.id}-${suffix}` : d.id);
     const base: CloudwatchMetricAlarmConfig = {
@@ -174,14 +174,19 @@ export class Observability extends Construct {
       tags: { severity: d.severity, alarm: d.id },
     };
     const threshold = (fallback: number) => stage.observability.alarmThresholds?.[d.id] ?? fallback;
-    const query = (id: string, metric: MetricRef) => ({
+    const query = (id: string, metric: MetricRef, seriesDims: Dimensions = dimensions) => ({
       id,
       returnData: false,
-      metric: { namespace: metric.namespace, metricName: metric.name, stat: metric.stat, period: d.periodSeconds, dimensions },
+      metric: { namespace: metric.namespace, metricName: metric.name, stat: metric.stat, period: d.periodSeconds, dimensions: seriesDims },
     });
     const rule = d.rule;
+    const single = (metric: MetricRef) => {
+      if (metric.across) throw new Error(`alarm ${d.id}: ${metric.name} is split across ${metric.across}; only a sum rule adds series up`);
+      return metric;
+    };
     switch (rule.kind) {
       case 'threshold': {
+        single(rule.metric);
         const value = typeof rule.threshold === 'number' ? rule.threshold : Math.round(rule.threshold.timeoutShare * (instance.timeoutMs ?? 0));
         const percentile = PERCENTILE.test(rule.metric.stat);
         return new CloudwatchMetricAlarm(this, name, {
@@ -195,17 +200,20 @@ export class Observability extends Construct {
           threshold: threshold(value),
         });
       }
-      case 'sum':
+      case 'sum': {
+        const series = rule.metrics.flatMap((m) => seriesDimensions(m, dimensions, table).map((dims) => ({ metric: m, dims })));
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
           comparisonOperator: rule.comparison,
           threshold: threshold(rule.threshold),
           metricQuery: [
-            ...rule.metrics.map((m, i) => query(`m${i + 1}`, m)),
-            { id: 'e1', expression: rule.metrics.map((_, i) => `FILL(m${i + 1}, 0)`).join(' + '), label: d.id, returnData: true },
+            ...series.map((s, i) => query(`m${i + 1}`, s.metric, s.dims)),
+            { id: 'e1', expression: series.map((_, i) => `FILL(m${i + 1}, 0)`).join(' + '), label: d.id, returnData: true },
           ],
         });
+      }
       case 'ratio': {
+        [rule.numerator, ...rule.denominators].forEach(single);
         // FILL: a metric with no datapoint in a period counts as 0 there, so one quiet input does not hide the rate.
         const denominators = rule.denominators.map((_, i) => `FILL(m${i + 2}, 0)`).join(' + ');
         return new CloudwatchMetricAlarm(this, name, {
@@ -219,6 +227,7 @@ export class Observability extends Construct {
         });
       }
       case 'anomaly':
+        single(rule.metric);
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
           comparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold',
@@ -237,11 +246,11 @@ export class Observability extends Construct {
     let y = 0;
     const { functions, tables } = this.props;
     for (const section of DASHBOARD) {
-      const instances: { label?: string; dimensions: Dimensions }[] =
+      const instances: { label?: string; dimensions: Dimensions; table?: TableKey }[] =
         section.each === 'function'
           ? (Object.keys(functions) as FunctionName[]).map((name) => ({ label: name, dimensions: { FunctionName: functions[name].functionName } }))
           : section.each === 'table'
-            ? (Object.keys(tables) as TableKey[]).map((key) => ({ label: key, dimensions: { TableName: tables[key].name } }))
+            ? (Object.keys(tables) as TableKey[]).map((key) => ({ label: key, dimensions: { TableName: tables[key].name }, table: key }))
             : [{ dimensions: {} }];
       for (const instance of instances) {
         const title = instance.label ? `${section.title}: ${instance.label}` : section.title;
@@ -250,7 +259,7 @@ export class Observability extends Construct {
         section.widgets.forEach((widget, i) => {
           const full = widget.type === 'text' || widget.type === 'alarms';
           widgets.push({
-            ...this.widget(widget, instance.dimensions),
+            ...this.widget(widget, instance.dimensions, instance.table),
             x: full ? 0 : (i % 3) * 8,
             y: y + (full ? i * 6 : Math.floor(i / 3) * 6),
             width: full ? 24 : 8,
@@ -263,7 +272,7 @@ export class Observability extends Construct {
     return widgets;
   }
 
-  private widget(widget: Widget, sectionDimensions: Dimensions): Record<string, unknown> {
+  private widget(widget: Widget, sectionDimensions: Dimensions, table?: TableKey): Record<string, unknown> {
     const { stage, apiId } = this.props;
     switch (widget.type) {
       case 'text':
@@ -299,12 +308,14 @@ export class Observability extends Construct {
             region: stage.region,
             view: 'timeSeries',
             period: 60,
-            metrics: widget.series.map((s) => [
-              s.metric.namespace,
-              s.metric.name,
-              ...Object.entries(dimensions).flat(),
-              { stat: s.metric.stat, label: s.label },
-            ]),
+            metrics: widget.series.flatMap((s) =>
+              seriesDimensions(s.metric, dimensions, table).map((dims) => [
+                s.metric.namespace,
+                s.metric.name,
+                ...Object.entries(dims).flat(),
+                { stat: s.metric.stat, label: [s.label, dims.Operation, dims.GlobalSecondaryIndexName].filter(Boolean).join(' ') },
+              ]),
+            ),
           },
         };
       }

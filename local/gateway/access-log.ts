@@ -26,15 +26,22 @@ export function accessLog(format: string | undefined, log: (line: string) => voi
         routeKey,
         eventType,
         status: String(status),
-        integrationStatus: String(status),
-        integrationLatency: latencyMs === undefined ? '-' : String(latencyMs),
-        integrationErrorMessage: result && result.status !== 'ok' ? result.errorMessage : '-',
+        // What Lambda's Invoke API answered (a function error is still a 200), then what the function returned.
+        'integration.integrationStatus': result ? String(invokeStatus(result)) : '-',
+        'integration.status': result ? String(status) : '-',
+        'integration.latency': latencyMs === undefined ? '-' : String(latencyMs),
+        'integration.error': result && result.status !== 'ok' ? result.errorMessage : '-',
         'authorizer.error': status === 401 || status === 403 ? (STATUS_CODES[status] ?? '-') : '-',
         'error.message': status >= 400 ? (STATUS_CODES[status] ?? '-') : '-',
         'identity.sourceIp': conn.sourceIp,
         requestTimeEpoch: String(Date.now()),
       }),
     );
+}
+
+/** The status of Lambda's Invoke API: 429 when throttled; 200 whenever the function ran, even if it failed. */
+function invokeStatus(result: InvokeResult): number {
+  return result.status === 'throttled' ? 429 : 200;
 }
 
 /** The stage's access log format, split once into its text and its `$context` variables. */

@@ -61,7 +61,8 @@ describe('stage configuration', () => {
     ['a plain-http runbook link', (s) => (s.observability.runbookBaseUrl = 'http://runbooks.example.com'), 'dev.observability.runbookBaseUrl'],
     ['a threshold for an alarm that does not exist', (s) => (s.observability.alarmThresholds = { 'no-such-alarm': 1 }), 'dev.observability.alarmThresholds.no-such-alarm'],
     ['a negative alarm threshold', (s) => (s.observability.alarmThresholds = { 'auth-failures': -1 }), 'dev.observability.alarmThresholds.auth-failures'],
-    ['a sample rate above 1', (s) => (s.observability.traceSampleRate = 2), 'dev.observability.traceSampleRate'],
+    // Lambda ignores X-Ray sampling rules, so a stage cannot ask for a sample rate (docs/operations.md).
+    ['a trace sample rate', (s) => (s.observability.traceSampleRate = 1), 'dev.observability.traceSampleRate'],
     ['a misspelt setting', (s) => (s.deletionProtecton = true), 'dev.deletionProtecton'],
   ])('rejects %s, naming the field', (_what, change, field) => {
     const problems = problemsOf(devWith(change));
