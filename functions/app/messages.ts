@@ -1,8 +1,9 @@
 import { ChatError } from '../domain/errors.ts';
 import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../domain/history.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../domain/lifetime.ts';
-import { messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
+import { messageFrame, messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
 import type { Caller, Deps } from './context.ts';
+import { deliverToRoom } from './fanout.ts';
 import type { SendClaim, StoredMessage } from './ports.ts';
 import { requireMembership } from './membership.ts';
 import { chargeSend } from './rate-limit.ts';
@@ -88,6 +89,28 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
     }
   }
   throw new ChatError('INTERNAL', `room ${req.room} is too busy to allocate a sequence number; retry`, true);
+}
+
+export interface SentMessage {
+  readonly message: StoredMessage;
+  /** What the fan-out left for after the ack: the other rooms of connections found gone, and departures. */
+  readonly settle?: () => Promise<void>;
+}
+
+/**
+ * The `send` route's use case: stores the message once, then fans it out unless an earlier try of the same
+ * clientMsgId already did, and records that it did. The caller acks after this resolves, so an acknowledged
+ * message has reached its room. If the fan-out fails (the members cannot be listed) this throws, the sender
+ * gets a retryable error, and the retry, finding the message stored but not fanned out, fans it out.
+ */
+export async function sendAndDeliver(deps: Deps, caller: Caller, req: SendRequest): Promise<SentMessage> {
+  const { message, fannedOut } = await sendMessage(deps, caller, req);
+  if (fannedOut) return { message };
+  const key = idempotencyKey(message.room, caller.userId, message.clientMsgId);
+  const settle = await deliverToRoom(deps, message.room, messageFrame(message), caller.nowMs);
+  // The room has the message now; failing the send here would only make its retry deliver it twice.
+  await deps.store.markFannedOut(key).catch((error: unknown) => deps.telemetry.warn('could not record the fan-out', { error: String(error) }));
+  return { message, settle };
 }
 
 /** Refuses a send over the connection's rate limit, freeing its claim so the retry is a new send, not IN_PROGRESS. */

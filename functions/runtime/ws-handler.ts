@@ -1,6 +1,7 @@
 /**
- * Turns a use case into a Lambda handler for a WebSocket route: parse the event, run the use case, post the
- * reply frame, and map every failure to one error frame (the only error-to-response mapping there is).
+ * Turns a route's answer into a Lambda handler for a WebSocket route: parse the event, run the answer (which
+ * calls the use cases), post its reply frames, run its follow-up, and map every failure to one error frame (the
+ * only error-to-response mapping there is).
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -26,13 +27,20 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
 };
 
 export interface Reply {
-  /** Posted to the calling connection first, in this order. */
+  /** Posted to the calling connection, in this order, before `afterReply` runs. */
   readonly frames?: readonly ServerFrame[];
-  /** Work that follows the reply (fan-out), so the caller's ack never waits for the room. */
+  /**
+   * Work for the room that the caller's frames need not wait for (a presence or typing broadcast). It still runs
+   * inside this invocation, after the frames were posted: the invocation's duration, and API Gateway's integration
+   * latency, include it. If it throws, the caller gets an error frame after its reply frames, as for any failure.
+   * A `send` posts its ack only after the fan-out itself (see sendAndDeliver); what follows it is the cleanup
+   * of the connections the fan-out found gone and the departures that announces.
+   */
   readonly afterReply?: () => Promise<void>;
 }
 
-export type UseCase<T> = (deps: Deps, caller: Caller, request: T) => Promise<Reply>;
+/** A route's answer to a valid request: calls the use cases and maps their results to a Reply. */
+export type RouteAnswer<T> = (deps: Deps, caller: Caller, request: T) => Promise<Reply>;
 
 export function callerOf(event: WebSocketEvent): Caller {
   const ctx = event.requestContext;
@@ -171,8 +179,8 @@ export function withPowertools<E, R>(handler: (event: E, context: Context) => Pr
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
-/** A handler for a route whose frame is validated by `schema` and answered by `useCase`. */
-export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
+/** A handler for a route whose frame is validated by `schema` and answered by `answer`. */
+export function messageRoute<T>(schema: z.ZodType<T>, answer: RouteAnswer<T>) {
   return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
     appendCorrelationKeys(event);
     const { connectionId, requestId } = event.requestContext;
@@ -184,7 +192,7 @@ export function messageRoute<T>(schema: z.ZodType<T>, useCase: UseCase<T>) {
       const request = parseRequest(schema, frame);
       // After validation: a malformed frame is answered without touching the database, so it costs no token.
       await chargeRoute(deps, caller, event.requestContext.routeKey);
-      const reply = await useCase(deps, caller, request);
+      const reply = await answer(deps, caller, request);
       for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');

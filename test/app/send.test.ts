@@ -1,13 +1,13 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
 import type { Deps } from '../../functions/app/context.ts';
-import { idempotencyKey, sendMessage, type SendOutcome } from '../../functions/app/messages.ts';
+import { idempotencyKey, sendAndDeliver, sendMessage, type SendOutcome } from '../../functions/app/messages.ts';
 import type { SendClaim, StoredMessage } from '../../functions/app/ports.ts';
 import { ChatError } from '../../functions/domain/errors.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../../functions/domain/lifetime.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
-import { again, caller, freshRoom, makeDeps, member, type RecordingTelemetry, rejection } from './harness.ts';
+import { again, caller, freshRoom, makeDeps, member, RecordingNotifier, type RecordingTelemetry, rejection } from './harness.ts';
 
 let dynamo: TestDynamo;
 let deps: Deps;
@@ -317,5 +317,58 @@ describe('sendMessage', () => {
     const key = idempotencyKey('r1', 'alice', 'm#x#y');
     const [roomPart, userPart] = key.split('#');
     expect([roomPart, userPart, key.slice(`${roomPart}#${userPart}#`.length)]).toEqual(['r1', 'alice', 'm#x#y']);
+  });
+});
+
+describe('sendAndDeliver', () => {
+  it('fans a new message out to the room, records the fan-out, and does not fan a retry out again', async () => {
+    const notifier = new RecordingNotifier();
+    const { deps: delivering } = makeDeps(dynamo, notifier);
+    const room = freshRoom();
+    const alice = await member(delivering, room, 'alice');
+    const bob = await member(delivering, room, 'bob');
+    notifier.clear();
+
+    const { message } = await sendAndDeliver(delivering, alice, { room, text: 'hi', clientMsgId: 'd1' });
+    expect(notifier.ofType('message').map((p) => p.connectionId).sort()).toEqual([alice.connectionId, bob.connectionId].sort());
+    expect((await claimOf(idempotencyKey(room, 'alice', 'd1')))?.fannedOut).toBe(true);
+
+    notifier.clear();
+    expect(await sendAndDeliver(delivering, again(alice), { room, text: 'hi', clientMsgId: 'd1' })).toEqual({ message });
+    expect(notifier.posts).toEqual([]);
+  });
+
+  it('fans out a replay whose earlier fan-out never happened', async () => {
+    const notifier = new RecordingNotifier();
+    const { deps: delivering } = makeDeps(dynamo, notifier);
+    const room = freshRoom();
+    const alice = await member(delivering, room, 'alice');
+    // Stored by a request whose fan-out then failed: the claim does not say fannedOut.
+    const stored = await sendMessage(delivering, alice, { room, text: 'late', clientMsgId: 'd2' });
+    notifier.clear();
+
+    expect((await sendAndDeliver(delivering, again(alice), { room, text: 'late', clientMsgId: 'd2' })).message).toEqual(stored.message);
+    expect(notifier.ofType('message').map((p) => p.frame.seq)).toEqual([stored.message.seq]);
+    expect((await claimOf(idempotencyKey(room, 'alice', 'd2')))?.fannedOut).toBe(true);
+  });
+
+  it('still resolves, with a warning, when the fan-out cannot be recorded', async () => {
+    const room = freshRoom();
+    const key = idempotencyKey(room, 'alice', 'd3');
+    // The claim vanishes while the message is being delivered, so recording the fan-out fails its condition.
+    const notifier = new RecordingNotifier();
+    const deleting = {
+      async post(connectionId: string, frame: Parameters<RecordingNotifier['post']>[1]) {
+        if (frame.type === 'message') await dynamo.client.send(new DeleteCommand({ TableName: dynamo.tableNames.idempotency, Key: { key } }));
+        return notifier.post(connectionId, frame);
+      },
+      disconnect: (connectionId: string) => notifier.disconnect(connectionId),
+    };
+    const { deps: delivering, telemetry: recorded } = makeDeps(dynamo, deleting);
+    const alice = await member(delivering, room, 'alice');
+
+    const { message } = await sendAndDeliver(delivering, alice, { room, text: 'hi', clientMsgId: 'd3' });
+    expect(notifier.ofType('message').map((p) => p.frame.id)).toEqual([message.id]);
+    expect(recorded.warnings).toEqual([{ message: 'could not record the fan-out', details: { error: expect.stringMatching(/ConditionalCheckFailed/) } }]);
   });
 });
