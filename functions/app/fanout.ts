@@ -1,17 +1,9 @@
-import {
-  cutShards,
-  isLargeRoom,
-  MAX_SHARD_CONTINUATIONS,
-  POST_RETRY,
-  postRetryDelayMs,
-  type FanoutShard,
-  type Recipient,
-} from '../domain/fanout.ts';
-import { isTransient } from '../domain/errors.ts';
+import { cutShards, isLargeRoom, MAX_SHARD_CONTINUATIONS, POST_RETRY, type FanoutShard, type Recipient } from '../domain/fanout.ts';
 import { presenceFrame, type PresenceEvent, type ServerFrame } from '../domain/protocol.ts';
 import { forEachLimited } from './concurrency.ts';
 import type { Deps } from './context.ts';
 import { removeConnection, removeFromRoom, type Departure } from './departures.ts';
+import { postWithRetry } from './posting.ts';
 
 /** Who in the room gets a frame: everyone, or everyone but one user's connections (presence, typing). */
 export interface Audience {
@@ -41,12 +33,10 @@ export interface FanoutResult extends DeliveryResult {
 /** Shard invocations handed over at once; each is one quick Invoke call. */
 const DISPATCH_CONCURRENCY = 8;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Posts a frame to each recipient, `deps.fanout.concurrency` at a time. A gone connection is pruned; a throttled
- * post (LimitExceeded) or one failing transiently is retried with jittered backoff, and left over after
- * POST_RETRY.attempts tries; any other failure is counted and logged. Once `hasTime` says no, the rest are left
+ * post (LimitExceeded) or one failing transiently is retried (postWithRetry), and left over when the retries
+ * run out; any other failure is counted and logged. Once `hasTime` says no, the rest are left
  * over untried. Nothing here fails the caller: the message is already stored.
  */
 export async function deliver(
@@ -64,22 +54,12 @@ export async function deliver(
   const departures: Departure[] = [];
   const gone: Recipient[] = [];
   await forEachLimited(recipients, deps.fanout.concurrency, async (recipient) => {
-    for (let attempt = 1; ; attempt++) {
-      if (!hasTime()) return void leftovers.push(recipient);
-      let outcome: Awaited<ReturnType<Deps['notifier']['post']>> | 'transient';
-      try {
-        outcome = await deps.notifier.post(recipient.connectionId, frame);
-      } catch (error) {
-        if (!isTransient(error)) {
-          failed++;
-          deps.telemetry.count('DeliveryFailed');
-          deps.telemetry.warn('delivery failed', { room, targetConnectionId: recipient.connectionId, error: String(error) });
-          return;
-        }
-        outcome = 'transient';
-      }
-      if (outcome === 'delivered') return void delivered++;
-      if (outcome === 'gone') {
+    const post = await postWithRetry(deps.notifier, recipient.connectionId, frame, hasTime);
+    switch (post.outcome) {
+      case 'delivered':
+        delivered++;
+        return;
+      case 'gone': {
         const removal = await removeFromRoom(deps.store, recipient, room, nowMs);
         departures.push(...removal.departures);
         gone.push(recipient);
@@ -87,8 +67,13 @@ export async function deliver(
         if (removal.removed) pruned++;
         return;
       }
-      if (attempt >= POST_RETRY.attempts) return void leftovers.push(recipient);
-      await sleep(postRetryDelayMs(attempt - 1));
+      case 'failed':
+        failed++;
+        deps.telemetry.count('DeliveryFailed');
+        deps.telemetry.warn('delivery failed', { room, targetConnectionId: recipient.connectionId, error: String(post.error) });
+        return;
+      case 'unreached':
+        leftovers.push(recipient);
     }
   });
   return { delivered, pruned, failed, leftovers, departures, gone };

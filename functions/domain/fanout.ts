@@ -82,3 +82,11 @@ export function postRetryDelayMs(retry: number, random: () => number = Math.rand
   const ceiling = Math.min(POST_RETRY.maxMs, POST_RETRY.baseMs * 2 ** retry);
   return Math.round(random() * ceiling);
 }
+
+/**
+ * The retry policy of every post (replies and fan-outs): after `attempts` tries that were throttled or failed
+ * transiently, the wait before the next; undefined once POST_RETRY.attempts tries were made.
+ */
+export function nextPostRetryDelayMs(attempts: number, random: () => number = Math.random): number | undefined {
+  return attempts >= POST_RETRY.attempts ? undefined : postRetryDelayMs(attempts - 1, random);
+}

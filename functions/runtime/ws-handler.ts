@@ -10,10 +10,10 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
+import { postWithRetry } from '../app/posting.ts';
 import { chargeRoute } from '../app/route-rate.ts';
 import { ENV } from '../catalog/env.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
-import { POST_RETRY, postRetryDelayMs } from '../domain/fanout.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
@@ -104,25 +104,18 @@ function isPayloadTooLarge(error: unknown): boolean {
  * `@connections` refused it with 413.
  */
 async function postQuietly(connectionId: string, frame: ServerFrame): Promise<'posted' | 'too-large' | 'lost'> {
-  for (let attempt = 1; ; attempt++) {
-    let failure: unknown;
-    try {
-      const outcome = await deps.notifier.post(connectionId, frame);
-      if (outcome !== 'throttled') return 'posted';
-      failure = 'throttled (LimitExceeded)';
-    } catch (error) {
-      if (isPayloadTooLarge(error)) return 'too-large';
-      if (!isTransient(error)) {
-        logger.warn('could not post reply', { error: String(error) });
-        return 'lost';
-      }
-      failure = error;
-    }
-    if (attempt >= POST_RETRY.attempts) {
-      logger.warn('could not post reply', { error: String(failure), attempts: attempt });
+  const post = await postWithRetry(deps.notifier, connectionId, frame);
+  switch (post.outcome) {
+    case 'delivered':
+    case 'gone':
+      return 'posted';
+    case 'failed':
+      if (isPayloadTooLarge(post.error)) return 'too-large';
+      logger.warn('could not post reply', { error: String(post.error) });
       return 'lost';
-    }
-    await new Promise((resolve) => setTimeout(resolve, postRetryDelayMs(attempt - 1)));
+    case 'unreached':
+      logger.warn('could not post reply', { error: String(post.lastFailure), attempts: post.attempts });
+      return 'lost';
   }
 }
 

@@ -4,6 +4,7 @@ import {
   FANOUT_SHARD_SIZE_BOUNDS,
   isLargeRoom,
   MAX_SHARD_CONTINUATIONS,
+  nextPostRetryDelayMs,
   parseFanoutShard,
   POST_RETRY,
   postRetryDelayMs,
@@ -56,5 +57,11 @@ describe('post retry backoff', () => {
     expect([0, 1, 2, 3, 10].map((retry) => postRetryDelayMs(retry, () => 1))).toEqual([50, 100, 200, 400, POST_RETRY.maxMs]);
     expect(postRetryDelayMs(3, () => 0)).toBe(0);
     expect(postRetryDelayMs(1, () => 0.5)).toBe(50);
+  });
+
+  it('retries after each of the first POST_RETRY.attempts - 1 tries, with the backoff of that try, then gives up', () => {
+    const delays = Array.from({ length: POST_RETRY.attempts + 1 }, (_, i) => nextPostRetryDelayMs(i + 1, () => 1));
+    expect(delays).toEqual([50, 100, 200, undefined, undefined]);
+    expect(nextPostRetryDelayMs(1, () => 0)).toBe(0);
   });
 });
