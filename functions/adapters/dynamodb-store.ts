@@ -1,4 +1,7 @@
-/** DynamoDB implementation of the ChatStore port. Key names come from the table catalog. */
+/**
+ * DynamoDB implementation of the ChatStore port. Key, index and TTL attribute names come from the table catalog;
+ * items are the port's records as they are, so their fields must carry those names (ItemOf checks it).
+ */
 import {
   DeleteCommand,
   GetCommand,
@@ -8,7 +11,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLES, type TableKey } from '../catalog/tables.ts';
+import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
 import { connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
@@ -41,7 +44,30 @@ async function conditional(write: Promise<unknown>): Promise<boolean> {
   }
 }
 
-const membershipIndex = TABLES.memberships.indexes[0].name;
+type Schema<T extends TableKey> = (typeof TABLES)[T];
+/** The names of a table's key attributes and TTL attribute in the catalog. */
+type CatalogFields<T extends TableKey> =
+  | Schema<T>['hashKey']['name']
+  | (Schema<T> extends { readonly rangeKey: { readonly name: infer Range extends string } } ? Range : never)
+  | (Schema<T> extends { readonly ttlAttribute: infer Ttl extends string } ? Ttl : never);
+/** A port record stored as an item of `T`: a type error here means the catalog renamed a field the record lacks. */
+type ItemOf<T extends TableKey> = Readonly<Record<CatalogFields<T>, unknown>>;
+
+/** A table's primary key for these values, named as the catalog names its key attributes. */
+function keyOf(table: TableKey, hash: string, range?: string | number): Record<string, string | number> {
+  const schema: TableSchema = TABLES[table];
+  if (!schema.rangeKey) return { [schema.hashKey.name]: hash };
+  if (range === undefined) throw new Error(`the ${table} table's key needs its ${schema.rangeKey.name}`);
+  return { [schema.hashKey.name]: hash, [schema.rangeKey.name]: range };
+}
+
+const hashKey = (table: TableKey) => TABLES[table].hashKey.name;
+const membershipIndex = TABLES.memberships.indexes[0];
+/** The catalog's rangeKey of the messages table: the seq. */
+const messageSeq = TABLES.messages.rangeKey.name;
+type ExpiringTable = { [T in TableKey]: Schema<T> extends { readonly ttlAttribute: string } ? T : never }[TableKey];
+/** `#ttl` in an expression: the attribute the table's TTL expires items by. */
+const ttlName = (table: ExpiringTable) => ({ '#ttl': TABLES[table].ttlAttribute });
 
 /**
  * A presence item keeps each connection as a top-level attribute `conn:<connectionId>` = its expiry, so adding
@@ -56,7 +82,7 @@ function presenceRecord(item: Record<string, unknown> | undefined): PresenceReco
       .filter(([name]) => name.startsWith(PRESENCE_CONNECTION_PREFIX))
       .map(([name, expiresAt]) => [name.slice(PRESENCE_CONNECTION_PREFIX.length), expiresAt as number]),
   );
-  return { connections, expiresAt: item.expiresAt as number | undefined };
+  return { connections, expiresAt: item[TABLES.presence.ttlAttribute] as number | undefined };
 }
 
 const toSeconds = (ms: number) => Math.floor(ms / 1000);
@@ -72,13 +98,13 @@ export class DynamoChatStore implements ChatStore {
 
   async putConnection(connection: ConnectionRecord): Promise<void> {
     await this.db.send(
-      new PutCommand({ TableName: this.tables.connections, Item: { ...connection, lastSeen: connection.connectedAt } }),
+      new PutCommand({ TableName: this.tables.connections, Item: { ...(connection satisfies ItemOf<'connections'>), lastSeen: connection.connectedAt } }),
     );
   }
 
   async deleteConnection(connectionId: string): Promise<boolean> {
     const { Attributes } = await this.db.send(
-      new DeleteCommand({ TableName: this.tables.connections, Key: { connectionId }, ReturnValues: 'ALL_OLD' }),
+      new DeleteCommand({ TableName: this.tables.connections, Key: keyOf('connections', connectionId), ReturnValues: 'ALL_OLD' }),
     );
     return Attributes !== undefined;
   }
@@ -89,9 +115,10 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.connections,
-          Key: { connectionId: connection.connectionId },
-          UpdateExpression: 'SET userId = :user, connectedAt = :connectedAt, lastSeen = :now, expiresAt = :expiresAt',
+          Key: keyOf('connections', connection.connectionId),
+          UpdateExpression: 'SET userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
           ConditionExpression: 'attribute_not_exists(lastSeen) OR lastSeen <= :now',
+          ExpressionAttributeNames: ttlName('connections'),
           ExpressionAttributeValues: {
             ':user': connection.userId,
             ':connectedAt': connection.connectedAt,
@@ -108,7 +135,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.connections,
-          Key: { connectionId: connection.connectionId },
+          Key: keyOf('connections', connection.connectionId),
           UpdateExpression: 'SET sendCount = sendCount + :one',
           ConditionExpression: 'sendWindowStart > :ended AND sendCount < :max',
           ExpressionAttributeValues: {
@@ -128,11 +155,12 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.connections,
-          Key: { connectionId: connection.connectionId },
+          Key: keyOf('connections', connection.connectionId),
           UpdateExpression:
             'SET sendWindowStart = :now, sendCount = :one, ' +
-            'userId = :user, connectedAt = :connectedAt, lastSeen = :now, expiresAt = :expiresAt',
+            'userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
           ConditionExpression: 'attribute_not_exists(sendWindowStart) OR sendWindowStart <= :ended',
+          ExpressionAttributeNames: ttlName('connections'),
           ExpressionAttributeValues: {
             ':one': 1,
             ':now': nowMs,
@@ -150,7 +178,7 @@ export class DynamoChatStore implements ChatStore {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tables.connections,
-        Key: { connectionId },
+        Key: keyOf('connections', connectionId),
         ProjectionExpression: 'sendWindowStart, sendCount',
         ConsistentRead: true,
       }),
@@ -214,12 +242,12 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async putMembership(membership: Membership): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tables.memberships, Item: { ...membership } }));
+    await this.db.send(new PutCommand({ TableName: this.tables.memberships, Item: { ...(membership satisfies ItemOf<'memberships'>) } }));
   }
 
   async getMembership(room: string, connectionId: string, nowMs: number): Promise<Membership | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.memberships, Key: { room, connectionId }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tables.memberships, Key: keyOf('memberships', room, connectionId), ConsistentRead: true }),
     );
     const membership = Item as Membership | undefined;
     return membership && !isExpired(membership.expiresAt, nowMs) ? membership : undefined;
@@ -227,16 +255,16 @@ export class DynamoChatStore implements ChatStore {
 
   async deleteMembership(room: string, connectionId: string): Promise<boolean> {
     const { Attributes } = await this.db.send(
-      new DeleteCommand({ TableName: this.tables.memberships, Key: { room, connectionId }, ReturnValues: 'ALL_OLD' }),
+      new DeleteCommand({ TableName: this.tables.memberships, Key: keyOf('memberships', room, connectionId), ReturnValues: 'ALL_OLD' }),
     );
-    return Attributes !== undefined && !isExpired(Attributes.expiresAt as number, Date.now());
+    return Attributes !== undefined && !isExpired(Attributes[TABLES.memberships.ttlAttribute] as number, Date.now());
   }
 
   async listMembers(room: string, nowMs: number): Promise<Membership[]> {
     const items = await this.queryAll({
       TableName: this.tables.memberships,
       KeyConditionExpression: '#room = :room',
-      ExpressionAttributeNames: { '#room': 'room' },
+      ExpressionAttributeNames: { '#room': hashKey('memberships') },
       ExpressionAttributeValues: { ':room': room },
       ConsistentRead: true,
     });
@@ -247,11 +275,12 @@ export class DynamoChatStore implements ChatStore {
     // GSIs are eventually consistent: a room joined a moment ago may be missing; TTL and fan-out pruning catch it.
     const items = await this.queryAll({
       TableName: this.tables.memberships,
-      IndexName: membershipIndex,
-      KeyConditionExpression: 'connectionId = :c',
+      IndexName: membershipIndex.name,
+      KeyConditionExpression: '#connection = :c',
+      ExpressionAttributeNames: { '#connection': membershipIndex.hashKey.name },
       ExpressionAttributeValues: { ':c': connectionId },
     });
-    return items.map((item) => item.room as string);
+    return items.map((item) => item[membershipIndex.rangeKey.name] as string);
   }
 
   async markTyping(room: string, connectionId: string, nowMs: number, intervalMs: number): Promise<boolean> {
@@ -259,12 +288,13 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.memberships,
-          Key: { room, connectionId },
+          Key: keyOf('memberships', room, connectionId),
           UpdateExpression: 'SET lastTypingAt = :now',
           // Never creates a membership: an absent or expired one fails the condition like a too-early event.
           ConditionExpression:
-            'attribute_exists(connectionId) AND expiresAt > :nowSeconds AND ' +
+            'attribute_exists(#room) AND #ttl > :nowSeconds AND ' +
             '(attribute_not_exists(lastTypingAt) OR lastTypingAt <= :cutoff)',
+          ExpressionAttributeNames: { '#room': hashKey('memberships'), ...ttlName('memberships') },
           ExpressionAttributeValues: { ':now': nowMs, ':nowSeconds': toSeconds(nowMs), ':cutoff': nowMs - intervalMs },
         }),
       ),
@@ -275,9 +305,9 @@ export class DynamoChatStore implements ChatStore {
     const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.tables.presence,
-        Key: { room: membership.room, userId: membership.userId },
-        UpdateExpression: 'SET #connection = :connectionExpiresAt, expiresAt = :expiresAt',
-        ExpressionAttributeNames: { '#connection': `${PRESENCE_CONNECTION_PREFIX}${membership.connectionId}` },
+        Key: keyOf('presence', membership.room, membership.userId),
+        UpdateExpression: 'SET #connection = :connectionExpiresAt, #ttl = :expiresAt',
+        ExpressionAttributeNames: { '#connection': `${PRESENCE_CONNECTION_PREFIX}${membership.connectionId}`, ...ttlName('presence') },
         ExpressionAttributeValues: {
           ':connectionExpiresAt': membership.expiresAt,
           ':expiresAt': presenceRecordExpiresAt(nowMs),
@@ -293,7 +323,7 @@ export class DynamoChatStore implements ChatStore {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tables.presence,
-          Key: { room, userId },
+          Key: keyOf('presence', room, userId),
           UpdateExpression: 'REMOVE #connection',
           // Only the request that actually removes the connection may announce the departure.
           ConditionExpression: 'attribute_exists(#connection)',
@@ -310,7 +340,7 @@ export class DynamoChatStore implements ChatStore {
 
   async readSeqHint(room: string): Promise<number> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.rooms, Key: { room }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tables.rooms, Key: keyOf('rooms', room), ConsistentRead: true }),
     );
     return (Item?.lastSeq as number | undefined) ?? 0;
   }
@@ -321,7 +351,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.rooms,
-          Key: { room },
+          Key: keyOf('rooms', room),
           UpdateExpression: 'SET lastSeq = :seq',
           ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
           ExpressionAttributeValues: { ':seq': seq },
@@ -335,8 +365,9 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new PutCommand({
           TableName: this.tables.messages,
-          Item: { ...message },
-          ConditionExpression: 'attribute_not_exists(seq)',
+          Item: { ...(message satisfies ItemOf<'messages'>) },
+          ConditionExpression: 'attribute_not_exists(#seq)',
+          ExpressionAttributeNames: { '#seq': messageSeq },
         }),
       ),
     );
@@ -344,7 +375,7 @@ export class DynamoChatStore implements ChatStore {
 
   async getMessage(room: string, seq: number): Promise<StoredMessage | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.messages, Key: { room, seq }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tables.messages, Key: keyOf('messages', room, seq), ConsistentRead: true }),
     );
     return Item as StoredMessage | undefined;
   }
@@ -354,36 +385,36 @@ export class DynamoChatStore implements ChatStore {
       new QueryCommand({
         TableName: this.tables.messages,
         KeyConditionExpression: '#room = :room',
-        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeNames: { '#room': hashKey('messages'), '#seq': messageSeq },
         ExpressionAttributeValues: { ':room': room },
-        ProjectionExpression: 'seq',
+        ProjectionExpression: '#seq',
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: true,
       }),
     );
-    return (Items?.[0]?.seq as number | undefined) ?? 0;
+    return (Items?.[0]?.[messageSeq] as number | undefined) ?? 0;
   }
 
   async queryMessages(room: string, range: MessageRange): Promise<StoredMessage[]> {
     const values: Record<string, unknown> = { ':room': room };
     let seqCondition = '';
     if (range.afterSeq !== undefined && range.beforeSeq !== undefined) {
-      seqCondition = ' AND seq BETWEEN :from AND :to';
+      seqCondition = ' AND #seq BETWEEN :from AND :to';
       values[':from'] = range.afterSeq + 1;
       values[':to'] = range.beforeSeq - 1;
     } else if (range.afterSeq !== undefined) {
-      seqCondition = ' AND seq > :after';
+      seqCondition = ' AND #seq > :after';
       values[':after'] = range.afterSeq;
     } else if (range.beforeSeq !== undefined) {
-      seqCondition = ' AND seq < :before';
+      seqCondition = ' AND #seq < :before';
       values[':before'] = range.beforeSeq;
     }
     const { Items } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.messages,
         KeyConditionExpression: `#room = :room${seqCondition}`,
-        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeNames: { '#room': hashKey('messages'), ...(seqCondition ? { '#seq': messageSeq } : {}) },
         ExpressionAttributeValues: values,
         ScanIndexForward: range.direction === 'asc',
         Limit: range.limit,
@@ -398,17 +429,17 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new PutCommand({
           TableName: this.tables.idempotency,
-          Item: { ...claim },
+          Item: { ...(claim satisfies ItemOf<'idempotency'>) },
           // An expired record may linger until TTL deletes it; it no longer counts.
-          ConditionExpression: 'attribute_not_exists(#key) OR expiresAt <= :now',
-          ExpressionAttributeNames: { '#key': 'key' },
+          ConditionExpression: 'attribute_not_exists(#key) OR #ttl <= :now',
+          ExpressionAttributeNames: { '#key': hashKey('idempotency'), ...ttlName('idempotency') },
           ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
         }),
       ),
     );
     if (created) return undefined;
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tables.idempotency, Key: { key: claim.key }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tables.idempotency, Key: keyOf('idempotency', claim.key), ConsistentRead: true }),
     );
     return Item as SendClaim;
   }
@@ -418,7 +449,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.idempotency,
-          Key: { key },
+          Key: keyOf('idempotency', key),
           UpdateExpression: 'SET seq = :seq',
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
@@ -432,10 +463,10 @@ export class DynamoChatStore implements ChatStore {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tables.idempotency,
-        Key: { key },
+        Key: keyOf('idempotency', key),
         UpdateExpression: 'SET fannedOut = :done',
         ConditionExpression: 'attribute_exists(#key)',
-        ExpressionAttributeNames: { '#key': 'key' },
+        ExpressionAttributeNames: { '#key': hashKey('idempotency') },
         ExpressionAttributeValues: { ':done': true },
       }),
     );
@@ -446,7 +477,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.idempotency,
-          Key: { key: previous.key },
+          Key: keyOf('idempotency', previous.key),
           UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
           ConditionExpression: '#owner = :previousOwner AND leaseUntil = :previousLease',
           ExpressionAttributeNames: { '#owner': 'owner' },
@@ -467,7 +498,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new DeleteCommand({
           TableName: this.tables.idempotency,
-          Key: { key },
+          Key: keyOf('idempotency', key),
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
