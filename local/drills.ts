@@ -13,6 +13,7 @@ import { redriveFanoutDeadLetters } from '../ops/redrive-fanout.ts';
 import type { Fault } from './faults.ts';
 import { LIMITS } from './gateway/limits.ts';
 import { LOCAL_IDP } from './idp.ts';
+import { alarmNameInPlan, functionNameInPlan, tableNameInPlan } from './plan-names.ts';
 import type { LocalStack } from './stack.ts';
 
 export interface DrillResult {
@@ -23,8 +24,9 @@ export interface DrillResult {
 }
 
 interface DrillPlan {
-  /** Which instance of a per-function or per-table alarm the drill targets. */
+  /** Which instance of a per-function or per-table alarm the drill targets: a catalog function or table. */
   readonly target?: string;
+  /** `fn` gives the plan's name of a catalog function. */
   readonly fault: (fn: (name: string) => string) => Fault | undefined;
   readonly traffic: Traffic;
   /** Requests are sent this often (default: a quarter of the alarm period, within 50–500 ms). */
@@ -66,7 +68,7 @@ async function redriveDeadLetters(stack: LocalStack): Promise<void> {
   try {
     for (const queueName of stack.queues.names) {
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-      await redriveFanoutDeadLetters({ sqs, lambda, queueUrl: QueueUrl as string, functionName: `wschat-${stack.stage}-${FANOUT_FUNCTION}` });
+      await redriveFanoutDeadLetters({ sqs, lambda, queueUrl: QueueUrl as string, functionName: functionNameInPlan(stack.plan, FANOUT_FUNCTION) });
     }
   } finally {
     sqs.destroy();
@@ -115,7 +117,7 @@ class TrafficGenerator {
     if (this.kind === 'large-room-sends') {
       // One more member than the plan's threshold makes the room large. All are drill-bot's connections, so
       // their joins announce no presence to each other.
-      const threshold = Number(this.stack.functionEnvironment(`wschat-${this.stack.stage}-send`)[ENV.fanoutAsyncThreshold]);
+      const threshold = Number(this.stack.functionEnvironment(functionNameInPlan(this.stack.plan, 'send'))[ENV.fanoutAsyncThreshold]);
       if (!(threshold > 0)) throw new Error(`the plan's send function has no ${ENV.fanoutAsyncThreshold}`);
       // Filling the room takes a while and the members stay quiet: without pings the gateway's idle timeout
       // (compressed by the time scale) would close them, and the senders too.
@@ -217,14 +219,15 @@ function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', t
   });
 }
 
-/** The concrete alarm a drill watches: `<service>-<stage>-<alarm id>[-<target>]`, as infra names it. */
+/** The plan's alarm a drill watches: the catalog alarm's instance on the drill's target, if it has instances. */
 export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: string; fault: DrillFault } {
   const definition = alarmById(alarmId);
   if ('notDrillable' in definition.drill) throw new Error(`${alarmId} cannot be drilled locally: ${definition.drill.notDrillable}`);
-  const plan = PLANS[definition.drill.fault];
-  const prefix = `wschat-${stack.stage}-`;
-  const alarmName = `${prefix}${alarmId}${definition.scope === 'function' || definition.scope === 'table' ? `-${plan.target}` : ''}`;
-  return { alarmName, fault: definition.drill.fault };
+  const { target } = PLANS[definition.drill.fault];
+  const instanceName = definition.scope === 'function' ? functionNameInPlan : definition.scope === 'table' ? tableNameInPlan : undefined;
+  if (instanceName && target === undefined) throw new Error(`${alarmId} has one alarm per ${definition.scope}; its drill names no target`);
+  const dimension = instanceName?.(stack.plan, target as string);
+  return { alarmName: alarmNameInPlan(stack.plan, alarmId, dimension), fault: definition.drill.fault };
 }
 
 export async function runDrill(stack: LocalStack, alarmId: string, report: (line: string) => void = () => undefined): Promise<DrillResult> {
@@ -236,7 +239,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts.
   await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
-  const injected = plan.fault((name) => `wschat-${stack.stage}-${name}`);
+  const injected = plan.fault((name) => functionNameInPlan(stack.plan, name));
   report(`${alarmName}: injecting ${fault}${injected ? ` (${JSON.stringify(injected)})` : ''}`);
   if (injected) stack.faults.inject(injected);
   if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);

@@ -77,6 +77,11 @@ export class StackPlan {
     }));
   }
 
+  /** The resources of a type whose tag `key` is `value`: infra tags functions, tables and alarms with their catalog id. */
+  tagged(type: string, key: string, value: string): PlanResource[] {
+    return this.resources(type).filter((r) => (r.config.tags as Record<string, Json> | undefined)?.[key] === value);
+  }
+
   /** The single resource of a type; the local runtime serves one API per stack. */
   only(type: string): PlanResource {
     const all = this.resources(type);

@@ -79,6 +79,8 @@ export interface LocalStack {
   readonly sqsEndpoint: string;
   readonly queues: LocalQueues;
   /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
+  /** The synthesized plan the stack runs, for tools that look its resources up (local/plan-names.ts). */
+  readonly plan: StackPlan;
   functionEnvironment(functionName: string): Readonly<Record<string, string>>;
   /** Ends every idle function environment, as Lambda reclaims unused ones (memory measurements use it). */
   discardIdleEnvironments(): Promise<void>;
@@ -337,6 +339,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoEndpoint,
     functionsDynamoEndpoint,
     region: plan.region,
+    plan,
     functions: [...pools.keys()],
     nodeRuntime: { plan: [...planRuntimes], local: process.version },
     tables,

@@ -107,6 +107,8 @@ export class ChatFunctions extends Construct {
       tracingConfig: { mode: 'Active' },
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
       environment: { variables: this.environment(name, spec) },
+      // The catalog name, so tools reading the plan (the local drills) find a function without rebuilding its name.
+      tags: { function: name },
       dependsOn: [logGroup],
     });
     return { scope, fn, role, logGroup };

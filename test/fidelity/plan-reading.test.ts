@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readApiModel } from '../../local/gateway/api-model.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from '../../local/lambda/invoke-api.ts';
 import { StackPlan } from '../../local/plan.ts';
+import { alarmNameInPlan, functionNameInPlan, tableNameInPlan } from '../../local/plan-names.ts';
 
 function planOf(resource: Record<string, unknown>): StackPlan {
   const dir = mkdtempSync(path.join(tmpdir(), 'wschat-plan-reading-'));
@@ -85,5 +86,39 @@ describe('stage throttles', () => {
   it('rejects route settings for a route the plan lacks, and negative limits', () => {
     expect(() => api({ route_settings: [{ route_key: 'shout', throttling_rate_limit: 1 }] })).toThrow(/route_settings name route shout/);
     expect(() => api({ default_route_settings: { throttling_rate_limit: -1 } })).toThrow(/default_route_settings: throttling limits must be numbers >= 0/);
+  });
+});
+
+describe('catalog names looked up by tag', () => {
+  const fn = (name: string, catalog: string) => ({ function_name: name, tags: { function: catalog } });
+  const alarm = (name: string, id: string, extra: Record<string, unknown>) => ({ alarm_name: name, tags: { severity: 'page', alarm: id }, ...extra });
+  const plan = planOf({
+    aws_lambda_function: { p: fn('prefix-ping', 'ping'), s: fn('prefix-send', 'send'), untagged: { function_name: 'prefix-who' } },
+    aws_dynamodb_table: { m: { name: 'prefix-memberships', tags: { table: 'memberships' } } },
+    aws_cloudwatch_metric_alarm: {
+      ep: alarm('errors-on-ping', 'lambda-errors', { dimensions: { FunctionName: '${aws_lambda_function.p.function_name}' } }),
+      es: alarm('errors-on-send', 'lambda-errors', { dimensions: { FunctionName: '${aws_lambda_function.s.function_name}' } }),
+      t: alarm('throttles-on-memberships', 'dynamodb-throttles', {
+        metric_query: [{ id: 'm1', metric: { dimensions: { TableName: '${aws_dynamodb_table.m.name}' } } }, { id: 'e1', expression: 'm1' }],
+      }),
+      api: alarm('api-errors', 'api-execution-errors', { dimensions: { ApiId: 'abc', Stage: 'dev' } }),
+    },
+  });
+
+  it('finds a function and a table by their catalog name, whatever they are called', () => {
+    expect(functionNameInPlan(plan, 'ping')).toBe('prefix-ping');
+    expect(tableNameInPlan(plan, 'memberships')).toBe('prefix-memberships');
+  });
+
+  it('finds an alarm by its catalog id, and the instance whose metric (or metric query) names the resource', () => {
+    expect(alarmNameInPlan(plan, 'api-execution-errors')).toBe('api-errors');
+    expect(alarmNameInPlan(plan, 'lambda-errors', 'prefix-send')).toBe('errors-on-send');
+    expect(alarmNameInPlan(plan, 'dynamodb-throttles', 'prefix-memberships')).toBe('throttles-on-memberships');
+  });
+
+  it('refuses a name it cannot pin to one resource', () => {
+    expect(() => functionNameInPlan(plan, 'who')).toThrow('the plan has 0 aws_lambda_function tagged function=who, not one');
+    expect(() => alarmNameInPlan(plan, 'lambda-errors')).toThrow('the plan has 2 alarms tagged alarm=lambda-errors, not one');
+    expect(() => alarmNameInPlan(plan, 'lambda-errors', 'prefix-who')).toThrow('the plan has 0 alarms tagged alarm=lambda-errors on prefix-who, not one');
   });
 });

@@ -235,6 +235,10 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(entries(plan, 'aws_lambda_function')).toHaveLength(FUNCTION_NAMES.length);
     });
 
+    it('tags each function with its catalog name, which tools reading the plan look it up by', () => {
+      for (const name of FUNCTION_NAMES) expect(plan.resource.aws_lambda_function![functionIds[name]]!.tags, name).toEqual({ function: name });
+    });
+
     it.each(FUNCTION_NAMES)('%s runs nodejs22.x on arm64 with active tracing, from a bundle inside the stack', (name) => {
       const fn = plan.resource.aws_lambda_function![functionIds[name]]!;
       expect(fn.runtime).toBe('nodejs22.x');
