@@ -3,8 +3,7 @@ import { authorize, Unauthorized } from '../app/authorize.ts';
 import { JwksTokenVerifier } from '../adapters/jwt-verifier.ts';
 import { ENV, requireEnv } from '../catalog/env.ts';
 import { TOKEN_QUERY_PARAMETER } from '../catalog/functions.ts';
-import { logger, telemetry } from '../runtime/observability.ts';
-import { withPowertools } from '../runtime/ws-handler.ts';
+import { logger, telemetry, withPowertools } from '../runtime/observability.ts';
 
 const verifier = new JwksTokenVerifier({
   issuer: requireEnv(ENV.jwtIssuer),

@@ -1,4 +1,5 @@
 import { openConnection } from '../app/connections.ts';
+import { dynamoStore } from '../runtime/dynamodb.ts';
 import { lifecycleRoute } from '../runtime/ws-handler.ts';
 
-export const handler = lifecycleRoute(openConnection);
+export const handler = lifecycleRoute({ store: dynamoStore }, openConnection);

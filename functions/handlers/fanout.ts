@@ -1,9 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { deliverShard } from '../app/fanout.ts';
 import { parseFanoutShard } from '../domain/fanout.ts';
-import { deps } from '../runtime/deps.ts';
-import { logger, tracer } from '../runtime/observability.ts';
-import { withPowertools } from '../runtime/ws-handler.ts';
+import { createDeps } from '../runtime/deps.ts';
+import { dynamoStore } from '../runtime/dynamodb.ts';
+import { lambdaDispatcher } from '../runtime/lambda.ts';
+import { logger, tracer, withPowertools } from '../runtime/observability.ts';
+
+const deps = createDeps({ store: dynamoStore, dispatcher: lambdaDispatcher });
 
 /** Stops starting posts this long before the timeout, leaving time to hand the rest to a continuation. */
 const CONTINUATION_MARGIN_MS = 5_000;

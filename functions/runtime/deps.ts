@@ -1,8 +1,9 @@
-/** Wires the adapters once per cold start; handlers import the result. */
+/**
+ * Wires a function's adapters once per cold start. Each handler names what it uses (its Wiring); the DynamoDB and
+ * Lambda clients live in their own modules (dynamodb.ts, lambda.ts), so a bundle that does not import them
+ * neither carries nor initializes them.
+ */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   ENV,
   fanoutConcurrencyFromEnv,
@@ -13,11 +14,16 @@ import {
 } from '../catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
 import type { Deps, FanoutConfig } from '../app/context.ts';
-import type { ConnectionNotifier } from '../app/ports.ts';
+import type { ChatStore, ConnectionNotifier, FanoutDispatcher } from '../app/ports.ts';
 import { ConnectionsApiNotifier } from '../adapters/connections-api.ts';
-import { DynamoChatStore } from '../adapters/dynamodb-store.ts';
-import { LambdaFanoutDispatcher } from '../adapters/lambda-dispatcher.ts';
-import { telemetry, tracer } from './observability.ts';
+import { telemetry } from './observability.ts';
+
+export interface Wiring {
+  /** For functions granted tables (functions/catalog/functions.ts): the store over them. */
+  readonly store?: (tables: Readonly<Record<TableKey, string>>) => ChatStore;
+  /** For functions that broadcast: hands a large room's shards to the fan-out function. */
+  readonly dispatcher?: (functionName: string) => FanoutDispatcher;
+}
 
 /** Table names from the environment; a function only gets the variables of the tables its policy grants. */
 function tableNamesFromEnv(): Record<TableKey, string> {
@@ -42,28 +48,28 @@ function lazyNotifier(): ConnectionNotifier {
   };
 }
 
-function fanoutFromEnv(): FanoutConfig {
+/** The store of a function wired without one: a call is a wiring mistake, and says so. */
+const noStore = new Proxy({} as ChatStore, {
+  get: (_store, method) => () => Promise.reject(new Error(`this function is wired without a store (ChatStore.${String(method)})`)),
+});
+
+function fanoutFromEnv(dispatcher: Wiring['dispatcher']): FanoutConfig {
   const concurrency = fanoutConcurrencyFromEnv();
   const policy = largeRoomPolicyFromEnv();
   if (!policy) return { concurrency };
+  if (!dispatcher) throw new Error(`${ENV.fanoutFunction} is set, but this function is wired without a fan-out dispatcher`);
   const { functionName, ...largeRoom } = policy;
-  const dispatcher = new LambdaFanoutDispatcher(tracer.captureAWSv3Client(new LambdaClient({})), functionName);
-  return { concurrency, largeRooms: { ...largeRoom, dispatcher } };
+  return { concurrency, largeRooms: { ...largeRoom, dispatcher: dispatcher(functionName) } };
 }
 
-export function createDeps(): Deps {
-  const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
-  const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+export function createDeps(wiring: Wiring): Deps {
   return {
-    store: new DynamoChatStore(db, tableNamesFromEnv()),
+    store: wiring.store ? wiring.store(tableNamesFromEnv()) : noStore,
     notifier: lazyNotifier(),
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
     routeRate: routeRateFromEnv(),
-    fanout: fanoutFromEnv(),
+    fanout: fanoutFromEnv(wiring.dispatcher),
   };
 }
-
-/** The one set every handler of a bundle shares, created at cold start. */
-export const deps = createDeps();

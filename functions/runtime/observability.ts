@@ -1,7 +1,12 @@
-/** The one place that creates the Powertools logger, metrics and tracer every handler shares. */
+/** The one place that creates the Powertools logger, metrics and tracer every handler shares, and wraps handlers in them. */
+import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Context } from 'aws-lambda';
 import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from '../../dashboards/metrics.ts';
 import type { Telemetry } from '../app/ports.ts';
 import { ENV } from '../catalog/env.ts';
@@ -37,3 +42,15 @@ export const telemetry: Telemetry = {
     logger.warn(message, details);
   },
 };
+
+/** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
+const stageAnnotation = { before: () => tracer.putAnnotation('stage', process.env[ENV.stage] ?? 'unknown') };
+
+/** Every handler runs traced, with the invocation's context in its logs and its metrics flushed at the end. */
+export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
+  return middy(handler)
+    .use(captureLambdaHandler(tracer))
+    .use(stageAnnotation)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}

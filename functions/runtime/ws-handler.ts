@@ -3,22 +3,17 @@
  * calls the use cases), post its reply frames, run its follow-up, and map every failure to one error frame (the
  * only error-to-response mapping there is).
  */
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { postWithRetry } from '../app/posting.ts';
 import { chargeRoute } from '../app/route-rate.ts';
-import { ENV } from '../catalog/env.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
-import { deps } from './deps.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { createDeps, type Wiring } from './deps.ts';
+import { logger, tracer, withPowertools } from './observability.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
@@ -82,7 +77,7 @@ export function errorFrame(error: unknown, requestId: string, clientMsgId: unkno
   };
 }
 
-function logError(error: unknown): void {
+function logError(deps: Deps, error: unknown): void {
   if (error instanceof ChatError && error.code !== 'INTERNAL') {
     logger.info('request rejected', { errorCode: error.code, reason: error.message });
     if (error.code === 'BAD_REQUEST' || error.code === 'UNKNOWN_ACTION') {
@@ -103,7 +98,7 @@ function isPayloadTooLarge(error: unknown): boolean {
  * still fails is logged, not thrown: the request itself succeeded or failed already. 'too-large' when
  * `@connections` refused it with 413.
  */
-async function postQuietly(connectionId: string, frame: ServerFrame): Promise<'posted' | 'too-large' | 'lost'> {
+async function postQuietly(deps: Deps, connectionId: string, frame: ServerFrame): Promise<'posted' | 'too-large' | 'lost'> {
   const post = await postWithRetry(deps.notifier, connectionId, frame);
   switch (post.outcome) {
     case 'delivered':
@@ -124,8 +119,8 @@ async function postQuietly(connectionId: string, frame: ServerFrame): Promise<'p
  * client waiting for a reply must get one, never silence. Replies are cut to fit (domain/frame-budget.ts), so
  * this is the net under a bug, and it is counted and logged as an error.
  */
-async function postReply(connectionId: string, frame: ServerFrame, requestId: string, clientMsgId: unknown): Promise<void> {
-  if ((await postQuietly(connectionId, frame)) !== 'too-large') return;
+async function postReply(deps: Deps, connectionId: string, frame: ServerFrame, requestId: string, clientMsgId: unknown): Promise<void> {
+  if ((await postQuietly(deps, connectionId, frame)) !== 'too-large') return;
   const bytes = jsonBytes(frame);
   deps.telemetry.count('RepliesTooLarge');
   logger.error('reply too large to deliver', { frameType: frame.type, bytes });
@@ -133,18 +128,18 @@ async function postReply(connectionId: string, frame: ServerFrame, requestId: st
     'TOO_LARGE',
     `the ${frame.type} reply (${bytes} bytes) is over the ${MAX_FRAME_BYTES} bytes a WebSocket message may carry; ask for less`,
   );
-  await postQuietly(connectionId, errorFrame(refusal, requestId, clientMsgId));
+  await postQuietly(deps, connectionId, errorFrame(refusal, requestId, clientMsgId));
 }
 
 /**
  * The connection's token expired more than SESSION_GRACE_SECONDS ago: the request is refused with SESSION_EXPIRED
  * (so the client knows to reconnect with a fresh token, not to retry) and the connection is closed.
  */
-async function endSession(connectionId: string, requestId: string, clientMsgId: unknown): Promise<APIGatewayProxyResultV2> {
+async function endSession(deps: Deps, connectionId: string, requestId: string, clientMsgId: unknown): Promise<APIGatewayProxyResultV2> {
   deps.telemetry.count('SessionsExpired');
   logger.info('session expired: closing the connection');
   const expired = new ChatError('SESSION_EXPIRED', `the connection's token expired over ${SESSION_GRACE_SECONDS} s ago; reconnect with a fresh token`);
-  await postQuietly(connectionId, errorFrame(expired, requestId, clientMsgId));
+  await postQuietly(deps, connectionId, errorFrame(expired, requestId, clientMsgId));
   await deps.notifier.disconnect(connectionId);
   return { statusCode: 200 };
 }
@@ -161,19 +156,9 @@ function appendCorrelationKeys(event: WebSocketEvent): void {
   tracer.putAnnotation('route', ctx.routeKey);
 }
 
-/** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
-const stageAnnotation = { before: () => tracer.putAnnotation('stage', process.env[ENV.stage] ?? 'unknown') };
-
-export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
-  return middy(handler)
-    .use(captureLambdaHandler(tracer))
-    .use(stageAnnotation)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
-}
-
-/** A handler for a route whose frame is validated by `schema` and answered by `answer`. */
-export function messageRoute<T>(schema: z.ZodType<T>, answer: RouteAnswer<T>) {
+/** A handler for a route whose frame is validated by `schema` and answered by `answer`, with `wiring`'s adapters. */
+export function messageRoute<T>(schema: z.ZodType<T>, wiring: Wiring, answer: RouteAnswer<T>) {
+  const deps = createDeps(wiring);
   return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
     appendCorrelationKeys(event);
     const { connectionId, requestId } = event.requestContext;
@@ -181,25 +166,26 @@ export function messageRoute<T>(schema: z.ZodType<T>, answer: RouteAnswer<T>) {
     try {
       frame = parseFrameBody(event.body);
       const caller = callerOf(event);
-      if (sessionEnded(caller.tokenExpiresAt, caller.nowMs)) return await endSession(connectionId, requestId, frame.clientMsgId);
+      if (sessionEnded(caller.tokenExpiresAt, caller.nowMs)) return await endSession(deps, connectionId, requestId, frame.clientMsgId);
       const request = parseRequest(schema, frame);
       // After validation: a malformed frame is answered without touching the database, so it costs no token.
       await chargeRoute(deps, caller, event.requestContext.routeKey);
       const reply = await answer(deps, caller, request);
-      for (const replyFrame of reply.frames ?? []) await postReply(connectionId, replyFrame, requestId, frame.clientMsgId);
+      for (const replyFrame of reply.frames ?? []) await postReply(deps, connectionId, replyFrame, requestId, frame.clientMsgId);
       await reply.afterReply?.();
       tracer.putAnnotation('outcome', 'ok');
     } catch (error) {
-      logError(error);
+      logError(deps, error);
       tracer.putAnnotation('outcome', error instanceof ChatError ? error.code : 'INTERNAL');
-      await postQuietly(connectionId, errorFrame(error, requestId, frame?.clientMsgId));
+      await postQuietly(deps, connectionId, errorFrame(error, requestId, frame?.clientMsgId));
     }
     return { statusCode: 200 };
   });
 }
 
 /** A handler for `$connect` / `$disconnect`: no frame, no reply; a failure rejects the handshake with 500. */
-export function lifecycleRoute(useCase: (deps: Deps, caller: Caller) => Promise<void>) {
+export function lifecycleRoute(wiring: Wiring, useCase: (deps: Deps, caller: Caller) => Promise<void>) {
+  const deps = createDeps(wiring);
   return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
     appendCorrelationKeys(event);
     try {
