@@ -195,7 +195,7 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.connections,
-          Key: { connectionId: connection.connectionId },
+          Key: keyOf('connections', connection.connectionId),
           UpdateExpression: 'SET #arrival = #arrival + :interval',
           ConditionExpression: '#arrival >= :now AND #arrival <= :latest',
           ExpressionAttributeNames: names,
@@ -210,12 +210,12 @@ export class DynamoChatStore implements ChatStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.connections,
-          Key: { connectionId: connection.connectionId },
+          Key: keyOf('connections', connection.connectionId),
           UpdateExpression:
             'SET #arrival = :next, userId = if_not_exists(userId, :user), ' +
-            'connectedAt = if_not_exists(connectedAt, :connectedAt), expiresAt = if_not_exists(expiresAt, :expiresAt)',
+            'connectedAt = if_not_exists(connectedAt, :connectedAt), #ttl = if_not_exists(#ttl, :expiresAt)',
           ConditionExpression: 'attribute_not_exists(#arrival) OR #arrival < :now',
-          ExpressionAttributeNames: names,
+          ExpressionAttributeNames: { ...names, ...ttlName('connections') },
           ExpressionAttributeValues: {
             ':next': nowMs + interval,
             ':now': nowMs,
@@ -232,7 +232,7 @@ export class DynamoChatStore implements ChatStore {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tables.connections,
-        Key: { connectionId },
+        Key: keyOf('connections', connectionId),
         ProjectionExpression: '#arrival',
         ExpressionAttributeNames: { '#arrival': routeBucketAttribute(route) },
         ConsistentRead: true,
