@@ -113,7 +113,7 @@ describe('who', () => {
     const zed = await joined('zed', 'who-1');
     await joined('amy', 'who-1');
     await joined('amy', 'who-1');
-    expect(await zed.request({ action: 'who', room: 'who-1' }, 'who')).toEqual({ type: 'who', room: 'who-1', members: ['amy', 'zed'] });
+    expect(await zed.request({ action: 'who', room: 'who-1' }, 'who')).toEqual({ type: 'who', room: 'who-1', members: ['amy', 'zed'], memberCount: 2, hasMore: false });
   });
 });
 

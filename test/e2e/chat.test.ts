@@ -90,9 +90,9 @@ describe('chat between two users', () => {
 
   it('joins a room and lists its members', async () => {
     const joinedA = await alice.request({ action: 'join', room: 'general' }, 'joined');
-    expect(joinedA).toEqual({ type: 'joined', room: 'general', lastSeq: 0, members: ['alice'] });
+    expect(joinedA).toEqual({ type: 'joined', room: 'general', lastSeq: 0, members: ['alice'], memberCount: 1 });
     const joinedB = await bob.request({ action: 'join', room: 'general' }, 'joined');
-    expect(joinedB).toEqual({ type: 'joined', room: 'general', lastSeq: 0, members: ['alice', 'bob'] });
+    expect(joinedB).toEqual({ type: 'joined', room: 'general', lastSeq: 0, members: ['alice', 'bob'], memberCount: 2 });
   });
 
   it('acks a send with seq 1 and delivers it once to every member, sender included', async () => {
