@@ -134,8 +134,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const xrayDaemon = await traces.listen();
   const print: LogSink = options.log ?? (() => undefined);
   // Every line reaches the log store; EMF blobs also become metrics, as CloudWatch Logs would extract them.
-  const log: LogSink = (source, line) => {
-    logs.add(source, line);
+  // The log group each source writes to, as the plan names it: a function's logging_config, the stage's access log.
+  const logGroups = new Map<string, string>();
+  const log: LogSink = (source, line, stream) => {
+    logs.add(source, line, { group: logGroups.get(source), stream });
     ingestEmf(line, metrics);
     print(source, line);
   };
@@ -150,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   });
   const api = readApiModel(plan);
+  if (api.accessLogGroupName !== undefined) logGroups.set('apigateway', api.accessLogGroupName);
   const idp = await loadDevIdp(options.stateDir);
 
   const dynalite: DynamoEndpoint | undefined = options.dynamoEndpoint ? undefined : await startDynalite(0, options.dataDir);
@@ -246,6 +249,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     >;
     const planEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, v.split(awsApiHost).join(base)]));
     const logGroupName = String((config.logging_config as { log_group?: string } | undefined)?.log_group ?? `/aws/lambda/${functionName}`);
+    logGroups.set(functionName, logGroupName);
     const memoryMb = Number(config.memory_size ?? 128);
     // Terraform's -1 (the provider's default) means unreserved: the function shares the account's concurrency.
     const reserved = config.reserved_concurrent_executions === undefined ? -1 : Number(config.reserved_concurrent_executions);

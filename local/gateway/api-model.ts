@@ -26,6 +26,8 @@ export interface ApiModel {
   readonly routeSelectionPath: readonly string[];
   readonly routes: ReadonlyMap<string, Route>;
   readonly accessLogFormat?: string;
+  /** The log group the stage writes its access log to (its destination ARN's name). */
+  readonly accessLogGroupName?: string;
   /** The stage's default route throttle, applied to each route on its own (not shared between routes). */
   readonly throttle?: Throttle;
   /** Route settings that override the default throttle for one route. */
@@ -85,7 +87,8 @@ export function readApiModel(plan: StackPlan): ApiModel {
     const throttle = throttleOf(settings, `route_settings ${routeKey}`);
     if (throttle) routeThrottles.set(routeKey, throttle);
   }
-  const accessLogs = stage.access_log_settings as { format?: string } | undefined;
+  const accessLogs = stage.access_log_settings as { format?: string; destination_arn?: string } | undefined;
+  const destination = accessLogs?.destination_arn === undefined ? undefined : plan.resolve(accessLogs.destination_arn);
   return {
     apiId: plan.apiId,
     region: plan.region,
@@ -93,6 +96,7 @@ export function readApiModel(plan: StackPlan): ApiModel {
     routeSelectionPath: match[1].split('.'),
     routes,
     accessLogFormat: accessLogs?.format,
+    accessLogGroupName: destination === undefined ? undefined : /:log-group:([^:]+)/.exec(destination)?.[1],
     throttle: throttleOf(stage.default_route_settings as RouteSettings | undefined, 'default_route_settings'),
     routeThrottles,
   };

@@ -34,7 +34,8 @@ export type InvokeResult =
   | { readonly status: 'timeout'; readonly errorMessage: string }
   | { readonly status: 'crashed'; readonly errorMessage: string };
 
-export type LogSink = (source: string, line: string) => void;
+/** Where a line goes: `source` names the function (or the gateway); `stream` is a function environment's log stream. */
+export type LogSink = (source: string, line: string, stream?: string) => void;
 
 /** What the Lambda service would report about one invocation (metrics and the invocation's trace segment). */
 export interface InvocationRecord {
@@ -156,7 +157,7 @@ export class FunctionPool {
     const result = await new Promise<InvokeResult>((settle) => {
       env.pending = { id, settle };
       const timer = setTimeout(() => {
-        this.log(this.definition.name, `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (${requestId})`);
+        this.log(this.definition.name, `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (${requestId})`, env.logStream);
         settle({ status: 'timeout', errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` });
         void this.discard(env);
       }, timeoutMs);
@@ -226,11 +227,11 @@ export class FunctionPool {
     const initialized = new Promise<InitOutcome>((resolve) => (initDone = resolve));
     const env: Environment = { worker, logStream, initialized };
     for (const stream of [worker.stdout, worker.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line));
+      readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line, logStream));
     }
     worker.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'init') {
-        if (reply.ok) this.log(d.name, `INIT cold start ${reply.initMs} ms`);
+        if (reply.ok) this.log(d.name, `INIT cold start ${reply.initMs} ms`, logStream);
         initDone(reply.ok ? { ok: true } : { ok: false, errorType: reply.errorType, errorMessage: reply.errorMessage });
         return;
       }

@@ -1,8 +1,19 @@
-/** Recent log lines of every function and the gateway, searchable by their text. */
+/** Recent log lines of every function and the gateway, searchable by their text and queryable by log group. */
+import { LOCAL_ACCOUNT_ID } from '../plan.ts';
+import type { LogEvent } from './logs-insights.ts';
+
 export interface LogEntry {
   readonly at: number;
   readonly source: string;
   readonly line: string;
+  /** The log group the plan sends the source's lines to; none for the local runtime's own lines. */
+  readonly group?: string;
+  readonly stream?: string;
+}
+
+export interface LogDestination {
+  readonly group?: string;
+  readonly stream?: string;
 }
 
 /** What an entry costs besides its text: the entry object and the string's header. */
@@ -22,8 +33,8 @@ export class LogStore {
    */
   constructor(private readonly maxBytes = 8 * 2 ** 20) {}
 
-  add(source: string, line: string): void {
-    const entry = { at: Date.now(), source, line };
+  add(source: string, line: string, destination: LogDestination = {}): void {
+    const entry: LogEntry = { at: Date.now(), source, line, ...destination };
     this.entries.push(entry);
     this.bytes += cost(entry);
     while (this.bytes > this.maxBytes && this.first < this.entries.length - 1) {
@@ -57,5 +68,17 @@ export class LogStore {
       if (terms.every((term) => e.line.includes(term) || e.source.includes(term))) matches.push(e);
     }
     return matches.reverse();
+  }
+
+  /** The lines kept of these log groups as Logs Insights reads them (@log is `account-id:group`), oldest first. */
+  logEvents(groupNames: readonly string[]): LogEvent[] {
+    const groups = new Set(groupNames);
+    const events: LogEvent[] = [];
+    for (let i = this.first; i < this.entries.length; i++) {
+      const e = this.entries[i] as LogEntry;
+      if (e.group === undefined || !groups.has(e.group)) continue;
+      events.push({ timestamp: e.at, message: e.line, log: `${LOCAL_ACCOUNT_ID}:${e.group}`, logStream: e.stream });
+    }
+    return events;
   }
 }

@@ -386,6 +386,11 @@ function discover(event: LogEvent): FieldRecord {
   return record;
 }
 
+/** The fields Logs Insights discovers in an event (the @ fields and a JSON message's keys). */
+export function discoveredFields(event: LogEvent): string[] {
+  return [...discover(event).keys()];
+}
+
 function numeric(value: Value | undefined): number | undefined {
   if (typeof value === 'number') return value;
   if (value === undefined || value.trim() === '' || Number.isNaN(Number(value))) return undefined;

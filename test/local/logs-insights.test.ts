@@ -1,5 +1,6 @@
 /** The local Logs Insights evaluator: the query language subset the saved queries use, and its refusals. */
 import { describe, expect, it } from 'vitest';
+import { LogStore } from '../../local/observability/log-store.ts';
 import { runQuery, type LogEvent } from '../../local/observability/logs-insights.ts';
 
 const LOG = '000000000000:/aws/lambda/wschat-dev-send';
@@ -102,5 +103,31 @@ describe('Logs Insights: what it refuses, by name', () => {
     ['a truncated command', 'filter level =', /filter ends unexpectedly/],
   ])('%s', (_, query, error) => {
     expect(() => runQuery(query, EVENTS)).toThrow(error);
+  });
+});
+
+describe('the log store as Logs Insights reads it', () => {
+  it('gives the lines of the asked log groups, oldest first, with @log as account:group and the stream', () => {
+    const store = new LogStore();
+    store.add('wschat-dev-send', '{"level":"INFO"}', { group: '/aws/lambda/wschat-dev-send', stream: 's1' });
+    store.add('lambda', 'async invocation failed');
+    store.add('apigateway', '{"status":"200"}', { group: '/aws/apigateway/wschat-dev-ws' });
+    store.add('wschat-dev-send', 'INIT cold start 12 ms', { group: '/aws/lambda/wschat-dev-send', stream: 's2' });
+    const events = store.logEvents(['/aws/lambda/wschat-dev-send']);
+    expect(events.map((e) => [e.message, e.log, e.logStream])).toEqual([
+      ['{"level":"INFO"}', '000000000000:/aws/lambda/wschat-dev-send', 's1'],
+      ['INIT cold start 12 ms', '000000000000:/aws/lambda/wschat-dev-send', 's2'],
+    ]);
+    expect(store.logEvents(['/aws/apigateway/wschat-dev-ws']).map((e) => e.message)).toEqual(['{"status":"200"}']);
+    expect(store.logEvents([])).toEqual([]);
+  });
+
+  it('forgets what it pushed out to stay within its bound', () => {
+    const store = new LogStore(200);
+    for (let i = 0; i < 10; i++) store.add('f', `line ${i}`, { group: 'g' });
+    const kept = store.logEvents(['g']).map((e) => e.message);
+    expect(kept.length).toBeLessThan(10);
+    expect(kept.at(-1)).toBe('line 9');
+    expect(kept[0]).not.toBe('line 0');
   });
 });
