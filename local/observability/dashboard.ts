@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StackPlan } from '../plan.ts';
 import type { AlarmEvaluator } from './alarm-evaluator.ts';
 import type { LogStore } from './log-store.ts';
+import { runQuery } from './logs-insights.ts';
 import type { MetricStore } from './metric-store.ts';
 import type { XrayCollector } from './xray.ts';
 
@@ -36,6 +37,31 @@ function widgetsOf(plan: StackPlan): { name: string; widgets: CloudWatchWidget[]
   const dashboard = plan.only('aws_cloudwatch_dashboard');
   const body = JSON.parse(plan.resolve(String(dashboard.config.dashboard_body))) as { widgets: CloudWatchWidget[] };
   return { name: plan.resolve(String(dashboard.config.dashboard_name)), widgets: body.widgets };
+}
+
+const SOURCE_CLAUSE = /^\s*SOURCE\s+'([^']+)'\s*\|/;
+/** Rows a log widget shows, as CloudWatch's log widget shows its first page. */
+const LOG_WIDGET_ROWS = 50;
+
+/**
+ * A log widget's query (`SOURCE 'group' | … | query`, the dashboard body's form) run on the local logs of its
+ * groups; what the evaluator cannot run is shown as the widget's error instead of an empty table.
+ */
+export function logWidget(query: string, logs: LogStore): { columns: readonly string[]; rows: readonly Record<string, string>[] } | { error: string } {
+  const groups: string[] = [];
+  let rest = query;
+  let source: RegExpExecArray | null;
+  while ((source = SOURCE_CLAUSE.exec(rest))) {
+    groups.push(source[1] as string);
+    rest = rest.slice(source[0].length);
+  }
+  if (!groups.length) return { error: "a log widget's query starts with SOURCE 'log-group' |" };
+  try {
+    const result = runQuery(rest, logs.logEvents(groups));
+    return { columns: result.columns, rows: result.rows.slice(0, LOG_WIDGET_ROWS) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }
 
 /** The dashboard's widgets with their data: one value per (scaled) period for every metric series. */
@@ -75,7 +101,10 @@ export function dashboardState(sources: DashboardSources, now = Date.now()) {
           ),
         };
       }
-      if (w.type === 'log') return { type: 'log', title: w.properties.title, query: w.properties.query };
+      if (w.type === 'log') {
+        const query = w.properties.query ?? '';
+        return { type: 'log', title: w.properties.title, query, ...logWidget(query, sources.logs) };
+      }
       return { type: 'text', markdown: w.properties.markdown };
     }),
   };

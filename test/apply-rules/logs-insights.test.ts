@@ -155,6 +155,20 @@ describe('every saved query of the plan has answers on the local stack after tra
     await expect.poll(() => runQuery('fields routeKey, status | filter routeKey = "join"', stack.logs.logEvents([accessGroup])).rows.length).toBeGreaterThan(0);
   });
 
+  it("the local dashboard's log widgets show the saved queries' answers", async () => {
+    const client = await joined('widget-user', 'widget-room');
+    await client.request({ action: 'send', room: 'not-joined', text: 'hi', clientMsgId: 'widget-1' }, 'error');
+    await expectRefused(stack.wsUrl('not-a-token'));
+    const state = () =>
+      fetch(`http://127.0.0.1:${stack.port}/_dashboard/api/state`).then(async (res) => (await res.json()) as { widgets: { type: string; query?: string; columns?: string[]; rows?: unknown[]; error?: string }[] });
+    const errorsWidget = async () => (await state()).widgets.find((w) => w.type === 'log' && w.query?.includes('stats count(*) as errors'));
+    await expect.poll(async () => (await errorsWidget())?.rows?.length ?? 0).toBeGreaterThan(0);
+    expect(await errorsWidget()).toMatchObject({ columns: ['routeKey', 'level', 'errors'] });
+    const logWidgets = (await state()).widgets.filter((w) => w.type === 'log');
+    expect(logWidgets.length).toBe(queries.length);
+    expect(logWidgets.filter((w) => w.error !== undefined)).toEqual([]);
+  });
+
   /** A handshake the authorizer must refuse: it is answered 401, never opened. */
   async function expectRefused(url: string): Promise<void> {
     const refused = await ChatClient.connect(url).then(

@@ -1,5 +1,6 @@
 /** The local Logs Insights evaluator: the query language subset the saved queries use, and its refusals. */
 import { describe, expect, it } from 'vitest';
+import { logWidget } from '../../local/observability/dashboard.ts';
 import { LogStore } from '../../local/observability/log-store.ts';
 import { runQuery, type LogEvent } from '../../local/observability/logs-insights.ts';
 
@@ -129,5 +130,22 @@ describe('the log store as Logs Insights reads it', () => {
     expect(kept.length).toBeLessThan(10);
     expect(kept.at(-1)).toBe('line 9');
     expect(kept[0]).not.toBe('line 0');
+  });
+});
+
+describe("the local dashboard's log widgets", () => {
+  const store = new LogStore();
+  store.add('wschat-dev-send', JSON.stringify({ level: 'WARN', routeKey: 'send' }), { group: '/aws/lambda/wschat-dev-send' });
+  store.add('wschat-dev-join', JSON.stringify({ level: 'ERROR', routeKey: 'join' }), { group: '/aws/lambda/wschat-dev-join' });
+  store.add('wschat-dev-ping', JSON.stringify({ level: 'ERROR', routeKey: 'ping' }), { group: '/aws/lambda/wschat-dev-ping' });
+
+  it('run the query after the SOURCE clauses on the logs of those groups only', () => {
+    const widget = logWidget("SOURCE '/aws/lambda/wschat-dev-send' | SOURCE '/aws/lambda/wschat-dev-join' | stats count(*) as n by routeKey | sort routeKey asc", store);
+    expect(widget).toEqual({ columns: ['routeKey', 'n'], rows: [{ routeKey: 'join', n: '1' }, { routeKey: 'send', n: '1' }] });
+  });
+
+  it('show why a query cannot run instead of an empty table', () => {
+    expect(logWidget('stats count(*) as n', store)).toEqual({ error: "a log widget's query starts with SOURCE 'log-group' |" });
+    expect(logWidget("SOURCE '/aws/lambda/wschat-dev-send' | dedup routeKey", store)).toEqual({ error: 'Logs Insights: unsupported command "dedup"' });
   });
 });
