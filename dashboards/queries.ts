@@ -37,8 +37,9 @@ export const QUERIES = [
     id: 'slow-fanouts',
     title: 'Slow fan-outs (over 1 s)',
     logGroups: 'functions',
-    // The metric lines (EMF): FanoutDuration carries its room as metadata; @log names the function that fanned out.
-    query: ['fields @timestamp, @log, room, FanoutDuration, FanoutRecipients', 'filter FanoutDuration > 1000', 'sort FanoutDuration desc', 'limit 50'].join('\n| '),
+    // The metric lines (EMF): FanoutDuration carries its room and recipients (the room's, or a shard's) as metadata;
+    // @log names the function that fanned out (send inline, fanout for a large room's shards).
+    query: ['fields @timestamp, @log, room, recipients, FanoutDuration', 'filter FanoutDuration > 1000', 'sort FanoutDuration desc', 'limit 50'].join('\n| '),
   },
   {
     id: 'auth-failures',

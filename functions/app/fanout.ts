@@ -80,14 +80,17 @@ export async function deliver(
 }
 
 /**
- * Counts a delivery in the metrics catalog's terms: message metrics stay about messages. `recipients` is the
- * room's count, given where the fan-out started (a shard's were counted by the function that cut it).
+ * Counts a delivery in the metrics catalog's terms: message metrics stay about messages. `posted` is how many
+ * recipients this delivery was for (the room's, or one shard's); `roomRecipients` is the room's count, given
+ * where the fan-out started (a shard's were counted by the function that cut it).
  */
-function recordDelivery(deps: Deps, room: string, frame: Frame, result: DeliveryResult, startedMs: number, recipients?: number): void {
+function recordDelivery(deps: Deps, room: string, frame: Frame, result: DeliveryResult, startedMs: number, posted: number, roomRecipients?: number): void {
   if (frame.type === 'message') {
-    if (recipients !== undefined) deps.telemetry.count('FanoutRecipients', recipients);
+    if (roomRecipients !== undefined) deps.telemetry.count('FanoutRecipients', roomRecipients);
     deps.telemetry.count('MessagesDelivered', result.delivered);
-    deps.telemetry.durationMs('FanoutDuration', Date.now() - startedMs, { room });
+    // Room and size travel with the duration as metadata: the slow-fanouts query shows them on each line, a
+    // shard's included (its metric line has no FanoutRecipients: the function that cut it counted the room).
+    deps.telemetry.durationMs('FanoutDuration', Date.now() - startedMs, { room, recipients: String(posted) });
   } else if (result.delivered) {
     deps.telemetry.count('EventsDelivered', result.delivered);
   }
@@ -128,7 +131,7 @@ export async function fanOut(
     return { delivered: 0, pruned: 0, failed: 0, leftovers: [], departures: [], gone: [], shards: shards.length };
   }
   const result = await deliver(deps, room, frame, recipients, nowMs);
-  recordDelivery(deps, room, frame, result, started, recipients.length);
+  recordDelivery(deps, room, frame, result, started, recipients.length, recipients.length);
   // Nothing follows a fan-out made here: what is left over has failed.
   countFailed(deps, room, result.leftovers.length, `still throttled or failing after ${POST_RETRY.attempts} tries`);
   return { ...result, shards: 0 };
@@ -143,7 +146,7 @@ export async function fanOut(
 export async function deliverShard(deps: Deps, shard: FanoutShard, hasTime: () => boolean): Promise<void> {
   const started = Date.now();
   const result = await deliver(deps, shard.room, shard.frame, shard.recipients, shard.startedAt, hasTime);
-  recordDelivery(deps, shard.room, shard.frame, result, started);
+  recordDelivery(deps, shard.room, shard.frame, result, started, shard.recipients.length);
   const { leftovers } = result;
   const dispatcher = deps.fanout.largeRooms?.dispatcher;
   if (leftovers.length && dispatcher && shard.attempt < MAX_SHARD_CONTINUATIONS) {

@@ -136,7 +136,7 @@ describe('fanOut', () => {
     expect(telemetry.total('FanoutRecipients')).toBe(2);
     expect(telemetry.total('StaleConnectionsPruned')).toBe(0);
     expect(telemetry.total('DeliveryFailed')).toBe(0);
-    expect(telemetry.durations.map((d) => d.metric)).toEqual(['FanoutDuration']);
+    expect(telemetry.durations.map(({ metric, about }) => ({ metric, about }))).toEqual([{ metric: 'FanoutDuration', about: { room, recipients: '2' } }]);
   });
 
   it('prunes a connection answered with 410 Gone from the room being delivered to, and leaves its other rooms for later', async () => {
@@ -353,6 +353,8 @@ describe('deliverShard', () => {
     ];
 
     await deliverShard(deps, shardOf(room, recipients), () => true);
+    // The shard's duration names its room and size: the slow-fanouts query shows both on the shard's line.
+    expect(telemetry.durations.map(({ metric, about }) => ({ metric, about }))).toEqual([{ metric: 'FanoutDuration', about: { room, recipients: '3' } }]);
 
     expect(shards).toEqual([{ ...shardOf(room, [{ connectionId: 'jammed-s3', userId: 'carol' }], 1), startedAt: expect.any(Number) }]);
     const messagePosts = posts.filter((p) => JSON.parse(p.body).type === 'message');

@@ -14,15 +14,15 @@ import type { TestDynamo } from '../support/dynamo.ts';
 /** Keeps what the use cases report so tests can assert on it; sums counts per metric. */
 export class RecordingTelemetry implements Telemetry {
   readonly counts = new Map<CustomMetricName, number>();
-  readonly durations: { metric: CustomMetricName; ms: number }[] = [];
+  readonly durations: { metric: CustomMetricName; ms: number; about: Readonly<Record<string, string>> }[] = [];
   readonly warnings: { message: string; details: Record<string, unknown> }[] = [];
 
   count(metric: CustomMetricName, value = 1): void {
     this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
   }
 
-  durationMs(metric: CustomMetricName, ms: number): void {
-    this.durations.push({ metric, ms });
+  durationMs(metric: CustomMetricName, ms: number, about: Readonly<Record<string, string>> = {}): void {
+    this.durations.push({ metric, ms, about });
   }
 
   warn(message: string, details: Record<string, unknown>): void {

@@ -5,6 +5,7 @@
  * event field it reads, must have a value somewhere.
  */
 import { describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/catalog/env.ts';
 import { discoveredFields, runQuery, type LogEvent } from '../../local/observability/logs-insights.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, HandshakeRejected } from '../support/ws-client.ts';
@@ -129,6 +130,27 @@ describe('every saved query of the plan has answers on the local stack after tra
         'column roomName has no value',
         'field roomName is in no log event',
       ]);
+    } finally {
+      stack.faults.clear('slow-fanout');
+    }
+  });
+
+  it("slow-fanouts: a large room's fan-out, made in shards by the fan-out function, has a value in every column", { timeout: 240_000 }, async () => {
+    const threshold = Number(stack.functionEnvironment('wschat-dev-send')[ENV.fanoutAsyncThreshold]);
+    const sender = await joined('crowd-sender', 'crowd-room');
+    // One user's many connections fill the room above the async threshold without a presence storm, in batches.
+    for (let members = 1; members <= threshold; members += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, threshold + 1 - members) }, () => joined('crowd', 'crowd-room')));
+    }
+    stack.faults.inject({ kind: 'slow-fanout', delayMs: 1200 });
+    try {
+      await sender.request({ action: 'send', room: 'crowd-room', text: 'to everyone, slowly', clientMsgId: 'crowd-1' }, 'ack');
+      const saved = query('slow-fanouts');
+      const fanoutGroup = saved.logGroups.find((group) => group.endsWith('-fanout')) as string;
+      const shardRows = () => runQuery(saved.query, eventsOf(saved)).rows.filter((row) => row['@log']?.endsWith(`:${fanoutGroup}`) && row.room === 'crowd-room');
+      await expect.poll(() => shardRows().length, { timeout: 60_000 }).toBeGreaterThan(0);
+      const columns = runQuery(saved.query, eventsOf(saved)).columns;
+      for (const row of shardRows()) expect(columns.filter((column) => !row[column])).toEqual([]);
     } finally {
       stack.faults.clear('slow-fanout');
     }
