@@ -477,7 +477,9 @@ function stats(command: Extract<Command, { kind: 'stats' }>, records: FieldRecor
   const groups = new Map<string, FieldRecord[]>();
   for (const record of records) {
     const key = JSON.stringify(command.by.map((field) => record.get(field) ?? null));
-    groups.set(key, [...(groups.get(key) ?? []), record]);
+    const members = groups.get(key);
+    if (members) members.push(record);
+    else groups.set(key, [record]);
   }
   return [...groups.values()].map((members) => {
     const row: FieldRecord = new Map();

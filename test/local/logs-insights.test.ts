@@ -101,6 +101,7 @@ describe('Logs Insights: what it refuses, by name', () => {
     ['an empty command', 'fields a || limit 1', /empty command between pipes/],
     ['a regular expression compared with =', 'filter level = /WARN/', /needs like, not =/],
     ['an unsupported character', 'fields a + b', /unsupported character "\+"/],
+    ['a condition used as a value', 'filter level = ispresent(reason)', /a condition cannot be used as a value/],
     ['a truncated command', 'filter level =', /filter ends unexpectedly/],
   ])('%s', (_, query, error) => {
     expect(() => runQuery(query, EVENTS)).toThrow(error);
