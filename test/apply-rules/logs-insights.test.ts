@@ -50,6 +50,8 @@ const query = (id: string): SavedQuery => {
   return found;
 };
 const CONNECTION_PLACEHOLDER = 'REPLACE_WITH_CONNECTION_ID';
+/** The queries a test below drives traffic for: a new saved query fails the rule until it has its own. */
+const EXERCISED = ['auth-failures', 'connection-story', 'errors-by-route', 'slow-fanouts'];
 
 describe('the rule', () => {
   const events: LogEvent[] = [
@@ -75,6 +77,10 @@ describe('the rule', () => {
 describe('every saved query of the plan has answers on the local stack after traffic', () => {
   const { stack, joined } = useStack(() => bootDevStack());
   const eventsOf = (saved: SavedQuery) => stack.logs.logEvents(saved.logGroups);
+
+  it('exercises every saved query of the plan', () => {
+    expect(queries.map((q) => q.name.replace('wschat/dev/', '')).sort()).toEqual(EXERCISED);
+  });
 
   it('saves the same queries in every stage', () => {
     const prod = savedQueries(readPlan('wschat-prod')).map((q) => [q.name.replace('/prod/', '/dev/'), q.query]);
