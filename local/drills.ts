@@ -26,8 +26,8 @@ export interface DrillResult {
 interface DrillPlan {
   /** Which instance of a per-function or per-table alarm the drill targets: a catalog function or table. */
   readonly target?: string;
-  /** `fn` gives the plan's name of a catalog function. */
-  readonly fault: (fn: (name: string) => string) => Fault | undefined;
+  /** `fn` and `table` give the plan's name of a catalog function or table. */
+  readonly fault: (names: { fn: (name: string) => string; table: (key: string) => string }) => Fault | undefined;
   readonly traffic: Traffic;
   /** Requests are sent this often (default: a quarter of the alarm period, within 50–500 ms). */
   readonly everyMs?: number;
@@ -36,10 +36,15 @@ interface DrillPlan {
 }
 
 const PLANS: Record<DrillFault, DrillPlan> = {
-  'function-crash': { target: 'ping', fault: (fn) => ({ kind: 'function-crash', functionName: fn('ping') }), traffic: 'pings' },
-  'function-throttle': { target: 'ping', fault: (fn) => ({ kind: 'function-throttle', functionName: fn('ping') }), traffic: 'pings' },
-  'dynamodb-throttle': { target: 'memberships', fault: () => ({ kind: 'dynamodb-throttle' }), traffic: 'joins' },
-  'dynamodb-system-error': { target: 'memberships', fault: () => ({ kind: 'dynamodb-system-error' }), traffic: 'joins' },
+  'function-crash': { target: 'ping', fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn('ping') }), traffic: 'pings' },
+  'function-throttle': { target: 'ping', fault: ({ fn }) => ({ kind: 'function-throttle', functionName: fn('ping') }), traffic: 'pings' },
+  // On the memberships table only, as a hot table throttles: a join's other calls (its route token) still succeed.
+  'dynamodb-throttle': { target: 'memberships', fault: ({ table }) => ({ kind: 'dynamodb-throttle', tableName: table('memberships') }), traffic: 'joins' },
+  'dynamodb-system-error': {
+    target: 'memberships',
+    fault: ({ table }) => ({ kind: 'dynamodb-system-error', tableName: table('memberships') }),
+    traffic: 'joins',
+  },
   // A ping refreshes its connection item with one DynamoDB call: at 4.2 s it takes 84% of its 5 s timeout,
   // past the 80% threshold and short of a timeout.
   'dynamodb-slow': { target: 'ping', fault: () => ({ kind: 'dynamodb-slow', delayMs: 4200 }), traffic: 'pings' },
@@ -51,7 +56,7 @@ const PLANS: Record<DrillFault, DrillPlan> = {
   // Every shard of a large room crashes the fan-out function until Lambda's retries are spent and the shard
   // lands in the dead-letter queue; each send makes several shards, so sends are spaced out.
   'fanout-crash': {
-    fault: (fn) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
+    fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
     traffic: 'large-room-sends',
     everyMs: 2000,
     mitigate: redriveDeadLetters,
@@ -239,7 +244,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts.
   await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
-  const injected = plan.fault((name) => functionNameInPlan(stack.plan, name));
+  const injected = plan.fault({ fn: (name) => functionNameInPlan(stack.plan, name), table: (key) => tableNameInPlan(stack.plan, key) });
   report(`${alarmName}: injecting ${fault}${injected ? ` (${JSON.stringify(injected)})` : ''}`);
   if (injected) stack.faults.inject(injected);
   if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);

@@ -87,14 +87,15 @@ export class DynamoProxy {
     const isRead = READS.has(operation);
     const slow = this.faults.get('dynamodb-slow');
     if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
-    if (this.faults.get('dynamodb-throttle')) {
+    const onThisTable = (fault: { tableName?: string } | undefined) => fault !== undefined && (fault.tableName === undefined || fault.tableName === table);
+    if (onThisTable(this.faults.get('dynamodb-throttle'))) {
       // On-demand tables on dynalite never throttle; this answer is what DynamoDB sends when one does.
       // As DynamoDB publishes it: a request on a global secondary index throttles that index's series.
       const index = typeof input?.IndexName === 'string' ? { GlobalSecondaryIndexName: input.IndexName } : undefined;
       this.metric(table, isRead ? 'ReadThrottleEvents' : 'WriteThrottleEvents', 1, index);
       return this.reject(res, 400, 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 'Throughput exceeded (injected)');
     }
-    if (this.faults.get('dynamodb-system-error')) {
+    if (onThisTable(this.faults.get('dynamodb-system-error'))) {
       // Likewise an injected answer: DynamoDB's own 500.
       this.metric(table, 'SystemErrors', 1, { Operation: operation });
       return this.reject(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error (injected)');

@@ -8,8 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type Fault =
   | { readonly kind: 'dynamodb-unreachable' }
   | { readonly kind: 'dynamodb-slow'; readonly delayMs: number }
-  | { readonly kind: 'dynamodb-throttle' }
-  | { readonly kind: 'dynamodb-system-error' }
+  /** DynamoDB throttles and errors are per table: `tableName` limits the fault to one (default: every table). */
+  | { readonly kind: 'dynamodb-throttle'; readonly tableName?: string }
+  | { readonly kind: 'dynamodb-system-error'; readonly tableName?: string }
   | { readonly kind: 'function-crash'; readonly functionName: string }
   | { readonly kind: 'function-throttle'; readonly functionName: string }
   | { readonly kind: 'slow-fanout'; readonly delayMs: number }
@@ -70,6 +71,9 @@ export function parseFault(input: unknown): Fault {
   }
   if ((kind === 'function-crash' || kind === 'function-throttle') && (typeof f.functionName !== 'string' || !f.functionName)) {
     throw new Error(`${kind} needs functionName`);
+  }
+  if ((kind === 'dynamodb-throttle' || kind === 'dynamodb-system-error') && f.tableName !== undefined && (typeof f.tableName !== 'string' || !f.tableName)) {
+    throw new Error(`${kind}: tableName, when given, must be a table's name`);
   }
   return f as unknown as Fault;
 }

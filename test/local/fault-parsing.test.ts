@@ -1,0 +1,27 @@
+/** The faults API's validation: every refusal names what is wrong; a table-scoped DynamoDB fault is accepted. */
+import { describe, expect, it } from 'vitest';
+import { parseFault } from '../../local/faults.ts';
+
+describe('parseFault', () => {
+  it('accepts each kind with what it needs', () => {
+    expect(parseFault({ kind: 'dynamodb-throttle' })).toEqual({ kind: 'dynamodb-throttle' });
+    expect(parseFault({ kind: 'dynamodb-system-error', tableName: 'wschat-dev-memberships' })).toEqual({
+      kind: 'dynamodb-system-error',
+      tableName: 'wschat-dev-memberships',
+    });
+    expect(parseFault({ kind: 'slow-fanout', delayMs: 100 })).toEqual({ kind: 'slow-fanout', delayMs: 100 });
+    expect(parseFault({ kind: 'function-crash', functionName: 'wschat-dev-ping' })).toMatchObject({ functionName: 'wschat-dev-ping' });
+  });
+
+  it.each([
+    [null, /^kind must be one of: dynamodb-unreachable, /],
+    [{ kind: 'meteor' }, /^kind must be one of/],
+    [{ kind: 'dynamodb-slow' }, /^dynamodb-slow needs delayMs, a positive whole number$/],
+    [{ kind: 'slow-fanout', delayMs: 1.5 }, /^slow-fanout needs delayMs/],
+    [{ kind: 'function-throttle', functionName: '' }, /^function-throttle needs functionName$/],
+    [{ kind: 'dynamodb-throttle', tableName: '' }, /^dynamodb-throttle: tableName, when given, must be a table's name$/],
+    [{ kind: 'dynamodb-system-error', tableName: 7 }, /^dynamodb-system-error: tableName/],
+  ])('refuses %j', (input, message) => {
+    expect(() => parseFault(input)).toThrow(message);
+  });
+});
