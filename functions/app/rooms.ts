@@ -12,6 +12,7 @@ import type { Caller, Deps } from './context.ts';
 import { notAMember, requireMembership } from './membership.ts';
 import { pageHistory, type HistoryPage } from './messages.ts';
 import type { Membership } from './ports.ts';
+import { admitToRoom, forbidden, stillAdmitted } from './room-access.ts';
 
 export interface Joined {
   readonly room: string;
@@ -30,6 +31,7 @@ export interface JoinOutcome {
 }
 
 export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Promise<JoinOutcome> {
+  const admission = await admitToRoom(deps, caller, req);
   const membership: Membership = {
     room: req.room,
     connectionId: caller.connectionId,
@@ -38,6 +40,10 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
     expiresAt: connectionExpiresAt(caller.connectedAt),
   };
   await deps.store.putMembership(membership);
+  if (admission.revocable && !(await stillAdmitted(deps, caller, req.room))) {
+    await deps.store.deleteMembership(req.room, caller.connectionId);
+    throw forbidden('join', req.room);
+  }
   const resume = req.afterSeq === undefined ? undefined : { room: req.room, afterSeq: req.afterSeq, limit: RESUME_HISTORY_LIMIT };
   const [lastSeq, members, resumed] = await Promise.all([
     deps.store.lastSeq(req.room),
