@@ -59,10 +59,11 @@ export async function admitToRoom(deps: Deps, caller: Caller, req: JoinRequest):
 }
 
 /**
- * A join admitted on a grant wrote its membership after reading the grant; a `remove` in between deleted the
- * grant and may have listed the members before that membership existed. Reading the grant again after the write
- * closes the gap: either this read sees the grant gone (and the join undoes itself) or the grant was deleted
- * after it, and the remover's (consistent) member query, which follows the deletion, sees the membership.
+ * A join admitted on a grant writes its membership and presence after reading the grant; a `remove` in between
+ * deleted the grant and may have listed the members, or cleared presence, before those writes. Reading the grant
+ * again after them closes the gap: either this read sees the grant gone (and the join undoes its writes) or the
+ * grant was deleted after it, and the remover's (consistent) member query and presence removal, which follow
+ * the deletion, see and undo them.
  */
 export async function stillAdmitted(deps: Deps, caller: Caller, room: string): Promise<boolean> {
   return (await deps.store.readGrant(room, caller.userId)) !== undefined;

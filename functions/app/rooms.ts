@@ -40,10 +40,6 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
     expiresAt: connectionExpiresAt(caller.connectedAt),
   };
   await deps.store.putMembership(membership);
-  if (admission.revocable && !(await stillAdmitted(deps, caller, req.room))) {
-    await deps.store.deleteMembership(req.room, caller.connectionId);
-    throw forbidden('join', req.room);
-  }
   const resume = req.afterSeq === undefined ? undefined : { room: req.room, afterSeq: req.afterSeq, limit: RESUME_HISTORY_LIMIT };
   const [lastSeq, members, resumed] = await Promise.all([
     deps.store.lastSeq(req.room),
@@ -53,6 +49,12 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
   // Presence is recorded last: if a read above fails, the client's retried join still finds the user absent
   // and the arrival is announced then.
   const arrived = await deps.store.addPresence(membership, caller.nowMs);
+  // After every write, so a removal that ran in between either is seen here or saw (and undid) all of them.
+  if (admission.revocable && !(await stillAdmitted(deps, caller, req.room))) {
+    await deps.store.deleteMembership(req.room, caller.connectionId);
+    await deps.store.removePresence(req.room, caller.userId, caller.connectionId, caller.nowMs);
+    throw forbidden('join', req.room);
+  }
   const { members: firstPage, memberCount } = memberPage(members.map((m) => m.userId));
   return { joined: { room: req.room, lastSeq, members: firstPage, memberCount }, resumed, arrived };
 }

@@ -255,5 +255,27 @@ describe('remove', () => {
     expect(error).toMatchObject({ code: 'FORBIDDEN' });
     expect(removal).toBeDefined();
     expect(await store.getMembership(room, mia.connectionId, Date.now())).toBeUndefined();
+    // Nor any presence: another connection of mia's would be her arrival (addPresence is true when she was absent).
+    const probe = { room, connectionId: 'probe', userId: 'mia', joinedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 60 };
+    expect(await store.addPresence(probe, Date.now())).toBe(true);
+  });
+
+  it('leaves no presence behind when the removal lands between the join’s membership and its presence', async () => {
+    const { room, owner } = await privateRoomOf('olga');
+    await inviteToRoom(deps, again(owner), { room, user: 'mia' });
+    // The same interposition, one step later: the whole removal runs just before the join records presence.
+    let removal: Promise<unknown> | undefined;
+    const racing: DynamoChatStore = Object.assign(Object.create(store) as DynamoChatStore, {
+      addPresence: async (...args: Parameters<DynamoChatStore['addPresence']>) => {
+        removal ??= removeUserFromRoom(deps, again(owner), { room, user: 'mia' });
+        await removal;
+        return store.addPresence(...args);
+      },
+    });
+    const mia = caller('mia');
+    expect(await rejection(joinRoom({ ...deps, store: racing }, mia, { room }))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await store.getMembership(room, mia.connectionId, Date.now())).toBeUndefined();
+    const probe = { room, connectionId: 'probe', userId: 'mia', joinedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 60 };
+    expect(await store.addPresence(probe, Date.now())).toBe(true);
   });
 });
