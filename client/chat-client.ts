@@ -4,6 +4,7 @@
  * seq it delivered, hands messages to the app once each and in seq order (filling gaps from history), and
  * retries sends under the same clientMsgId until they are acknowledged. Runs in browsers and Node.
  */
+import type { GrantedRole, Visibility } from '../functions/domain/access.ts';
 import type { ErrorCode } from '../functions/domain/errors.ts';
 import type { MessageView, PresenceEvent, ServerFrame } from '../functions/domain/protocol.ts';
 import {
@@ -13,6 +14,7 @@ import {
   MAX_TEXT_CODE_POINTS,
   ROOM_PATTERN,
   TYPING_INTERVAL_MS,
+  USER_ID_PATTERN,
 } from '../functions/domain/protocol-rules.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { TypedEmitter } from './emitter.ts';
@@ -87,6 +89,24 @@ export interface PresenceChange {
   readonly event: PresenceEvent;
 }
 
+/** The owner or an admin removed this user from a room: the client has left it and will not re-join it. */
+export interface Removed {
+  readonly room: string;
+}
+
+export interface Invited {
+  readonly room: string;
+  readonly user: string;
+  readonly role: GrantedRole;
+}
+
+export interface JoinOptions {
+  /** How many recent messages to deliver before the live ones, on the first join. */
+  readonly backlog?: number;
+  /** Only for a new room: "private" creates it owned by this user (see docs/protocol.md#private-rooms). */
+  readonly visibility?: Visibility;
+}
+
 export interface Typing {
   readonly room: string;
   readonly user: string;
@@ -106,6 +126,7 @@ export interface ChatClientEvents {
   message: MessageView;
   presence: PresenceChange;
   typing: Typing;
+  removed: Removed;
   /** Every joined frame: the first join of a room and each re-join after a reconnect. */
   joined: JoinedRoom;
   state: StateChange;
@@ -148,6 +169,7 @@ interface RoomState {
   readonly sequencer: RoomSequencer;
   /** On the first join: how many recent messages to deliver before the live ones. */
   readonly backlog: number;
+  readonly visibility?: Visibility;
   /** A joined frame arrived on the current socket: requests for the room may be sent. */
   joined: boolean;
   lastJoined?: JoinedRoom;
@@ -178,6 +200,13 @@ interface Waiter<T> extends Deferred<T> {
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
+/** A pending invite or remove, matched to its reply by what it asked. */
+interface AccessRequest extends Waiter<Invited | void> {
+  readonly action: 'invite' | 'remove';
+  readonly room: string;
+  readonly user: string;
+}
+
 type ParsedFrame = ServerFrame | { type?: undefined; message?: string; requestId?: string };
 
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
@@ -193,6 +222,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /** Keyed by room and the page's `after` cursor (whoKey), which the server echoes. */
   private readonly whoWaiters = new Map<string, Waiter<WhoPage>[]>();
   private readonly leaveWaiters = new Map<string, Waiter<void>[]>();
+  /**
+   * join, invite and remove carry a `clientMsgId` the server echoes on an error frame (only there): it tells
+   * which request was refused. Joins are keyed to their room, invites and removes to their waiter.
+   */
+  private readonly joinRequests = new Map<string, string>();
+  private readonly accessRequests = new Map<string, AccessRequest>();
   private readonly opened = deferred<void>();
 
   constructor(options: ChatClientOptions) {
@@ -252,15 +287,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     for (const send of this.sends.values()) this.failSend(send, closedError());
     for (const waiter of [...this.whoWaiters.values()].flat()) settle(waiter, closedError());
     for (const waiter of [...this.leaveWaiters.values()].flat()) settle(waiter, closedError());
+    for (const waiter of this.accessRequests.values()) settle(waiter, closedError());
     this.whoWaiters.clear();
     this.leaveWaiters.clear();
+    this.accessRequests.clear();
   }
 
   /**
    * Joins a room (again after every reconnect, resuming after the last delivered seq). With `backlog`, the
-   * last `backlog` messages are delivered first. Resolves with the first joined frame.
+   * last `backlog` messages are delivered first. Resolves with the first joined frame; rejects when the server
+   * refuses the room for good (FORBIDDEN, ROOM_EXISTS), and then does not try again.
    */
-  join(room: string, options: { backlog?: number } = {}): Promise<JoinedRoom> {
+  join(room: string, options: JoinOptions = {}): Promise<JoinedRoom> {
     if (this.currentState === 'closed') return Promise.reject(closedError());
     if (!ROOM_PATTERN.test(room)) {
       return Promise.reject(new ChatClientError('BAD_REQUEST', `room must match ${ROOM_PATTERN.source}`));
@@ -271,6 +309,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       name: room,
       sequencer: new RoomSequencer(),
       backlog: Math.max(0, Math.floor(options.backlog ?? 0)),
+      ...(options.visibility ? { visibility: options.visibility } : {}),
       joined: false,
       joinWaiters: [],
       lastTypingAt: -Infinity,
@@ -329,6 +368,41 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.sends.set(clientMsgId, pending);
     this.trySend(pending);
     return pending.result.promise;
+  }
+
+  /** Gives `user` a role (default member) in a private room this user owns or administers. */
+  invite(room: string, user: string, options: { role?: GrantedRole } = {}): Promise<Invited> {
+    const role = options.role ?? 'member';
+    return this.accessRequest({ action: 'invite', room, user, role }, `invite ${user} to ${room}`) as Promise<Invited>;
+  }
+
+  /** Withdraws `user`'s access to a private room; their connections are told with a `removed` frame. */
+  async remove(room: string, user: string): Promise<void> {
+    await this.accessRequest({ action: 'remove', room, user }, `remove ${user} from ${room}`);
+  }
+
+  private accessRequest(
+    frame: { action: 'invite' | 'remove'; room: string; user: string; role?: GrantedRole },
+    what: string,
+  ): Promise<Invited | void> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    if (!ROOM_PATTERN.test(frame.room)) {
+      return Promise.reject(new ChatClientError('BAD_REQUEST', `room must match ${ROOM_PATTERN.source}`));
+    }
+    if (!USER_ID_PATTERN.test(frame.user)) {
+      return Promise.reject(new ChatClientError('BAD_REQUEST', `user must match ${USER_ID_PATTERN.source}`));
+    }
+    if (!this.isOpen()) return Promise.reject(new ChatClientError('CONNECTION', `not connected: ${what} was not sent`));
+    const clientMsgId = this.options.newClientMsgId();
+    const result = deferred<Invited | void>();
+    const timer = setTimeout(() => {
+      this.accessRequests.delete(clientMsgId);
+      result.reject(new ChatClientError('TIMEOUT', `no reply to ${what} within ${this.options.requestTimeoutMs} ms`));
+    }, this.options.requestTimeoutMs);
+    const { action, room, user } = frame;
+    this.accessRequests.set(clientMsgId, { resolve: result.resolve, reject: result.reject, timer, action, room, user });
+    this.transmit({ ...frame, clientMsgId });
+    return result.promise;
   }
 
   /** Tells the room's other users that this user is typing; throttled to one per room every 2 s. */
@@ -420,8 +494,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       clearTimeout(waiter.timer);
       waiter.resolve();
     }
+    // Not resent: an invite or remove may have been applied; the caller decides whether to ask again.
+    for (const waiter of this.accessRequests.values()) {
+      settle(waiter, new ChatClientError('CONNECTION', `connection lost (${reason})`));
+    }
     this.whoWaiters.clear();
     this.leaveWaiters.clear();
+    this.accessRequests.clear();
+    this.joinRequests.clear();
     if (socket && socket.readyState === SOCKET_OPEN) socket.close(4000, reason);
     this.scheduleReconnect(reason);
   }
@@ -491,6 +571,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         return this.resolveWaiters(this.whoWaiters, whoKey(frame.room, frame.after), { members: frame.members, hasMore: frame.hasMore });
       case 'left':
         return this.resolveWaiters(this.leaveWaiters, frame.room, undefined);
+      case 'invited':
+        return this.onAccessReply(frame.room, frame.user, 'invite', { room: frame.room, user: frame.user, role: frame.role });
+      case 'removed':
+        return frame.user === undefined ? this.onRemoved(frame.room) : this.onAccessReply(frame.room, frame.user, 'remove', undefined);
       case 'error':
         return this.onError(frame);
       case 'pong':
@@ -506,6 +590,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const room = this.rooms.get(frame.room);
     if (!room) return;
     room.joined = true;
+    for (const [clientMsgId, name] of this.joinRequests) if (name === frame.room) this.joinRequests.delete(clientMsgId);
     clearTimeout(room.joinTimer);
     room.joinTimer = undefined;
     room.sequencer.knowsOf(frame.lastSeq);
@@ -550,9 +635,28 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     send.result.resolve({ room: frame.room, clientMsgId: frame.clientMsgId, seq: frame.seq, id: frame.id, ts: frame.ts });
   }
 
+  /** Replies carry no clientMsgId: the oldest pending request of that kind for that room and user takes it. */
+  private onAccessReply(room: string, user: string, action: 'invite' | 'remove', value: Invited | undefined): void {
+    for (const [clientMsgId, waiter] of this.accessRequests) {
+      if (waiter.action !== action || waiter.room !== room || waiter.user !== user) continue;
+      this.accessRequests.delete(clientMsgId);
+      clearTimeout(waiter.timer);
+      waiter.resolve(value);
+      return;
+    }
+  }
+
+  /** This user was removed from the room: it is forgotten (pending sends fail) and not re-joined. */
+  private onRemoved(roomName: string): void {
+    const room = this.rooms.get(roomName);
+    if (room) this.forgetRoom(room, () => new ChatClientError('FORBIDDEN', `removed from room ${roomName}`));
+    this.emit('removed', { room: roomName });
+  }
+
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
     const details = { retryable: frame.retryable, requestId: frame.requestId, clientMsgId: frame.clientMsgId };
     const error = new ChatClientError(frame.code, frame.message, details);
+    if (frame.clientMsgId !== undefined && this.onRequestError(frame.clientMsgId, error)) return;
     if (frame.clientMsgId !== undefined) {
       const send = this.sends.get(frame.clientMsgId);
       // No pending send: a late reply to an attempt whose retry was already acknowledged.
@@ -560,6 +664,27 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       return;
     }
     this.emit('error', error);
+  }
+
+  /** An error answering a join, invite or remove (by its clientMsgId); false when it answers none of them. */
+  private onRequestError(clientMsgId: string, error: ChatClientError): boolean {
+    const access = this.accessRequests.get(clientMsgId);
+    if (access) {
+      this.accessRequests.delete(clientMsgId);
+      settle(access, error);
+      return true;
+    }
+    const roomName = this.joinRequests.get(clientMsgId);
+    if (roomName === undefined) return false;
+    this.joinRequests.delete(clientMsgId);
+    const room = this.rooms.get(roomName);
+    // A retryable refusal (RATE_LIMITED, INTERNAL) is retried by the join's timer; the app hears of it.
+    if (!room || error.details.retryable) return false;
+    const waited = room.joinWaiters.length > 0;
+    this.forgetRoom(room, () => error);
+    // A re-join after a reconnect has no caller waiting: the app is told instead.
+    if (!waited) this.emit('error', error);
+    return true;
   }
 
   private onSendError(
@@ -586,7 +711,15 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private sendJoin(room: RoomState): void {
     if (!this.isOpen()) return;
     const afterSeq = room.sequencer.lastDelivered;
-    this.transmit({ action: 'join', room: room.name, ...(afterSeq === undefined ? {} : { afterSeq }) });
+    const clientMsgId = this.options.newClientMsgId();
+    this.joinRequests.set(clientMsgId, room.name);
+    this.transmit({
+      action: 'join',
+      room: room.name,
+      clientMsgId,
+      ...(afterSeq === undefined ? {} : { afterSeq }),
+      ...(room.visibility ? { visibility: room.visibility } : {}),
+    });
     // A resuming join is answered with a history page too: no other page is asked for until it comes.
     if (afterSeq !== undefined) this.expectHistory(room);
     clearTimeout(room.joinTimer);
@@ -620,6 +753,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   private forgetRoom(room: RoomState, error: () => ChatClientError): void {
     this.rooms.delete(room.name);
+    for (const [clientMsgId, name] of this.joinRequests) if (name === room.name) this.joinRequests.delete(clientMsgId);
     clearTimeout(room.joinTimer);
     clearTimeout(room.historyTimer);
     clearTimeout(room.fillTimer);

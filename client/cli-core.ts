@@ -18,7 +18,9 @@ export const USAGE = 'usage: npm run chat -- --user <user> [--room <room>] [--ur
 
 export const HELP = [
   'type a line and press enter to send it to the current room',
-  '/join <room>   join a room and make it the current one',
+  '/join <room> [private]   join a room and make it the current one (private: create it as a private room)',
+  '/invite <user> [admin]   invite a user to the current private room (as admin: owner only)',
+  '/remove <user>  remove a user from the current private room',
   '/leave         leave the current room',
   '/who           list the users in the current room',
   '/quit          leave the chat (also Ctrl-D)',
@@ -62,7 +64,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
 
 export type Command =
   | { readonly kind: 'send'; readonly text: string }
-  | { readonly kind: 'join'; readonly room: string }
+  | { readonly kind: 'join'; readonly room: string; readonly visibility?: 'private' }
+  | { readonly kind: 'invite'; readonly user: string; readonly role: 'member' | 'admin' }
+  | { readonly kind: 'remove'; readonly user: string }
   | { readonly kind: 'leave' }
   | { readonly kind: 'who' }
   | { readonly kind: 'help' }
@@ -78,10 +82,26 @@ export function parseInput(line: string): Command {
   const [name = '', ...args] = line.slice(1).trim().split(/\s+/);
   switch (name.toLowerCase()) {
     case 'join': {
-      const [room] = args;
-      if (!room || args.length > 1) return { kind: 'invalid', error: 'usage: /join <room>' };
+      const [room, visibility] = args;
+      if (!room || args.length > 2 || (visibility !== undefined && visibility !== 'private')) {
+        return { kind: 'invalid', error: 'usage: /join <room> [private]' };
+      }
       if (!ROOM_PATTERN.test(room)) return { kind: 'invalid', error: `room must match ${ROOM_PATTERN.source}` };
-      return { kind: 'join', room };
+      return visibility ? { kind: 'join', room, visibility } : { kind: 'join', room };
+    }
+    case 'invite': {
+      const [user, role] = args;
+      if (!user || args.length > 2 || (role !== undefined && role !== 'admin')) {
+        return { kind: 'invalid', error: 'usage: /invite <user> [admin]' };
+      }
+      if (!USER_ID_PATTERN.test(user)) return { kind: 'invalid', error: `user must match ${USER_ID_PATTERN.source}` };
+      return { kind: 'invite', user, role: role ?? 'member' };
+    }
+    case 'remove': {
+      const [user] = args;
+      if (!user || args.length > 1) return { kind: 'invalid', error: 'usage: /remove <user>' };
+      if (!USER_ID_PATTERN.test(user)) return { kind: 'invalid', error: `user must match ${USER_ID_PATTERN.source}` };
+      return { kind: 'remove', user };
     }
     case 'leave':
       return { kind: 'leave' };

@@ -70,6 +70,10 @@ client.on('state', (change) => {
   if (line) print(line);
 });
 client.on('error', (error) => print(formatError(error)));
+client.on('removed', (removal) => {
+  print(`* you were removed from ${removal.room}`);
+  if (room === removal.room) room = undefined;
+});
 
 /** Sends still waiting for their ack: on end of input the CLI waits for them before it closes. */
 const inFlight = new Set<Promise<unknown>>();
@@ -100,7 +104,17 @@ rl.on('line', (line) => {
       break;
     case 'join':
       room = command.room;
-      track(client.join(command.room, { backlog }));
+      track(client.join(command.room, { backlog, ...(command.visibility ? { visibility: command.visibility } : {}) }));
+      break;
+    case 'invite':
+      if (!room) print('! join a room first: /join <room> private');
+      else track(client.invite(room, command.user, { role: command.role }).then((i) => print(`* invited ${i.user} to ${i.room} as ${i.role}`)));
+      break;
+    case 'remove':
+      if (room) {
+        const from = room;
+        track(client.remove(from, command.user).then(() => print(`* removed ${command.user} from ${from}`)));
+      }
       break;
     case 'leave':
       if (room) {

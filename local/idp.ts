@@ -26,7 +26,8 @@ interface KeyFile {
 
 export interface DevIdentityProvider {
   readonly publicJwk: JWK;
-  mint(user: string, options?: { ttlSeconds?: number }): Promise<string>;
+  /** `claims`: extra claims, such as a `rooms` scope (docs/protocol.md#private-rooms). */
+  mint(user: string, options?: { ttlSeconds?: number; claims?: Record<string, unknown> }): Promise<string>;
 }
 
 /** Loads the development signing key, creating it on first use (first writer wins, others read it). */
@@ -54,8 +55,8 @@ export async function loadDevIdp(stateDir: string): Promise<DevIdentityProvider>
   const privateKey = await importJWK(key.privateJwk, ALG);
   return {
     publicJwk: key.publicJwk,
-    async mint(user, { ttlSeconds = 3600 } = {}) {
-      return new SignJWT({})
+    async mint(user, { ttlSeconds = 3600, claims = {} } = {}) {
+      return new SignJWT(claims)
         .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
         .setSubject(user)
         .setIssuer(LOCAL_IDP.issuer)

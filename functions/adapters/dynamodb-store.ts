@@ -12,6 +12,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
+import type { GrantedRole, RoomSettings, Visibility } from '../domain/access.ts';
 import { connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
@@ -336,6 +337,58 @@ export class DynamoChatStore implements ChatStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  async readRoomSettings(room: string): Promise<RoomSettings | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.rooms, Key: keyOf('rooms', room), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const owner = Item.owner as string | undefined;
+    return { visibility: (Item.visibility as Visibility | undefined) ?? 'public', ...(owner ? { owner } : {}) };
+  }
+
+  async createRoom(room: string, settings: RoomSettings, nowMs: number): Promise<boolean> {
+    // One conditional write on one item decides every race between creators: DynamoDB applies them in turn.
+    // lastSeq too: a room with messages from before rooms had settings exists (and is public).
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.rooms,
+          Key: keyOf('rooms', room),
+          UpdateExpression: settings.owner
+            ? 'SET visibility = :visibility, createdAt = :now, #owner = :owner'
+            : 'SET visibility = :visibility, createdAt = :now',
+          ConditionExpression: 'attribute_not_exists(visibility) AND attribute_not_exists(lastSeq)',
+          ExpressionAttributeValues: {
+            ':visibility': settings.visibility,
+            ':now': nowMs,
+            ...(settings.owner ? { ':owner': settings.owner } : {}),
+          },
+          ...(settings.owner ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
+        }),
+      ),
+    );
+  }
+
+  async readGrant(room: string, userId: string): Promise<GrantedRole | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.roles, Key: keyOf('roles', room, userId), ConsistentRead: true }),
+    );
+    return Item?.role as GrantedRole | undefined;
+  }
+
+  async putGrant(room: string, userId: string, role: GrantedRole, grantedBy: string, nowMs: number): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.tables.roles, Item: { ...keyOf('roles', room, userId), role, grantedBy, grantedAt: nowMs } }),
+    );
+  }
+
+  async deleteGrant(room: string, userId: string): Promise<boolean> {
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.tables.roles, Key: keyOf('roles', room, userId), ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
   }
 
   async readSeqHint(room: string): Promise<number> {

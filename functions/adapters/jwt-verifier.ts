@@ -5,7 +5,7 @@
  * at most every 30 s so an outage does not add a fetch timeout to every handshake.
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, jwtVerify, type JWTVerifyGetKey, type JWKSCacheInput } from 'jose';
-import { Unauthorized, type TokenVerifier } from '../app/authorize.ts';
+import { Unauthorized, type TokenVerifier, type VerifiedToken } from '../app/authorize.ts';
 
 export const ALLOWED_ALGORITHMS = ['RS256', 'ES256'];
 
@@ -69,7 +69,7 @@ export class JwksTokenVerifier implements TokenVerifier {
     };
   }
 
-  async verify(token: string): Promise<{ subject: string; expiresAt: number }> {
+  async verify(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.settings.issuer,
@@ -78,7 +78,7 @@ export class JwksTokenVerifier implements TokenVerifier {
         requiredClaims: ['exp', 'sub'],
         clockTolerance: 5,
       });
-      return { subject: payload.sub as string, expiresAt: payload.exp as number };
+      return { subject: payload.sub as string, expiresAt: payload.exp as number, rooms: payload.rooms };
     } catch (error) {
       if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) throw new Unauthorized(error.code);
       throw error;

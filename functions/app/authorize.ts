@@ -1,3 +1,4 @@
+import { parseRoomScope, type RoomScope } from '../domain/access.ts';
 import { USER_ID_PATTERN } from '../domain/protocol.ts';
 
 /** Tokens larger than this are refused unread: API Gateway caps the whole request line anyway. */
@@ -10,19 +11,37 @@ export class Unauthorized extends Error {
   }
 }
 
-export interface TokenVerifier {
-  /** Resolves the verified subject and expiry; throws Unauthorized for any token problem, anything else for outages. */
-  verify(token: string): Promise<{ subject: string; expiresAt: number }>;
+export interface VerifiedToken {
+  readonly subject: string;
+  readonly expiresAt: number;
+  /** The `rooms` claim as the token carries it (undefined when absent); `authorize` judges it. */
+  readonly rooms?: unknown;
 }
 
-/** `tokenExpiresAt`: the token's `exp` (epoch seconds); the connection is closed soon after it (domain/session.ts). */
-export type Decision = { effect: 'Allow'; userId: string; tokenExpiresAt: number } | { effect: 'Deny'; reason: string };
+export interface TokenVerifier {
+  /** Resolves the verified subject and expiry; throws Unauthorized for any token problem, anything else for outages. */
+  verify(token: string): Promise<VerifiedToken>;
+}
 
-/** Verifies the token; a valid token whose subject cannot be a user id is denied (403), not unauthorized. */
+/**
+ * `tokenExpiresAt`: the token's `exp` (epoch seconds); the connection is closed soon after it (domain/session.ts).
+ * `roomScope`: the token's `rooms` claim, when it has one.
+ */
+export type Decision =
+  | { effect: 'Allow'; userId: string; tokenExpiresAt: number; roomScope?: RoomScope }
+  | { effect: 'Deny'; reason: string };
+
+/**
+ * Verifies the token; a valid token whose subject cannot be a user id, or whose `rooms` claim is not a list of
+ * room patterns, is denied (403), not unauthorized.
+ */
 export async function authorize(verifier: TokenVerifier, token: string | undefined): Promise<Decision> {
   if (!token) throw new Unauthorized('token is missing');
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) throw new Unauthorized('token is too large');
-  const { subject, expiresAt } = await verifier.verify(token);
+  const { subject, expiresAt, rooms } = await verifier.verify(token);
   if (!USER_ID_PATTERN.test(subject)) return { effect: 'Deny', reason: 'subject is not a valid user id' };
-  return { effect: 'Allow', userId: subject, tokenExpiresAt: expiresAt };
+  const roomScope = parseRoomScope(rooms);
+  // A scope that cannot be read must not become no scope: the token is refused, like a bad subject.
+  if (roomScope === 'invalid') return { effect: 'Deny', reason: 'rooms claim is not a list of room patterns' };
+  return { effect: 'Allow', userId: subject, tokenExpiresAt: expiresAt, ...(roomScope ? { roomScope } : {}) };
 }

@@ -1,3 +1,4 @@
+import type { RoomScope } from '../domain/access.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
 import type { LargeRoomPolicy } from '../domain/fanout.ts';
 import type { RouteRate } from '../domain/token-bucket.ts';
@@ -12,6 +13,8 @@ export interface Caller {
   readonly nowMs: number;
   /** The handshake token's `exp` (epoch seconds); the connection is closed soon after it (domain/session.ts). */
   readonly tokenExpiresAt?: number;
+  /** The token's `rooms` claim: when present, joins outside it are FORBIDDEN. */
+  readonly roomScope?: RoomScope;
 }
 
 export interface Deps {

@@ -1,5 +1,6 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import type { GrantedRole, RoomSettings } from '../domain/access.ts';
 import type { FanoutShard } from '../domain/fanout.ts';
 import type { ServerFrame } from '../domain/protocol.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
@@ -104,6 +105,19 @@ export interface ChatStore {
   addPresence(membership: Membership, nowMs: number): Promise<boolean>;
   /** Removes the connection from the user's presence; true when it was there and the user is present no more. */
   removePresence(room: string, userId: string, connectionId: string, nowMs: number): Promise<boolean>;
+
+  /**
+   * The room's visibility and owner; undefined when no join created it. A room that has messages but no record
+   * (written before rooms had one) reads as public.
+   */
+  readRoomSettings(room: string): Promise<RoomSettings | undefined>;
+  /** Records a new room's settings unless the room exists; false when another request created it first. */
+  createRoom(room: string, settings: RoomSettings, nowMs: number): Promise<boolean>;
+  /** The user's granted role in a private room; undefined when not invited (or removed). */
+  readGrant(room: string, userId: string): Promise<GrantedRole | undefined>;
+  putGrant(room: string, userId: string, role: GrantedRole, grantedBy: string, nowMs: number): Promise<void>;
+  /** Withdraws the user's role; false when there was none. */
+  deleteGrant(room: string, userId: string): Promise<boolean>;
 
   /** The per-room counter: a lower bound of the highest seq stored (0 for a new room). */
   readSeqHint(room: string): Promise<number>;

@@ -12,6 +12,7 @@ import type { Caller, Deps } from './context.ts';
 import { notAMember, requireMembership } from './membership.ts';
 import { pageHistory, type HistoryPage } from './messages.ts';
 import type { Membership } from './ports.ts';
+import { admitToRoom, forbidden, stillAdmitted } from './room-access.ts';
 
 export interface Joined {
   readonly room: string;
@@ -30,6 +31,7 @@ export interface JoinOutcome {
 }
 
 export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Promise<JoinOutcome> {
+  const admission = await admitToRoom(deps, caller, req);
   const membership: Membership = {
     room: req.room,
     connectionId: caller.connectionId,
@@ -47,6 +49,12 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
   // Presence is recorded last: if a read above fails, the client's retried join still finds the user absent
   // and the arrival is announced then.
   const arrived = await deps.store.addPresence(membership, caller.nowMs);
+  // After every write, so a removal that ran in between either is seen here or saw (and undid) all of them.
+  if (admission.revocable && !(await stillAdmitted(deps, caller, req.room))) {
+    await deps.store.deleteMembership(req.room, caller.connectionId);
+    await deps.store.removePresence(req.room, caller.userId, caller.connectionId, caller.nowMs);
+    throw forbidden('join', req.room);
+  }
   const { members: firstPage, memberCount } = memberPage(members.map((m) => m.userId));
   return { joined: { room: req.room, lastSeq, members: firstPage, memberCount }, resumed, arrived };
 }

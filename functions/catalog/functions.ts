@@ -96,12 +96,15 @@ export const FUNCTIONS = {
     broadcasts: false,
   },
   join: {
-    description: 'Joins a room, optionally resuming after a seq, and announces a newly present user',
+    description: 'Joins a room (creating it, public or private, when new), optionally resuming after a seq, and announces a newly present user',
     timeoutSeconds: 10,
     memoryMb: 256,
     tables: grants(broadcastGrants, routeRateGrants, [
       { table: 'memberships', actions: ['PutItem', 'Query'] },
       { table: 'messages', actions: ['Query'] },
+      // GetItem reads the room's settings, UpdateItem creates them (conditionally); roles: the caller's grant.
+      { table: 'rooms', actions: ['GetItem', 'UpdateItem'] },
+      { table: 'roles', actions: ['GetItem'] },
     ]),
     manageConnections: true,
     broadcasts: true,
@@ -112,6 +115,30 @@ export const FUNCTIONS = {
     timeoutSeconds: 10,
     memoryMb: 256,
     tables: grants(broadcastGrants, routeRateGrants),
+    manageConnections: true,
+    broadcasts: true,
+    routeRateLimited: true,
+  },
+  invite: {
+    description: "Grants a user a role (member or admin) in a private room, by the room's owner or an admin",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: grants(routeRateGrants, [
+      { table: 'rooms', actions: ['GetItem'] },
+      { table: 'roles', actions: ['GetItem', 'PutItem'] },
+    ]),
+    manageConnections: true,
+    broadcasts: false,
+    routeRateLimited: true,
+  },
+  remove: {
+    description: "Withdraws a user's role in a private room, ends their memberships there and tells their connections",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: grants(broadcastGrants, routeRateGrants, [
+      { table: 'rooms', actions: ['GetItem'] },
+      { table: 'roles', actions: ['GetItem', 'DeleteItem'] },
+    ]),
     manageConnections: true,
     broadcasts: true,
     routeRateLimited: true,
@@ -210,6 +237,8 @@ export const ROUTES: readonly Route[] = [
   { routeKey: 'who', function: 'who' },
   { routeKey: 'typing', function: 'typing' },
   { routeKey: 'ping', function: 'ping' },
+  { routeKey: 'invite', function: 'invite' },
+  { routeKey: 'remove', function: 'remove' },
 ];
 
 /**

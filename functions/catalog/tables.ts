@@ -53,7 +53,16 @@ export const TABLES = {
   rooms: {
     hashKey: { name: 'room', type: 'S' },
     pointInTimeRecovery: false,
-    purpose: 'Per-room sequence counter (a hint: the messages table is the authority on which seqs exist).',
+    purpose:
+      'Per-room sequence counter (a hint: the messages table is the authority on which seqs exist), and the ' +
+      "room's visibility and owner, written once by the join that creates it.",
+  },
+  roles: {
+    hashKey: { name: 'room', type: 'S' },
+    rangeKey: { name: 'userId', type: 'S' },
+    // Who may enter a private room cannot be rebuilt from anything else.
+    pointInTimeRecovery: true,
+    purpose: 'One item per user invited to a private room: their role there (admin or member; the owner is on the room).',
   },
   messages: {
     hashKey: { name: 'room', type: 'S' },

@@ -4,6 +4,8 @@ export type ErrorCode =
   | 'UNKNOWN_ACTION'
   | 'TOO_LARGE'
   | 'NOT_A_MEMBER'
+  | 'FORBIDDEN'
+  | 'ROOM_EXISTS'
   | 'IN_PROGRESS'
   | 'RATE_LIMITED'
   | 'SESSION_EXPIRED'

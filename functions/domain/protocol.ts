@@ -37,12 +37,26 @@ const seq = z
   .int({ error: (issue) => (issue.code === 'too_big' ? `must be <= ${Number.MAX_SAFE_INTEGER}` : 'must be an integer') })
   .min(0, { error: 'must be >= 0' });
 
-export const joinRequest = z.object({ room, afterSeq: seq.optional() });
+const userId = z.string(typed('a string')).regex(USER_ID_PATTERN, { error: `must match ${USER_ID_PATTERN.source}` });
+
+/** `visibility`: only when the room is new does it decide; "private" makes the caller its owner. */
+export const joinRequest = z.object({
+  room,
+  afterSeq: seq.optional(),
+  visibility: z.enum(['public', 'private'], { error: 'must be "public" or "private"' }).optional(),
+});
+/** `role`: what the user becomes (default member); only the owner grants admin. */
+export const inviteRequest = z.object({
+  room,
+  user: userId,
+  role: z.enum(['member', 'admin'], { error: 'must be "member" or "admin"' }).optional(),
+});
+export const removeRequest = z.object({ room, user: userId });
 export const leaveRequest = z.object({ room });
 /** `after`: the last user id of the previous page (the reply's members are those sorted after it). */
 export const whoRequest = z.object({
   room,
-  after: z.string(typed('a string')).regex(USER_ID_PATTERN, { error: `must match ${USER_ID_PATTERN.source}` }).optional(),
+  after: userId.optional(),
 });
 export const typingRequest = z.object({ room });
 export const sendRequest = z.object({
@@ -72,6 +86,8 @@ export const historyRequest = z.object({
 });
 
 export type JoinRequest = z.infer<typeof joinRequest>;
+export type InviteRequest = z.infer<typeof inviteRequest>;
+export type RemoveRequest = z.infer<typeof removeRequest>;
 export type LeaveRequest = z.infer<typeof leaveRequest>;
 export type WhoRequest = z.infer<typeof whoRequest>;
 export type TypingRequest = z.infer<typeof typingRequest>;
@@ -118,6 +134,9 @@ export type ServerFrame =
   | { type: 'pong'; ts: number }
   | { type: 'joined'; room: string; lastSeq: number; members: string[]; memberCount: number }
   | { type: 'left'; room: string }
+  | { type: 'invited'; room: string; user: string; role: 'member' | 'admin' }
+  /** To the remover with `user`; to each connection of the removed user without it. */
+  | { type: 'removed'; room: string; user?: string }
   | { type: 'ack'; room: string; clientMsgId: string; seq: number; id: string; ts: number }
   | ({ type: 'message' } & MessageView)
   | { type: 'history'; room: string; messages: MessageView[]; hasMore: boolean }

@@ -3,6 +3,7 @@ import { authorize, Unauthorized } from '../app/authorize.ts';
 import { JwksTokenVerifier } from '../adapters/jwt-verifier.ts';
 import { ENV, requireEnv } from '../catalog/env.ts';
 import { TOKEN_QUERY_PARAMETER } from '../catalog/functions.ts';
+import { encodeRoomScope } from '../domain/access.ts';
 import { logger, telemetry, withPowertools } from '../runtime/observability.ts';
 
 const verifier = new JwksTokenVerifier({
@@ -19,7 +20,9 @@ const verifier = new JwksTokenVerifier({
 export interface AuthorizerContext {
   readonly userId: string;
   readonly tokenExpiresAt: number;
-  readonly [key: string]: string | number;
+  /** The token's `rooms` claim as JSON (domain/access.ts), absent when the token has none. */
+  readonly rooms?: string;
+  readonly [key: string]: string | number | undefined;
 }
 
 function policy(effect: 'Allow' | 'Deny', resource: string, context?: AuthorizerContext): APIGatewayAuthorizerResult {
@@ -36,7 +39,9 @@ export const handler = withPowertools(async (event: APIGatewayRequestAuthorizerE
     const decision = await authorize(verifier, event.queryStringParameters?.[TOKEN_QUERY_PARAMETER]);
     if (decision.effect === 'Allow') {
       logger.appendKeys({ userId: decision.userId });
-      return policy('Allow', event.methodArn, { userId: decision.userId, tokenExpiresAt: decision.tokenExpiresAt });
+      const { userId, tokenExpiresAt, roomScope } = decision;
+      const rooms = roomScope === undefined ? {} : { rooms: encodeRoomScope(roomScope) };
+      return policy('Allow', event.methodArn, { userId, tokenExpiresAt, ...rooms });
     }
     telemetry.count('ConnectAuthFailed');
     logger.warn('connection denied', { reason: decision.reason });

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { postWithRetry } from '../app/posting.ts';
 import { chargeRoute } from '../app/route-rate.ts';
+import { decodeRoomScope } from '../domain/access.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
@@ -17,7 +18,7 @@ import { logger, tracer, withPowertools } from './observability.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
-    authorizer?: { userId?: string; tokenExpiresAt?: number };
+    authorizer?: { userId?: string; tokenExpiresAt?: number; rooms?: string };
   };
 };
 
@@ -49,6 +50,7 @@ export function callerOf(event: WebSocketEvent): Caller {
     requestId: ctx.requestId,
     nowMs: Date.now(),
     tokenExpiresAt: ctx.authorizer?.tokenExpiresAt,
+    ...(ctx.authorizer?.rooms === undefined ? {} : { roomScope: decodeRoomScope(ctx.authorizer.rooms) }),
   };
 }
 

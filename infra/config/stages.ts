@@ -133,6 +133,9 @@ export const STAGES = {
         who: { ratePerSecond: 1, burst: 10 },
         typing: { ratePerSecond: 2, burst: 10 },
         ping: { ratePerSecond: 1, burst: 10 },
+        // An owner setting up a room invites a handful at once; a script cannot sweep a user list.
+        invite: { ratePerSecond: 1, burst: 20 },
+        remove: { ratePerSecond: 1, burst: 20 },
       },
     },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
@@ -171,6 +174,9 @@ export const STAGES = {
         who: { ratePerSecond: 1, burst: 10 },
         typing: { ratePerSecond: 2, burst: 10 },
         ping: { ratePerSecond: 1, burst: 10 },
+        // An owner setting up a room invites a handful at once; a script cannot sweep a user list.
+        invite: { ratePerSecond: 1, burst: 20 },
+        remove: { ratePerSecond: 1, burst: 20 },
       },
     },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },

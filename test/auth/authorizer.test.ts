@@ -257,6 +257,28 @@ describe('valid tokens with an unusable subject (403)', () => {
   });
 });
 
+describe('the rooms claim', () => {
+  it('passes a list of room patterns on as the scope of the connection', async () => {
+    expect(await authorize(verifier, await token(ec, { rooms: ['general', 'team-*'] }))).toEqual({
+      effect: 'Allow',
+      userId: 'alice',
+      tokenExpiresAt: expect.any(Number),
+      roomScope: ['general', 'team-*'],
+    });
+    // An empty list is a scope too: it allows no room at all.
+    expect(await authorize(verifier, await token(ec, { rooms: [] }))).toMatchObject({ effect: 'Allow', roomScope: [] });
+  });
+
+  it.each([
+    ['a string', 'general'],
+    ['a pattern rooms cannot match', ['bad#room']],
+    ['a list of numbers', [1, 2]],
+    ['null', null],
+  ])('denies (403) a token whose rooms claim is %s rather than letting it in unscoped', async (_label, rooms) => {
+    expect(await authorize(verifier, await token(rsa, { rooms }))).toEqual({ effect: 'Deny', reason: 'rooms claim is not a list of room patterns' });
+  });
+});
+
 describe('identity provider outages (500, not 401)', () => {
   async function outage(jwksUrl: string): Promise<unknown> {
     const v = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl });

@@ -209,7 +209,7 @@ describe('dropped connections', () => {
     expect(sendsOfFirst.length).toBeGreaterThanOrEqual(2);
     // The re-joins resumed from the last delivered seq.
     const rejoins = sockets.sent().filter((f) => f.action === 'join');
-    expect(rejoins[0]).toEqual({ action: 'join', room: 'c-term' });
+    expect(rejoins[0]).toEqual({ action: 'join', room: 'c-term', clientMsgId: expect.any(String) });
     expect(rejoins.slice(1).every((f) => typeof f.afterSeq === 'number')).toBe(true);
     expect(sockets.urls.length).toBeGreaterThanOrEqual(3);
   });
@@ -326,4 +326,48 @@ describe('gaps and retries', () => {
     expect(rateLimited.length).toBeGreaterThanOrEqual(2);
     for (const retry of rateLimited) expect(retry.room === 'c-rate' && retry.delayMs > 0 && retry.delayMs <= RATE_WINDOW_MS).toBe(true);
   }, 3 * RATE_WINDOW_MS);
+});
+
+describe('private rooms', () => {
+  it('creates a private room, invites, and tells a removed user, who stops sending there and does not re-join', async () => {
+    const olga = client('cl-olga');
+    const mia = client('cl-mia');
+    const removed: string[] = [];
+    mia.c.on('removed', (r) => removed.push(r.room));
+    await Promise.all([olga.c.connect(), mia.c.connect()]);
+    await olga.c.join('c-private', { visibility: 'private' });
+    expect(await olga.c.invite('c-private', 'cl-mia')).toEqual({ room: 'c-private', user: 'cl-mia', role: 'member' });
+    expect(await olga.c.invite('c-private', 'cl-adam', { role: 'admin' })).toEqual({ room: 'c-private', user: 'cl-adam', role: 'admin' });
+    await mia.c.join('c-private');
+    await mia.c.send('c-private', 'hi olga');
+
+    await olga.c.remove('c-private', 'cl-mia');
+    await expect.poll(() => removed).toEqual(['c-private']);
+    await expect(mia.c.send('c-private', 'still here?')).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    // The room is forgotten: joining again asks the server, which refuses for good.
+    await expect(mia.c.join('c-private')).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'you may not join room c-private' });
+    expect(mia.errors).toEqual([]);
+  });
+
+  it('rejects a join the server refuses for good instead of retrying it', async () => {
+    const olga = client('cl-olga2');
+    const eve = client('cl-eve', { requestTimeoutMs: 500 });
+    await Promise.all([olga.c.connect(), eve.c.connect()]);
+    await olga.c.join('c-private2', { visibility: 'private' });
+    await olga.c.join('c-public2');
+    await expect(eve.c.join('c-private2')).rejects.toMatchObject({ code: 'FORBIDDEN', details: { retryable: false } });
+    await expect(eve.c.join('c-public2', { visibility: 'private' })).rejects.toMatchObject({ code: 'ROOM_EXISTS' });
+    // Positive control on the same client: a permitted join still works, and the refusals were not reported twice.
+    await eve.c.join('c-public2');
+    expect(eve.errors).toEqual([]);
+  });
+
+  it('rejects invite and remove the server forbids, and checks their arguments before sending', async () => {
+    const mia = client('cl-mia3');
+    await mia.c.connect();
+    await expect(mia.c.invite('c-nobody', 'cl-x')).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'you may not invite to room c-nobody' });
+    await expect(mia.c.remove('c-nobody', 'cl-x')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(mia.c.invite('c-nobody', 'bad user')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(mia.c.remove('bad room!', 'cl-x')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
 });

@@ -68,6 +68,10 @@ describe('parseInput', () => {
   it.each([
     ['/join ops', { kind: 'join', room: 'ops' }],
     ['/JOIN  ops ', { kind: 'join', room: 'ops' }],
+    ['/join ops private', { kind: 'join', room: 'ops', visibility: 'private' }],
+    ['/invite bob', { kind: 'invite', user: 'bob', role: 'member' }],
+    ['/invite bob admin', { kind: 'invite', user: 'bob', role: 'admin' }],
+    ['/remove bob', { kind: 'remove', user: 'bob' }],
     ['/leave', { kind: 'leave' }],
     ['/who', { kind: 'who' }],
     ['/help', { kind: 'help' }],
@@ -79,7 +83,13 @@ describe('parseInput', () => {
 
   it.each([
     ['/join', 'usage: /join <room>'],
-    ['/join a b', 'usage: /join <room>'],
+    ['/join a b', 'usage: /join <room> [private]'],
+    ['/join a private b', 'usage: /join <room> [private]'],
+    ['/invite', 'usage: /invite <user> [admin]'],
+    ['/invite bob owner', 'usage: /invite <user> [admin]'],
+    ['/invite bad#user', 'user must match'],
+    ['/remove', 'usage: /remove <user>'],
+    ['/remove bob carol', 'usage: /remove <user>'],
     ['/join -bad', 'room must match'],
     ['/dance', 'unknown command /dance; /help lists them'],
     ['/', 'unknown command /; /help lists them'],

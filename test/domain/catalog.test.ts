@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES } from '../../functions/catalog/functions.ts';
+import { ACTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName, type TableGrant } from '../../functions/catalog/functions.ts';
 import { TABLES } from '../../functions/catalog/tables.ts';
 
 describe('function catalog', () => {
   it('routes who and typing to their own functions', () => {
     expect(ROUTES).toContainEqual({ routeKey: 'who', function: 'who' });
     expect(ROUTES).toContainEqual({ routeKey: 'typing', function: 'typing' });
-    expect(ACTIONS).toEqual(['join', 'leave', 'send', 'history', 'who', 'typing', 'ping']);
+    expect(ACTIONS).toEqual(['join', 'leave', 'send', 'history', 'who', 'typing', 'ping', 'invite', 'remove']);
   });
 
   it.each(FUNCTION_NAMES)('%s has one grant per table, without repeated actions', (name) => {
@@ -39,7 +39,31 @@ describe('function catalog', () => {
 
   it('gives every route but send and the $ routes a token bucket per connection', () => {
     const limited = FUNCTION_NAMES.filter((name) => (FUNCTIONS[name] as { routeRateLimited?: true }).routeRateLimited);
-    expect(limited.sort()).toEqual(['history', 'join', 'leave', 'ping', 'typing', 'who']);
+    expect(limited.sort()).toEqual(['history', 'invite', 'join', 'leave', 'ping', 'remove', 'typing', 'who']);
+  });
+
+  it('gives invite and remove only the grants their rules need, and no route but join creates a room', () => {
+    expect(ROUTES).toContainEqual({ routeKey: 'invite', function: 'invite' });
+    expect(ROUTES).toContainEqual({ routeKey: 'remove', function: 'remove' });
+    const grantOf = (name: FunctionName, table: string): readonly string[] | undefined =>
+      (FUNCTIONS[name].tables as readonly TableGrant[]).find((g) => g.table === table)?.actions;
+    expect(grantOf('invite', 'roles')).toEqual(['GetItem', 'PutItem']);
+    expect(grantOf('invite', 'rooms')).toEqual(['GetItem']);
+    expect(grantOf('invite', 'memberships')).toBeUndefined();
+    expect(grantOf('remove', 'roles')).toEqual(['GetItem', 'DeleteItem']);
+    expect(grantOf('remove', 'rooms')).toEqual(['GetItem']);
+    expect(grantOf('join', 'roles')).toEqual(['GetItem']);
+    const roomWriters = FUNCTION_NAMES.filter((name) => grantOf(name, 'rooms')?.includes('UpdateItem'));
+    // send raises the seq counter on the same item; only join writes a room's settings.
+    expect(roomWriters.sort()).toEqual(['join', 'send']);
+    const grantWriters = FUNCTION_NAMES.filter((name) => grantOf(name, 'roles')?.some((a) => a !== 'GetItem'));
+    expect(grantWriters.sort()).toEqual(['invite', 'remove']);
+  });
+
+  it('keeps each private room grant per (room, user), with no TTL', () => {
+    expect(TABLES.roles.hashKey).toEqual({ name: 'room', type: 'S' });
+    expect(TABLES.roles.rangeKey).toEqual({ name: 'userId', type: 'S' });
+    expect('ttlAttribute' in TABLES.roles).toBe(false);
   });
 
   it('keeps presence per (room, user) with a TTL', () => {

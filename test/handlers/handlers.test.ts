@@ -192,6 +192,26 @@ describe('message routes', () => {
     ]);
   });
 
+  it("reads the token's room scope from the authorizer context: joins outside it are FORBIDDEN, inside it joined", async () => {
+    const scoped = connection('sam', 'conn-sam=');
+    (scoped.authorizer as Record<string, unknown>).rooms = JSON.stringify(['team-*']);
+    const refused = await call('join', scoped, { action: 'join', room: 'general-scope' });
+    await call('join', scoped, { action: 'join', room: 'team-a' });
+    expect(postsTo(scoped.connectionId)).toEqual([
+      { type: 'error', code: 'FORBIDDEN', message: 'you may not join room general-scope', requestId: refused.requestId, retryable: false },
+      expect.objectContaining({ type: 'joined', room: 'team-a', members: ['sam'] }),
+    ]);
+  });
+
+  it('answers INTERNAL, never an unscoped join, when the context carries a room scope it cannot read', async () => {
+    const broken = connection('sid', 'conn-sid=');
+    (broken.authorizer as Record<string, unknown>).rooms = 'team-*';
+    const { requestId } = await call('join', broken, { action: 'join', room: 'team-b' });
+    expect(postsTo(broken.connectionId)).toEqual([
+      { type: 'error', code: 'INTERNAL', message: 'internal error', requestId, retryable: false },
+    ]);
+  });
+
   it('completes the invocation when the reply cannot be posted', async () => {
     const vanished = connection('val', 'conn-val=');
     goneConnections.add(vanished.connectionId);

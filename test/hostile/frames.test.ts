@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/catalog/functions.ts';
-import { ROOM_PATTERN } from '../../functions/domain/protocol.ts';
+import { ROOM_PATTERN, USER_ID_PATTERN } from '../../functions/domain/protocol.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { itemCounts } from '../support/tables.ts';
 import { ChatClient } from '../support/ws-client.ts';
@@ -45,13 +45,17 @@ const deep = (depth: number): unknown => (depth === 0 ? 'bottom' : { nested: dee
 const hostileFrame: fc.Arbitrary<string | Buffer> = fc.oneof(
   // Fields of the wrong type on every action that takes fields.
   fc.record({
-    action: fc.constantFrom('join', 'leave', 'send', 'history'),
+    action: fc.constantFrom('join', 'leave', 'send', 'history', 'invite', 'remove'),
     room: hostileValue.filter((v) => typeof v !== 'string' || !ROOM_PATTERN.test(v)),
     text: hostileValue,
     clientMsgId: hostileValue,
   }).map((f) => JSON.stringify(f)),
   // Valid shapes with a room that breaks the pattern.
-  fc.record({ action: fc.constantFrom('join', 'leave', 'send', 'history'), room: badRoom, text: fc.string({ minLength: 1 }), clientMsgId: fc.string({ minLength: 1, maxLength: 20 }) }).map((f) => JSON.stringify(f)),
+  fc.record({ action: fc.constantFrom('join', 'leave', 'send', 'history', 'invite', 'remove'), room: badRoom, text: fc.string({ minLength: 1 }), clientMsgId: fc.string({ minLength: 1, maxLength: 20 }) }).map((f) => JSON.stringify(f)),
+  // Private rooms: a user that cannot be one, a role or a visibility that does not exist.
+  fc.record({ action: fc.constantFrom('invite', 'remove'), room: fc.constant('lobby'), user: hostileValue.filter((v) => typeof v !== 'string' || !USER_ID_PATTERN.test(v)) }).map((f) => JSON.stringify(f)),
+  fc.record({ action: fc.constant('invite'), room: fc.constant('lobby'), user: fc.constant('bob'), role: hostileValue.filter((v) => v !== 'member' && v !== 'admin') }).map((f) => JSON.stringify(f)),
+  fc.record({ action: fc.constant('join'), room: fc.constant('lobby'), visibility: hostileValue.filter((v) => v !== 'public' && v !== 'private') }).map((f) => JSON.stringify(f)),
   // History bounds out of range or of the wrong type.
   fc.record({ action: fc.constant('history'), room: fc.constant('lobby'), limit: fc.oneof(fc.integer({ min: 101 }), fc.integer({ max: 0 }), hostileValue.filter((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 100)) }).map((f) => JSON.stringify(f)),
   fc.record({ action: fc.constant('history'), room: fc.constant('lobby'), afterSeq: fc.oneof(fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 1e6, noInteger: true }), fc.string()) }).map((f) => JSON.stringify(f)),

@@ -440,7 +440,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         const expected = FUNCTIONS[name!].manageConnections ? (FRAME_FUNCTIONS.has(name!) ? [postArn, deleteArn] : [postArn]) : undefined;
         expect(manageConnectionsViolations(document, expected), id).toEqual([]);
       }
-      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'history', 'join', 'leave', 'ping', 'send', 'typing', 'who']);
+      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'who']);
     });
 
     it("grants each function exactly its catalog DynamoDB actions, on its granted tables' (and indexes') ARNs only", () => {
