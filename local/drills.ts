@@ -130,7 +130,8 @@ class TrafficGenerator {
       this.keepAlive = setInterval(() => {
         for (const ws of [...this.sockets, ...this.extraMembers]) if (ws.readyState === WebSocket.OPEN) ws.send(ping);
       }, LIMITS.idleMs / this.stack.timeScale / 2);
-      this.extraMembers.push(...(await this.joinMembers(token, threshold + 1 - this.sockets.length)));
+      // Each batch is kept alive from the moment it has joined, not once the whole room is full.
+      await this.joinMembers(token, threshold + 1 - this.sockets.length, this.extraMembers);
     }
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
     this.timer = setInterval(() => {
@@ -153,13 +154,12 @@ class TrafficGenerator {
 
   /** Members that join and then vanish without a $disconnect reaching the backend. */
   async strandMembers(count: number): Promise<void> {
-    const ghosts = await this.joinMembers(await this.stack.idp.mint('drill-ghost'), count);
+    const ghosts = await this.joinMembers(await this.stack.idp.mint('drill-ghost'), count, []);
     for (const ws of ghosts) ws.terminate();
   }
 
-  /** Opens `count` connections with `token` and joins each to the room, waiting for each answer. */
-  private async joinMembers(token: string, count: number): Promise<WebSocket[]> {
-    const members: WebSocket[] = [];
+  /** Opens `count` connections with `token` and joins each to the room, waiting for each answer; adds them to `members` batch by batch. */
+  private async joinMembers(token: string, count: number, members: WebSocket[]): Promise<WebSocket[]> {
     // In batches, so a 2-core machine is not asked to cold-start dozens of environments at once.
     for (let batch = 0; batch < count; batch += 10) {
       const joined = await Promise.all(
