@@ -22,6 +22,8 @@ export interface ConnectionsTarget {
   readonly postArn: string;
   /** ARN pattern of this stage's DELETE: message routes close connections whose token expired (domain/session.ts). */
   readonly deleteArn: string;
+  /** ARN pattern of this stage's GET (GetConnection): operators look a connection up with it. */
+  readonly getArn: string;
 }
 
 export interface ChatFunctionsProps {
