@@ -142,6 +142,7 @@ export class ChatFunctions extends Construct {
       variables[ENV.routeRatePerSecond] = String(routeRate.ratePerSecond);
       variables[ENV.routeRateBurst] = String(routeRate.burst);
     }
+    if (name === 'connect') variables[ENV.connectionsPerUser] = String(stage.limits.connectionsPerUser);
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);
