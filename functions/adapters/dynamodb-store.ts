@@ -128,12 +128,8 @@ export class DynamoChatStore implements ChatStore {
         ),
       );
     const nowSeconds = Math.floor(nowMs / 1000);
-    for (let slot = 0; slot < limit; slot++) {
-      // TTL deletes lazily: an item past its expiry is free although it is still there.
-      if (await holder(slot, 'attribute_not_exists(userId) OR expiresAt <= :now', { ':now': nowSeconds })) return true;
-    }
-    // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
-    // its slot is taken over, on the condition that nobody else took it over first.
+    // One consistent read of the user's slots, then a write to a free one: a handshake costs O(1) writes, not one
+    // per slot already held. Losing a race for a slot moves on to the next free one.
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.slots,
@@ -143,7 +139,16 @@ export class DynamoChatStore implements ChatStore {
         ConsistentRead: true,
       }),
     );
-    for (const item of Items as { slot: number; connectionId: string }[]) {
+    const held = Items as { slot: number; connectionId: string; expiresAt: number }[];
+    // TTL deletes lazily: an item past its expiry is free although it is still there.
+    const live = new Set(held.filter((item) => item.expiresAt > nowSeconds).map((item) => item.slot));
+    for (let slot = 0; slot < limit; slot++) {
+      if (live.has(slot)) continue;
+      if (await holder(slot, 'attribute_not_exists(userId) OR expiresAt <= :now', { ':now': nowSeconds })) return true;
+    }
+    // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
+    // its slot is taken over, on the condition that nobody else took it over first.
+    for (const item of held) {
       const { Item } = await this.db.send(
         new GetCommand({ TableName: this.tables.connections, Key: { connectionId: item.connectionId }, ConsistentRead: true }),
       );
