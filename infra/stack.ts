@@ -56,7 +56,7 @@ export class ChatStack extends TerraformStack {
     });
     fanout.configureInvocations(functions.functions.fanout);
     const apiStage = api.connectRoutes(functions.functions);
-    new OperatorAccess(this, 'operators', { stage, connections: api.connections });
+    new OperatorAccess(this, 'operators', { stage, connections: api.connections, slotsTableArn: tables.tables.slots.arn });
     if (stage.customDomain) new CustomDomain(this, 'custom-domain', { stage, api: api.api, apiStage });
     new Observability(this, 'observability', {
       stage,

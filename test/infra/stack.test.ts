@@ -443,7 +443,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'who']);
     });
 
-    it("gives operators one policy: GET and DELETE on this stage's @connections (look up and close), never POST", () => {
+    it("gives operators one policy: Query on the slots table, GET and DELETE on this stage's @connections, never POST", () => {
       const [, operator] = single(plan, 'aws_iam_policy', (p) => p.name === physical(stage, 'operator'), 'operator policy');
       expect(JSON.parse(String(operator.policy))).toEqual({
         Version: '2012-10-17',
@@ -453,6 +453,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
             Action: ['execute-api:ManageConnections'],
             Resource: [postArn.replace('/POST/', '/GET/'), postArn.replace('/POST/', '/DELETE/')],
           },
+          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: tableArns.slots },
         ],
       });
     });
