@@ -75,14 +75,15 @@ describe('a function missing a grant', () => {
 
 describe('DynamoDB calls', () => {
   it('answers a denied call with HTTP 400 AccessDeniedException in AWS wording', async () => {
+    // The connect function may read the connections table (slot takeover) but no other.
     const error = (await dynamoAs(fn('connect'))
-      .send(new GetItemCommand({ TableName: table('connections'), Key: { connectionId: { S: 'x' } } }))
+      .send(new GetItemCommand({ TableName: table('messages'), Key: { room: { S: 'x' }, seq: { N: '1' } } }))
       .catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode: number } };
     expect(error.name).toBe('AccessDeniedException');
     expect(error.$metadata.httpStatusCode).toBe(400);
     expect(error.message).toBe(
       `User: arn:aws:sts::000000000000:assumed-role/wschat-dev-connect-fn/${fn('connect')} is not authorized to perform: ` +
-        `dynamodb:GetItem on resource: ${tableArn('connections')} because no identity-based policy allows the dynamodb:GetItem action`,
+        `dynamodb:GetItem on resource: ${tableArn('messages')} because no identity-based policy allows the dynamodb:GetItem action`,
     );
   });
 
