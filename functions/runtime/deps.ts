@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  connectionsPerUserFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
   largeRoomPolicyFromEnv,
@@ -69,6 +70,7 @@ export function createDeps(wiring: Wiring): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
+    connectionsPerUser: connectionsPerUserFromEnv(),
     routeRate: routeRateFromEnv(),
     fanout: fanoutFromEnv(wiring.dispatcher),
   };
