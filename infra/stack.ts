@@ -12,7 +12,6 @@ import { AsyncFanout } from './constructs/fanout.ts';
 import { ChatFunctions } from './constructs/functions.ts';
 import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
-import { OperatorAccess } from './constructs/operators.ts';
 import { ChatTables } from './constructs/tables.ts';
 
 export interface ChatStackProps {
@@ -56,7 +55,6 @@ export class ChatStack extends TerraformStack {
     });
     fanout.configureInvocations(functions.functions.fanout);
     const apiStage = api.connectRoutes(functions.functions);
-    new OperatorAccess(this, 'operators', { stage, connections: api.connections, slotsTableArn: tables.tables.slots.arn });
     if (stage.customDomain) new CustomDomain(this, 'custom-domain', { stage, api: api.api, apiStage });
     new Observability(this, 'observability', {
       stage,

@@ -72,22 +72,18 @@ export const FUNCTIONS = {
     broadcasts: false,
   },
   connect: {
-    description: "Records a new connection in one of its user's connection slots, or refuses it",
+    description: 'Records a new connection',
     timeoutSeconds: 10,
     memoryMb: 256,
-    // A refused connection's item is deleted again; a slot whose holder's item is gone is taken over.
-    tables: [
-      { table: 'connections', actions: ['PutItem', 'GetItem', 'DeleteItem'] },
-      { table: 'slots', actions: ['PutItem', 'Query'] },
-    ],
+    tables: [{ table: 'connections', actions: ['PutItem'] }],
     manageConnections: false,
     broadcasts: false,
   },
   disconnect: {
-    description: 'Removes a connection, its connection slot and its room memberships, announcing departures',
+    description: 'Removes a connection and its room memberships, announcing departures',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: grants(broadcastGrants, [{ table: 'slots', actions: ['Query', 'DeleteItem'] }]),
+    tables: broadcastGrants,
     manageConnections: true,
     broadcasts: true,
   },

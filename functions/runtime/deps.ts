@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  connectionsPerUserFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
   largeRoomPolicyFromEnv,
@@ -70,7 +69,6 @@ export function createDeps(wiring: Wiring): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
-    connectionsPerUser: connectionsPerUserFromEnv(),
     routeRate: routeRateFromEnv(),
     fanout: fanoutFromEnv(wiring.dispatcher),
   };

@@ -3,7 +3,6 @@
  * What differs between deployments of a stage (the token issuer, key and certificate ARNs, alarm e-mails) is not
  * here: those are Terraform variables (infra/config/variables.ts) an SRE sets in tfvars (docs/operations.md).
  */
-import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-quota.ts';
 import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
@@ -60,8 +59,6 @@ export const RATE_LIMITED_ROUTES = (Object.keys(FUNCTIONS) as FunctionName[]).fi
 ) as RateLimitedRoute[];
 
 export interface ConnectionLimits {
-  /** Open connections one user may hold; the next handshake is refused with 429 (env CONNECTIONS_PER_USER on $connect). */
-  readonly connectionsPerUser: number;
   /** Per-connection token bucket of each route but send (env ROUTE_RATE_* on its function). */
   readonly routeRates: Readonly<Record<RateLimitedRoute, RouteRate>>;
 }
@@ -127,8 +124,6 @@ export const STAGES = {
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: {
-      // A person's devices and tabs; a script opening more is refused at the handshake.
-      connectionsPerUser: 10,
       // Well above what a person or the client library does (it pings once a minute, pages history one request
       // at a time), well below what a script can: a join/leave loop gets 20 at once, then 2 per second.
       routeRates: {
@@ -172,7 +167,6 @@ export const STAGES = {
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: {
-      connectionsPerUser: 10,
       routeRates: {
         join: { ratePerSecond: 2, burst: 20 },
         leave: { ratePerSecond: 2, burst: 20 },
@@ -281,10 +275,6 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .max(SEND_RATE_BOUNDS.windowMs.max, `must be at most ${SEND_RATE_BOUNDS.windowMs.max}`),
   }),
   limits: z.strictObject({
-    connectionsPerUser: z
-      .int('must be a whole number of connections')
-      .min(CONNECTIONS_PER_USER_BOUNDS.min, `must be at least ${CONNECTIONS_PER_USER_BOUNDS.min}`)
-      .max(CONNECTIONS_PER_USER_BOUNDS.max, `must be at most ${CONNECTIONS_PER_USER_BOUNDS.max}`),
     routeRates: z.strictObject(
       Object.fromEntries(
         RATE_LIMITED_ROUTES.map((route) => [

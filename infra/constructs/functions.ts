@@ -22,8 +22,6 @@ export interface ConnectionsTarget {
   readonly postArn: string;
   /** ARN pattern of this stage's DELETE: message routes close connections whose token expired (domain/session.ts). */
   readonly deleteArn: string;
-  /** ARN pattern of this stage's GET (GetConnection): operators look a connection up with it. */
-  readonly getArn: string;
 }
 
 export interface ChatFunctionsProps {
@@ -142,7 +140,6 @@ export class ChatFunctions extends Construct {
       variables[ENV.routeRatePerSecond] = String(routeRate.ratePerSecond);
       variables[ENV.routeRateBurst] = String(routeRate.burst);
     }
-    if (name === 'connect') variables[ENV.connectionsPerUser] = String(stage.limits.connectionsPerUser);
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);

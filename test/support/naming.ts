@@ -15,7 +15,6 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_cognito_user_pool: 'name',
   aws_cognito_user_pool_client: 'name',
   aws_dynamodb_table: 'name',
-  aws_iam_policy: 'name',
   aws_iam_role: 'name',
   aws_lambda_function: 'function_name',
   aws_sns_topic: 'name',
