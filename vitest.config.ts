@@ -2,19 +2,20 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three projects, run together in one pool so waiting suites overlap:
- * - slow: real terraform, headless Chromium, the load run and the drills (mostly waiting on other processes);
+ * - slow: real terraform, headless Chromium and the drills (mostly waiting on other processes);
  * - stack: each file boots the synthesized dev plan on the local stack;
- * - unit: everything else (pure domain and use-case tests, catalogs, plan reading, stores on dynalite).
+ * - unit: everything else (pure domain and use-case tests, catalogs, plan reading, stores on dynalite);
+ * - load: the CI-sized load run, after all of them, alone.
  */
 const SLOW = [
   'test/terraform/**/*.test.ts',
   'test/local/chat-page.test.ts',
   'test/local/dashboard-page.test.ts',
-  'test/reliability/load.test.ts',
   'test/reliability/shutdown.test.ts',
   'test/drills/{api,dependencies,lambda}.test.ts',
   'test/infra/synth.test.ts',
 ];
+const LOAD = 'test/reliability/load.test.ts';
 const STACK = [
   'test/e2e/**/*.test.ts',
   'test/hostile/**/*.test.ts',
@@ -38,9 +39,11 @@ export default defineConfig({
     expect: { poll: { timeout: 30_000 } },
     reporters: ['default', './test/support/project-durations.ts'],
     projects: [
+      // The load run judges ack timeouts on the wall clock: it runs last, alone, so the other files' CPU is not its noise.
+      { extends: true, test: { name: 'load', include: [LOAD], exclude: [], sequence: { groupOrder: 1 }, maxWorkers: 1 } },
       { extends: true, test: { name: 'slow', include: SLOW } },
       { extends: true, test: { name: 'stack', include: STACK } },
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...STACK] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...STACK, LOAD] } },
     ],
   },
 });
