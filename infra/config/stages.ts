@@ -105,6 +105,23 @@ const RUNBOOKS = 'https://github.com/wschat/wschat/blob/main';
 
 export const SERVICE = 'wschat';
 
+/**
+ * Per-connection token buckets, the same in every stage: well above what a person or the client library does (it
+ * pings once a minute, pages history one request at a time), well below what a script can: a join/leave loop gets
+ * 20 at once, then 2 per second. An owner setting up a room invites a handful at once; a script cannot sweep a
+ * user list.
+ */
+const ROUTE_RATES = {
+  join: { ratePerSecond: 2, burst: 20 },
+  leave: { ratePerSecond: 2, burst: 20 },
+  history: { ratePerSecond: 5, burst: 20 },
+  who: { ratePerSecond: 1, burst: 10 },
+  typing: { ratePerSecond: 2, burst: 10 },
+  ping: { ratePerSecond: 1, burst: 10 },
+  invite: { ratePerSecond: 1, burst: 20 },
+  remove: { ratePerSecond: 1, burst: 20 },
+};
+
 export const STAGES = {
   dev: {
     name: 'dev',
@@ -123,21 +140,7 @@ export const STAGES = {
     // Low enough that the local load test's 500-member room, and the e2e suites, go through the async path.
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
-    limits: {
-      // Well above what a person or the client library does (it pings once a minute, pages history one request
-      // at a time), well below what a script can: a join/leave loop gets 20 at once, then 2 per second.
-      routeRates: {
-        join: { ratePerSecond: 2, burst: 20 },
-        leave: { ratePerSecond: 2, burst: 20 },
-        history: { ratePerSecond: 5, burst: 20 },
-        who: { ratePerSecond: 1, burst: 10 },
-        typing: { ratePerSecond: 2, burst: 10 },
-        ping: { ratePerSecond: 1, burst: 10 },
-        // An owner setting up a room invites a handful at once; a script cannot sweep a user list.
-        invite: { ratePerSecond: 1, burst: 20 },
-        remove: { ratePerSecond: 1, burst: 20 },
-      },
-    },
+    limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, alarmThresholds: { 'auth-failures': 20 } },
   },
@@ -166,19 +169,7 @@ export const STAGES = {
     // 1,000 posts at 32 in flight take about a second in the sender; beyond that, shards run side by side.
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
-    limits: {
-      routeRates: {
-        join: { ratePerSecond: 2, burst: 20 },
-        leave: { ratePerSecond: 2, burst: 20 },
-        history: { ratePerSecond: 5, burst: 20 },
-        who: { ratePerSecond: 1, burst: 10 },
-        typing: { ratePerSecond: 2, burst: 10 },
-        ping: { ratePerSecond: 1, burst: 10 },
-        // An owner setting up a room invites a handful at once; a script cannot sweep a user list.
-        invite: { ratePerSecond: 1, burst: 20 },
-        remove: { ratePerSecond: 1, burst: 20 },
-      },
-    },
+    limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS },
   },
