@@ -27,6 +27,8 @@ export class DynamoProxy {
   private port = 0;
   /** Connections to an endpoint given by URL are reused, not opened per call. */
   private readonly agent = new Agent({ keepAlive: true });
+  /** Calls received whose upstream answer has not been written yet; close() waits for them. */
+  private readonly callsInFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly upstream: DynamoUpstream,
@@ -64,11 +66,24 @@ export class DynamoProxy {
     });
   }
 
+  /**
+   * For good: stops listening, then waits until every call already handed upstream has its answer, so the
+   * DynamoDB behind the proxy can be shut down without a call still running inside it (dynalite throws an
+   * uncaught "Database is closed" from a write that outlives it).
+   */
+  async close(): Promise<void> {
+    await this.stopListening();
+    await Promise.all([...this.callsInFlight]);
+    this.agent.destroy();
+  }
+
   private createServer(): Server {
     return createServer((req, res) => {
-      readBody(req)
+      const call = readBody(req)
         .then((body) => this.handle(req, res, body))
-        .catch(() => res.destroy());
+        .catch(() => void res.destroy());
+      this.callsInFlight.add(call);
+      void call.then(() => this.callsInFlight.delete(call));
     });
   }
 
@@ -108,7 +123,16 @@ export class DynamoProxy {
       this.metric(table, isRead ? 'ConsumedReadCapacityUnits' : 'ConsumedWriteCapacityUnits', 1);
     });
     if (typeof this.upstream === 'function') {
-      this.upstream(replayed(req, body), res);
+      // Resolves when the embedded DynamoDB writes its answer: even to a caller whose socket is already gone,
+      // for which 'finish' never comes.
+      await new Promise<void>((resolve) => {
+        const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+        res.end = ((...args: unknown[]) => {
+          resolve();
+          return end(...args);
+        }) as ServerResponse['end'];
+        (this.upstream as RequestListener)(replayed(req, body), res);
+      });
       return;
     }
     const forwarded = request(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: this.agent }, (answer) => {

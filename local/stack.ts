@@ -380,8 +380,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await queues.close();
       alarms.stop();
       traces.close();
-      await dynamoProxy.stopListening();
       stopSweeper();
+      await dynamoProxy.close();
       await Promise.all([...pools.values()].map((pool) => pool.close()));
       dynamo.destroy();
       await dynalite?.close();
