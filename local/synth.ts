@@ -12,7 +12,7 @@ import { REPO_ROOT } from './paths.ts';
 /** Everything a synthesis reads: the app, the bundled functions and catalogs, and the pinned dependencies. */
 const SYNTH_INPUTS = ['infra', 'functions', 'dashboards', 'package-lock.json', 'cdktf.json', 'tsconfig.json'];
 /** Written last into a finished output: its presence means the output is whole, its content what it was made from. */
-const STAMP_FILE = '.synth-inputs.sha256';
+export const STAMP_FILE = '.synth-inputs.sha256';
 
 /**
  * The node arguments of a synthesis. cdktf 0.21.0 (the final release) calls util.isArray, deprecated at runtime
