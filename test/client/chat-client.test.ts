@@ -13,8 +13,9 @@ import { useStack } from '../support/local-stack.ts';
 import { sleep } from '../support/ws-client.ts';
 import { ControlledSockets, type Frame } from './controlled-socket.ts';
 
-const RATE_WINDOW_MS = 60_000;
-// A minute's send window: the burst below is charged well inside it on a busy machine, and waited out after.
+const RATE_WINDOW_MS = 20_000;
+// A 20 s send window: the burst below (its function already warm) is charged well inside it on a busy machine, and
+// waited out after.
 const { stack } = useStack(() => bootEditedStack(sendRateWindow(RATE_WINDOW_MS)));
 const clients: ChatClient[] = [];
 
@@ -317,7 +318,9 @@ describe('gaps and retries', () => {
     const rex = client('cl-rex');
     await rex.c.connect();
     await rex.c.join('c-rate');
-    const acks = await Promise.all(range(1, 23).map((i) => rex.c.send('c-rate', `burst ${i}`)));
+    // The first send opens the window and warms the send function, so the burst is not charged across cold starts.
+    const first = await rex.c.send('c-rate', 'burst 1');
+    const acks = [first, ...(await Promise.all(range(2, 23).map((i) => rex.c.send('c-rate', `burst ${i}`))))];
     expect(acks.map((a) => a.seq).sort((a, b) => a - b)).toEqual(range(1, 23));
     await expect.poll(() => seqsIn(rex.messages, 'c-rate')).toEqual(range(1, 23));
     expect(rex.errors).toEqual([]);
