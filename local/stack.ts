@@ -16,6 +16,7 @@ import { Gateway } from './gateway/gateway.ts';
 import type { AccountQuotas } from './gateway/limits.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam } from './iam.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
+import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
   readonly timeScale?: number;
   /** The clock the gateway's throttles refill and its connections expire on (default: the wall clock); tests pass a virtual one. */
   readonly gatewayClock?: () => number;
+  /** The clock the functions read (Date), when a test wants to stop and move it (default: the wall clock). */
+  readonly functionClock?: FunctionClock;
   readonly ttlSweepMs?: number;
   readonly onAlarm?: (status: AlarmStatus) => void;
   /** Account quotas other than AWS's defaults (they are raisable on AWS; tests lower them). */
@@ -225,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const poolHooks = {
     traceContext: newTraceContext,
+    clock: options.functionClock?.buffer,
     fault: (functionName: string) =>
       faults.get('function-throttle')?.functionName === functionName
         ? ('throttle' as const)

@@ -55,6 +55,8 @@ export interface PoolHooks {
   /** Consulted per invocation: refuse it (throttle) or kill its environment mid-invocation (crash). */
   readonly fault?: (functionName: string) => 'throttle' | 'crash' | undefined;
   readonly traceContext: () => { traceId: string; segmentId: string; header: string };
+  /** Shared memory of a test's FunctionClock: the environments' Date reads it. */
+  readonly clock?: SharedArrayBuffer;
 }
 
 type InitOutcome = { readonly ok: true } | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
@@ -215,6 +217,7 @@ export class FunctionPool {
       functionArn: d.arn,
       memoryMb: d.memoryMb,
       logGroupName: d.logGroupName,
+      ...(this.hooks.clock ? { clock: this.hooks.clock } : {}),
     };
     const worker = new Worker(compiledWorker(), {
       workerData: data,

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installFunctionClock } from './function-clock.ts';
 
 export interface WorkerData {
   readonly codeDir: string;
@@ -14,6 +15,8 @@ export interface WorkerData {
   readonly functionArn: string;
   readonly memoryMb: number;
   readonly logGroupName: string;
+  /** A test's FunctionClock (shared memory), when it asked for one; otherwise functions read the real clock. */
+  readonly clock?: SharedArrayBuffer;
 }
 
 export interface InvokeMessage {
@@ -34,6 +37,7 @@ export type WorkerReply =
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const data = workerData as WorkerData;
+if (data.clock) installFunctionClock(data.clock);
 let handler: Handler | undefined;
 
 /** Lambda's Init phase: it runs when the environment starts, before (and not counted in) any invocation's timeout. */
