@@ -3,6 +3,7 @@
  * its own name (the first argument), so it is imported unchanged.
  */
 const BENCHMARKS: Readonly<Record<string, () => Promise<unknown>>> = {
+  coldstart: () => import('./coldstart.ts'),
   connections: () => import('./connections.ts'),
   fanout: () => import('./fanout.ts'),
 };

@@ -19,6 +19,7 @@ import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvi
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
+import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
 import { dashboardHandler } from './observability/dashboard.ts';
 import { ingestEmf } from './observability/emf.ts';
@@ -271,29 +272,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reservedConcurrency: reserved === -1 ? undefined : reserved,
       environment: {
         ...planEnv,
-        // What the Lambda service adds to every function's environment.
-        AWS_REGION: plan.region,
-        AWS_DEFAULT_REGION: plan.region,
-        AWS_LAMBDA_FUNCTION_NAME: functionName,
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
-        AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
-        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-        LAMBDA_TASK_ROOT: codeDir,
-        _HANDLER: String(config.handler),
-        TZ: ':UTC',
-        // Distinct per function: the local services identify the caller (and check its role's policies) by it.
-        AWS_ACCESS_KEY_ID: functionAccessKeyId(functionName),
-        AWS_SECRET_ACCESS_KEY: 'local-secret',
-        AWS_SESSION_TOKEN: 'local-session',
-        // Where this machine's services answer for the AWS APIs the function calls.
-        AWS_ENDPOINT_URL_DYNAMODB: functionsDynamoEndpoint,
-        AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
-        AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-        // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
-        AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
-        AWS_XRAY_DAEMON_ADDRESS: xrayDaemon,
-        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+        ...lambdaServiceEnvironment({
+          functionName,
+          runtime,
+          region: plan.region,
+          memoryMb,
+          logGroupName,
+          codeDir,
+          handler: String(config.handler),
+          endpoints: { dynamodb: functionsDynamoEndpoint, lambda: lambdaEndpoint, sqs: sqsEndpoint, xrayDaemon },
+        }),
       },
     };
     definitions.set(functionName, definition);

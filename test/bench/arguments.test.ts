@@ -18,7 +18,9 @@ function run(script: string, args: readonly string[]) {
 
 describe('bench flags', () => {
   it.each([
-    ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: connections, fanout/],
+    ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: coldstart, connections, fanout/],
+    ['main.ts', ['coldstart', '--runs', '4'], /--runs must be a whole number >= 5/],
+    ['main.ts', ['coldstart', '--runs', 'many'], /--runs must be a whole number >= 5/],
     ['main.ts', ['connections', '--count', '0'], /--count must be a whole number >= 1/],
     ['main.ts', ['connections', '--rounds', '1.5'], /--rounds must be a whole number >= 1/],
     ['main.ts', ['connections', '--timeout-s', 'soon'], /--timeout-s must be a positive number/],
