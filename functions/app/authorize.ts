@@ -1,5 +1,5 @@
 import { parseRoomScope, type RoomScope } from '../domain/access.ts';
-import { USER_ID_PATTERN } from '../domain/protocol.ts';
+import { USER_ID_PATTERN } from '../domain/protocol-rules.ts';
 
 /** Tokens larger than this are refused unread: API Gateway caps the whole request line anyway. */
 export const MAX_TOKEN_BYTES = 8 * 1024;

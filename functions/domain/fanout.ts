@@ -2,8 +2,6 @@
  * Fan-out of one frame to a room: when a room is large enough to go to the asynchronous fan-out function, how
  * its recipients are cut into shards, what a shard event carries, and how a throttled post backs off. Pure.
  */
-import { z } from 'zod';
-import { ROOM_PATTERN, USER_ID_PATTERN } from './protocol-rules.ts';
 
 /** Where a room's fan-out runs: in the calling function, or in shards handed to the fan-out function. */
 export interface LargeRoomPolicy {
@@ -50,29 +48,6 @@ export function cutShards<T>(recipients: readonly T[], shardSize: number): T[][]
   const shards: T[][] = [];
   for (let i = 0; i < recipients.length; i += shardSize) shards.push(recipients.slice(i, i + shardSize));
   return shards;
-}
-
-const recipient = z.object({
-  connectionId: z.string().min(1).max(128),
-  userId: z.string().regex(USER_ID_PATTERN),
-});
-
-/** The fan-out function's event. It comes from our own send path, but a bad one must fail loudly, not half-deliver. */
-export const fanoutShardSchema = z.object({
-  room: z.string().regex(ROOM_PATTERN),
-  frame: z.looseObject({ type: z.string().min(1) }),
-  recipients: z.array(recipient).min(1).max(FANOUT_SHARD_SIZE_BOUNDS.max),
-  attempt: z.number().int().min(0).max(MAX_SHARD_CONTINUATIONS),
-  startedAt: z.number().int().min(0),
-});
-
-export function parseFanoutShard(event: unknown): FanoutShard {
-  const parsed = fanoutShardSchema.safeParse(event);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid fan-out shard: ${issues}`);
-  }
-  return parsed.data;
 }
 
 /** Backoff for a post answered LimitExceeded (the account's callback throttle): full jitter, doubling per try. */

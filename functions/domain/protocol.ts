@@ -2,7 +2,7 @@
  * The wire protocol (docs/protocol.md): what a client may send and the frames it gets back.
  * Pure: no I/O, so every rule here is unit-tested directly.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChatError, type ErrorCode } from './errors.ts';
 import {
   codePointLength,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTIONS } from '../catalog/functions.ts';
 import { ChatError } from '../domain/errors.ts';
 import { messageRoute } from '../runtime/ws-handler.ts';

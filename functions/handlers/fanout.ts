@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { deliverShard } from '../app/fanout.ts';
-import { parseFanoutShard } from '../domain/fanout.ts';
+import { parseFanoutShard } from '../domain/fanout-shard.ts';
 import { createDeps } from '../runtime/deps.ts';
 import { dynamoStore } from '../runtime/dynamodb.ts';
 import { lambdaDispatcher } from '../runtime/lambda.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { heartbeat } from '../app/connections.ts';
 import { dynamoStore } from '../runtime/dynamodb.ts';
 import { messageRoute } from '../runtime/ws-handler.ts';

@@ -5,10 +5,10 @@ import {
   isLargeRoom,
   MAX_SHARD_CONTINUATIONS,
   nextPostRetryDelayMs,
-  parseFanoutShard,
   POST_RETRY,
   postRetryDelayMs,
 } from '../../functions/domain/fanout.ts';
+import { parseFanoutShard } from '../../functions/domain/fanout-shard.ts';
 
 const shard = {
   room: 'general',
