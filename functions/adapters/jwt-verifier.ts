@@ -35,6 +35,11 @@ export interface JwtSettings {
 // ERR_JWKS_INVALID is only raised for the fetched key set itself (malformed, or holding private keys).
 const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_INVALID']);
 
+/** An error for a log line: jose's by their code, which (unlike their class names) survives minified bundles. */
+export function describeError(error: unknown): string {
+  return error instanceof errors.JOSEError ? `${error.code}: ${error.message}` : String(error);
+}
+
 /** A failure to get the key set (network, HTTP, malformed set), as opposed to a problem with the token. */
 function isOutage(error: unknown): boolean {
   return !(error instanceof errors.JOSEError) || OUTAGE_CODES.has(error.code);

@@ -1,10 +1,10 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { authorize, Unauthorized } from '../app/authorize.ts';
-import { JwksTokenVerifier } from '../adapters/jwt-verifier.ts';
+import { describeError, JwksTokenVerifier } from '../adapters/jwt-verifier.ts';
 import { ENV, requireEnv } from '../catalog/env.ts';
 import { TOKEN_QUERY_PARAMETER } from '../catalog/functions.ts';
 import { encodeRoomScope } from '../domain/access.ts';
-import { logger, telemetry, withPowertools } from '../runtime/observability.ts';
+import { logger, telemetry, withLogsAndMetrics } from '../runtime/observability.ts';
 
 const verifier = new JwksTokenVerifier({
   issuer: requireEnv(ENV.jwtIssuer),
@@ -12,7 +12,7 @@ const verifier = new JwksTokenVerifier({
   jwksUrl: requireEnv(ENV.jwksUrl),
   onStaleKeys(ageMs, error) {
     telemetry.count('JwksRefreshFailed');
-    logger.warn('JWKS refresh failed; verifying with the last good key set', { staleForMs: ageMs, error: String(error) });
+    logger.warn('JWKS refresh failed; verifying with the last good key set', { staleForMs: ageMs, error: describeError(error) });
   },
 });
 
@@ -33,7 +33,9 @@ function policy(effect: 'Allow' | 'Deny', resource: string, context?: Authorizer
   };
 }
 
-export const handler = withPowertools(async (event: APIGatewayRequestAuthorizerEvent) => {
+// Not traced by Powertools: Lambda's active tracing still records each invocation, and the X-Ray SDK would be
+// most of the authorizer's bundle and cold start, on the path of every handshake (docs/performance.md).
+export const handler = withLogsAndMetrics(async (event: APIGatewayRequestAuthorizerEvent) => {
   logger.appendKeys({ connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId });
   try {
     const decision = await authorize(verifier, event.queryStringParameters?.[TOKEN_QUERY_PARAMETER]);

@@ -4,7 +4,8 @@ import { parseFanoutShard } from '../domain/fanout-shard.ts';
 import { createDeps } from '../runtime/deps.ts';
 import { dynamoStore } from '../runtime/dynamodb.ts';
 import { lambdaDispatcher } from '../runtime/lambda.ts';
-import { logger, tracer, withPowertools } from '../runtime/observability.ts';
+import { logger } from '../runtime/observability.ts';
+import { tracer, withPowertools } from '../runtime/tracing.ts';
 
 const deps = createDeps({ store: dynamoStore, dispatcher: lambdaDispatcher });
 

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoChatStore, type TableNames } from '../adapters/dynamodb-store.ts';
 import type { ChatStore } from '../app/ports.ts';
-import { tracer } from './observability.ts';
+import { tracer } from './tracing.ts';
 
 export function dynamoStore(tables: TableNames): ChatStore {
   const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));

@@ -2,7 +2,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaFanoutDispatcher } from '../adapters/lambda-dispatcher.ts';
 import type { FanoutDispatcher } from '../app/ports.ts';
-import { tracer } from './observability.ts';
+import { tracer } from './tracing.ts';
 
 export function lambdaDispatcher(functionName: string): FanoutDispatcher {
   return new LambdaFanoutDispatcher(tracer.captureAWSv3Client(new LambdaClient({})), functionName);

@@ -1,17 +1,19 @@
-/** The one place that creates the Powertools logger, metrics and tracer every handler shares, and wraps handlers in them. */
-import middy from '@middy/core';
+/**
+ * The one place that creates the Powertools logger and metrics every handler shares, and wraps handlers in them.
+ * The tracer lives in tracing.ts: the X-Ray SDK under it is most of a small function's cold start, and the
+ * authorizer runs without it (docs/performance.md).
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from '../../dashboards/metrics.ts';
 import type { Telemetry } from '../app/ports.ts';
 import { ENV } from '../catalog/env.ts';
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'wschat';
+export const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'wschat';
 
 export const logger = new Logger({ serviceName });
 // An empty flush is normal (ping records no business metric); only real metric errors deserve a log line.
@@ -22,7 +24,6 @@ export const metrics = new Metrics({
   // Stages may share an account and Region; without the stage their business metrics would mix.
   defaultDimensions: { stage: process.env[ENV.stage] ?? 'unknown' },
 });
-export const tracer = new Tracer({ serviceName });
 
 const UNITS = {
   Count: MetricUnit.Count,
@@ -43,14 +44,12 @@ export const telemetry: Telemetry = {
   },
 };
 
-/** Every trace says which stage it is from: the X-Ray group of a stage's problem traces selects by it. */
-const stageAnnotation = { before: () => tracer.putAnnotation('stage', process.env[ENV.stage] ?? 'unknown') };
-
-/** Every handler runs traced, with the invocation's context in its logs and its metrics flushed at the end. */
-export function withPowertools<E, R>(handler: (event: E, context: Context) => Promise<R>) {
-  return middy(handler)
-    .use(captureLambdaHandler(tracer))
-    .use(stageAnnotation)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+/**
+ * Every handler runs with the invocation's context in its logs and its metrics flushed at the end; `outer`
+ * middlewares (tracing.ts's) wrap around those.
+ */
+export function withLogsAndMetrics<E, R>(handler: (event: E, context: Context) => Promise<R>, outer: readonly MiddlewareObj<E, R>[] = []) {
+  const wrapped = middy(handler);
+  for (const middleware of outer) wrapped.use(middleware);
+  return wrapped.use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics, { captureColdStartMetric: true }));
 }

@@ -14,7 +14,8 @@ import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
 import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
 import { createDeps, type Wiring } from './deps.ts';
-import { logger, tracer, withPowertools } from './observability.ts';
+import { logger } from './observability.ts';
+import { tracer, withPowertools } from './tracing.ts';
 
 export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {

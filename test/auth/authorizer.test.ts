@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JWKS_MAX_STALE_MS, JWKS_RETRY_MS, JwksTokenVerifier } from '../../functions/adapters/jwt-verifier.ts';
+import { describeError, JWKS_MAX_STALE_MS, JWKS_RETRY_MS, JwksTokenVerifier } from '../../functions/adapters/jwt-verifier.ts';
 import { authorize, MAX_TOKEN_BYTES, Unauthorized, type Decision } from '../../functions/app/authorize.ts';
 
 const ISSUER = 'https://issuer.test/';
@@ -295,6 +295,8 @@ describe('identity provider outages (500, not 401)', () => {
   it('JWKS endpoint answering 500', async () => {
     const error = await outage(`${baseUrl}/broken/jwks.json`);
     expect((error as { code?: string }).code).toBe('ERR_JOSE_GENERIC');
+    // Logged by its code: minified bundles rename jose's error classes, and with them their names.
+    expect(describeError(error)).toMatch(/^ERR_JOSE_GENERIC: \S/);
   });
 
   it('JWKS endpoint down (connection refused)', async () => {
@@ -305,6 +307,7 @@ describe('identity provider outages (500, not 401)', () => {
     const error = await outage(`http://127.0.0.1:${port}/.well-known/jwks.json`);
     expect((error as Error).name).toBe('TypeError');
     expect(String((error as Error & { cause?: unknown }).cause)).toMatch(/ECONNREFUSED/);
+    expect(describeError(error)).toBe(String(error));
   });
 
   it('JWKS endpoint serving a malformed key set', async () => {
