@@ -1,4 +1,8 @@
-/** Builds each function's deployable bundle with esbuild: the same files Lambda and the local runtime run. */
+/**
+ * Builds each function's deployable bundle with esbuild: the same files Lambda and the local runtime run. Bundles
+ * are minified and tree-shaken (a cold start parses and compiles all of it), with a source map beside them for
+ * stack traces (docs/performance.md: why it is shipped but not enabled).
+ */
 import { buildSync } from 'esbuild';
 import { chmodSync, utimesSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +11,7 @@ import type { FunctionName } from '../functions/catalog/functions.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_FILE = 'index.mjs';
+export const SOURCE_MAP_FILE = `${BUNDLE_FILE}.map`;
 /** `index.handler`: Lambda resolves index.mjs as an ES module. */
 export const HANDLER = 'index.handler';
 
@@ -22,7 +27,15 @@ const BUNDLE_MODE = 0o644;
 const REQUIRE_BANNER =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
-/** Bundles one handler into `<outRoot>/<name>/index.mjs` (with a fixed mtime and mode) and returns that directory. */
+/** Lambda's environment holds the role's credentials: the SDK's default chain is replaced by its environment link. */
+const BUNDLE_ALIASES = {
+  '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'runtime', 'environment-credentials.ts'),
+};
+
+/**
+ * Bundles one handler into `<outRoot>/<name>/index.mjs` and its source map (both with a fixed mtime and mode) and
+ * returns that directory.
+ */
 export function bundleFunction(name: FunctionName, outRoot: string): string {
   const outDir = path.join(outRoot, name);
   const outfile = path.join(outDir, BUNDLE_FILE);
@@ -35,11 +48,19 @@ export function bundleFunction(name: FunctionName, outRoot: string): string {
     target: 'node22',
     format: 'esm',
     mainFields: ['module', 'main'],
+    alias: BUNDLE_ALIASES,
     banner: { js: REQUIRE_BANNER },
+    minify: true,
+    // Linked (the bundle names its map), so NODE_OPTIONS=--enable-source-maps alone maps stack traces. Without
+    // the sources' text: a stack trace needs file, line and name, and the map stays a fraction of the size.
+    sourcemap: 'linked',
+    sourcesContent: false,
     legalComments: 'none',
     logLevel: 'warning',
   });
-  chmodSync(outfile, BUNDLE_MODE);
-  utimesSync(outfile, ZIP_EPOCH, ZIP_EPOCH);
+  for (const file of [outfile, path.join(outDir, SOURCE_MAP_FILE)]) {
+    chmodSync(file, BUNDLE_MODE);
+    utimesSync(file, ZIP_EPOCH, ZIP_EPOCH);
+  }
   return outDir;
 }

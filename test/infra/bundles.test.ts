@@ -1,0 +1,64 @@
+/**
+ * What each function's bundle carries (infra/bundle.ts): minified, within issue #20's size budget, with a linked
+ * source map for stack traces, and none of the libraries the function does not use. The source map's `sources`
+ * list every file that went into the bundle, so they say what a bundle carries.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLimitBytes } from '../../bench/coldstart-report.ts';
+import { FUNCTION_NAMES, FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
+import { BUNDLE_FILE, bundleFunction, SOURCE_MAP_FILE } from '../../infra/bundle.ts';
+
+interface Bundle {
+  readonly code: string;
+  readonly sources: readonly string[];
+}
+
+let outRoot: string;
+const bundles = new Map<FunctionName, Bundle>();
+
+beforeAll(() => {
+  outRoot = mkdtempSync(path.join(os.tmpdir(), 'wschat-bundles-'));
+  for (const name of FUNCTION_NAMES) {
+    const dir = bundleFunction(name, outRoot);
+    const map = JSON.parse(readFileSync(path.join(dir, SOURCE_MAP_FILE), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    expect(map.sourcesContent, 'the map carries positions, not the sources').toBeUndefined();
+    bundles.set(name, { code: readFileSync(path.join(dir, BUNDLE_FILE), 'utf8'), sources: map.sources });
+  }
+});
+
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+const bundle = (name: FunctionName) => bundles.get(name) as Bundle;
+const carries = (name: FunctionName, fragment: string) => bundle(name).sources.some((source) => source.includes(fragment));
+
+describe('function bundles', () => {
+  it.each(FUNCTION_NAMES)('%s is minified, within its budget, and names its source map', (name) => {
+    const { code } = bundle(name);
+    expect(Buffer.byteLength(code)).toBeLessThanOrEqual(bundleLimitBytes(name));
+    // Unminified, esbuild starts each module with a `// path` comment; minified code has none.
+    expect(code).not.toMatch(/^\/\/ .*node_modules/m);
+    expect(code.trimEnd().endsWith(`//# sourceMappingURL=${SOURCE_MAP_FILE}`)).toBe(true);
+    expect(carries(name, `functions/handlers/${name}.ts`)).toBe(true);
+  });
+
+  it.each(FUNCTION_NAMES)('%s carries the environment credentials link, not the SDK default chain', (name) => {
+    expect(carries(name, '@aws-sdk/credential-provider-')).toBe(false);
+    expect(carries(name, '@aws-sdk/nested-clients')).toBe(false);
+  });
+
+  it('keeps the authorizer free of the AWS SDK clients, the X-Ray SDK and zod', () => {
+    for (const library of ['@aws-sdk/', '@smithy/', 'aws-xray-sdk-core', '@aws-lambda-powertools/tracer', 'zod']) {
+      expect(carries('authorizer', library), library).toBe(false);
+    }
+    expect(carries('authorizer', 'node_modules/jose/')).toBe(true);
+  });
+
+  it.each(FUNCTION_NAMES.filter((name) => name !== 'authorizer'))('%s is traced, and carries the clients its grants need', (name) => {
+    expect(carries(name, '@aws-lambda-powertools/tracer')).toBe(true);
+    expect(carries(name, '@aws-sdk/client-dynamodb')).toBe(FUNCTIONS[name].tables.length > 0);
+    expect(carries(name, '@aws-sdk/client-lambda')).toBe(FUNCTIONS[name].broadcasts);
+  });
+});
