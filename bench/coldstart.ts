@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- coldstart [--runs 7] [--cpu-prof-dir DIR]`: per function of the synthesized dev plan, the
+ * `npm run bench -- coldstart [--runs 7] [--stack-dir cdktf.out/stacks/wschat-dev] [--cpu-prof-dir DIR]`: per function of the synthesized dev plan, the
  * size of its bundle and the time its Init phase takes (import of the bundle, which constructs what the module
  * constructs at load), as the median of fresh Node processes, beside a minimal handler measured the same way in
  * the same run. Each function is also measured with NODE_OPTIONS=--enable-source-maps, what Lambda would run if
@@ -28,6 +28,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     runs: { type: 'string', default: '7' },
+    /** Another synthesized stack to measure (e.g. an older commit's, for before/after figures in one sitting). */
+    'stack-dir': { type: 'string' },
     /** Where to write one extra, unmeasured import's CPU profile per function (`<function>.cpuprofile`). */
     'cpu-prof-dir': { type: 'string' },
   },
@@ -39,7 +41,7 @@ if (!Number.isInteger(runs) || runs < 5) throw new Error('--runs must be a whole
 const cpuProfDir = values['cpu-prof-dir'] === undefined ? undefined : path.resolve(values['cpu-prof-dir']);
 
 const STAGE = 'dev';
-const stackDir = synthesizedStackDir(STAGE);
+const stackDir = values['stack-dir'] === undefined ? synthesizedStackDir(STAGE) : path.resolve(values['stack-dir']);
 if (!existsSync(path.join(stackDir, 'cdk.tf.json'))) throw new Error(`${stackDir} has no plan: run npm run synth first`);
 /** Nothing listens here: Init must not call out, and a call would fail instead of reaching something. */
 const CLOSED_ENDPOINT = 'http://127.0.0.1:9';

@@ -21,6 +21,7 @@ describe('bench flags', () => {
     ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: coldstart, connections, fanout/],
     ['main.ts', ['coldstart', '--runs', '4'], /--runs must be a whole number >= 5/],
     ['main.ts', ['coldstart', '--runs', 'many'], /--runs must be a whole number >= 5/],
+    ['main.ts', ['coldstart', '--stack-dir', '/nonexistent/wschat-dev'], /\/nonexistent\/wschat-dev has no plan: run npm run synth first/],
     ['main.ts', ['connections', '--count', '0'], /--count must be a whole number >= 1/],
     ['main.ts', ['connections', '--rounds', '1.5'], /--rounds must be a whole number >= 1/],
     ['main.ts', ['connections', '--timeout-s', 'soon'], /--timeout-s must be a positive number/],
