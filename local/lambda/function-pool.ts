@@ -69,6 +69,30 @@ interface Environment {
   pending?: { id: number; settle: (result: InvokeResult) => void };
 }
 
+/** Node options that load code before the module, each followed by its value unless written `--flag=value`. */
+const LOADER_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * The Node options a function environment runs with: this process's, minus module loaders and source maps.
+ * Worker threads inherit their parent's options, and the local stack runs under tsx (`npm start`, the benches),
+ * whose loader hooks and source maps made every cold start about four times the CPU of plain Node
+ * (docs/performance.md). Lambda runs a bundle with neither; diagnostic options (--cpu-prof, …) are kept.
+ */
+export function functionExecArgv(parent: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const option = parent[i] as string;
+    if (option === '--enable-source-maps') continue;
+    if (LOADER_OPTIONS.has(option)) {
+      i++;
+      continue;
+    }
+    if (LOADER_OPTIONS.has(option.split('=')[0] as string)) continue;
+    kept.push(option);
+  }
+  return kept;
+}
+
 let workerScript: string | undefined;
 
 /** Worker threads cannot load TypeScript, so the runtime shim is compiled once per process. */
@@ -222,6 +246,7 @@ export class FunctionPool {
     const worker = new Worker(compiledWorker(), {
       workerData: data,
       env: { ...d.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStream },
+      execArgv: functionExecArgv(process.execArgv),
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: d.memoryMb },
