@@ -27,9 +27,19 @@ const BUNDLE_MODE = 0o644;
 const REQUIRE_BANNER =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
-/** Lambda's environment holds the role's credentials: the SDK's default chain is replaced by its environment link. */
+/**
+ * Node's `http` as a module, not as an ES module import: importing `node:http` as an ES module builds its ESM
+ * facade, which reads every export, including the lazy WebSocket getters that load Node's fetch implementation
+ * (undici). That was about 25 ms of CPU of the cold start of every function with an AWS client, for code none of
+ * them runs.
+ */
+const NODE_HTTP_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'node-http.cjs');
+
 const BUNDLE_ALIASES = {
+  // Lambda's environment holds the role's credentials: the SDK's default chain is replaced by its environment link.
   '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'runtime', 'environment-credentials.ts'),
+  http: NODE_HTTP_SHIM,
+  'node:http': NODE_HTTP_SHIM,
 };
 
 /**

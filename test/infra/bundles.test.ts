@@ -44,6 +44,13 @@ describe('function bundles', () => {
     expect(carries(name, `functions/handlers/${name}.ts`)).toBe(true);
   });
 
+  it.each(FUNCTION_NAMES)('%s gets node:http as a module, never through its ES module facade', (name) => {
+    expect(bundle(name).code).not.toMatch(/from\s*"(node:)?http"/);
+    expect(bundle(name).code).not.toMatch(/import\s*"(node:)?http"/);
+    // Functions with an AWS client or the @connections notifier use HTTP: they must get it through the shim.
+    if (name !== 'authorizer') expect(carries(name, 'infra/bundle-shims/node-http.cjs')).toBe(true);
+  });
+
   it.each(FUNCTION_NAMES)('%s carries the environment credentials link, not the SDK default chain', (name) => {
     expect(carries(name, '@aws-sdk/credential-provider-')).toBe(false);
     expect(carries(name, '@aws-sdk/nested-clients')).toBe(false);
