@@ -4,7 +4,7 @@
  * stack traces (docs/performance.md: why it is shipped but not enabled).
  */
 import { buildSync } from 'esbuild';
-import { chmodSync, utimesSync } from 'node:fs';
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FunctionName } from '../functions/catalog/functions.ts';
@@ -49,7 +49,7 @@ const BUNDLE_ALIASES = {
 export function bundleFunction(name: FunctionName, outRoot: string): string {
   const outDir = path.join(outRoot, name);
   const outfile = path.join(outDir, BUNDLE_FILE);
-  buildSync({
+  const result = buildSync({
     absWorkingDir: REPO_ROOT,
     entryPoints: [path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`)],
     outfile,
@@ -67,10 +67,25 @@ export function bundleFunction(name: FunctionName, outRoot: string): string {
     sourcesContent: false,
     legalComments: 'none',
     logLevel: 'warning',
+    write: false,
   });
-  for (const file of [outfile, path.join(outDir, SOURCE_MAP_FILE)]) {
-    chmodSync(file, BUNDLE_MODE);
-    utimesSync(file, ZIP_EPOCH, ZIP_EPOCH);
+  mkdirSync(outDir, { recursive: true });
+  for (const output of result.outputFiles) {
+    const contents = output.path.endsWith('.map') ? repoRelativeSources(output.text, outDir) : output.contents;
+    writeFileSync(output.path, contents);
+    chmodSync(output.path, BUNDLE_MODE);
+    utimesSync(output.path, ZIP_EPOCH, ZIP_EPOCH);
   }
   return outDir;
+}
+
+/**
+ * esbuild names a map's sources relative to where the map is written, so the same code built into another
+ * directory (a pipeline's checkout, a test's scratch directory) would give another map and another zip. Named
+ * relative to the repository instead, as the bundle's files are everywhere else, the zips stay byte-identical.
+ */
+function repoRelativeSources(mapText: string, outDir: string): string {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  map.sources = map.sources.map((source) => path.relative(REPO_ROOT, path.resolve(outDir, source)).split(path.sep).join('/'));
+  return JSON.stringify(map);
 }
