@@ -5,7 +5,10 @@ import path from 'node:path';
 import { stateKey, type StateBackend } from './config/state-backend.ts';
 import { SERVICE, type StageConfig } from './config/stages.ts';
 import { ApiGatewayAccountLogging } from './constructs/api-gateway-account.ts';
+import { accountIdFrom } from './constructs/account.ts';
 import { ChatApi } from './constructs/api.ts';
+import { AuditTrail } from './constructs/audit-trail.ts';
+import { CostBudget } from './constructs/budget.ts';
 import { CustomDomain } from './constructs/custom-domain.ts';
 import { EncryptionKey } from './constructs/encryption.ts';
 import { AsyncFanout } from './constructs/fanout.ts';
@@ -21,7 +24,7 @@ export interface ChatStackProps {
   readonly buildDir: string;
 }
 
-/** Everything one stage needs: tables, functions, the WebSocket API, identity, observability. */
+/** Everything one stage needs: tables, functions, the WebSocket API, identity, observability, its budget and audit trail. */
 export class ChatStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id);
@@ -42,21 +45,28 @@ export class ChatStack extends TerraformStack {
     const accountLogging = stage.manageApiGatewayAccount ? new ApiGatewayAccountLogging(this, 'apigateway-account', stage) : undefined;
     const identity = new ChatIdentity(this, 'identity', stage);
     const tables = new ChatTables(this, 'tables', { stage, kmsKeyArn: encryption.keyArn });
-    const api = new ChatApi(this, 'api', { stage, logsKmsKeyArn: encryption.keyArn, accountLogging: accountLogging?.account });
+    const customDomain = stage.customDomain ? new CustomDomain(this, 'custom-domain', stage) : undefined;
+    const api = new ChatApi(this, 'api', {
+      stage,
+      logsKmsKeyArn: encryption.keyArn,
+      accountLogging: accountLogging?.account,
+      customDomainHost: customDomain?.hostName,
+    });
     const fanout = new AsyncFanout(this, 'fanout', { stage, kmsKeyArn: encryption.keyArn });
     const functions = new ChatFunctions(this, 'functions', {
       stage,
       tables: tables.tables,
       connections: api.connections,
       identity: identity.jwt,
-      logsKmsKeyArn: encryption.keyArn,
+      kmsKeyArn: encryption.keyArn,
       buildDir: path.join(props.buildDir, stage.name),
       fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
     });
     fanout.configureInvocations(functions.functions.fanout);
+    const accountId = accountIdFrom(this, fanout.deadLetterQueue.arn);
     const apiStage = api.connectRoutes(functions.functions);
-    if (stage.customDomain) new CustomDomain(this, 'custom-domain', { stage, api: api.api, apiStage });
-    new Observability(this, 'observability', {
+    customDomain?.serve(api.api, apiStage);
+    const observability = new Observability(this, 'observability', {
       stage,
       apiId: api.api.id,
       functions: functions.functions,
@@ -64,6 +74,10 @@ export class ChatStack extends TerraformStack {
       accessLogGroup: api.accessLogGroupName,
       tables: tables.tables,
       fanoutDeadLetterQueue: fanout.deadLetterQueue.name,
+      kmsKeyArn: encryption.keyArn,
+      accountId,
     });
+    new CostBudget(this, 'budget', { stage, ticketTargets: observability.ticketTargets });
+    if (stage.audit.trail) new AuditTrail(this, 'audit', { stage, tables: tables.tables, functions: functions.functions, accountId });
   }
 }

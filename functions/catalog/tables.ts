@@ -52,7 +52,9 @@ export const TABLES = {
   },
   rooms: {
     hashKey: { name: 'room', type: 'S' },
-    pointInTimeRecovery: false,
+    // A private room's owner and visibility exist nowhere else, and a restore must bring back rooms, roles and
+    // messages to one point in time (docs/operations.md#restoring-a-table).
+    pointInTimeRecovery: true,
     purpose:
       'Per-room sequence counter (a hint: the messages table is the authority on which seqs exist), and the ' +
       "room's visibility and owner, written once by the join that creates it.",

@@ -63,6 +63,24 @@ export interface ConnectionLimits {
   readonly routeRates: Readonly<Record<RateLimitedRoute, RouteRate>>;
 }
 
+export interface CostControls {
+  /**
+   * Default of the `monthly_budget_usd` variable: the stage's AWS Budgets amount in USD per month. A deployment
+   * sets its own in tfvars; this is what the stage costs at its expected traffic (docs/capacity.md) plus headroom.
+   */
+  readonly monthlyBudgetUsd: number;
+}
+
+export interface AuditSettings {
+  /**
+   * Declare the stage's own CloudTrail trail (management events plus data events on its tables and functions).
+   * A deployment whose organization trail already records them turns it off with `organization_trail_exists`.
+   */
+  readonly trail: boolean;
+  /** Days the trail's log files are kept in its bucket before S3 expires them. */
+  readonly retentionDays: number;
+}
+
 export interface StageTags {
   readonly owner: string;
   readonly 'cost-center': string;
@@ -80,7 +98,7 @@ export interface StageConfig {
   readonly detailedMetrics: boolean;
   /** Deletion protection on the tables and on the Cognito user pool. */
   readonly deletionProtection: boolean;
-  /** Point-in-time recovery on the tables the table catalog marks as not rebuildable (messages). */
+  /** Point-in-time recovery on the tables the table catalog marks as not rebuildable (rooms, roles, messages). */
   readonly pointInTimeRecovery: boolean;
   readonly identityProvider: IdentityProvider;
   /** Encrypt tables and log groups with the customer-managed KMS key given as the `kms_key_arn` variable. */
@@ -99,6 +117,8 @@ export interface StageConfig {
   /** Added to the provider's default tags (with `service`, `stage` and `managed-by`). */
   readonly tags: StageTags;
   readonly observability: ObservabilitySettings;
+  readonly cost: CostControls;
+  readonly audit: AuditSettings;
 }
 
 const RUNBOOKS = 'https://github.com/wschat/wschat/blob/main';
@@ -143,6 +163,8 @@ export const STAGES = {
     limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     observability: { runbookBaseUrl: RUNBOOKS, alarmThresholds: { 'auth-failures': 20 } },
+    cost: { monthlyBudgetUsd: 100 },
+    audit: { trail: true, retentionDays: 90 },
   },
   prod: {
     name: 'prod',
@@ -172,6 +194,9 @@ export const STAGES = {
     limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS },
+    cost: { monthlyBudgetUsd: 2000 },
+    // A year and a month: an audit looking back over the last year still finds the events it starts from.
+    audit: { trail: true, retentionDays: 400 },
   },
 } as const satisfies Record<string, StageConfig>;
 
@@ -293,6 +318,13 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
         z.number().nonnegative('must be a number of at least 0'),
       )
       .optional(),
+  }),
+  cost: z.strictObject({
+    monthlyBudgetUsd: z.number().positive('must be a positive amount of USD per month'),
+  }),
+  audit: z.strictObject({
+    trail: z.boolean(),
+    retentionDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day'),
   }),
 });
 

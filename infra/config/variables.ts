@@ -19,3 +19,12 @@ export const CUSTOM_DOMAIN_VARIABLES = {
   domainName: 'custom_domain_name',
   certificateArn: 'custom_domain_certificate_arn',
 } as const;
+
+/** Declared by every stage: the monthly AWS Budgets amount in USD (defaults to the stage's `cost.monthlyBudgetUsd`). */
+export const BUDGET_VARIABLE = 'monthly_budget_usd';
+
+/** Declared by stages with `audit.trail`: true when an organization trail already records the account, so the stage's own trail is not created. */
+export const ORGANIZATION_TRAIL_VARIABLE = 'organization_trail_exists';
+
+/** Declared by stages with `customDomain`: the Route 53 hosted zone to create the alias record in; empty leaves DNS to the operator. */
+export const DNS_ZONE_VARIABLE = 'route53_zone_id';

@@ -40,6 +40,11 @@ export interface ChatApiProps {
   readonly logsKmsKeyArn?: string;
   /** The account's API Gateway logging role, when this stack manages it: stage access logs need it first. */
   readonly accountLogging?: ITerraformDependable;
+  /**
+   * The custom domain's host name, when one serves the API: the execute-api endpoint is then disabled, so clients
+   * cannot bypass the domain, and functions call `@connections` on the host name instead.
+   */
+  readonly customDomainHost?: string;
 }
 
 /** The WebSocket API of one stage. Routes come from the route table; `connectRoutes` wires them to functions. */
@@ -50,15 +55,17 @@ export class ChatApi extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: ChatApiProps) {
     super(scope, id);
-    const { stage } = props;
+    const { stage, customDomainHost } = props;
     this.api = new Apigatewayv2Api(this, 'api', {
       name: resourceName(stage, 'ws'),
       protocolType: 'WEBSOCKET',
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
+      disableExecuteApiEndpoint: customDomainHost !== undefined,
     });
     this.accessLogGroupName = `/aws/apigateway/${resourceName(stage, 'ws')}`;
     this.connections = {
-      endpoint: `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
+      // The domain maps its root to the stage, so its @connections URL carries no stage path.
+      endpoint: customDomainHost ? `https://${customDomainHost}` : `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
       postArn: `${this.api.executionArn}/${stage.name}/POST/@connections/*`,
       deleteArn: `${this.api.executionArn}/${stage.name}/DELETE/@connections/*`,
     };
@@ -105,10 +112,13 @@ export class ChatApi extends Construct {
       });
     });
 
-    // A new deployment whenever a route or its target changes; the stage then points at it.
+    // A new deployment whenever a route or its target changes, or the execute-api endpoint is turned on or off
+    // (that takes effect only when deployed); the stage then points at it.
     const deployment = new Apigatewayv2Deployment(this, 'deployment', {
       apiId: api.id,
-      triggers: { redeployment: Fn.sha1(Fn.jsonencode(routes.map((r) => [r.routeKey, r.target, r.authorizerId]))) },
+      triggers: {
+        redeployment: Fn.sha1(Fn.jsonencode([api.disableExecuteApiEndpoint, ...routes.map((r) => [r.routeKey, r.target, r.authorizerId])])),
+      },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: routes,
     });

@@ -19,7 +19,7 @@ export class EncryptionKey extends Construct {
     }
     const variable = new TerraformVariable(this, KMS_KEY_VARIABLE, {
       type: 'string',
-      description: `ARN of the customer-managed KMS key (in ${stage.region}) that encrypts the DynamoDB tables and log groups; its key policy must let CloudWatch Logs use it`,
+      description: `ARN of the customer-managed KMS key (in ${stage.region}) that encrypts the DynamoDB tables, log groups, Lambda environment variables, alarm topics and dead-letter queue; its key policy must let CloudWatch Logs, and CloudWatch and AWS Budgets (which publish to the encrypted topics), use it (docs/operations.md#customer-managed-key)`,
       validation: [
         {
           condition: `\${can(regex("^arn:aws[a-z-]*:kms:${stage.region}:[0-9]{12}:key/[A-Za-z0-9-]+$", var.${KMS_KEY_VARIABLE}))}`,

@@ -29,8 +29,11 @@ export interface ChatFunctionsProps {
   readonly tables: Record<TableKey, DynamodbTable>;
   readonly connections: ConnectionsTarget;
   readonly identity: JwtSettings;
-  /** Customer-managed KMS key for the log groups; without one, CloudWatch Logs encrypts with its own key. */
-  readonly logsKmsKeyArn?: string;
+  /**
+   * Customer-managed KMS key for the log groups and the functions' environment variables; without one, CloudWatch
+   * Logs and Lambda encrypt with their own keys.
+   */
+  readonly kmsKeyArn?: string;
   /** Where bundles are built before being zipped as assets. */
   readonly buildDir: string;
   /** The queue the fan-out function's failed events go to (its on-failure destination). */
@@ -79,7 +82,7 @@ export class ChatFunctions extends Construct {
     const logGroup = new CloudwatchLogGroup(scope, 'logs', {
       name: `/aws/lambda/${functionName}`,
       retentionInDays: stage.logRetentionDays,
-      kmsKeyId: this.props.logsKmsKeyArn,
+      kmsKeyId: this.props.kmsKeyArn,
     });
     this.logGroupNames.push(logGroup.name);
     const role = new IamRole(scope, 'role', {
@@ -107,6 +110,8 @@ export class ChatFunctions extends Construct {
       tracingConfig: { mode: 'Active' },
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
       environment: { variables: this.environment(name, spec) },
+      // Lambda decrypts the variables through a grant it creates with the deployer's permissions, not the role's.
+      kmsKeyArn: this.props.kmsKeyArn,
       // The catalog name, so tools reading the plan (the local drills) find a function without rebuilding its name.
       tags: { function: name },
       dependsOn: [logGroup],

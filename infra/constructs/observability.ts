@@ -5,6 +5,7 @@ import { CloudwatchQueryDefinition } from '@cdktf/provider-aws/lib/cloudwatch-qu
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
 import { XrayGroup } from '@cdktf/provider-aws/lib/xray-group/index.js';
 import { TerraformIterator, TerraformOutput, TerraformVariable } from 'cdktf';
@@ -25,7 +26,17 @@ export interface ObservabilityProps {
   readonly tables: Record<TableKey, DynamodbTable>;
   /** Name of the fan-out function's dead-letter queue. */
   readonly fanoutDeadLetterQueue: string;
+  /** Customer-managed KMS key for the alarm topics; without one, SNS stores messages unencrypted at rest. */
+  readonly kmsKeyArn?: string;
+  /** The account id (infra/constructs/account.ts), which the topic policies name. */
+  readonly accountId: string;
 }
+
+/** Who publishes to a severity's topic: CloudWatch alarms to both, AWS Budgets to the ticket targets (infra/constructs/budget.ts). */
+const TOPIC_PUBLISHERS: Readonly<Record<Severity, readonly string[]>> = {
+  page: ['cloudwatch.amazonaws.com'],
+  ticket: ['cloudwatch.amazonaws.com', 'budgets.amazonaws.com'],
+};
 
 type Dimensions = Record<string, string>;
 
@@ -57,6 +68,8 @@ const PERCENTILE = /^p\d+(\.\d+)?$/;
  */
 export class Observability extends Construct {
   readonly alarms: CloudwatchMetricAlarm[] = [];
+  /** The ticket-severity topic and its policy: budgets notify the same people tickets do, once the policy lets them. */
+  readonly ticketTargets: { readonly topicArn: string; readonly policy: SnsTopicPolicy };
 
   constructor(scope: Construct, id: string, private readonly props: ObservabilityProps) {
     super(scope, id);
@@ -64,11 +77,12 @@ export class Observability extends Construct {
     const topics = {
       page: this.topic('page', 'Email addresses paged by the composite page alarm'),
       ticket: this.topic('ticket', 'Email addresses that receive ticket-severity alarms'),
-    } satisfies Record<Severity, SnsTopic>;
+    } satisfies Record<Severity, { topic: SnsTopic; policy: SnsTopicPolicy }>;
+    this.ticketTargets = { topicArn: topics.ticket.topic.arn, policy: topics.ticket.policy };
 
     for (const instance of this.instances()) {
       // Page alarms notify through the composite, so one incident pages once.
-      const actions = instance.definition.severity === 'ticket' ? [topics.ticket.arn] : [];
+      const actions = instance.definition.severity === 'ticket' ? [topics.ticket.topic.arn] : [];
       this.alarms.push(this.alarm(instance, actions));
     }
     const paging = this.alarms.filter((a) => a.tagsInput?.severity === 'page');
@@ -76,8 +90,8 @@ export class Observability extends Construct {
       alarmName: resourceName(stage, 'page'),
       alarmDescription: `Something users feel is broken: one of ${paging.length} page alarms fired. Open the wschat dashboard; each member alarm links its runbook.`,
       alarmRule: paging.map((a) => `ALARM("${a.alarmName}")`).join(' OR '),
-      alarmActions: [topics.page.arn],
-      okActions: [topics.page.arn],
+      alarmActions: [topics.page.topic.arn],
+      okActions: [topics.page.topic.arn],
       tags: { severity: 'page' },
     });
 
@@ -106,12 +120,40 @@ export class Observability extends Construct {
       value: `https://${stage.region}.console.aws.amazon.com/cloudwatch/home?region=${stage.region}#dashboards:name=${dashboard.dashboardName}`,
     }).overrideLogicalId('dashboard_url');
     new TerraformOutput(this, 'alarm_topic_arns', {
-      value: { page: topics.page.arn, ticket: topics.ticket.arn },
+      value: { page: topics.page.topic.arn, ticket: topics.ticket.topic.arn },
     }).overrideLogicalId('alarm_topic_arns');
   }
 
-  private topic(severity: Severity, description: string): SnsTopic {
-    const topic = new SnsTopic(this, `${severity}-topic`, { name: resourceName(this.props.stage, `alarms-${severity}`) });
+  private topic(severity: Severity, description: string): { topic: SnsTopic; policy: SnsTopicPolicy } {
+    const topic = new SnsTopic(this, `${severity}-topic`, {
+      name: resourceName(this.props.stage, `alarms-${severity}`),
+      kmsMasterKeyId: this.props.kmsKeyArn,
+    });
+    const account = this.props.accountId;
+    const policy = new SnsTopicPolicy(this, `${severity}-topic-policy`, {
+      arn: topic.arn,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AccountManagesTopic',
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${account}:root` },
+            Action: ['SNS:GetTopicAttributes', 'SNS:SetTopicAttributes', 'SNS:AddPermission', 'SNS:RemovePermission', 'SNS:DeleteTopic', 'SNS:Subscribe', 'SNS:ListSubscriptionsByTopic', 'SNS:Publish'],
+            Resource: topic.arn,
+          },
+          {
+            // Only this account's alarms and budgets, so no other account's service resources can publish here.
+            Sid: 'ServicesOfThisAccountPublish',
+            Effect: 'Allow',
+            Principal: { Service: [...TOPIC_PUBLISHERS[severity]] },
+            Action: 'SNS:Publish',
+            Resource: topic.arn,
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          },
+        ],
+      }),
+    });
     const emails = new TerraformVariable(this, `${severity}_alarm_emails`, {
       type: 'list(string)',
       default: [],
@@ -125,7 +167,7 @@ export class Observability extends Construct {
       protocol: 'email',
       endpoint: each.value as string,
     });
-    return topic;
+    return { topic, policy };
   }
 
   private instances(): AlarmInstance[] {

@@ -63,6 +63,9 @@ describe('stage configuration', () => {
     ['a negative alarm threshold', (s) => (s.observability.alarmThresholds = { 'auth-failures': -1 }), 'dev.observability.alarmThresholds.auth-failures'],
     // Lambda ignores X-Ray sampling rules, so a stage cannot ask for a sample rate (docs/operations.md).
     ['a trace sample rate', (s) => (s.observability.traceSampleRate = 1), 'dev.observability.traceSampleRate'],
+    ['a zero budget', (s) => (s.cost.monthlyBudgetUsd = 0), 'dev.cost.monthlyBudgetUsd'],
+    ['a missing audit trail choice', (s) => delete s.audit.trail, 'dev.audit.trail'],
+    ['a fractional audit retention', (s) => (s.audit.retentionDays = 90.5), 'dev.audit.retentionDays'],
     ['a misspelt setting', (s) => (s.deletionProtecton = true), 'dev.deletionProtecton'],
   ])('rejects %s, naming the field', (_what, change, field) => {
     const problems = problemsOf(devWith(change));

@@ -99,7 +99,10 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
   const tableArns = Object.fromEntries(TABLE_KEYS.map((k) => [k, ref('aws_dynamodb_table', tableIds[k], 'arn')])) as Record<TableKey, string>;
   const [authorizerId, authorizer] = single(plan, 'aws_apigatewayv2_authorizer', () => true, 'the API');
   const [stageId, apiStage] = single(plan, 'aws_apigatewayv2_stage', () => true, 'the API');
-  const connectionsEndpoint = `https://${apiRef('id')}.execute-api.${config.region}.amazonaws.com/${stage}`;
+  // With a custom domain the execute-api endpoint is disabled, so @connections is called on the domain's root.
+  const connectionsEndpoint = config.customDomain
+    ? 'https://${var.custom_domain_name}'
+    : `https://${apiRef('id')}.execute-api.${config.region}.amazonaws.com/${stage}`;
   const envOf = (name: FunctionName) => (plan.resource.aws_lambda_function![functionIds[name]]!.environment?.variables ?? {}) as Record<string, string>;
   const kmsRef = '${var.kms_key_arn}';
 
@@ -721,8 +724,10 @@ describe('stages compared', () => {
     expect(entries(prod.plan, 'aws_cognito_user_pool').map(([, p]) => p.deletion_protection)).toEqual(['ACTIVE']);
   });
 
-  it('prod keeps point-in-time recovery on the messages; dev, whose data is disposable, on no table', () => {
-    expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds.messages]!.point_in_time_recovery).toEqual({ enabled: true });
+  it('prod keeps point-in-time recovery on rooms, roles and messages; dev, whose data is disposable, on no table', () => {
+    for (const key of ['rooms', 'roles', 'messages'] as const) {
+      expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds[key]]!.point_in_time_recovery, key).toEqual({ enabled: true });
+    }
     for (const key of TABLE_KEYS) expect(dev.plan.resource.aws_dynamodb_table![dev.tableIds[key]]!.point_in_time_recovery, key).toEqual({ enabled: false });
   });
 

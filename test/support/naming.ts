@@ -7,6 +7,8 @@
 export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_apigatewayv2_api: 'name',
   aws_apigatewayv2_authorizer: 'name',
+  aws_budgets_budget: 'name',
+  aws_cloudtrail: 'name',
   aws_cloudwatch_composite_alarm: 'alarm_name',
   aws_cloudwatch_dashboard: 'dashboard_name',
   aws_cloudwatch_log_group: 'name',
@@ -17,6 +19,8 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_dynamodb_table: 'name',
   aws_iam_role: 'name',
   aws_lambda_function: 'function_name',
+  // Bucket names are global: the stack names a prefix and S3 appends a unique suffix.
+  aws_s3_bucket: 'bucket_prefix',
   aws_sns_topic: 'name',
   aws_sqs_queue: 'name',
   aws_xray_group: 'group_name',
@@ -27,6 +31,7 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
 export const NAME_EXEMPT: Readonly<Record<string, string>> = {
   aws_apigatewayv2_stage: 'the stage name is the path of the WebSocket URL',
   aws_iam_role_policy: "an inline policy's name is scoped to its role",
+  aws_route53_record: "a DNS record's name is the operator's host name (the custom_domain_name variable)",
 };
 
 /** What a name of `type` must start with in `stage`: AWS-prescribed log group prefixes, Logs Insights folders. */

@@ -5,7 +5,7 @@
  *
  * Missing terraform or provider mirror FAILS this suite (with what is missing). Set SKIP_TERRAFORM=1 to skip it.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +13,7 @@ import { ENV } from '../../functions/catalog/env.ts';
 import { FUNCTION_NAMES } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS } from '../../functions/catalog/tables.ts';
 import { SERVICE, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
+import { REPO_ROOT } from '../../local/paths.ts';
 import { managedPolicyViolations, trustedService, trustPolicyViolations } from '../support/iam.ts';
 import { namingViolations } from '../support/naming.ts';
 import { readPlan } from '../support/plan.ts';
@@ -61,7 +62,33 @@ const EXPECTED_TYPES = [
   'aws_iam_role_policy',
   'aws_dynamodb_table',
   'aws_cloudwatch_log_group',
+  'aws_budgets_budget',
+  'aws_sns_topic_policy',
 ] as const;
+
+/** The stage's own audit trail and its key and bucket (planned while no organization trail is declared). */
+const AUDIT_TYPES = [
+  'aws_cloudtrail',
+  'aws_kms_key',
+  'aws_kms_key_policy',
+  'aws_s3_bucket',
+  'aws_s3_bucket_policy',
+  'aws_s3_bucket_public_access_block',
+  'aws_s3_bucket_ownership_controls',
+  'aws_s3_bucket_versioning',
+  'aws_s3_bucket_server_side_encryption_configuration',
+  'aws_s3_bucket_lifecycle_configuration',
+];
+
+/** The example deployment values of a stage, planned below as an SRE would: terraform plan -var-file=… */
+function exampleTfvars(stage: string): string {
+  return path.join(REPO_ROOT, 'infra', 'examples', `${stage}.tfvars`);
+}
+
+/** The variable names an example tfvars file sets (one `name = value` per line). */
+function tfvarsNames(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^([a-z_][a-z0-9_]*)\s*=/gm)].map((m) => m[1]!).sort();
+}
 
 /** The types a stage's optional features add, by the stage configuration that turns them on. */
 function featureTypes(config: StageConfig): string[] {
@@ -69,6 +96,7 @@ function featureTypes(config: StageConfig): string[] {
     ...(config.identityProvider === 'cognito' ? ['aws_cognito_user_pool', 'aws_cognito_user_pool_client'] : []),
     ...(config.customDomain ? ['aws_apigatewayv2_domain_name', 'aws_apigatewayv2_api_mapping'] : []),
     ...(config.manageApiGatewayAccount ? ['aws_api_gateway_account', 'aws_iam_role_policy_attachment'] : []),
+    ...(config.audit.trail ? AUDIT_TYPES : []),
   ];
 }
 
@@ -99,11 +127,13 @@ const INVALID_VALUES: Record<string, { value: string; error: RegExp }> = {
     value: 'arn:aws:acm:ap-south-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
     error: /custom_domain_certificate_arn must be the ARN of an ACM certificate in/,
   },
+  monthly_budget_usd: { value: '0', error: /monthly_budget_usd must be a positive amount of USD per month/ },
+  route53_zone_id: { value: 'example.com', error: /route53_zone_id must be empty or a Route 53 hosted zone id/ },
 };
 
-/** The required variables of a stack that validate their value. */
+/** The variables of a stack (required or not) that validate their value. */
 function validatedVariables(stack: string): string[] {
-  return requiredVariables(stack).filter((name) => name in INVALID_VALUES);
+  return Object.keys(readPlan(stack).variable ?? {}).filter((name) => name in INVALID_VALUES).sort();
 }
 
 /** The variables a stack requires (no default): the -var arguments its plan needs. */
@@ -156,6 +186,8 @@ interface StackRun {
   readonly invalidPlan: Promise<TerraformResult | undefined>;
   /** Resource types whose schema has `tags_all`, i.e. that take the provider's default tags. */
   readonly taggable: Promise<ReadonlySet<string>>;
+  /** A plan with the stage's example tfvars (infra/examples/<stage>.tfvars) and nothing else. */
+  readonly examplePlan: Promise<ShownPlan>;
 }
 
 /** Which stage a stack directory belongs to. */
@@ -276,16 +308,27 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
         .then(async () => {
           if (validatedVariables(stack).length === 0) return undefined;
           const dir = await initialized;
-          const invalid = Object.fromEntries(required.map((name) => [name, INVALID_VALUES[name]?.value ?? values[name]!]));
+          const invalid = Object.fromEntries(
+            [...required, ...validatedVariables(stack)].map((name) => [name, INVALID_VALUES[name]?.value ?? values[name]!]),
+          );
           return runTerraform(terraform, ['plan', '-input=false', '-no-color', '-lock=false', ...varArgs(invalid)], opts(dir));
         });
-      for (const step of [validate, plan, taggable, invalidPlan]) step.catch(() => undefined); // reported by the tests that await it
-      runs.set(stack, { validate, plan, invalidPlan, taggable });
+      const examplePlan = invalidPlan
+        .catch(() => undefined)
+        .then(async () => {
+          const dir = await initialized;
+          const file = exampleTfvars(stageOf(stack));
+          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-lock=false', `-var-file=${file}`, '-out=example.bin'], opts(dir));
+          const shown = await mustRun(terraform, ['show', '-json', '-no-color', 'example.bin'], opts(dir));
+          return JSON.parse(shown.stdout) as ShownPlan;
+        });
+      for (const step of [validate, plan, taggable, invalidPlan, examplePlan]) step.catch(() => undefined); // reported by the tests that await it
+      runs.set(stack, { validate, plan, invalidPlan, taggable, examplePlan });
     }
   });
 
   afterAll(async () => {
-    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable, run.invalidPlan]));
+    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable, run.invalidPlan, run.examplePlan]));
     if (workRoot && process.env.KEEP_TERRAFORM_WORKDIR !== '1') rmSync(workRoot, { recursive: true, force: true });
     else if (workRoot) console.warn(`terraform work dirs kept in ${workRoot}`);
   });
@@ -335,12 +378,15 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
 
       const synthesized = readPlan(stack).resource;
       const planned = (type: string) => changes.filter((c) => c.type === type).map((c) => c.name).sort();
-      // A for_each resource plans one instance per element: none for the empty default subscription lists.
+      // A for_each resource plans one instance per element: none for the empty default subscription lists; a
+      // counted one as many as its variable says (the example tfvars test plans each of them).
       const single = Object.entries(synthesized)
-        .map(([type, resources]) => [type, Object.keys(resources).filter((name) => !('for_each' in resources[name]!))] as const)
+        .map(([type, resources]) => [type, Object.keys(resources).filter((name) => !('for_each' in resources[name]!) && !('count' in resources[name]!))] as const)
         .filter(([, names]) => names.length > 0);
       for (const [type, names] of single) expect(planned(type), type).toEqual(expect.arrayContaining(names.sort()));
-      expect([...types].sort()).toEqual(single.map(([type]) => type).sort());
+      // Every planned type is one the stack declares; counted types may plan no instance with default values.
+      expect([...types].filter((type) => !(type in synthesized))).toEqual([]);
+      expect(single.map(([type]) => type).filter((type) => !types.has(type))).toEqual([]);
     });
 
     it('plans one Lambda function per catalog entry', { timeout: 180_000 }, async () => {
@@ -435,6 +481,33 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
         })
         .map((c) => `${c.address}: ${JSON.stringify(c.change.after?.tags_all)}`);
       expect(missing).toEqual([]);
+    });
+
+    it('has an example tfvars file that sets every variable the stack declares, and nothing else', () => {
+      const file = exampleTfvars(stage);
+      expect(existsSync(file), file).toBe(true);
+      expect(tfvarsNames(file)).toEqual(Object.keys(readPlan(stack).variable ?? {}).sort());
+    });
+
+    it('plans its example tfvars completely, with every counted resource planned in this plan or the default one', { timeout: 240_000 }, async () => {
+      const [example, defaults] = await Promise.all([runOf(stack).examplePlan, planOf()]);
+      expect(example.errored).toBe(false);
+      expect(example.complete).toBe(true);
+      expect(example.applyable).toBe(true);
+      const notCreated = (example.resource_changes ?? []).filter((c) => c.change.actions.join(',') !== 'create');
+      expect(notCreated.map((c) => c.address)).toEqual([]);
+      const synthesized = readPlan(stack).resource;
+      const counted = Object.entries(synthesized).flatMap(([type, resources]) =>
+        Object.keys(resources).filter((name) => 'count' in resources[name]!).map((name) => `${type}.${name}`),
+      );
+      const planned = new Set([...(example.resource_changes ?? []), ...(defaults.resource_changes ?? [])].map((c) => `${c.type}.${c.name}`));
+      expect(counted.filter((address) => !planned.has(address))).toEqual([]);
+      const tfvars = readFileSync(exampleTfvars(stage), 'utf8');
+      const trails = (example.resource_changes ?? []).filter((c) => c.type === 'aws_cloudtrail');
+      // The example says whether an organization trail exists; the stage trail is planned exactly when it does not.
+      expect(trails).toHaveLength(/^organization_trail_exists\s*=\s*true/m.test(tfvars) || !config.audit.trail ? 0 : 1);
+      const records = (example.resource_changes ?? []).filter((c) => c.type === 'aws_route53_record');
+      expect(records).toHaveLength(/^route53_zone_id\s*=\s*"Z/m.test(tfvars) ? 1 : 0);
     });
   });
 });

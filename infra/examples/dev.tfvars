@@ -1,0 +1,18 @@
+# Example deployment values for the dev stage (cdktf.out/stacks/wschat-dev). Copy, fill in, and pass with
+#   terraform plan -var-file=dev.tfvars
+# Every variable the stack declares is here; the test suite plans this file with real terraform.
+
+# The token issuer the authorizer trusts (dev has no user pool of its own).
+jwt_issuer   = "https://login.example.com/"
+jwt_audience = "wschat-dev"
+jwks_url     = "https://login.example.com/.well-known/jwks.json"
+
+# Who hears about alarms. Ticket targets also get the budget notifications (80% actual, 100% forecast).
+page_alarm_emails   = []
+ticket_alarm_emails = ["chat-team@example.com"]
+
+# Monthly AWS Budgets amount in USD for the stage (docs/capacity.md estimates it from traffic).
+monthly_budget_usd = 100
+
+# This account's organization trail already records management and data events, so dev adds no trail.
+organization_trail_exists = true
