@@ -1,7 +1,7 @@
 /**
  * Sits between the functions and the DynamoDB endpoint: checks each call against the calling function's IAM
- * policies, measures what CloudWatch would report per table (latency, consumed capacity, throttles, system
- * errors) and injects DynamoDB faults.
+ * policies, measures what CloudWatch would report per table (latency, consumed capacity as DynamoDB reports it,
+ * throttles, system errors) and injects DynamoDB faults.
  */
 import { Agent, createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -116,11 +116,15 @@ export class DynamoProxy {
       return this.reject(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error (injected)');
     }
     const started = Date.now();
+    // The units DynamoDB bills are in its answer when asked for: ask on the caller's behalf, read them from the answer.
+    const { forwardedBody, headers } = askForConsumedCapacity(req, body, input);
+    const answer = captured(res);
     res.once('finish', () => {
       if (res.statusCode >= 400) return;
       this.metric(table, 'SuccessfulRequestLatency', Date.now() - started, { Operation: operation });
-      // On-demand capacity, approximated as one unit per request (items here are small).
-      this.metric(table, isRead ? 'ConsumedReadCapacityUnits' : 'ConsumedWriteCapacityUnits', 1);
+      for (const consumed of consumedCapacity(answer())) {
+        this.metric(consumed.table ?? table, isRead ? 'ConsumedReadCapacityUnits' : 'ConsumedWriteCapacityUnits', consumed.units);
+      }
     });
     if (typeof this.upstream === 'function') {
       // Resolves when the embedded DynamoDB writes its answer: even to a caller whose socket is already gone,
@@ -131,16 +135,16 @@ export class DynamoProxy {
           resolve();
           return end(...args);
         }) as ServerResponse['end'];
-        (this.upstream as RequestListener)(replayed(req, body), res);
+        (this.upstream as RequestListener)(replayed(req, forwardedBody, headers), res);
       });
       return;
     }
-    const forwarded = request(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: this.agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+    const forwarded = request(`${this.upstream}${req.url ?? '/'}`, { method: req.method, headers, agent: this.agent }, (upstreamAnswer) => {
+      res.writeHead(upstreamAnswer.statusCode ?? 502, upstreamAnswer.headers);
+      upstreamAnswer.pipe(res);
     });
     forwarded.on('error', () => res.destroy());
-    forwarded.end(body);
+    forwarded.end(forwardedBody);
   }
 
   private reject(res: ServerResponse, status: number, type: string, message: string): void {
@@ -159,9 +163,58 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** The request with its body readable again, for the embedded DynamoDB's listener (the proxy consumed it). */
-function replayed(req: IncomingMessage, body: Buffer): IncomingMessage {
+function replayed(req: IncomingMessage, body: Buffer, headers: IncomingMessage['headers']): IncomingMessage {
   const copy = new Readable({ read() {} });
   if (body.length > 0) copy.push(body);
   copy.push(null);
-  return Object.assign(copy, { headers: req.headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
+  return Object.assign(copy, { headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
+}
+
+/**
+ * The call as forwarded: with `ReturnConsumedCapacity: TOTAL` added when the caller did not choose (DynamoDB then
+ * reports the request units it charged, from the items' sizes), and its length header to match. The endpoints
+ * behind the proxy do not verify signatures, which the added field changes.
+ */
+function askForConsumedCapacity(
+  req: IncomingMessage,
+  body: Buffer,
+  input: Record<string, unknown> | undefined,
+): { forwardedBody: Buffer; headers: IncomingMessage['headers'] } {
+  if (!input || input.ReturnConsumedCapacity !== undefined) return { forwardedBody: body, headers: req.headers };
+  const forwardedBody = Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
+  return { forwardedBody, headers: { ...req.headers, 'content-length': String(forwardedBody.length) } };
+}
+
+/** Keeps a copy of what is written to `res`; the returned function gives it as text once the answer is complete. */
+function captured(res: ServerResponse): () => string {
+  const chunks: Buffer[] = [];
+  const keep = (chunk: unknown, encoding?: unknown) => {
+    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((...args: unknown[]) => {
+    keep(args[0], args[1]);
+    return write(...args);
+  }) as ServerResponse['write'];
+  res.end = ((...args: unknown[]) => {
+    if (typeof args[0] !== 'function') keep(args[0], args[1]);
+    return end(...args);
+  }) as ServerResponse['end'];
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+/** The units an answer reports (one entry per table for batch calls); one unit when it reports none. */
+export function consumedCapacity(answer: string): { table?: string; units: number }[] {
+  let parsed: { ConsumedCapacity?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(answer) as { ConsumedCapacity?: unknown };
+  } catch {
+    return [{ units: 1 }];
+  }
+  const entries = [parsed?.ConsumedCapacity ?? []].flat() as { TableName?: string; CapacityUnits?: number }[];
+  const reported = entries.filter((e) => typeof e.CapacityUnits === 'number');
+  if (reported.length === 0) return [{ units: 1 }];
+  return reported.map((e) => ({ table: e.TableName, units: e.CapacityUnits! }));
 }
