@@ -34,8 +34,8 @@ function first(resource: TerraformResource, attribute: string): string {
 }
 
 /**
- * The stage's own CloudTrail trail: the account's management events plus data events (every item-level call on
- * the stage's tables, every invoke of its functions), log file validation, encrypted with a key this construct
+ * The stage's own CloudTrail trail: the account's management events plus data events (item-level calls on the
+ * stage's tables and invokes of its functions by anyone but the stage's functions), log file validation, encrypted with a key this construct
  * creates (its policy must name the trail, which an operator's shared key would not), delivered to a private,
  * versioned bucket that only CloudTrail writes to, over TLS only.
  *
@@ -171,12 +171,17 @@ export class AuditTrail extends Construct {
       dependsOn: [publicAccess],
     });
 
+    // Not the stage's own functions' calls: every chat action is several of them, and at $0.10 per 100,000 events
+    // they would be the largest line of the bill (docs/capacity.md) while saying nothing an incident needs. What is
+    // left is everyone else: people, pipelines, other services.
+    const notTheStageFunctions = { field: 'userIdentity.arn', notStartsWith: [`arn:aws:sts::${account}:assumed-role/${resourceName(stage, '')}`] };
     const dataEvents = (resourceType: string, arns: string[]) => ({
       name: `${resourceType} data events of the ${stage.name} stage`,
       fieldSelector: [
         { field: 'eventCategory', equalTo: ['Data'] },
         { field: 'resources.type', equalTo: [resourceType] },
         { field: 'resources.ARN', equalTo: arns },
+        notTheStageFunctions,
       ],
     });
     const trail = new Cloudtrail(this, 'trail', {

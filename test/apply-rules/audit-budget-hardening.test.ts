@@ -7,7 +7,9 @@ import { named, readPlan, ruleData, synthesizedStacks, type Plan } from './suppo
 
 type Res = Record<string, any>;
 
-const SELECTORS = ruleData<{ maxValuesPerTrail: number; managementFields: string[]; dataResourceTypes: string[] }>('cloudtrail-event-selectors.json');
+const SELECTORS = ruleData<{ maxValuesPerTrail: number; managementFields: string[]; dataFields: string[]; equalsOnlyFields: string[]; dataResourceTypes: string[] }>(
+  'cloudtrail-event-selectors.json',
+);
 const DELIVERY = ruleData<{ bucketActions: string[]; objectPrefix: string; aclCondition: string; keyActions: string[] }>('cloudtrail-delivery.json');
 const BUDGETS = ruleData<{ servicePrincipal: string; action: string; notificationTypes: string[]; thresholdTypes: string[] }>('budgets-notifications.json');
 const ENDPOINT = ruleData<{ takesEffectOn: string }>('apigateway-disable-execute-api-endpoint.json');
@@ -58,10 +60,11 @@ describe.each(synthesizedStacks())('%s', (stack) => {
       expect(selectorValues(selectors), id).toBeLessThanOrEqual(SELECTORS.maxValuesPerTrail);
       for (const selector of selectors) {
         const fields = Object.fromEntries(selector.field_selector.map((f) => [f.field, f.equals]));
-        if (fields.eventCategory?.[0] === 'Management') {
-          for (const field of Object.keys(fields)) expect(SELECTORS.managementFields, id).toContain(field);
-        } else {
-          expect(SELECTORS.dataResourceTypes, id).toContain(fields['resources.type']?.[0]);
+        const allowed = fields.eventCategory?.[0] === 'Management' ? SELECTORS.managementFields : SELECTORS.dataFields;
+        for (const field of Object.keys(fields)) expect(allowed, `${id}: ${field}`).toContain(field);
+        if (fields.eventCategory?.[0] !== 'Management') expect(SELECTORS.dataResourceTypes, id).toContain(fields['resources.type']?.[0]);
+        for (const f of selector.field_selector.filter((f) => SELECTORS.equalsOnlyFields.includes(f.field))) {
+          expect(Object.keys(f).filter((k) => k !== 'field'), `${id}: ${f.field} takes Equals only`).toEqual(['equals']);
         }
       }
     }

@@ -164,7 +164,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     const bucketName = first('aws_s3_bucket', bucketId!, 'id');
     const keyArn = first('aws_kms_key', keyId!, 'arn');
 
-    it('records management events and the data events of exactly the stage tables and functions, with validated, encrypted log files', () => {
+    it("records management events and others' data events on exactly the stage tables and functions, with validated, encrypted log files", () => {
       expect(trail).toMatchObject({
         name: `wschat-${stage}-audit`,
         s3_bucket_name: bucketName,
@@ -173,16 +173,21 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         include_global_service_events: true,
         is_multi_region_trail: false,
       });
-      const selectors = trail!.advanced_event_selector as { field_selector: { field: string; equals: string[] }[] }[];
-      const fields = (i: number) => Object.fromEntries(selectors[i]!.field_selector.map((f) => [f.field, f.equals]));
+      const selectors = trail!.advanced_event_selector as { field_selector: { field: string; equals?: string[]; not_starts_with?: string[] }[] }[];
+      const fields = (i: number) => Object.fromEntries(selectors[i]!.field_selector.map((f) => [f.field, f.equals ?? { notStartsWith: f.not_starts_with }]));
+      // The stage's functions' own calls (their roles are wschat-<stage>-<function>-fn) are not audit events.
+      const notFunctions = { notStartsWith: [`arn:aws:sts::${ACCOUNT}:assumed-role/wschat-${stage}-`] };
       expect(selectors).toHaveLength(3);
       expect(fields(0)).toEqual({ eventCategory: ['Management'] });
       const tableArns = entries(plan, 'aws_dynamodb_table').map(([id]) => ref('aws_dynamodb_table', id, 'arn'));
       const functionArns = entries(plan, 'aws_lambda_function').map(([id]) => ref('aws_lambda_function', id, 'arn'));
       expect(tableArns).toHaveLength(TABLE_KEYS.length);
-      expect(fields(1)).toEqual({ eventCategory: ['Data'], 'resources.type': ['AWS::DynamoDB::Table'], 'resources.ARN': expect.arrayContaining(tableArns) });
+      expect(fields(1)).toEqual({ eventCategory: ['Data'], 'resources.type': ['AWS::DynamoDB::Table'], 'resources.ARN': expect.arrayContaining(tableArns), 'userIdentity.arn': notFunctions });
       expect(fields(1)['resources.ARN']).toHaveLength(tableArns.length);
-      expect(fields(2)).toEqual({ eventCategory: ['Data'], 'resources.type': ['AWS::Lambda::Function'], 'resources.ARN': expect.arrayContaining(functionArns) });
+      expect(fields(2)).toEqual({ eventCategory: ['Data'], 'resources.type': ['AWS::Lambda::Function'], 'resources.ARN': expect.arrayContaining(functionArns), 'userIdentity.arn': notFunctions });
+      const roles = entries(plan, 'aws_iam_role').map(([, r]) => String(r.name)).filter((name) => name.endsWith('-fn'));
+      expect(roles).toHaveLength(FUNCTION_NAMES.length);
+      for (const role of roles) expect(role.startsWith(`wschat-${stage}-`), role).toBe(true);
       expect(fields(2)['resources.ARN']).toHaveLength(functionArns.length);
       const [policyId] = only(plan, 'aws_s3_bucket_policy');
       const [keyPolicyId] = only(plan, 'aws_kms_key_policy');
