@@ -24,10 +24,19 @@ export interface StageThrottle extends ThrottleSettings {
 }
 
 export interface ObservabilitySettings {
-  /** Alarm descriptions link `<runbookBaseUrl>/dashboards/runbooks/<alarm>.md`. */
+  /** Default of the `runbook_base_url` variable: alarm descriptions link `<base>/dashboards/runbooks/<alarm>.md`. */
   readonly runbookBaseUrl: string;
   /** Per-stage thresholds replacing the catalog's defaults (dashboards/alarms.ts), by alarm id. */
   readonly alarmThresholds?: Readonly<Partial<Record<string, number>>>;
+  /** `terraform plan` fails until a page email or HTTPS endpoint is set: a stage users depend on must page someone. */
+  readonly requirePageTarget: boolean;
+  /**
+   * Requests per alarm period below which a rate alarm reads 0 (the traffic floor): at 3 requests a period one
+   * failure is 33%, which says nothing about the service.
+   */
+  readonly rateAlarmMinRequests: number;
+  /** The account's Lambda concurrency quota in the stage's Region (Service Quotas; 1,000 unless raised). */
+  readonly lambdaConcurrencyQuota: number;
 }
 
 /**
@@ -162,7 +171,14 @@ export const STAGES = {
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
-    observability: { runbookBaseUrl: RUNBOOKS, alarmThresholds: { 'auth-failures': 20 } },
+    // Dev pages nobody unless its operator asks; its traffic is a handful of developers, so the floor is low.
+    observability: {
+      runbookBaseUrl: RUNBOOKS,
+      alarmThresholds: { 'auth-failures': 20 },
+      requirePageTarget: false,
+      rateAlarmMinRequests: 5,
+      lambdaConcurrencyQuota: 1000,
+    },
     cost: { monthlyBudgetUsd: 100 },
     audit: { trail: true, retentionDays: 90 },
   },
@@ -193,7 +209,7 @@ export const STAGES = {
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
-    observability: { runbookBaseUrl: RUNBOOKS },
+    observability: { runbookBaseUrl: RUNBOOKS, requirePageTarget: true, rateAlarmMinRequests: 50, lambdaConcurrencyQuota: 1000 },
     cost: { monthlyBudgetUsd: 2000 },
     // A year and a month: an audit looking back over the last year still finds the events it starts from.
     audit: { trail: true, retentionDays: 400 },
@@ -318,6 +334,9 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
         z.number().nonnegative('must be a number of at least 0'),
       )
       .optional(),
+    requirePageTarget: z.boolean(),
+    rateAlarmMinRequests: z.int('must be a whole number of requests').positive('must be at least 1 request per period'),
+    lambdaConcurrencyQuota: z.int('must be a whole number of executions').min(10, 'must be at least 10 (the smallest Lambda account quota)'),
   }),
   cost: z.strictObject({
     monthlyBudgetUsd: z.number().positive('must be a positive amount of USD per month'),

@@ -28,3 +28,19 @@ export const ORGANIZATION_TRAIL_VARIABLE = 'organization_trail_exists';
 
 /** Declared by stages with `customDomain`: the Route 53 hosted zone to create the alias record in; empty leaves DNS to the operator. */
 export const DNS_ZONE_VARIABLE = 'route53_zone_id';
+
+/**
+ * Where alarms notify, declared by every stage (docs/operations.md#paging). Page targets receive the composite
+ * page alarm, ticket targets every ticket alarm. HTTPS endpoints are PagerDuty / Opsgenie (or any) event URLs
+ * subscribed to the topic; a stage with `requirePageTarget` refuses to plan until one email or endpoint is set.
+ */
+export const ALARM_TARGET_VARIABLES = {
+  page: { emails: 'page_alarm_emails', httpsEndpoints: 'page_alarm_https_endpoints' },
+  ticket: { emails: 'ticket_alarm_emails', httpsEndpoints: 'ticket_alarm_https_endpoints' },
+} as const;
+
+/** An AWS Chatbot Slack channel that receives both topics (optional: a channel wakes nobody, so it is no page target). */
+export const SLACK_CHANNEL_VARIABLE = 'alarm_slack_channel';
+
+/** The base URL alarm descriptions link runbooks under; its default is the stage's `observability.runbookBaseUrl`. */
+export const RUNBOOK_BASE_URL_VARIABLE = 'runbook_base_url';

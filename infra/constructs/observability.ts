@@ -1,3 +1,4 @@
+import { ChatbotSlackChannelConfiguration } from '@cdktf/provider-aws/lib/chatbot-slack-channel-configuration/index.js';
 import { CloudwatchCompositeAlarm } from '@cdktf/provider-aws/lib/cloudwatch-composite-alarm/index.js';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
@@ -16,6 +17,7 @@ import { QUERIES } from '../../dashboards/queries.ts';
 import { FUNCTIONS, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
+import { ALARM_TARGET_VARIABLES, RUNBOOK_BASE_URL_VARIABLE, SLACK_CHANNEL_VARIABLE } from '../config/variables.ts';
 
 export interface ObservabilityProps {
   readonly stage: StageConfig;
@@ -70,15 +72,28 @@ export class Observability extends Construct {
   readonly alarms: CloudwatchMetricAlarm[] = [];
   /** The ticket-severity topic and its policy: budgets notify the same people tickets do, once the policy lets them. */
   readonly ticketTargets: { readonly topicArn: string; readonly policy: SnsTopicPolicy };
+  /** `${var.runbook_base_url}`: a fork or an internal wiki mirror links its own runbooks without a code change. */
+  private readonly runbookBase: string;
 
   constructor(scope: Construct, id: string, private readonly props: ObservabilityProps) {
     super(scope, id);
     const { stage } = props;
-    const topics = {
-      page: this.topic('page', 'Email addresses paged by the composite page alarm'),
-      ticket: this.topic('ticket', 'Email addresses that receive ticket-severity alarms'),
-    } satisfies Record<Severity, { topic: SnsTopic; policy: SnsTopicPolicy }>;
+    const runbookBase = new TerraformVariable(this, RUNBOOK_BASE_URL_VARIABLE, {
+      type: 'string',
+      default: stage.observability.runbookBaseUrl,
+      description: 'Base URL alarm descriptions link runbooks under: <base>/dashboards/runbooks/<alarm>.md',
+      validation: [
+        {
+          condition: `\${can(regex("^https://[^/]+", var.${RUNBOOK_BASE_URL_VARIABLE}))}`,
+          errorMessage: `${RUNBOOK_BASE_URL_VARIABLE} must be an https:// URL.`,
+        },
+      ],
+    });
+    runbookBase.overrideLogicalId(RUNBOOK_BASE_URL_VARIABLE);
+    this.runbookBase = runbookBase.stringValue;
+    const topics = { page: this.topic('page'), ticket: this.topic('ticket') } satisfies Record<Severity, { topic: SnsTopic; policy: SnsTopicPolicy }>;
     this.ticketTargets = { topicArn: topics.ticket.topic.arn, policy: topics.ticket.policy };
+    this.slackChannel([topics.page.topic, topics.ticket.topic]);
 
     for (const instance of this.instances()) {
       // Page alarms notify through the composite, so one incident pages once.
@@ -124,10 +139,45 @@ export class Observability extends Construct {
     }).overrideLogicalId('alarm_topic_arns');
   }
 
-  private topic(severity: Severity, description: string): { topic: SnsTopic; policy: SnsTopicPolicy } {
+  /**
+   * A severity's topic, its policy and its subscribers: emails and HTTPS event URLs (PagerDuty, Opsgenie) from
+   * variables. A stage that requires a page target checks, in `terraform plan`, that the page topic reaches someone.
+   */
+  private topic(severity: Severity): { topic: SnsTopic; policy: SnsTopicPolicy } {
+    const { stage } = this.props;
+    const names = ALARM_TARGET_VARIABLES[severity];
+    const emails = new TerraformVariable(this, names.emails, {
+      type: 'list(string)',
+      default: [],
+      description: `Email addresses that receive ${severity === 'page' ? 'the composite page alarm' : 'ticket-severity alarms'} (each confirms its subscription by mail)`,
+    });
+    emails.overrideLogicalId(names.emails);
+    const endpoints = new TerraformVariable(this, names.httpsEndpoints, {
+      type: 'list(string)',
+      default: [],
+      description: `HTTPS event URLs (PagerDuty, Opsgenie integrations) subscribed to the ${severity} topic; SNS posts its JSON notifications there`,
+      validation: [
+        {
+          condition: `\${alltrue([for url in var.${names.httpsEndpoints} : can(regex("^https://[^/]+", url))])}`,
+          errorMessage: `${names.httpsEndpoints} must hold https:// URLs only (SNS delivers HTTPS subscriptions to https:// endpoints).`,
+        },
+      ],
+    });
+    endpoints.overrideLogicalId(names.httpsEndpoints);
+    const required = severity === 'page' && stage.observability.requirePageTarget;
     const topic = new SnsTopic(this, `${severity}-topic`, {
-      name: resourceName(this.props.stage, `alarms-${severity}`),
+      name: resourceName(stage, `alarms-${severity}`),
       kmsMasterKeyId: this.props.kmsKeyArn,
+      lifecycle: required
+        ? {
+            precondition: [
+              {
+                condition: `\${length(var.${names.emails}) + length(var.${names.httpsEndpoints}) > 0}`,
+                errorMessage: `The ${stage.name} stage pages nobody: set ${names.httpsEndpoints} (PagerDuty or Opsgenie event URLs) or ${names.emails} in your tfvars.`,
+              },
+            ],
+          }
+        : undefined,
     });
     const account = this.props.accountId;
     const policy = new SnsTopicPolicy(this, `${severity}-topic-policy`, {
@@ -154,20 +204,34 @@ export class Observability extends Construct {
         ],
       }),
     });
-    const emails = new TerraformVariable(this, `${severity}_alarm_emails`, {
-      type: 'list(string)',
-      default: [],
-      description,
-    });
-    emails.overrideLogicalId(`${severity}_alarm_emails`);
-    const each = TerraformIterator.fromList(emails.listValue);
-    new SnsTopicSubscription(this, `${severity}-subscriptions`, {
-      forEach: each,
-      topicArn: topic.arn,
-      protocol: 'email',
-      endpoint: each.value as string,
-    });
+    const subscribe = (id: string, list: TerraformVariable, protocol: 'email' | 'https') => {
+      const each = TerraformIterator.fromList(list.listValue);
+      new SnsTopicSubscription(this, id, { forEach: each, topicArn: topic.arn, protocol, endpoint: each.value as string });
+    };
+    subscribe(`${severity}-subscriptions`, emails, 'email');
+    subscribe(`${severity}-https-subscriptions`, endpoints, 'https');
     return { topic, policy };
+  }
+
+  /** An AWS Chatbot channel for both topics, when the operator names one (the Slack workspace is authorised once, by hand). */
+  private slackChannel(topics: readonly SnsTopic[]): void {
+    const { stage } = this.props;
+    const channel = new TerraformVariable(this, SLACK_CHANNEL_VARIABLE, {
+      type: 'object({ workspace_id = string, channel_id = string, iam_role_arn = string })',
+      nullable: true,
+      description: 'Optional AWS Chatbot Slack channel for page and ticket alarms: the authorised workspace (team) id, the channel id and the channel role ARN',
+    });
+    channel.overrideLogicalId(SLACK_CHANNEL_VARIABLE);
+    // Optional: a null default (cdktf cannot render `default: null` itself).
+    channel.addOverride('default', null);
+    const slack = new ChatbotSlackChannelConfiguration(this, 'slack-channel', {
+      configurationName: resourceName(stage, 'alarms'),
+      slackTeamId: `\${var.${SLACK_CHANNEL_VARIABLE}.workspace_id}`,
+      slackChannelId: `\${var.${SLACK_CHANNEL_VARIABLE}.channel_id}`,
+      iamRoleArn: `\${var.${SLACK_CHANNEL_VARIABLE}.iam_role_arn}`,
+      snsTopicArns: topics.map((t) => t.arn),
+    });
+    slack.addOverride('count', `\${var.${SLACK_CHANNEL_VARIABLE} == null ? 0 : 1}`);
   }
 
   private instances(): AlarmInstance[] {
@@ -206,7 +270,7 @@ export class Observability extends Construct {
     const name = resourceName(stage, suffix ? `${d.id}-${suffix}` : d.id);
     const base: CloudwatchMetricAlarmConfig = {
       alarmName: name,
-      alarmDescription: `${d.whatBroke}${suffix ? ` (${suffix})` : ''}. Severity: ${d.severity}. Runbook: ${stage.observability.runbookBaseUrl}/${runbookPath(d.id)}`,
+      alarmDescription: `${d.whatBroke}${suffix ? ` (${suffix})` : ''}. Severity: ${d.severity}. Runbook: ${this.runbookBase}/${runbookPath(d.id)}`,
       evaluationPeriods: d.evaluationPeriods,
       datapointsToAlarm: d.datapointsToAlarm,
       treatMissingData: d.treatMissingData,

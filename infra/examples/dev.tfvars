@@ -8,8 +8,13 @@ jwt_audience = "wschat-dev"
 jwks_url     = "https://login.example.com/.well-known/jwks.json"
 
 # Who hears about alarms. Ticket targets also get the budget notifications (80% actual, 100% forecast).
-page_alarm_emails   = []
-ticket_alarm_emails = ["chat-team@example.com"]
+# Dev pages nobody unless you add a target; HTTPS endpoints are PagerDuty / Opsgenie event URLs.
+page_alarm_emails            = []
+page_alarm_https_endpoints   = []
+ticket_alarm_emails          = ["chat-team@example.com"]
+ticket_alarm_https_endpoints = []
+alarm_slack_channel          = null
+runbook_base_url             = "https://github.com/wschat/wschat/blob/main"
 
 # Monthly AWS Budgets amount in USD for the stage (docs/capacity.md estimates it from traffic).
 monthly_budget_usd = 100

@@ -145,6 +145,18 @@ function requiredVariables(stack: string): string[] {
     .sort();
 }
 
+/**
+ * The page target every plan is given (HCL list syntax, as -var takes it): a PagerDuty Events API v2 URL as an
+ * SNS HTTPS subscription. Stages that require a page target refuse to plan without one.
+ */
+const PAGE_ENDPOINT = 'https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue';
+const PAGE_TARGET = { page_alarm_https_endpoints: JSON.stringify([PAGE_ENDPOINT]) };
+/** Optional variables that validate their value: what each must refuse, and what its error says. */
+const INVALID_OPTIONAL_VALUES: Record<string, { value: string; error: RegExp }> = {
+  page_alarm_https_endpoints: { value: '["http://events.pagerduty.invalid/enqueue"]', error: /page_alarm_https_endpoints must hold https:\/\/ URLs only/ },
+  runbook_base_url: { value: 'ftp://runbooks.invalid', error: /runbook_base_url must be an https:\/\/ URL/ },
+};
+
 function varArgs(values: Record<string, string>): string[] {
   return Object.entries(values).flatMap(([name, value]) => ['-var', `${name}=${value}`]);
 }
@@ -184,6 +196,8 @@ interface StackRun {
   readonly plan: Promise<ShownPlan>;
   /** A plan given a value every validated variable must refuse (none when the stack requires no such variable). */
   readonly invalidPlan: Promise<TerraformResult | undefined>;
+  /** A plan given every required value but no page target (only run for stages that require one). */
+  readonly unpagedPlan: Promise<TerraformResult | undefined>;
   /** Resource types whose schema has `tags_all`, i.e. that take the provider's default tags. */
   readonly taggable: Promise<ReadonlySet<string>>;
   /** A plan with the stage's example tfvars (infra/examples/<stage>.tfvars) and nothing else. */
@@ -282,7 +296,7 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
         .catch(() => undefined)
         .then(async () => {
           const dir = await initialized;
-          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-out=plan.bin', ...varArgs(values)], opts(dir));
+          await mustRun(terraform, ['plan', '-input=false', '-no-color', '-out=plan.bin', ...varArgs(values), ...varArgs(PAGE_TARGET)], opts(dir));
           const shown = await mustRun(terraform, ['show', '-json', '-no-color', 'plan.bin'], opts(dir));
           return JSON.parse(shown.stdout) as ShownPlan;
         });
@@ -311,7 +325,8 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
           const invalid = Object.fromEntries(
             [...required, ...validatedVariables(stack)].map((name) => [name, INVALID_VALUES[name]?.value ?? values[name]!]),
           );
-          return runTerraform(terraform, ['plan', '-input=false', '-no-color', '-lock=false', ...varArgs(invalid)], opts(dir));
+          const invalidOptional = Object.fromEntries(Object.entries(INVALID_OPTIONAL_VALUES).map(([name, v]) => [name, v.value]));
+          return runTerraform(terraform, ['plan', '-input=false', '-no-color', '-lock=false', ...varArgs(invalid), ...varArgs(invalidOptional)], opts(dir));
         });
       const examplePlan = invalidPlan
         .catch(() => undefined)
@@ -322,13 +337,20 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
           const shown = await mustRun(terraform, ['show', '-json', '-no-color', 'example.bin'], opts(dir));
           return JSON.parse(shown.stdout) as ShownPlan;
         });
-      for (const step of [validate, plan, taggable, invalidPlan, examplePlan]) step.catch(() => undefined); // reported by the tests that await it
-      runs.set(stack, { validate, plan, invalidPlan, taggable, examplePlan });
+      const unpagedPlan = examplePlan
+        .catch(() => undefined)
+        .then(async () => {
+          if (!config.observability.requirePageTarget) return undefined;
+          const dir = await initialized;
+          return runTerraform(terraform, ['plan', '-input=false', '-no-color', '-lock=false', ...varArgs(values)], opts(dir));
+        });
+      for (const step of [validate, plan, taggable, invalidPlan, examplePlan, unpagedPlan]) step.catch(() => undefined); // reported by the tests that await it
+      runs.set(stack, { validate, plan, invalidPlan, taggable, examplePlan, unpagedPlan });
     }
   });
 
   afterAll(async () => {
-    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable, run.invalidPlan, run.examplePlan]));
+    await Promise.allSettled([...runs.values()].flatMap((run) => [run.validate, run.plan, run.taggable, run.invalidPlan, run.examplePlan, run.unpagedPlan]));
     if (workRoot && process.env.KEEP_TERRAFORM_WORKDIR !== '1') rmSync(workRoot, { recursive: true, force: true });
     else if (workRoot) console.warn(`terraform work dirs kept in ${workRoot}`);
   });
@@ -463,6 +485,25 @@ describe.skipIf(SKIP)('terraform init / validate / plan on every synthesized sta
       expect(result, 'no invalid plan ran').toBeDefined();
       expect(result!.code, result!.stdout).not.toBe(0);
       for (const name of validated) expect(result!.stderr, name).toMatch(INVALID_VALUES[name]!.error);
+      for (const [name, { error }] of Object.entries(INVALID_OPTIONAL_VALUES)) expect(result!.stderr, name).toMatch(error);
+    });
+
+    it('subscribes the page HTTPS endpoint it is given to the page topic', { timeout: 180_000 }, async () => {
+      const changes = await changesOf();
+      const pageTopic = changes.find((c) => c.type === 'aws_sns_topic' && c.change.after?.name === `${SERVICE}-${stage}-alarms-page`);
+      expect(pageTopic, 'no page topic').toBeDefined();
+      const https = changes.filter((c) => c.type === 'aws_sns_topic_subscription' && c.change.after?.protocol === 'https');
+      expect(https.map((c) => c.change.after?.endpoint)).toEqual([PAGE_ENDPOINT]);
+      expect(https[0]!.address).toContain('page-https-subscriptions');
+    });
+
+    it.runIf(config.observability.requirePageTarget)('refuses to plan without a page target, naming the variables to set', { timeout: 300_000 }, async () => {
+      const result = await runOf(stack).unpagedPlan;
+      expect(result, 'no plan without a page target ran').toBeDefined();
+      expect(result!.code, result!.stdout).not.toBe(0);
+      expect(result!.stderr).toMatch(/Resource precondition failed/);
+      // terraform wraps the message to its terminal width.
+      expect(result!.stderr.replace(/\s+/g, ' ')).toMatch(new RegExp(`The ${stage} stage pages nobody: set page_alarm_https_endpoints \\(PagerDuty or Opsgenie event URLs\\) or page_alarm_emails`));
     });
 
     it('applies the default tags (service, stage, managed-by, owner, cost-center) to every planned resource that supports tags', { timeout: 180_000 }, async () => {
