@@ -7,7 +7,7 @@ import path from 'node:path';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type ResourceConfig = Record<string, Json>;
 
 export interface PlanResource {
@@ -26,8 +26,8 @@ interface StackJson {
 }
 
 export interface LocalValues {
-  /** Values for the plan's variables, as an SRE would pass with -var. */
-  readonly variables: Readonly<Record<string, string>>;
+  /** Values for the plan's variables, as an SRE would pass with -var (lists for list variables). */
+  readonly variables: Readonly<Record<string, Json>>;
   readonly apiId: string;
 }
 
@@ -66,6 +66,13 @@ export class StackPlan {
 
   get apiId(): string {
     return this.locals.apiId;
+  }
+
+  /** A variable's value on this machine: the local value, else the plan's default. */
+  variable(name: string): Json {
+    const value = this.locals.variables[name] ?? this.json.variable?.[name]?.default;
+    if (value === undefined) throw new Error(`${this.stackDir}: no value for var.${name}`);
+    return value;
   }
 
   resources(type: string): PlanResource[] {
@@ -118,10 +125,7 @@ export class StackPlan {
   private evaluate(expression: string): string {
     const parts = expression.split('.');
     if (parts[0] === 'var' && parts.length === 2) {
-      const name = parts[1] as string;
-      const local = this.locals.variables[name] ?? this.json.variable?.[name]?.default;
-      if (local === undefined) throw new Error(`${this.stackDir}: no value for var.${name}`);
-      return String(local);
+      return String(this.variable(parts[1] as string));
     }
     if (parts.length !== 3) throw new Error(`${this.stackDir}: cannot resolve \${${expression}} locally`);
     const [type, name, attribute] = parts as [string, string, string];

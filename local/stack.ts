@@ -26,7 +26,8 @@ import { ingestEmf } from './observability/emf.ts';
 import { LogStore } from './observability/log-store.ts';
 import { MetricStore } from './observability/metric-store.ts';
 import { newTraceContext, XrayCollector } from './observability/xray.ts';
-import { LOCAL_ACCOUNT_ID, StackPlan, type PlanResource } from './plan.ts';
+import { LOCAL_ACCOUNT_ID, StackPlan, type Json, type PlanResource } from './plan.ts';
+import { LocalSns } from './sns.ts';
 import { LocalQueues } from './sqs.ts';
 import { extractZip } from './zip.ts';
 
@@ -50,6 +51,11 @@ export interface LocalStackOptions {
   readonly functionClock?: FunctionClock;
   readonly ttlSweepMs?: number;
   readonly onAlarm?: (status: AlarmStatus) => void;
+  /**
+   * Values for the plan's other variables, as an SRE's tfvars: e.g. `page_alarm_https_endpoints` makes SNS post
+   * page notifications to those (locally also http://) URLs.
+   */
+  readonly variables?: Readonly<Record<string, Json>>;
   /** Account quotas other than AWS's defaults (they are raisable on AWS; tests lower them). */
   readonly quotas?: Partial<AccountQuotas>;
 }
@@ -82,6 +88,8 @@ export interface LocalStack {
   /** The plan's SQS queues (the fan-out dead-letter queue), as AWS_ENDPOINT_URL_SQS tells the functions. */
   readonly sqsEndpoint: string;
   readonly queues: LocalQueues;
+  /** The alarm topics and their subscriptions; `sns.deliveries` lists every notification sent. */
+  readonly sns: LocalSns;
   /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
   /** The synthesized plan the stack runs, for tools that look its resources up (local/plan-names.ts). */
   readonly plan: StackPlan;
@@ -150,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const plan = StackPlan.load(options.stackDir, {
     apiId: localApiId(options.stackDir),
     variables: {
+      ...options.variables,
       [IDENTITY_VARIABLES.issuer]: LOCAL_IDP.issuer,
       [IDENTITY_VARIABLES.audience]: LOCAL_IDP.audience,
       [IDENTITY_VARIABLES.jwksUrl]: `${base}${LOCAL_IDP.jwksPath}`,
@@ -301,7 +310,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   lambdaApi.verifyAsyncConfigs();
 
-  const alarms = new AlarmEvaluator(readAlarms(plan), metrics, timeScale, options.onAlarm);
+  const sns = new LocalSns(plan, base);
+  const alarms = new AlarmEvaluator(readAlarms(plan), metrics, timeScale, (status, previous) => {
+    sns.notifyAlarm(status, previous, plan.region);
+    options.onAlarm?.(status);
+  });
   alarms.start();
 
   const gateway = new Gateway({
@@ -316,7 +329,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       jwksHandler(idp),
       tokenHandler(idp),
       faultsHandler(faults),
-      dashboardHandler({ plan, metrics, alarms, logs, traces, timeScale }),
+      sns.handler(),
+      dashboardHandler({ plan, metrics, alarms, logs, traces, sns, timeScale }),
       chatPageHandler(api.stage),
     ],
     timeScale,
@@ -327,6 +341,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     metric: (name, value) => metrics.put('AWS/ApiGateway', name, { ApiId: api.apiId, Stage: api.stage }, value),
   });
   await gateway.listen(port);
+  // Subscriptions exist from the start; each endpoint confirms when it is ready (a failed one is on the dashboard).
+  void sns.requestConfirmations();
 
   return {
     url: `ws://127.0.0.1:${port}/${api.stage}`,
@@ -352,6 +368,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     lambda: lambdaApi,
     sqsEndpoint,
     queues,
+    sns,
     functionEnvironment(functionName) {
       const definition = definitions.get(functionName);
       if (!definition) throw new Error(`the plan defines no function ${functionName}; it has ${[...definitions.keys()].join(', ')}`);

@@ -9,6 +9,9 @@ import type { Dimensions, MetricStore } from './metric-store.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
+/** The ARNs (SNS topics) an alarm notifies when it enters each state: its alarm_actions, ok_actions, insufficient_data_actions. */
+export type AlarmActions = Readonly<Record<AlarmState, readonly string[]>>;
+
 interface MetricSpec {
   readonly namespace: string;
   readonly name: string;
@@ -31,6 +34,7 @@ interface MetricAlarm {
   readonly expression: string;
   /** Set when the alarm cannot be evaluated on one machine (anomaly bands need CloudWatch's model). */
   readonly notLocal?: string;
+  readonly actions: AlarmActions;
 }
 
 interface CompositeAlarm {
@@ -38,6 +42,7 @@ interface CompositeAlarm {
   readonly name: string;
   readonly description: string;
   readonly members: readonly string[];
+  readonly actions: AlarmActions;
 }
 
 export interface AlarmStatus {
@@ -50,10 +55,18 @@ export interface AlarmStatus {
   /** The alarm's value per evaluated period, oldest first. */
   values: (number | undefined)[];
   threshold?: number;
+  readonly actions: AlarmActions;
+  /** A composite's member alarms. */
+  readonly members?: readonly string[];
   readonly history: { state: AlarmState; at: number; reason: string }[];
 }
 
 type Config = Record<string, unknown>;
+
+function actionsOf(c: Config): AlarmActions {
+  const list = (value: unknown) => ((value ?? []) as unknown[]).map(String);
+  return { ALARM: list(c.alarm_actions), OK: list(c.ok_actions), INSUFFICIENT_DATA: list(c.insufficient_data_actions) };
+}
 
 function metricSpec(m: Config, fallbackPeriod: number): MetricSpec & { period: number } {
   return {
@@ -103,6 +116,7 @@ export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
       metrics,
       expression,
       notLocal,
+      actions: actionsOf(c),
     });
   }
   for (const { config: raw } of plan.resources('aws_cloudwatch_composite_alarm')) {
@@ -112,7 +126,7 @@ export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
       throw new Error(`composite alarm rule "${rule}" is not supported locally (only ALARM("…") OR …)`);
     }
     const members = [...rule.matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1] as string);
-    alarms.push({ kind: 'composite', name: String(c.alarm_name), description: String(c.alarm_description ?? ''), members });
+    alarms.push({ kind: 'composite', name: String(c.alarm_name), description: String(c.alarm_description ?? ''), members, actions: actionsOf(c) });
   }
   return alarms;
 }
@@ -140,7 +154,8 @@ export class AlarmEvaluator {
     private readonly alarms: readonly (MetricAlarm | CompositeAlarm)[],
     private readonly store: MetricStore,
     private readonly timeScale = 1,
-    private readonly onChange: (status: AlarmStatus) => void = () => undefined,
+    /** Called on every state change with the state the alarm left, as CloudWatch runs the new state's actions. */
+    private readonly onChange: (status: AlarmStatus, previous: AlarmState) => void = () => undefined,
   ) {
     for (const alarm of alarms) {
       const notLocal = alarm.kind === 'metric' ? alarm.notLocal : undefined;
@@ -153,6 +168,8 @@ export class AlarmEvaluator {
         since: Date.now(),
         values: [],
         threshold: alarm.kind === 'metric' ? alarm.threshold : undefined,
+        actions: alarm.actions,
+        members: alarm.kind === 'composite' ? alarm.members : undefined,
         history: [],
       });
     }
@@ -212,9 +229,10 @@ export class AlarmEvaluator {
     const status = this.statuses.get(name) as AlarmStatus;
     status.reason = reason;
     if (status.state === state) return;
+    const previous = status.state;
     status.state = state;
     status.since = now;
     status.history.push({ state, at: now, reason });
-    this.onChange(status);
+    this.onChange(status, previous);
   }
 }

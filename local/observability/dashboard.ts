@@ -11,6 +11,7 @@ import type { AlarmEvaluator } from './alarm-evaluator.ts';
 import type { LogStore } from './log-store.ts';
 import { runQuery } from './logs-insights.ts';
 import type { MetricStore } from './metric-store.ts';
+import type { LocalSns } from '../sns.ts';
 import type { XrayCollector } from './xray.ts';
 
 type MetricRow = (string | { stat?: string; label?: string })[];
@@ -26,10 +27,12 @@ export interface DashboardSources {
   readonly alarms: AlarmEvaluator;
   readonly logs: LogStore;
   readonly traces: XrayCollector;
+  readonly sns: LocalSns;
   readonly timeScale: number;
 }
 
 const PERIODS_SHOWN = 30;
+const NOTIFICATIONS_SHOWN = 20;
 const uplotDir = path.dirname(createRequire(import.meta.url).resolve('uplot'));
 const PAGE = readFileSync(new URL('./dashboard-page.html', import.meta.url), 'utf8');
 
@@ -72,6 +75,8 @@ export function dashboardState(sources: DashboardSources, now = Date.now()) {
     name,
     timeScale: sources.timeScale,
     now,
+    /** Whom the alarm topics reach, and the latest notifications SNS sent (newest first). */
+    paging: { targets: sources.sns.targets(), notifications: sources.sns.deliveries.slice(-NOTIFICATIONS_SHOWN).reverse() },
     widgets: widgets.map((w) => {
       if (w.type === 'metric') {
         const periodMs = ((w.properties.period ?? 60) * 1000) / sources.timeScale;

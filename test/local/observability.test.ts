@@ -39,6 +39,22 @@ describe('metric math', () => {
     expect(evaluateExpression('FILL(m1, 0) + FILL(m2, 0)', { m1: undefined, m2: 3 })).toBe(3);
   });
 
+  it('evaluates comparisons to 1 or 0, IF on a condition, and MAX over a list that skips gaps', () => {
+    expect(evaluateExpression('m1 >= 10', { m1: 10 })).toBe(1);
+    expect(evaluateExpression('m1 > 10', { m1: 10 })).toBe(0);
+    expect(evaluateExpression('m1 + 1 == 2 * 3', { m1: 5 })).toBe(1);
+    expect(evaluateExpression('m1 != 5', { m1: 5 })).toBe(0);
+    expect(evaluateExpression('(m1 < 1) + (m1 <= 1)', { m1: 1 })).toBe(1);
+    // The traffic floor of the rate alarms: the rate only when the denominator reaches 5, else 0.
+    const rate = 'IF(FILL(m2, 0) >= 5, 100 * FILL(m1, 0) / FILL(m2, 0), 0)';
+    expect(evaluateExpression(rate, { m1: 2, m2: 4 })).toBe(0);
+    expect(evaluateExpression(rate, { m1: 1, m2: 5 })).toBe(20);
+    expect(evaluateExpression(rate, { m1: undefined, m2: undefined })).toBe(0);
+    expect(evaluateExpression('IF(m1, 1, 2)', { m1: undefined })).toBeUndefined();
+    expect(evaluateExpression('MAX([m1, m2, m3])', { m1: 3, m2: undefined, m3: 7 })).toBe(7);
+    expect(evaluateExpression('MAX([m1])', { m1: undefined })).toBeUndefined();
+  });
+
   it('leaves a gap for missing inputs and division by zero', () => {
     expect(evaluateExpression('m1 + m2', { m1: 1, m2: undefined })).toBeUndefined();
     expect(evaluateExpression('100 * FILL(m1, 0) / FILL(m2, 0)', { m1: undefined, m2: undefined })).toBeUndefined();
@@ -49,6 +65,8 @@ describe('metric math', () => {
     expect(() => evaluateExpression('m1 + m9', { m1: 1 })).toThrow(/unknown metric id m9/);
     expect(() => evaluateExpression('m1 +', { m1: 1 })).toThrow(/unexpected end/);
     expect(() => evaluateExpression('m1 % 2', { m1: 1 })).toThrow(/cannot evaluate/);
+    expect(() => evaluateExpression('IF(m1, 2)', { m1: 1 })).toThrow(/expected ,/);
+    expect(() => evaluateExpression('MAX(m1)', { m1: 1 })).toThrow(/expected \[/);
   });
 });
 
@@ -76,6 +94,8 @@ describe('EMF ingestion', () => {
   });
 });
 
+const NO_ACTIONS = { ALARM: [], OK: [], INSUFFICIENT_DATA: [] };
+
 describe('alarm evaluation', () => {
   const key = { namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: 'f' } };
   const alarm = (treatMissingData: string) => ({
@@ -90,6 +110,7 @@ describe('alarm evaluation', () => {
     treatMissingData,
     metrics: { m1: { ...key, stat: 'Sum' } },
     expression: 'm1',
+    actions: NO_ACTIONS,
   });
   const minute = 60_000;
 
@@ -106,6 +127,20 @@ describe('alarm evaluation', () => {
     evaluator.evaluate(now + 2 * minute);
     expect(evaluator.statuses.get('errors')?.state).toBe('OK');
     expect(evaluator.statuses.get('errors')?.history.map((h) => h.state)).toEqual(['OK', 'ALARM', 'OK']);
+  });
+
+  it('reports every state change with the state it left, so its actions can run', () => {
+    const store = new MetricStore();
+    const changes: string[] = [];
+    const evaluator = new AlarmEvaluator([alarm('notBreaching')], store, 1, (status, previous) => changes.push(`${previous}->${status.state}`));
+    const now = 10 * minute;
+    evaluator.evaluate(now);
+    store.put(key.namespace, key.name, key.dimensions, 1, now + 0.5 * minute);
+    store.put(key.namespace, key.name, key.dimensions, 1, now + 1.5 * minute);
+    evaluator.evaluate(now + 2 * minute);
+    evaluator.evaluate(now + 2 * minute);
+    evaluator.evaluate(now + 5 * minute);
+    expect(changes).toEqual(['INSUFFICIENT_DATA->OK', 'OK->ALARM', 'ALARM->OK']);
   });
 
   it('treats missing data as the alarm says', () => {
@@ -129,7 +164,7 @@ describe('alarm evaluation', () => {
 
   it('fires a composite when any member is in ALARM', () => {
     const store = new MetricStore();
-    const evaluator = new AlarmEvaluator([alarm('breaching'), { kind: 'composite', name: 'page', description: '', members: ['errors'] }], store);
+    const evaluator = new AlarmEvaluator([alarm('breaching'), { kind: 'composite', name: 'page', description: '', members: ['errors'], actions: NO_ACTIONS }], store);
     evaluator.evaluate(10 * minute);
     expect(evaluator.statuses.get('page')).toMatchObject({ state: 'ALARM', reason: 'members in ALARM: errors' });
   });
