@@ -3,14 +3,15 @@
  * how to prove locally that it fires. Infra renders `aws_cloudwatch_metric_alarm` from it, the runbooks in
  * dashboards/runbooks/ are named by its ids, the dashboards place its alarms, and the drills inject its faults.
  */
+import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
 import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
 
 export type Severity = 'page' | 'ticket';
 /**
- * What an alarm is instantiated for: once per API, per function, per table, per dead-letter queue, per account or
- * for the service.
+ * What an alarm is instantiated for: once per API, per function, per table, per dead-letter queue, per account,
+ * for the service, or for the custom domain's certificate (stages with a custom domain only).
  */
-export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service';
+export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service' | 'certificate';
 export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | 'p50' | 'p90' | 'p99';
 export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
 
@@ -27,11 +28,25 @@ export interface MetricRef {
 }
 
 export type AlarmRule =
-  /** metric <comparison> threshold. `timeoutShare` sets the threshold to that share of the function's timeout (ms). */
-  | { readonly kind: 'threshold'; readonly metric: MetricRef; readonly comparison: Comparison; readonly threshold: number | { readonly timeoutShare: number } }
+  /**
+   * metric <comparison> threshold. `timeoutShare` sets the threshold to that share of the function's timeout (ms),
+   * `quotaShare` to that share of the stage's Lambda concurrency quota (observability.lambdaConcurrencyQuota).
+   */
+  | {
+      readonly kind: 'threshold';
+      readonly metric: MetricRef;
+      readonly comparison: Comparison;
+      readonly threshold: number | { readonly timeoutShare: number } | { readonly quotaShare: number };
+    }
   /** The sum of several metrics (each expanded `across` its series) <comparison> threshold, e.g. read + write throttle events. */
   | { readonly kind: 'sum'; readonly metrics: readonly MetricRef[]; readonly comparison: Comparison; readonly threshold: number }
-  /** 100 × numerator / (sum of denominators) > thresholdPercent, i.e. an error rate. */
+  /** The largest of a metric's series (expanded `across` them) <comparison> threshold, e.g. the slowest operation's latency. */
+  | { readonly kind: 'max'; readonly metric: MetricRef; readonly comparison: Comparison; readonly threshold: number }
+  /**
+   * 100 × numerator / (sum of denominators) > thresholdPercent, i.e. an error rate, and 0 while the denominators
+   * add up to fewer than the stage's traffic floor (observability.rateAlarmMinRequests) in a period: one failure in
+   * three requests at night is not an outage, and the same rule holds at 10 connections and at 100,000.
+   */
   | { readonly kind: 'ratio'; readonly numerator: MetricRef; readonly denominators: readonly MetricRef[]; readonly thresholdPercent: number }
   /** Outside an anomaly detection band of `bandWidth` standard deviations, either direction. */
   | { readonly kind: 'anomaly'; readonly metric: MetricRef; readonly bandWidth: number };
@@ -41,13 +56,16 @@ export type DrillFault =
   | 'function-crash'
   | 'function-throttle'
   | 'dynamodb-slow'
+  | 'dynamodb-moderately-slow'
   | 'dynamodb-throttle'
   | 'dynamodb-system-error'
   | 'slow-fanout'
   | 'connections-api-error'
   | 'stale-connections'
   | 'forged-tokens'
-  | 'fanout-crash';
+  | 'fanout-crash'
+  | 'dead-letters-aging'
+  | 'dead-letter-queue-unreachable';
 
 /** How an alarm decides over time; the catalog states only what differs from ALARM_DEFAULTS. */
 export interface AlarmEvaluation {
@@ -77,6 +95,8 @@ export interface AlarmDefinition extends AlarmEvaluation {
   readonly rule: AlarmRule;
   /** Per-function alarms skip these functions, for the reason given. */
   readonly exceptFunctions?: { readonly functions: readonly string[]; readonly reason: string };
+  /** Per-function alarms that only mean something for some functions watch only these, for the reason given. */
+  readonly onlyFunctions?: { readonly functions: readonly string[]; readonly reason: string };
   /** How the local drill produces it, or why it cannot be produced on one machine. */
   readonly drill: { readonly fault: DrillFault } | { readonly notDrillable: string };
 }
@@ -89,10 +109,25 @@ const LAMBDA = 'AWS/Lambda';
 const DYNAMODB = 'AWS/DynamoDB';
 const SQS = 'AWS/SQS';
 const custom = (name: CustomMetricName, stat: Statistic): MetricRef => ({ namespace: METRICS_NAMESPACE, name, stat });
-const apiRequests: MetricRef[] = [
-  { namespace: API, name: 'ConnectCount', stat: 'Sum' },
-  { namespace: API, name: 'MessageCount', stat: 'Sum' },
-];
+
+/*
+ * The denominator of the API error ratios: requests clients sent, never the frames the backend posts to them.
+ * Decided from AWS's WebSocket metric documentation
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-logging.html, read 2026-12-03):
+ * - MessageCount counts messages "either from or to the client": every @connections post (acks, fan-out, presence)
+ *   is in it, so a send route that fails completely into a 1,000-member room reads about 0.1%. Not usable.
+ * - Per-route metrics (the Route dimension) exist only with detailed metrics (prod alone), and summing twelve
+ *   routes' Lambda Invocations would break CloudWatch's limit of 10 metrics per alarm.
+ * - IntegrationLatency is recorded for each request API Gateway sends to an integration and "suppressed for
+ *   callbacks" (the @connections posts): its SampleCount is exactly the client requests that reached a route
+ *   ($connect and $disconnect included), in every stage, as one metric. An integration error is such a request
+ *   (a 4XX/5XX the integration returned), so it is the denominator of IntegrationError as it stands.
+ * - ClientError happens "before the integration is invoked" and ExecutionError when calling it fails: those
+ *   requests may never be a latency sample, so their ratios add the errors themselves to the denominator
+ *   (errors / (errors + integrated requests)), which stays within 0–100% and at worst halves a full outage's 100%,
+ *   still far above any threshold here.
+ */
+const integratedRequests: MetricRef = { namespace: API, name: 'IntegrationLatency', stat: 'SampleCount' };
 
 const ENTRIES = [
   {
@@ -100,7 +135,7 @@ const ENTRIES = [
     whatBroke: 'WebSocket requests are failing in their Lambda integration (crashes or timeouts)',
     scope: 'api',
     severity: 'page',
-    rule: { kind: 'ratio', numerator: { namespace: API, name: 'IntegrationError', stat: 'Sum' }, denominators: apiRequests, thresholdPercent: 5 },
+    rule: { kind: 'ratio', numerator: { namespace: API, name: 'IntegrationError', stat: 'Sum' }, denominators: [integratedRequests], thresholdPercent: 5 },
     drill: { fault: 'function-crash' },
   },
   {
@@ -108,7 +143,12 @@ const ENTRIES = [
     whatBroke: 'API Gateway itself failed to handle WebSocket requests (authorizer failures, missing routes)',
     scope: 'api',
     severity: 'page',
-    rule: { kind: 'threshold', metric: { namespace: API, name: 'ExecutionError', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
+    rule: {
+      kind: 'ratio',
+      numerator: { namespace: API, name: 'ExecutionError', stat: 'Sum' },
+      denominators: [{ namespace: API, name: 'ExecutionError', stat: 'Sum' }, integratedRequests],
+      thresholdPercent: 5,
+    },
     drill: { fault: 'function-throttle' },
   },
   {
@@ -116,7 +156,12 @@ const ENTRIES = [
     whatBroke: 'Many WebSocket requests are rejected as client errors (401/403/429)',
     scope: 'api',
     severity: 'ticket',
-    rule: { kind: 'ratio', numerator: { namespace: API, name: 'ClientError', stat: 'Sum' }, denominators: apiRequests, thresholdPercent: 5 },
+    rule: {
+      kind: 'ratio',
+      numerator: { namespace: API, name: 'ClientError', stat: 'Sum' },
+      denominators: [{ namespace: API, name: 'ClientError', stat: 'Sum' }, integratedRequests],
+      thresholdPercent: 5,
+    },
     evaluationPeriods: 5,
     drill: { fault: 'forged-tokens' },
   },
@@ -150,7 +195,7 @@ const ENTRIES = [
       reason:
         'the authorizer answers every bad token by throwing "Unauthorized" (the only way to get a 401), which Lambda counts as an error; its real failures surface as api-execution-errors and its rejections as auth-failures',
     },
-    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'Errors', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
+    rule: { kind: 'ratio', numerator: { namespace: LAMBDA, name: 'Errors', stat: 'Sum' }, denominators: [{ namespace: LAMBDA, name: 'Invocations', stat: 'Sum' }], thresholdPercent: 5 },
     drill: { fault: 'function-crash' },
   },
   {
@@ -173,12 +218,24 @@ const ENTRIES = [
   },
   {
     id: 'lambda-concurrency',
-    whatBroke: 'The account is close to its Lambda concurrency quota',
+    whatBroke: 'The account is close to its Lambda concurrency quota (claimed concurrency above 90% of it)',
     scope: 'account',
     severity: 'ticket',
-    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ConcurrentExecutions', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: 900 },
+    // ClaimedAccountConcurrency counts reserved concurrency as used, as the quota does; ConcurrentExecutions does not.
+    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ClaimedAccountConcurrency', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: { quotaShare: 0.9 } },
     evaluationPeriods: 10,
-    drill: { notDrillable: 'reaching 900 concurrent executions needs 900 workers; one 2-core machine cannot hold them' },
+    drill: { notDrillable: "90% of the account quota (900 of AWS's default 1,000) needs that many workers at once; one 2-core machine cannot hold them" },
+  },
+  {
+    id: 'lambda-destination-failures',
+    whatBroke: "A failed fan-out shard could not be sent to its dead-letter queue: it is lost, and cannot be redriven",
+    scope: 'function',
+    // Members catch up from history when they reconnect; the loss is of live delivery, and nothing retries it.
+    severity: 'ticket',
+    onlyFunctions: { functions: [FANOUT_FUNCTION], reason: 'only the fan-out function is invoked asynchronously with an on-failure destination' },
+    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'DestinationDeliveryFailures', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
+    evaluationPeriods: 1,
+    drill: { fault: 'dead-letter-queue-unreachable' },
   },
   {
     id: 'dynamodb-throttles',
@@ -210,6 +267,17 @@ const ENTRIES = [
     },
     evaluationPeriods: 15,
     drill: { fault: 'dynamodb-system-error' },
+  },
+  {
+    id: 'dynamodb-latency',
+    whatBroke: 'A DynamoDB table answers slowly: the average latency of an operation the stack performs on it is high',
+    scope: 'table',
+    severity: 'ticket',
+    // SuccessfulRequestLatency exists only per TableName and Operation; the slowest operation decides.
+    rule: { kind: 'max', metric: { namespace: DYNAMODB, name: 'SuccessfulRequestLatency', stat: 'Average', across: 'operations' }, comparison: 'GreaterThanThreshold', threshold: 250 },
+    evaluationPeriods: 5,
+    datapointsToAlarm: 3,
+    drill: { fault: 'dynamodb-moderately-slow' },
   },
   {
     id: 'delivery-failures',
@@ -271,18 +339,38 @@ const ENTRIES = [
   },
   {
     id: 'fanout-dead-letters',
-    whatBroke: 'Large-room fan-out shards failed for good and wait in the dead-letter queue: members missed live messages',
+    whatBroke: 'Large-room fan-out shards failed for good and arrive in the dead-letter queue: members missed live messages',
     scope: 'queue',
     // Members catch up from history when they reconnect, and one bad shard is not an outage: a ticket.
     severity: 'ticket',
-    rule: {
-      kind: 'threshold',
-      metric: { namespace: SQS, name: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum' },
-      comparison: 'GreaterThanThreshold',
-      threshold: 0,
-    },
+    // New arrivals, not the queue's depth: a depth alarm stays in ALARM while the queue holds anything and never
+    // notifies again; this one returns to OK after a quiet minute and notifies anew when more shards fail.
+    // NumberOfMessagesSent counts messages sent to the queue by SendMessage, which is how Lambda's on-failure
+    // destination delivers (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html, read 2026-12-03).
+    rule: { kind: 'threshold', metric: { namespace: SQS, name: 'NumberOfMessagesSent', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
     evaluationPeriods: 1,
     drill: { fault: 'fanout-crash' },
+  },
+  {
+    id: 'fanout-dead-letter-age',
+    whatBroke: 'Dead-lettered fan-out shards have waited over an hour without a redrive',
+    scope: 'queue',
+    severity: 'ticket',
+    rule: { kind: 'threshold', metric: { namespace: SQS, name: 'ApproximateAgeOfOldestMessage', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: 3600 },
+    evaluationPeriods: 1,
+    drill: { fault: 'dead-letters-aging' },
+  },
+  {
+    id: 'certificate-expiry',
+    whatBroke: "The custom domain's certificate expires within 30 days: ACM did not renew it",
+    scope: 'certificate',
+    // ACM renews 60 days ahead; at 30 days renewal has failed, with a month left to fix validation or re-import.
+    severity: 'ticket',
+    rule: { kind: 'threshold', metric: { namespace: 'AWS/CertificateManager', name: 'DaysToExpiry', stat: 'Minimum' }, comparison: 'LessThanThreshold', threshold: 30 },
+    // ACM publishes DaysToExpiry once a day.
+    periodSeconds: 86_400,
+    evaluationPeriods: 1,
+    drill: { notDrillable: 'the local stack has no ACM and the dev stage no custom domain; the metric is published once a day per certificate' },
   },
 ] as const satisfies readonly AlarmEntry[];
 

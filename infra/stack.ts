@@ -76,6 +76,7 @@ export class ChatStack extends TerraformStack {
       fanoutDeadLetterQueue: fanout.deadLetterQueue.name,
       kmsKeyArn: encryption.keyArn,
       accountId,
+      certificateArn: customDomain?.certificateArn,
     });
     new CostBudget(this, 'budget', { stage, ticketTargets: observability.ticketTargets });
     if (stage.audit.trail) new AuditTrail(this, 'audit', { stage, tables: tables.tables, functions: functions.functions, accountId });

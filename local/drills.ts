@@ -19,6 +19,10 @@ import type { LocalStack } from './stack.ts';
 export interface DrillResult {
   readonly alarm: string;
   readonly fault: DrillFault;
+  /** The composite alarms the drilled alarm is a member of (the page), each OK before the fault and after recovery. */
+  readonly composites: readonly string[];
+  /** When the fault was injected (Date.now()): the alarm's history from here on is the drill's. */
+  readonly injectedAt: number;
   readonly firedAfterMs: number;
   readonly recoveredAfterMs: number;
 }
@@ -26,13 +30,18 @@ export interface DrillResult {
 interface DrillPlan {
   /** Which instance of a per-function or per-table alarm the drill targets: a catalog function or table. */
   readonly target?: string;
-  /** `fn` and `table` give the plan's name of a catalog function or table. */
-  readonly fault: (names: { fn: (name: string) => string; table: (key: string) => string }) => Fault | undefined;
+  /** `fn` and `table` give the plan's name of a catalog function or table; some drills need two faults at once. */
+  readonly fault: (names: { fn: (name: string) => string; table: (key: string) => string }) => Fault | readonly Fault[] | undefined;
   readonly traffic: Traffic;
   /** Requests are sent this often (default: a quarter of the alarm period, within 50–500 ms). */
   readonly everyMs?: number;
   /** What on-call does once the fault is gone, repeated until the alarm is OK (the runbook's mitigation). */
   readonly mitigate?: (stack: LocalStack) => Promise<void>;
+  /**
+   * The alarm watches an age in seconds: the fault lasts until the first dead letter arrives, then that letter
+   * ages past the alarm's threshold (compressed by the time scale) with no traffic at all.
+   */
+  readonly agesPastThreshold?: true;
 }
 
 const PLANS: Record<DrillFault, DrillPlan> = {
@@ -48,6 +57,9 @@ const PLANS: Record<DrillFault, DrillPlan> = {
   // A ping refreshes its connection item with one DynamoDB call: at 4.2 s it takes 84% of its 5 s timeout,
   // past the 80% threshold and short of a timeout.
   'dynamodb-slow': { target: 'ping', fault: () => ({ kind: 'dynamodb-slow', delayMs: 4200 }), traffic: 'pings' },
+  // 400 ms a call: well above the latency alarm's 250 ms average, far from any function's timeout. A ping's one
+  // call is on the connections table.
+  'dynamodb-moderately-slow': { target: 'connections', fault: () => ({ kind: 'dynamodb-slow', delayMs: 400 }), traffic: 'pings' },
   // An ack and a fan-out post at 6 s each: a send takes over 12 s.
   'slow-fanout': { fault: () => ({ kind: 'slow-fanout', delayMs: 6000 }), traffic: 'sends' },
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
@@ -61,7 +73,23 @@ const PLANS: Record<DrillFault, DrillPlan> = {
     everyMs: 2000,
     mitigate: redriveDeadLetters,
   },
+  // Shards crash for good and their dead-letter queue cannot be reached: Lambda counts each lost record.
+  'dead-letter-queue-unreachable': {
+    target: FANOUT_FUNCTION,
+    fault: ({ fn }) => [{ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }, { kind: 'sqs-unreachable' }],
+    traffic: 'large-room-sends',
+    everyMs: 2000,
+  },
+  'dead-letters-aging': {
+    fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
+    traffic: 'large-room-sends',
+    everyMs: 2000,
+    mitigate: redriveDeadLetters,
+    agesPastThreshold: true,
+  },
 };
+
+const SOCKETS = 4;
 
 type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens';
 
@@ -104,6 +132,8 @@ class TrafficGenerator {
   /** Members that only fill the room (large-room-sends); the first sockets send. */
   private readonly extraMembers: WebSocket[] = [];
   private sent = 0;
+  /** Set when the drill injects its fault: forged-token traffic is healthy pings until then. */
+  private faulty = false;
 
   constructor(
     private readonly stack: LocalStack,
@@ -114,7 +144,8 @@ class TrafficGenerator {
   async start(everyMs: number): Promise<void> {
     const token = await this.stack.idp.mint('drill-bot');
     const url = `${this.stack.url}?token=${token}`;
-    for (let i = 0; i < 4; i++) this.sockets.push(await open(url));
+    // The connections share the requests, so each stays inside its routes' token buckets.
+    for (let i = 0; i < SOCKETS; i++) this.sockets.push(await open(url));
     if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
       for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -147,9 +178,15 @@ class TrafficGenerator {
         case 'vanishing-members':
           return ws.send(JSON.stringify({ action: 'send', room: this.room, text: `drill ${this.sent}`, clientMsgId: `drill-${this.sent}` }));
         case 'forged-tokens':
+          if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
           for (let i = 0; i < 5; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
       }
     }, everyMs);
+  }
+
+  /** The drill's fault begins: traffic that is itself the fault (forged tokens) starts now. */
+  beginFault(): void {
+    this.faulty = true;
   }
 
   /** Members that join and then vanish without a $disconnect reaching the backend. */
@@ -205,6 +242,28 @@ function repeatUntilStopped(task: () => Promise<void>, everyMs: number): { stop(
   };
 }
 
+/** Waits until the alarm has been evaluated once (INSUFFICIENT_DATA is where every alarm starts) and returns its state. */
+async function evaluatedState(stack: LocalStack, alarm: string, timeoutMs: number): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const status = stack.alarms.statuses.get(alarm);
+    if (!status) throw new Error(`the plan has no alarm ${alarm}`);
+    if (status.state !== 'INSUFFICIENT_DATA' || Date.now() - started > timeoutMs) return status.state;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A drill proves a transition: an alarm that is not OK before the fault cannot show that the fault raised it. */
+async function requireOk(stack: LocalStack, alarms: readonly string[], when: string, timeoutMs: number): Promise<void> {
+  for (const alarm of alarms) {
+    const state = await evaluatedState(stack, alarm, timeoutMs);
+    if (state !== 'OK') {
+      const status = stack.alarms.statuses.get(alarm);
+      throw new Error(`${alarm} is ${state} ${when}, not OK: the drill cannot prove the fault raises it (${status?.reason ?? ''})`);
+    }
+  }
+}
+
 function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', timeoutMs: number): Promise<number> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -224,6 +283,19 @@ function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', t
   });
 }
 
+/** Waits until a dead-letter queue of the plan received a message after `since`. */
+async function waitForDeadLetter(stack: LocalStack, since: number, timeoutMs: number): Promise<void> {
+  const sent = () =>
+    stack.queues.names.some(
+      (QueueName) => (stack.metrics.stat({ namespace: 'AWS/SQS', name: 'NumberOfMessagesSent', dimensions: { QueueName } }, 'Sum', since, Date.now() + 1) ?? 0) > 0,
+    );
+  const started = Date.now();
+  while (!sent()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`no dead letter arrived within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The plan's alarm a drill watches: the catalog alarm's instance on the drill's target, if it has instances. */
 export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: string; fault: DrillFault } {
   const definition = alarmById(alarmId);
@@ -240,23 +312,46 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   const plan = PLANS[fault];
   const definition = alarmById(alarmId);
   const periodMs = (definition.periodSeconds * 1000) / stack.timeScale;
+  const budget = periodMs * (definition.evaluationPeriods + 2) + 30_000;
+  const composites = [...stack.alarms.statuses.values()].filter((s) => s.members?.includes(alarmName)).map((s) => s.name);
+  // Before any traffic: an alarm already in ALARM fails the drill at once. A composite may still be settling from
+  // an earlier drill's other members, so it gets the budget to return to OK.
+  await requireOk(stack, [alarmName], 'before the drill', periodMs * 2 + 5000);
+  for (const composite of composites) await waitForState(stack, composite, 'OK', budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
-  // keep coming evenly instead of in bursts.
+  // keep coming evenly instead of in bursts. Four requests a period clear the dev stage's traffic floor.
   await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
-  const injected = plan.fault({ fn: (name) => functionNameInPlan(stack.plan, name), table: (key) => tableNameInPlan(stack.plan, key) });
-  report(`${alarmName}: injecting ${fault}${injected ? ` (${JSON.stringify(injected)})` : ''}`);
-  if (injected) stack.faults.inject(injected);
-  if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);
-  const budget = periodMs * (definition.evaluationPeriods + 2) + 30_000;
+  let injectedAt = 0;
   try {
-    const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget);
+    // The healthy traffic alone must leave the alarm OK for a whole period: the positive control of the drill.
+    await new Promise((resolve) => setTimeout(resolve, periodMs * 1.5));
+    await requireOk(stack, [alarmName, ...composites], 'under healthy traffic, before the fault', 0);
+    const planned = plan.fault({ fn: (name) => functionNameInPlan(stack.plan, name), table: (key) => tableNameInPlan(stack.plan, key) });
+    const injected: readonly Fault[] = planned === undefined ? [] : Array.isArray(planned) ? planned : [planned as Fault];
+    report(`${alarmName}: OK under healthy traffic; injecting ${fault}${injected.length ? ` (${JSON.stringify(injected)})` : ''}`);
+    injectedAt = Date.now();
+    for (const f of injected) stack.faults.inject(f);
+    traffic.beginFault();
+    if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);
+    let ageMs = 0;
+    if (plan.agesPastThreshold) {
+      await waitForDeadLetter(stack, injectedAt, budget);
+      stack.faults.clear();
+      traffic.stop();
+      const rule = definition.rule;
+      if (rule.kind !== 'threshold' || typeof rule.threshold !== 'number') throw new Error(`${alarmId}: an ageing drill needs an age threshold in seconds`);
+      ageMs = (rule.threshold * 1000) / stack.timeScale;
+      report(`${alarmName}: a dead letter arrived; waiting for it to age past ${rule.threshold} s`);
+    }
+    const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget + ageMs);
     report(`${alarmName}: ALARM after ${firedAfterMs} ms — clearing the fault`);
     stack.faults.clear();
     const mitigation = plan.mitigate ? repeatUntilStopped(() => (plan.mitigate as NonNullable<DrillPlan['mitigate']>)(stack), 1000) : undefined;
     const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget).finally(() => mitigation?.stop());
     report(`${alarmName}: OK after ${recoveredAfterMs} ms`);
-    return { alarm: alarmName, fault, firedAfterMs, recoveredAfterMs };
+    for (const composite of composites) await waitForState(stack, composite, 'OK', budget);
+    return { alarm: alarmName, fault, composites, injectedAt, firedAfterMs, recoveredAfterMs };
   } finally {
     stack.faults.clear();
     traffic.stop();

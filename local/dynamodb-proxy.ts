@@ -100,6 +100,8 @@ export class DynamoProxy {
     const denied = input && this.authorize?.(accessKeyIdOf(req.headers.authorization), operation, input);
     if (denied) return this.reject(res, 400, 'com.amazon.coral.service#AccessDeniedException', denied);
     const isRead = READS.has(operation);
+    // A slow DynamoDB is slow inside the service: its SuccessfulRequestLatency includes the injected delay.
+    const started = Date.now();
     const slow = this.faults.get('dynamodb-slow');
     if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
     const onThisTable = (fault: { tableName?: string } | undefined) => fault !== undefined && (fault.tableName === undefined || fault.tableName === table);
@@ -115,7 +117,6 @@ export class DynamoProxy {
       this.metric(table, 'SystemErrors', 1, { Operation: operation });
       return this.reject(res, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error (injected)');
     }
-    const started = Date.now();
     // The units DynamoDB bills are in its answer when asked for: ask on the caller's behalf, read them from the answer.
     const { forwardedBody, headers } = askForConsumedCapacity(req, body, input);
     const answer = captured(res);

@@ -15,7 +15,9 @@ export type Fault =
   | { readonly kind: 'function-throttle'; readonly functionName: string }
   | { readonly kind: 'slow-fanout'; readonly delayMs: number }
   | { readonly kind: 'connections-api-error' }
-  | { readonly kind: 'lost-disconnects' };
+  | { readonly kind: 'lost-disconnects' }
+  /** Sends to SQS queues from inside the stack (Lambda's on-failure destinations) fail. */
+  | { readonly kind: 'sqs-unreachable' };
 
 export type FaultKind = Fault['kind'];
 
@@ -29,6 +31,7 @@ const KINDS: readonly FaultKind[] = [
   'slow-fanout',
   'connections-api-error',
   'lost-disconnects',
+  'sqs-unreachable',
 ];
 
 export class FaultController {

@@ -122,7 +122,8 @@ export class LocalQueues {
       this.options.metric(queue.name, 'ApproximateNumberOfMessagesVisible', visible);
       this.options.metric(queue.name, 'ApproximateNumberOfMessagesNotVisible', queue.messages.length - visible);
       const oldest = queue.messages[0];
-      this.options.metric(queue.name, 'ApproximateAgeOfOldestMessage', oldest ? Math.floor((now - oldest.sentAt) / 1000) : 0);
+      // In alarm time, as retention is: at a time scale of 60 a message a second old is a minute old.
+      this.options.metric(queue.name, 'ApproximateAgeOfOldestMessage', oldest ? Math.floor(((now - oldest.sentAt) * this.options.timeScale) / 1000) : 0);
     }
   }
 

@@ -203,7 +203,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
     timeScale,
     log: (line) => log('lambda', line),
+    metric: (functionName, name, value) => metrics.put('AWS/Lambda', name, { FunctionName: functionName }, value),
     sendToQueue: (functionName, queueArn, body) => {
+      if (faults.get('sqs-unreachable')) return 'SQS is unreachable (injected)';
       const queue = queues.byArn(queueArn);
       if (!queue) return `the plan defines no queue ${queueArn}`;
       const denial = iam.check(functionAccessKeyId(functionName), 'sqs:SendMessage', queueArn);
@@ -303,6 +305,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           // Account-wide concurrency: everything in flight now, plus the invocation that just ended.
           const inFlight = [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0) + 1;
           metrics.put('AWS/Lambda', 'ConcurrentExecutions', {}, inFlight);
+          // What counts against the quota: each function's reserved concurrency whole, the others' executions.
+          const claimed = [...definitions.values()].reduce(
+            (sum, d) => sum + (d.reservedConcurrency ?? (pools.get(d.name)?.concurrency ?? 0) + (d.name === definition.name ? 1 : 0)),
+            0,
+          );
+          metrics.put('AWS/Lambda', 'ClaimedAccountConcurrency', {}, claimed);
         },
       }),
     );

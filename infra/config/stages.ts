@@ -171,12 +171,13 @@ export const STAGES = {
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: { routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
-    // Dev pages nobody unless its operator asks; its traffic is a handful of developers, so the floor is low.
+    // Dev pages nobody unless its operator asks. Its traffic is a handful of developers, and the local drills
+    // compress a minute into a second (four requests a period), so its traffic floor is 2 requests a minute.
     observability: {
       runbookBaseUrl: RUNBOOKS,
       alarmThresholds: { 'auth-failures': 20 },
       requirePageTarget: false,
-      rateAlarmMinRequests: 5,
+      rateAlarmMinRequests: 2,
       lambdaConcurrencyQuota: 1000,
     },
     cost: { monthlyBudgetUsd: 100 },

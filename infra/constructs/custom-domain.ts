@@ -18,6 +18,8 @@ import { CUSTOM_DOMAIN_VARIABLES, DNS_ZONE_VARIABLE } from '../config/variables.
 export class CustomDomain extends Construct {
   /** The host name clients connect to (a variable reference). */
   readonly hostName: string;
+  /** `${var.custom_domain_certificate_arn}`: the certificate whose expiry the observability construct watches. */
+  readonly certificateArn: string;
   private readonly domain: Apigatewayv2DomainName;
 
   constructor(scope: Construct, id: string, stage: StageConfig) {
@@ -45,6 +47,7 @@ export class CustomDomain extends Construct {
     });
     certificateArn.overrideLogicalId(CUSTOM_DOMAIN_VARIABLES.certificateArn);
     this.hostName = domainName.stringValue;
+    this.certificateArn = certificateArn.stringValue;
     this.domain = new Apigatewayv2DomainName(this, 'domain', {
       domainName: domainName.stringValue,
       domainNameConfiguration: { certificateArn: certificateArn.stringValue, endpointType: 'REGIONAL', securityPolicy: 'TLS_1_2' },

@@ -32,6 +32,8 @@ export interface ObservabilityProps {
   readonly kmsKeyArn?: string;
   /** The account id (infra/constructs/account.ts), which the topic policies name. */
   readonly accountId: string;
+  /** The custom domain's ACM certificate, on stages that serve one. */
+  readonly certificateArn?: string;
 }
 
 /** Who publishes to a severity's topic: CloudWatch alarms to both, AWS Budgets to the ticket targets (infra/constructs/budget.ts). */
@@ -241,7 +243,10 @@ export class Observability extends Construct {
         case 'api':
           return [{ definition, dimensions: { ApiId: apiId, Stage: stage.name } }];
         case 'function':
-          return (Object.keys(functions) as FunctionName[]).filter((name) => !definition.exceptFunctions?.functions.includes(name)).map((name) => ({
+          return (Object.keys(functions) as FunctionName[])
+            .filter((name) => !definition.exceptFunctions?.functions.includes(name))
+            .filter((name) => !definition.onlyFunctions || definition.onlyFunctions.functions.includes(name))
+            .map((name) => ({
             definition,
             suffix: name,
             dimensions: { FunctionName: functions[name].functionName },
@@ -260,6 +265,8 @@ export class Observability extends Construct {
           return [{ definition, dimensions: {} }];
         case 'service':
           return [{ definition, dimensions: { service: SERVICE, stage: stage.name } }];
+        case 'certificate':
+          return this.props.certificateArn ? [{ definition, dimensions: { CertificateArn: this.props.certificateArn } }] : [];
       }
     });
   }
@@ -293,7 +300,12 @@ export class Observability extends Construct {
     switch (rule.kind) {
       case 'threshold': {
         single(rule.metric);
-        const value = typeof rule.threshold === 'number' ? rule.threshold : Math.round(rule.threshold.timeoutShare * (instance.timeoutMs ?? 0));
+        const value =
+          typeof rule.threshold === 'number'
+            ? rule.threshold
+            : 'timeoutShare' in rule.threshold
+              ? Math.round(rule.threshold.timeoutShare * (instance.timeoutMs ?? 0))
+              : Math.round(rule.threshold.quotaShare * stage.observability.lambdaConcurrencyQuota);
         const percentile = PERCENTILE.test(rule.metric.stat);
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
@@ -318,17 +330,32 @@ export class Observability extends Construct {
           ],
         });
       }
+      case 'max': {
+        const series = seriesDimensions(rule.metric, dimensions, table);
+        return new CloudwatchMetricAlarm(this, name, {
+          ...base,
+          comparisonOperator: rule.comparison,
+          threshold: threshold(rule.threshold),
+          metricQuery: [
+            ...series.map((dims, i) => query(`m${i + 1}`, rule.metric, dims)),
+            // MAX skips series without a datapoint: an operation nobody performed this period is not slow.
+            { id: 'e1', expression: `MAX([${series.map((_, i) => `m${i + 1}`).join(', ')}])`, label: d.id, returnData: true },
+          ],
+        });
+      }
       case 'ratio': {
         [rule.numerator, ...rule.denominators].forEach(single);
         // FILL: a metric with no datapoint in a period counts as 0 there, so one quiet input does not hide the rate.
-        const denominators = rule.denominators.map((_, i) => `FILL(m${i + 2}, 0)`).join(' + ');
+        const requests = rule.denominators.map((_, i) => `FILL(m${i + 2}, 0)`).join(' + ');
+        // The traffic floor: below it the rate reads 0, so a handful of requests cannot page anyone.
+        const floor = stage.observability.rateAlarmMinRequests;
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
           threshold: threshold(rule.thresholdPercent),
           metricQuery: [
             query('m1', rule.numerator),
             ...rule.denominators.map((m, i) => query(`m${i + 2}`, m)),
-            { id: 'e1', expression: `100 * FILL(m1, 0) / (${denominators})`, label: `${d.id} (%)`, returnData: true },
+            { id: 'e1', expression: `IF((${requests}) >= ${floor}, 100 * FILL(m1, 0) / (${requests}), 0)`, label: `${d.id} (%)`, returnData: true },
           ],
         });
       }

@@ -89,6 +89,8 @@ export interface InvokeApiOptions {
    */
   readonly sendToQueue: (functionName: string, queueArn: string, body: string) => string | undefined;
   readonly log: (line: string) => void;
+  /** Records one of Lambda's own per-function metrics (AWS/Lambda, FunctionName). */
+  readonly metric?: (functionName: string, name: 'DestinationDeliveryFailures', value: number) => void;
 }
 
 /** What Lambda sends to a destination about an asynchronous invocation. */
@@ -286,7 +288,10 @@ export class LambdaInvokeApi {
     if (destination.kind === 'queue') {
       // Lambda reports a failed delivery to a destination only as the DestinationDeliveryFailures metric.
       const failure = this.options.sendToQueue(functionName, destination.arn, JSON.stringify(record));
-      if (failure) this.options.log(`${functionName} async invocation ${requestId}: could not send to ${destination.arn}: ${failure}`);
+      if (failure) {
+        this.options.log(`${functionName} async invocation ${requestId}: could not send to ${destination.arn}: ${failure}`);
+        this.options.metric?.(functionName, 'DestinationDeliveryFailures', 1);
+      }
       return;
     }
     // Lambda invokes a destination function asynchronously too, with its own retries.

@@ -1,16 +1,57 @@
 /** Every alarm of the catalog has a runbook, a place on the dashboard and a drill (or a stated reason). */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, runbookPath } from '../../dashboards/alarms.ts';
+import { STAGE_NAMES, stackName } from '../../infra/config/stages.ts';
 import { RUNBOOK_BASE_URL_VARIABLE } from '../../infra/config/variables.ts';
 import { readPlan, resourcesOf } from '../support/plan.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
+const STACKS = STAGE_NAMES.map(stackName);
 // The drill files' lists, read as text so this test does not register their suites.
 const drilled = ['api', 'lambda', 'dependencies'].flatMap((file) => {
   const source = readFileSync(path.join(import.meta.dirname, `${file}.test.ts`), 'utf8');
   return [...source.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1] as string).filter((id) => ALARMS.some((a) => a.id === id));
+});
+
+/** Commands that only GNU tools accept: an on-call laptop is often macOS (BSD tools). */
+const GNU_ONLY: readonly [RegExp, string][] = [
+  [/\bdate\b[^\n|;]*\s(-d|--date)\b/, 'date -d (BSD date has -v/-j; compute epoch seconds with $(( $(date +%s) - N )))'],
+  [/\bgrep\b[^\n|;]*\s-[a-zA-Z]*P/, 'grep -P'],
+  [/\bsed\s+-i(\s|$)(?!'')/, "sed -i without a suffix (BSD sed needs -i '')"],
+  [/\breadlink\s+-f\b/, 'readlink -f'],
+  [/\bxargs\b[^\n|;]*\s-r\b/, 'xargs -r'],
+  [/\bhead\s+-n\s+-\d/, 'head -n -N'],
+  [/\bbase64\s+-w/, 'base64 -w'],
+  [/\bstat\s+-c\b/, 'stat -c'],
+];
+
+/** The shell in a runbook's fenced code blocks and inline code. */
+function commandsIn(markdown: string): string[] {
+  return [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g), ...markdown.matchAll(/`([^`\n]+)`/g)].map((m) => m[1] as string);
+}
+
+describe('runbooks', () => {
+  const files = readdirSync(path.join(root, 'dashboards', 'runbooks')).filter((f) => f.endsWith('.md'));
+
+  it.each(files)('%s uses no GNU-only command flags', (file) => {
+    const commands = commandsIn(readFileSync(path.join(root, 'dashboards', 'runbooks', file), 'utf8'));
+    const found = commands.flatMap((c) => GNU_ONLY.filter(([pattern]) => pattern.test(c)).map(([, what]) => `${what}: ${c.trim().slice(0, 80)}`));
+    expect(found).toEqual([]);
+  });
+
+  it('recognises the GNU-only forms it forbids (positive control)', () => {
+    for (const command of ["date -u -d '-1 hour' +%s", 'grep -oP "x"', 'sed -i s/a/b/ f', 'readlink -f x', 'xargs -r rm', 'head -n -1 f', 'base64 -w0 f', 'stat -c %s f']) {
+      expect(GNU_ONLY.some(([pattern]) => pattern.test(command)), command).toBe(true);
+    }
+    expect(GNU_ONLY.some(([pattern]) => pattern.test("sed -i '' s/a/b/ f; date +%s"))).toBe(false);
+  });
+
+  it('lists every alarm of the catalog in the README, with its severity', () => {
+    const readme = readFileSync(path.join(root, 'dashboards', 'runbooks', 'README.md'), 'utf8');
+    for (const alarm of ALARMS) expect(readme, alarm.id).toContain(`| [${alarm.id}](${alarm.id}.md) | ${alarm.severity} |`);
+  });
 });
 
 describe.each(ALARMS.map((a) => [a.id, a] as const))('%s', (id, alarm) => {
@@ -31,7 +72,8 @@ describe.each(ALARMS.map((a) => [a.id, a] as const))('%s', (id, alarm) => {
   it('is deployed with a description that starts with what broke and links its runbook', () => {
     const base = (readPlan('wschat-dev').variable as Record<string, { default?: string }>)[RUNBOOK_BASE_URL_VARIABLE];
     expect(base?.default).toMatch(/^https:\/\/\S+[^/]$/);
-    const alarms = resourcesOf(readPlan('wschat-dev'), 'aws_cloudwatch_metric_alarm').filter((a) => (a.tags as Record<string, string>).alarm === id);
+    // Every stage's plan: some alarms exist only where their resource does (the certificate, in prod).
+    const alarms = STACKS.flatMap((stack) => resourcesOf(readPlan(stack), 'aws_cloudwatch_metric_alarm')).filter((a) => (a.tags as Record<string, string>).alarm === id);
     expect(alarms.length).toBeGreaterThan(0);
     for (const a of alarms) {
       expect(String(a.alarm_description).startsWith(alarm.whatBroke)).toBe(true);
@@ -41,10 +83,15 @@ describe.each(ALARMS.map((a) => [a.id, a] as const))('%s', (id, alarm) => {
   });
 
   it('has a place on the dashboard (the alarm status widget lists it)', () => {
-    const dashboard = resourcesOf(readPlan('wschat-dev'), 'aws_cloudwatch_dashboard')[0] as { dashboard_body: string };
-    const body = JSON.parse(dashboard.dashboard_body) as { widgets: { type: string; properties: { alarms?: string[] } }[] };
-    const listed = body.widgets.filter((w) => w.type === 'alarm').flatMap((w) => w.properties.alarms ?? []);
-    const deployed = Object.entries(readPlan('wschat-dev').resource.aws_cloudwatch_metric_alarm ?? {}).filter(([, a]) => (a.tags as Record<string, string>).alarm === id);
-    for (const [name] of deployed) expect(listed).toContain(`\${aws_cloudwatch_metric_alarm.${name}.arn}`);
+    const deployed = STACKS.flatMap((stack) => {
+      const dashboard = resourcesOf(readPlan(stack), 'aws_cloudwatch_dashboard')[0] as { dashboard_body: string };
+      const body = JSON.parse(dashboard.dashboard_body) as { widgets: { type: string; properties: { alarms?: string[] } }[] };
+      const listed = body.widgets.filter((w) => w.type === 'alarm').flatMap((w) => w.properties.alarms ?? []);
+      return Object.entries(readPlan(stack).resource.aws_cloudwatch_metric_alarm ?? {})
+        .filter(([, a]) => (a.tags as Record<string, string>).alarm === id)
+        .map(([name]) => ({ name, listed }));
+    });
+    expect(deployed.length).toBeGreaterThan(0);
+    for (const { name, listed } of deployed) expect(listed).toContain(`\${aws_cloudwatch_metric_alarm.${name}.arn}`);
   });
 });

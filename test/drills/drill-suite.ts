@@ -1,27 +1,67 @@
 /**
  * Runs alarm drills against one local stack booted for the calling test file. Every drillable alarm of the
  * catalog is covered by exactly one drill file (test/drills/*.test.ts); drills.test.ts checks that.
+ *
+ * The stack's page and ticket topics are subscribed to a local HTTP receiver, as PagerDuty's event URL would
+ * be: each drill proves its alarm went OK → ALARM → OK, and that the notification reached the receiver (a page
+ * exactly once, through the composite page alarm).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { alarmById } from '../../dashboards/alarms.ts';
+import { ALARM_TARGET_VARIABLES } from '../../infra/config/variables.ts';
 import { runDrill } from '../../local/drills.ts';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
+import { SnsReceiver } from '../support/sns-receiver.ts';
 
 /** One minute of alarm time per second: a 3-period alarm fires within seconds. */
 export const DRILL_TIME_SCALE = 60;
 
 export function drillSuite(alarmIds: readonly string[]): void {
   let stack: BootedStack;
+  const receiver = new SnsReceiver();
   beforeAll(async () => {
-    stack = await bootDevStack({ timeScale: DRILL_TIME_SCALE });
+    await receiver.listen();
+    stack = await bootDevStack({
+      timeScale: DRILL_TIME_SCALE,
+      variables: {
+        [ALARM_TARGET_VARIABLES.page.httpsEndpoints]: [receiver.url('/page')],
+        [ALARM_TARGET_VARIABLES.ticket.httpsEndpoints]: [receiver.url('/ticket')],
+      },
+    });
+    // The receiver confirms both subscriptions as PagerDuty would, before any drill may page.
+    await vi.waitFor(
+      () => {
+        const confirmed = stack.sns.targets().filter((t) => t.protocol === 'https' && t.confirmed).length;
+        if (confirmed !== 2) throw new Error(`${confirmed} of 2 HTTPS subscriptions confirmed`);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
   });
   afterAll(async () => {
     await stack?.close();
+    await receiver.close();
   });
   for (const id of alarmIds) {
-    it(`${id} fires under its fault and recovers when it clears`, { timeout: 150_000 }, async () => {
+    it(`${id} goes OK → ALARM under its fault → OK when it clears, and notifies`, { timeout: 180_000 }, async () => {
       const result = await runDrill(stack, id);
-      expect(stack.alarms.statuses.get(result.alarm)?.history.map((h) => h.state)).toEqual(expect.arrayContaining(['ALARM', 'OK']));
+      const since = (h: { at: number }) => h.at >= result.injectedAt;
+      const states = (stack.alarms.statuses.get(result.alarm)?.history ?? []).filter(since).map((h) => h.state);
+      expect(states[0]).toBe('ALARM');
+      expect(states.at(-1)).toBe('OK');
       expect(result.firedAfterMs).toBeGreaterThan(0);
+      if (alarmById(id).severity === 'page') {
+        expect(result.composites.length).toBeGreaterThan(0);
+        for (const composite of result.composites) {
+          // The OK notification comes after the ALARM one: once it is here, every ALARM of this incident is too.
+          await expect.poll(() => receiver.received('/page', composite, 'OK').filter(since).length).toBeGreaterThan(0);
+          expect(receiver.received('/page', composite, 'ALARM').filter(since)).toHaveLength(1);
+        }
+        // Members notify only through the composite: one page per incident.
+        expect(receiver.notifications.filter((n) => n.alarm.AlarmName === result.alarm)).toEqual([]);
+      } else {
+        await expect.poll(() => receiver.received('/ticket', result.alarm, 'OK').filter(since).length).toBeGreaterThan(0);
+        expect(receiver.received('/ticket', result.alarm, 'ALARM').filter(since).length).toBeGreaterThan(0);
+      }
     });
   }
 }

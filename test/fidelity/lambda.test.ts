@@ -159,6 +159,15 @@ describe('the plan timeout and reserved concurrency', () => {
     expect(await invoke('wschat-dev-gated', { gate })).toMatchObject({ status: 200, payload: 'released' });
   });
 
+  it('counts reserved concurrency as claimed even while idle: ClaimedAccountConcurrency is executions plus reservations', async () => {
+    const since = Date.now();
+    expect(await invoke('wschat-dev-echo', { hello: 'claimed' })).toMatchObject({ status: 200 });
+    const max = (name: string) => stack.metrics.stat({ namespace: 'AWS/Lambda', name, dimensions: {} }, 'Maximum', since, Date.now() + 1);
+    // The gated function reserves 1 (idle now), the who function 0: one more than what runs.
+    expect(max('ConcurrentExecutions')).toBe(1);
+    expect(max('ClaimedAccountConcurrency')).toBe(2);
+  });
+
   it('throttles a route whose function reserves 0: the client gets an error frame, Lambda counts Throttles', async () => {
     const client = await connect('alice');
     client.send({ action: 'who', room: 'lobby' });

@@ -60,6 +60,10 @@ describe('the fan-out dead-letter queue', () => {
       Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))).Attributes?.ApproximateNumberOfMessages);
     await expect.poll(depth, { timeout: 20_000 }).toBe(1);
 
+    // Its age is reported in alarm time, as retention is: at a time scale of 60 a second of waiting is a minute.
+    const age = () => stack.metrics.stat({ namespace: 'AWS/SQS', name: 'ApproximateAgeOfOldestMessage', dimensions: { QueueName: QUEUE } }, 'Maximum', 0, Date.now() + 1) ?? 0;
+    await expect.poll(age, { timeout: 10_000 }).toBeGreaterThanOrEqual(60);
+
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
     expect(Messages).toHaveLength(1);
     const record = JSON.parse(Messages[0]!.Body as string);
@@ -136,5 +140,8 @@ describe('a fan-out role without sqs:SendMessage', () => {
     const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE }));
     const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(Messages).toEqual([]);
+    // Lambda counts the lost record, which the lambda-destination-failures alarm watches.
+    const failures = stack.metrics.stat({ namespace: 'AWS/Lambda', name: 'DestinationDeliveryFailures', dimensions: { FunctionName: 'wschat-dev-fanout' } }, 'Sum', 0, Date.now() + 1);
+    expect(failures).toBe(1);
   });
 });

@@ -763,6 +763,84 @@ describe('stages compared', () => {
     }
   });
 
+  describe('alarms that mean the same at any traffic', () => {
+    type Query = { id: string; expression?: string; metric?: { metric_name: string; dimensions?: Record<string, string> } };
+    const alarmsOf = (m: StackModel, id: string) => entries(m.plan, 'aws_cloudwatch_metric_alarm').filter(([, a]) => a.tags?.alarm === id).map(([, a]) => a);
+    const ratioIds = (ALARMS as readonly AlarmDefinition[]).filter((a) => a.rule.kind === 'ratio').map((a) => a.id);
+
+    it("gives every rate alarm the stage's traffic floor, so a few requests cannot page", () => {
+      expect(ratioIds).toEqual(expect.arrayContaining(['api-integration-errors', 'api-execution-errors', 'lambda-errors', 'delivery-failures']));
+      for (const m of [dev, prod]) {
+        const floor = (STAGES[m.stage] as StageConfig).observability.rateAlarmMinRequests;
+        for (const id of ratioIds) {
+          for (const alarm of alarmsOf(m, id)) {
+            const returned = (alarm.metric_query as Query[]).find((q) => q.expression);
+            expect(returned?.expression, `${m.stage} ${id}`).toMatch(new RegExp(`^IF\\(\\(.+\\) >= ${floor}, 100 \\* FILL\\(m1, 0\\) / \\(.+\\), 0\\)$`));
+          }
+        }
+      }
+      // Different floors per stage, so the check above shows each stage renders its own.
+      expect(STAGES.dev.observability.rateAlarmMinRequests).not.toBe(STAGES.prod.observability.rateAlarmMinRequests);
+    });
+
+    it('divides API errors by client requests (IntegrationLatency samples), never by MessageCount, which counts backend posts', () => {
+      for (const m of [dev, prod]) {
+        for (const id of ['api-integration-errors', 'api-execution-errors', 'api-client-errors']) {
+          const [alarm] = alarmsOf(m, id);
+          const metrics = (alarm!.metric_query as Query[]).filter((q) => q.metric).map((q) => `${q.metric!.metric_name}`);
+          expect(metrics, `${m.stage} ${id}`).toContain('IntegrationLatency');
+          expect(metrics, `${m.stage} ${id}`).not.toContain('MessageCount');
+        }
+        const lambdaErrors = alarmsOf(m, 'lambda-errors');
+        expect(lambdaErrors.length).toBe(FUNCTION_NAMES.length - 1);
+        for (const a of lambdaErrors) expect((a.metric_query as Query[]).map((q) => q.metric?.metric_name).filter(Boolean)).toEqual(['Errors', 'Invocations']);
+      }
+    });
+
+    it("alarms on claimed concurrency at 90% of the stage's quota setting", () => {
+      for (const m of [dev, prod]) {
+        const [alarm] = alarmsOf(m, 'lambda-concurrency');
+        expect(alarm).toMatchObject({ metric_name: 'ClaimedAccountConcurrency', statistic: 'Maximum' });
+        expect(alarm!.threshold).toBe(Math.round(0.9 * (STAGES[m.stage] as StageConfig).observability.lambdaConcurrencyQuota));
+      }
+    });
+
+    it('watches destination delivery failures on the fan-out function only, and the dead-letter queue for arrivals and age', () => {
+      for (const m of [dev, prod]) {
+        expect(alarmsOf(m, 'lambda-destination-failures').map((a) => (a.dimensions as Record<string, string>).FunctionName)).toEqual([ref('aws_lambda_function', m.functionIds.fanout, 'function_name')]);
+        expect(alarmsOf(m, 'fanout-dead-letters').map((a) => a.metric_name)).toEqual(['NumberOfMessagesSent']);
+        expect(alarmsOf(m, 'fanout-dead-letter-age').map((a) => [a.metric_name, a.threshold])).toEqual([['ApproximateAgeOfOldestMessage', 3600]]);
+      }
+    });
+
+    it("takes the slowest of a table's operations for DynamoDB latency", () => {
+      for (const m of [dev, prod]) {
+        const alarms = alarmsOf(m, 'dynamodb-latency');
+        expect(alarms).toHaveLength(TABLE_KEYS.length);
+        for (const alarm of alarms) {
+          const queries = alarm.metric_query as Query[];
+          const series = queries.filter((q) => q.metric);
+          expect(series.length).toBeGreaterThan(0);
+          for (const q of series) expect(q.metric).toMatchObject({ metric_name: 'SuccessfulRequestLatency', dimensions: { Operation: expect.any(String) } });
+          expect(queries.find((q) => q.expression)?.expression).toBe(`MAX([${series.map((q) => q.id).join(', ')}])`);
+        }
+      }
+    });
+
+    it("watches the custom domain certificate's expiry where there is one (prod)", () => {
+      expect(alarmsOf(dev, 'certificate-expiry')).toEqual([]);
+      const [alarm] = alarmsOf(prod, 'certificate-expiry');
+      expect(alarm).toMatchObject({
+        namespace: 'AWS/CertificateManager',
+        metric_name: 'DaysToExpiry',
+        comparison_operator: 'LessThanThreshold',
+        threshold: 30,
+        period: 86_400,
+        dimensions: { CertificateArn: '${var.custom_domain_certificate_arn}' },
+      });
+    });
+  });
+
   it('every log group has a valid retention, and prod keeps logs longer than dev', () => {
     const valid = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
     for (const m of [dev, prod]) {

@@ -104,3 +104,30 @@ it('counts one unit for an answer that reports no capacity, and one entry per ta
     { table: 'b', units: 0.5 },
   ]);
 });
+
+it("counts an injected slowness in SuccessfulRequestLatency, as a slow DynamoDB's own latency", async () => {
+  dynalite = await startDynalite();
+  const direct = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials });
+  await direct.send(
+    new CreateTableCommand({
+      TableName: 'items',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
+  const faults = new FaultController();
+  const latencies: { table: string; value: number; extra?: Record<string, string> }[] = [];
+  const proxy = new DynamoProxy(dynalite.handle, faults, (table, name, value, extra) => {
+    if (name === 'SuccessfulRequestLatency') latencies.push({ table, value, extra });
+  }, () => undefined);
+  const viaProxy = new DynamoDBClient({ endpoint: await proxy.listen(), region: 'us-east-1', credentials, maxAttempts: 1 });
+  faults.inject({ kind: 'dynamodb-slow', delayMs: 250 });
+  await viaProxy.send(new PutItemCommand({ TableName: 'items', Item: { id: { S: 'slow' } } }));
+  await expect.poll(() => latencies.length).toBe(1);
+  expect(latencies[0]).toMatchObject({ table: 'items', extra: { Operation: 'PutItem' } });
+  expect(latencies[0]!.value).toBeGreaterThanOrEqual(250);
+  await proxy.close();
+  direct.destroy();
+  viaProxy.destroy();
+});

@@ -5,6 +5,7 @@ import { parseFault } from '../../local/faults.ts';
 describe('parseFault', () => {
   it('accepts each kind with what it needs', () => {
     expect(parseFault({ kind: 'dynamodb-throttle' })).toEqual({ kind: 'dynamodb-throttle' });
+    expect(parseFault({ kind: 'sqs-unreachable' })).toEqual({ kind: 'sqs-unreachable' });
     expect(parseFault({ kind: 'dynamodb-system-error', tableName: 'wschat-dev-memberships' })).toEqual({
       kind: 'dynamodb-system-error',
       tableName: 'wschat-dev-memberships',
