@@ -22,9 +22,10 @@ const { values, positionals } = parseArgs({
 });
 
 if (values.list || positionals.length === 0) {
+  const idWidth = Math.max(...ALARMS.map((a) => a.id.length)) + 1;
   for (const alarm of ALARMS) {
     const drill = 'fault' in alarm.drill ? `fault ${alarm.drill.fault}` : `not drillable: ${alarm.drill.notDrillable}`;
-    console.log(`${alarm.id.padEnd(26)} ${alarm.severity.padEnd(7)} ${drill}`);
+    console.log(`${alarm.id.padEnd(idWidth)} ${alarm.severity.padEnd(7)} ${drill}`);
   }
   process.exit(positionals.length === 0 && !values.list ? 2 : 0);
 }

@@ -42,7 +42,8 @@ export function drillSuite(alarmIds: readonly string[]): void {
     await receiver.close();
   });
   for (const id of alarmIds) {
-    it(`${id} goes OK → ALARM under its fault → OK when it clears, and notifies`, { timeout: 180_000 }, async () => {
+    // A large-room drill first fills a room of 200+ connections; on a busy machine that alone takes a minute.
+    it(`${id} goes OK → ALARM under its fault → OK when it clears, and notifies`, { timeout: 300_000 }, async () => {
       const result = await runDrill(stack, id);
       const since = (h: { at: number }) => h.at >= result.injectedAt;
       const states = (stack.alarms.statuses.get(result.alarm)?.history ?? []).filter(since).map((h) => h.state);
