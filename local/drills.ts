@@ -202,8 +202,11 @@ class TrafficGenerator {
       const joined = await Promise.all(
         Array.from({ length: Math.min(10, count - batch) }, async () => {
           const ws = await open(`${this.stack.url}?token=${token}`);
-          await new Promise<void>((resolve) => {
+          // A connection closed before its answer (the gateway's maximum connection duration, compressed by the
+          // time scale, ends connections of a room that takes minutes to fill) fails the drill instead of hanging it.
+          await new Promise<void>((resolve, reject) => {
             ws.once('message', () => resolve());
+            ws.once('close', (code) => reject(new Error(`a member's connection closed (${code}) before its join was answered: filling the room took too long`)));
             ws.send(JSON.stringify({ action: 'join', room: this.room }));
           });
           return ws;
@@ -319,6 +322,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   await requireOk(stack, [alarmName], 'before the drill', periodMs * 2 + 5000);
   for (const composite of composites) await waitForState(stack, composite, 'OK', budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
+  report(`${alarmName}: OK before the drill; starting ${plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts. Four requests a period clear the dev stage's traffic floor.
   await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));

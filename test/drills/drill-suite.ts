@@ -44,7 +44,8 @@ export function drillSuite(alarmIds: readonly string[]): void {
   for (const id of alarmIds) {
     // A large-room drill first fills a room of 200+ connections; on a busy machine that alone takes a minute.
     it(`${id} goes OK → ALARM under its fault → OK when it clears, and notifies`, { timeout: 300_000 }, async () => {
-      const result = await runDrill(stack, id);
+      // Each phase is printed, so a drill that runs out of time shows where it was.
+      const result = await runDrill(stack, id, (line) => console.log(`[drill] ${line}`));
       const since = (h: { at: number }) => h.at >= result.injectedAt;
       const states = (stack.alarms.statuses.get(result.alarm)?.history ?? []).filter(since).map((h) => h.state);
       expect(states[0]).toBe('ALARM');
