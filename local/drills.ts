@@ -286,6 +286,18 @@ function waitForState(stack: LocalStack, alarm: string, state: 'ALARM' | 'OK', t
   });
 }
 
+/** Waits until `alarm` has been OK without a break for `quietMs`. */
+async function waitForQuiet(stack: LocalStack, alarm: string, quietMs: number, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const status = stack.alarms.statuses.get(alarm);
+    if (!status) throw new Error(`the plan has no alarm ${alarm}`);
+    if (status.state === 'OK' && Date.now() - status.since >= quietMs) return;
+    if (Date.now() - started > timeoutMs + quietMs) throw new Error(`${alarm} was not OK for ${quietMs} ms within ${timeoutMs + quietMs} ms (state ${status.state}: ${status.reason})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Waits until a dead-letter queue of the plan received a message after `since`. */
 async function waitForDeadLetter(stack: LocalStack, since: number, timeoutMs: number): Promise<void> {
   const sent = () =>
@@ -320,7 +332,9 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // Before any traffic: an alarm already in ALARM fails the drill at once. A composite may still be settling from
   // an earlier drill's other members, so it gets the budget to return to OK.
   await requireOk(stack, [alarmName], 'before the drill', periodMs * 2 + 5000);
-  for (const composite of composites) await waitForState(stack, composite, 'OK', budget);
+  // An earlier drill's fault can still be in other members' evaluation windows: the page starts from a composite
+  // that has been OK for as long as this alarm looks back, so it pages once, for this drill.
+  for (const composite of composites) await waitForQuiet(stack, composite, periodMs * (definition.evaluationPeriods + 1), budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   report(`${alarmName}: OK before the drill; starting ${plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)

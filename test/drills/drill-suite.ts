@@ -56,7 +56,8 @@ export function drillSuite(alarmIds: readonly string[]): void {
         for (const composite of result.composites) {
           // The OK notification comes after the ALARM one: once it is here, every ALARM of this incident is too.
           await expect.poll(() => receiver.received('/page', composite, 'OK').filter(since).length).toBeGreaterThan(0);
-          expect(receiver.received('/page', composite, 'ALARM').filter(since)).toHaveLength(1);
+          const pages = receiver.received('/page', composite, 'ALARM').filter(since);
+          expect(pages.map((n) => n.alarm.NewStateReason), 'the pages this drill sent, with the members that raised each').toHaveLength(1);
         }
         // Members notify only through the composite: one page per incident.
         expect(receiver.notifications.filter((n) => n.alarm.AlarmName === result.alarm)).toEqual([]);
