@@ -13,8 +13,17 @@ page_alarm_emails            = []
 page_alarm_https_endpoints   = []
 ticket_alarm_emails          = ["chat-team@example.com"]
 ticket_alarm_https_endpoints = []
-alarm_slack_channel          = null
-runbook_base_url             = "https://github.com/wschat/wschat/blob/main"
+
+# The team's AWS Chatbot Slack channel gets both topics (authorise the workspace in the Chatbot console first;
+# null for none). A channel is not a page target: it wakes nobody.
+alarm_slack_channel = {
+  workspace_id = "T0123ABCDEF"
+  channel_id   = "C0DEVALARMS"
+  iam_role_arn = "arn:aws:iam::111122223333:role/wschat-chatbot"
+}
+
+# Where alarm descriptions link runbooks (<base>/dashboards/runbooks/<alarm>.md).
+runbook_base_url = "https://github.com/wschat/wschat/blob/main"
 
 # Monthly AWS Budgets amount in USD for the stage (docs/capacity.md estimates it from traffic).
 monthly_budget_usd = 100
