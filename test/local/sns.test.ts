@@ -6,7 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ALARM_TARGET_VARIABLES } from '../../infra/config/variables.ts';
-import type { AlarmStatus } from '../../local/observability/alarm-evaluator.ts';
+import { AlarmEvaluator, readAlarms, type AlarmStatus } from '../../local/observability/alarm-evaluator.ts';
+import { dashboardState } from '../../local/observability/dashboard.ts';
+import { LogStore } from '../../local/observability/log-store.ts';
+import { MetricStore } from '../../local/observability/metric-store.ts';
+import { XrayCollector } from '../../local/observability/xray.ts';
 import { StackPlan } from '../../local/plan.ts';
 import { LocalSns } from '../../local/sns.ts';
 import { ruleData } from '../apply-rules/support.ts';
@@ -142,6 +146,27 @@ describe('local SNS', () => {
     } finally {
       await new Promise((resolve) => failing.close(resolve));
     }
+  });
+
+  it('puts the subscribers and the latest notifications, newest first, on the local dashboard', () => {
+    const { plan: dashboardPlan, sns: local } = load({ [ALARM_TARGET_VARIABLES.page.emails]: ['oncall@example.com'] });
+    local.publish(topicArn('page'), 'first', '{}');
+    local.publish(topicArn('page'), 'second', '{}');
+    const metrics = new MetricStore();
+    const state = dashboardState({
+      plan: dashboardPlan,
+      metrics,
+      alarms: new AlarmEvaluator(readAlarms(dashboardPlan), metrics),
+      logs: new LogStore(),
+      traces: new XrayCollector(),
+      sns: local,
+      timeScale: 1,
+    });
+    expect(state.paging.targets).toEqual([{ topicArn: topicArn('page'), protocol: 'email', endpoint: 'oncall@example.com', confirmed: true }]);
+    expect(state.paging.notifications.map((n) => [n.subject, n.outcome])).toEqual([
+      ['second', 'recorded'],
+      ['first', 'recorded'],
+    ]);
   });
 
   it('refuses subscriptions it cannot expand locally, naming the resource', () => {
