@@ -7,6 +7,7 @@
 import type { GrantedRole, Visibility } from '../functions/domain/access.ts';
 import type { ErrorCode } from '../functions/domain/errors.ts';
 import type { MessageView, PresenceEvent, ServerFrame } from '../functions/domain/protocol.ts';
+import { MAX_ATTACHMENTS } from '../functions/domain/protocol-rules.ts';
 import {
   codePointLength,
   HISTORY_MAX_LIMIT,
@@ -181,9 +182,27 @@ interface RoomState {
   lastTypingAt: number;
 }
 
+/** The presigned POST an upload request is answered with (docs/protocol.md#attachments). */
+export type UploadGrant = Omit<Extract<ServerFrame, { type: 'upload' }>, 'type' | 'requestId'>;
+/** The presigned GET a download request is answered with. */
+export type DownloadLink = Omit<Extract<ServerFrame, { type: 'download' }>, 'type'>;
+
+export interface UploadDeclaration {
+  readonly fileName: string;
+  readonly contentType: string;
+  readonly size: number;
+}
+
+/** An upload or download request waiting for its reply; its id goes out as requestId and clientMsgId (errors echo the latter). */
+interface FileRequest extends Waiter<UploadGrant | DownloadLink> {
+  readonly kind: 'upload' | 'download';
+  readonly attachmentId?: string;
+}
+
 interface PendingSend {
   readonly room: string;
   readonly text: string;
+  readonly attachments?: readonly string[];
   readonly clientMsgId: string;
   readonly result: Deferred<Ack> & { readonly promise: Promise<Ack> };
   /** Timeouts and retryable errors so far: the backoff before the next attempt grows with them. */
@@ -228,6 +247,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    */
   private readonly joinRequests = new Map<string, string>();
   private readonly accessRequests = new Map<string, AccessRequest>();
+  private readonly fileRequests = new Map<string, FileRequest>();
   private readonly opened = deferred<void>();
 
   constructor(options: ChatClientOptions) {
@@ -288,6 +308,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     for (const waiter of [...this.whoWaiters.values()].flat()) settle(waiter, closedError());
     for (const waiter of [...this.leaveWaiters.values()].flat()) settle(waiter, closedError());
     for (const waiter of this.accessRequests.values()) settle(waiter, closedError());
+    for (const waiter of this.fileRequests.values()) settle(waiter, closedError());
+    this.fileRequests.clear();
     this.whoWaiters.clear();
     this.leaveWaiters.clear();
     this.accessRequests.clear();
@@ -337,10 +359,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * Sends a message and resolves with its ack. It is kept and retried under the same clientMsgId (so it is
    * stored once) across timeouts, retryable errors (RATE_LIMITED waits retryAfterMs) and reconnects.
    */
-  send(room: string, text: string, options: { clientMsgId?: string } = {}): Promise<Ack> {
+  send(room: string, text: string, options: { clientMsgId?: string; attachments?: readonly string[] } = {}): Promise<Ack> {
     if (this.currentState === 'closed') return Promise.reject(closedError());
     if (!this.rooms.has(room)) return Promise.reject(new ChatClientError('NOT_A_MEMBER', `join room ${room} first`));
-    if (text.length === 0) return Promise.reject(new ChatClientError('BAD_REQUEST', 'text must not be empty'));
+    const attachments = options.attachments ?? [];
+    if (text.length === 0 && attachments.length === 0) return Promise.reject(new ChatClientError('BAD_REQUEST', 'text must not be empty'));
+    if (attachments.length > MAX_ATTACHMENTS) {
+      return Promise.reject(new ChatClientError('BAD_REQUEST', `attachments must list at most ${MAX_ATTACHMENTS} attachments`));
+    }
     if (codePointLength(text) > MAX_TEXT_CODE_POINTS) {
       return Promise.reject(
         new ChatClientError('TOO_LARGE', `text must be at most ${MAX_TEXT_CODE_POINTS} Unicode code points`),
@@ -357,6 +383,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const pending: PendingSend = {
       room,
       text,
+      ...(attachments.length ? { attachments } : {}),
       clientMsgId,
       result: deferred<Ack>(),
       failures: 0,
@@ -403,6 +430,49 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.accessRequests.set(clientMsgId, { resolve: result.resolve, reject: result.reject, timer, action, room, user });
     this.transmit({ ...frame, clientMsgId });
     return result.promise;
+  }
+
+  /** Asks for a presigned POST for one file (postUpload in client/attachments.ts uploads it); members only. */
+  requestUpload(room: string, file: UploadDeclaration): Promise<UploadGrant> {
+    return this.fileRequest('upload', { action: 'upload', room, fileName: file.fileName, contentType: file.contentType, size: file.size }) as Promise<UploadGrant>;
+  }
+
+  /** Asks for a presigned GET of an attachment of a message in the room (5 minutes). */
+  download(room: string, attachmentId: string): Promise<DownloadLink> {
+    return this.fileRequest('download', { action: 'download', room, attachmentId }, attachmentId) as Promise<DownloadLink>;
+  }
+
+  private fileRequest(kind: 'upload' | 'download', frame: Record<string, unknown> & { room: string }, attachmentId?: string): Promise<UploadGrant | DownloadLink> {
+    if (this.currentState === 'closed') return Promise.reject(closedError());
+    if (!this.isOpen()) return Promise.reject(new ChatClientError('CONNECTION', `not connected: ${kind} was not sent`));
+    const id = this.options.newClientMsgId();
+    const result = deferred<UploadGrant | DownloadLink>();
+    const timer = setTimeout(() => {
+      this.fileRequests.delete(id);
+      result.reject(new ChatClientError('TIMEOUT', `no reply to ${kind} in ${frame.room} within ${this.options.requestTimeoutMs} ms`));
+    }, this.options.requestTimeoutMs);
+    this.fileRequests.set(id, { resolve: result.resolve, reject: result.reject, timer, kind, ...(attachmentId ? { attachmentId } : {}) });
+    this.transmit({ ...frame, ...(kind === 'upload' ? { requestId: id } : {}), clientMsgId: id });
+    return result.promise;
+  }
+
+  /** Upload replies echo the requestId; a download reply goes to the oldest request for its attachment. */
+  private onFileReply(frame: Extract<ServerFrame, { type: 'upload' } | { type: 'download' }>): void {
+    const entry =
+      frame.type === 'upload'
+        ? [...this.fileRequests].find(([id]) => id === frame.requestId)
+        : [...this.fileRequests].find(([, w]) => w.kind === 'download' && w.attachmentId === frame.attachmentId);
+    if (!entry) return;
+    const [id, waiter] = entry;
+    this.fileRequests.delete(id);
+    clearTimeout(waiter.timer);
+    if (frame.type === 'upload') {
+      const { type: _type, requestId: _id, ...grant } = frame;
+      waiter.resolve(grant);
+    } else {
+      const { type: _type, ...link } = frame;
+      waiter.resolve(link);
+    }
   }
 
   /** Tells the room's other users that this user is typing; throttled to one per room every 2 s. */
@@ -498,6 +568,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     for (const waiter of this.accessRequests.values()) {
       settle(waiter, new ChatClientError('CONNECTION', `connection lost (${reason})`));
     }
+    for (const waiter of this.fileRequests.values()) settle(waiter, new ChatClientError('CONNECTION', `connection lost (${reason})`));
+    this.fileRequests.clear();
     this.whoWaiters.clear();
     this.leaveWaiters.clear();
     this.accessRequests.clear();
@@ -575,6 +647,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         return this.onAccessReply(frame.room, frame.user, 'invite', { room: frame.room, user: frame.user, role: frame.role });
       case 'removed':
         return frame.user === undefined ? this.onRemoved(frame.room) : this.onAccessReply(frame.room, frame.user, 'remove', undefined);
+      case 'upload':
+      case 'download':
+        return this.onFileReply(frame);
       case 'error':
         return this.onError(frame);
       case 'pong':
@@ -668,6 +743,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /** An error answering a join, invite or remove (by its clientMsgId); false when it answers none of them. */
   private onRequestError(clientMsgId: string, error: ChatClientError): boolean {
+    const file = this.fileRequests.get(clientMsgId);
+    if (file) {
+      this.fileRequests.delete(clientMsgId);
+      settle(file, error);
+      return true;
+    }
     const access = this.accessRequests.get(clientMsgId);
     if (access) {
       this.accessRequests.delete(clientMsgId);
@@ -767,7 +848,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private trySend(send: PendingSend): void {
     if (!this.isOpen() || !this.rooms.get(send.room)?.joined || send.sentOn === this.socket) return;
     send.sentOn = this.socket;
-    this.transmit({ action: 'send', room: send.room, text: send.text, clientMsgId: send.clientMsgId });
+    this.transmit({
+      action: 'send',
+      room: send.room,
+      text: send.text,
+      clientMsgId: send.clientMsgId,
+      ...(send.attachments ? { attachments: send.attachments } : {}),
+    });
     send.timer = setTimeout(
       () => this.retryLater(send, 0, new ChatClientError('TIMEOUT', `no ack within ${this.options.ackTimeoutMs} ms`)),
       this.options.ackTimeoutMs,
@@ -832,5 +919,6 @@ function settle<T>(waiter: Waiter<T>, error: Error): void {
 }
 
 function messageOf(frame: MessageView): MessageView {
-  return { room: frame.room, seq: frame.seq, id: frame.id, user: frame.user, text: frame.text, ts: frame.ts };
+  const message = { room: frame.room, seq: frame.seq, id: frame.id, user: frame.user, text: frame.text, ts: frame.ts };
+  return frame.attachments?.length ? { ...message, attachments: frame.attachments } : message;
 }

@@ -52,6 +52,20 @@ export const CUSTOM_METRICS = {
     unit: 'Count',
     meaning: 'A request other than send was refused with RATE_LIMITED (its connection ran out of tokens for the route).',
   },
+  AttachmentUploadsPresigned: { unit: 'Count', meaning: 'An upload request was answered with a presigned POST.' },
+  AttachmentsAttached: { unit: 'Count', meaning: 'Uploads a stored message took as its attachments.' },
+  AttachmentBytes: { unit: 'Bytes', meaning: 'Size of each upload a stored message took as an attachment.' },
+  AttachmentDownloads: { unit: 'Count', meaning: 'A download request was answered with a presigned GET.' },
+  AttachmentsRefusedNotFound: {
+    unit: 'Count',
+    meaning: "A send named an upload that is not the sender's in that room, or never completed, or expired (NOT_FOUND).",
+  },
+  AttachmentsRefusedTooLarge: { unit: 'Count', meaning: "An upload or attachment was over the stage's size limit (TOO_LARGE)." },
+  AttachmentsRefusedUnsupportedType: {
+    unit: 'Count',
+    meaning: "An upload or attachment had a content type off the stage's allowlist (UNSUPPORTED_TYPE).",
+  },
+  AttachmentsRefusedAlreadyAttached: { unit: 'Count', meaning: 'A send named an upload another message already carries (BAD_REQUEST).' },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
 } as const satisfies Record<string, CustomMetric>;
 

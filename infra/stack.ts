@@ -9,6 +9,7 @@ import { accountIdFrom } from './constructs/account.ts';
 import { ChatApi } from './constructs/api.ts';
 import { AuditTrail } from './constructs/audit-trail.ts';
 import { CostBudget } from './constructs/budget.ts';
+import { AttachmentBucket } from './constructs/attachments.ts';
 import { CustomDomain } from './constructs/custom-domain.ts';
 import { EncryptionKey } from './constructs/encryption.ts';
 import { AsyncFanout } from './constructs/fanout.ts';
@@ -52,6 +53,7 @@ export class ChatStack extends TerraformStack {
       accountLogging: accountLogging?.account,
       customDomainHost: customDomain?.hostName,
     });
+    const attachments = new AttachmentBucket(this, 'attachments', { stage, kmsKeyArn: encryption.keyArn });
     const fanout = new AsyncFanout(this, 'fanout', { stage, kmsKeyArn: encryption.keyArn });
     const functions = new ChatFunctions(this, 'functions', {
       stage,
@@ -60,6 +62,7 @@ export class ChatStack extends TerraformStack {
       identity: identity.jwt,
       kmsKeyArn: encryption.keyArn,
       buildDir: path.join(props.buildDir, stage.name),
+      attachments: { bucketName: attachments.bucket.bucket, objectsArn: attachments.objectsArn, kmsKeyArn: encryption.keyArn },
       fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
     });
     fanout.configureInvocations(functions.functions.fanout);

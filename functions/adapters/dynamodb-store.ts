@@ -18,6 +18,7 @@ import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../doma
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
 import { latestAdmittedArrival, tokenIntervalMs, type RouteRate } from '../domain/token-bucket.ts';
 import type {
+  AttachmentRecord,
   ChatStore,
   ConnectionIdentity,
   ConnectionRecord,
@@ -559,6 +560,42 @@ export class DynamoChatStore implements ChatStore {
       ),
     );
   }
+  async claimAttachment(record: AttachmentRecord): Promise<boolean> {
+    const put = conditional(
+      this.db.send(
+        new PutCommand({
+          TableName: this.tables.attachments,
+          Item: { ...(record satisfies ItemOf<'attachments'>) },
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': hashKey('attachments') },
+        }),
+      ),
+    );
+    if (await put) return true;
+    // Another item holds it: the same send's earlier try (a retry) or another message.
+    return (await this.getAttachment(record.attachmentId))?.attachedBy === record.attachedBy;
+  }
+
+  async releaseAttachment(attachmentId: string, attachedBy: string): Promise<void> {
+    await conditional(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tables.attachments,
+          Key: keyOf('attachments', attachmentId),
+          ConditionExpression: 'attachedBy = :by',
+          ExpressionAttributeValues: { ':by': attachedBy },
+        }),
+      ),
+    );
+  }
+
+  async getAttachment(attachmentId: string): Promise<AttachmentRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tables.attachments, Key: keyOf('attachments', attachmentId), ConsistentRead: true }),
+    );
+    return Item as AttachmentRecord | undefined;
+  }
+
 
   private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];

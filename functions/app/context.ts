@@ -1,8 +1,9 @@
 import type { RoomScope } from '../domain/access.ts';
+import type { AttachmentPolicy } from '../domain/attachments.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
 import type { LargeRoomPolicy } from '../domain/fanout.ts';
 import type { RouteRate } from '../domain/token-bucket.ts';
-import type { ChatStore, ConnectionNotifier, FanoutDispatcher, Telemetry } from './ports.ts';
+import type { AttachmentStorage, ChatStore, ConnectionNotifier, FanoutDispatcher, Telemetry } from './ports.ts';
 
 /** Who is calling: identity comes from the authorizer context, never from the frame. */
 export interface Caller {
@@ -26,6 +27,13 @@ export interface Deps {
   /** The token bucket of the function's route on each connection; absent, the route is not limited per connection. */
   readonly routeRate?: RouteRate;
   readonly fanout: FanoutConfig;
+  /** The attachment bucket and what it admits; absent on functions not granted it (attachments are then refused). */
+  readonly attachments?: Attachments;
+}
+
+export interface Attachments {
+  readonly policy: AttachmentPolicy;
+  readonly storage: AttachmentStorage;
 }
 
 export interface FanoutConfig {

@@ -2,6 +2,7 @@ import { ChatError } from '../domain/errors.ts';
 import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../domain/history.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../domain/lifetime.ts';
 import { messageFrame, messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
+import { claimAttachments, resolveAttachments } from './attachments.ts';
 import type { Caller, Deps } from './context.ts';
 import { deliverToRoom } from './fanout.ts';
 import type { SendClaim, StoredMessage } from './ports.ts';
@@ -32,6 +33,8 @@ export function idempotencyKey(room: string, userId: string, clientMsgId: string
  * 3. raise the room's counter, which only ever serves as a starting hint.
  * A retry finds the claim, and either replays the stored message, waits for a live owner (IN_PROGRESS),
  * or takes over a claim whose owner died and continues from its seq.
+ * Attachments are checked before anything is written, and recorded as this send's once it is claimed and
+ * charged: a refused send stores nothing, and its retry under the same clientMsgId may take them again.
  */
 export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest): Promise<SendOutcome> {
   await requireMembership(deps, caller, req.room);
@@ -40,6 +43,15 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
   const owner = caller.requestId;
   const isOurs = (m: StoredMessage | undefined): m is StoredMessage =>
     m !== undefined && m.user === caller.userId && m.clientMsgId === req.clientMsgId;
+  const attachments = await resolveAttachments(deps, caller, req.room, req.attachments ?? [], key);
+  const takeAttachments = async () => {
+    try {
+      await claimAttachments(deps, caller, req.room, attachments, key);
+    } catch (error) {
+      await store.releaseClaim(key, owner);
+      throw error;
+    }
+  };
 
   let seq = (await store.readSeqHint(req.room)) + 1;
   const claim: SendClaim = {
@@ -54,6 +66,7 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
     // Only a new claim is charged: a replay, a send still in progress and a takeover of one whose owner died
     // (which was charged when it was claimed) are not, so a retried clientMsgId counts once.
     await chargeOrRelease(deps, caller, key, owner);
+    await takeAttachments();
   } else {
     const stored = await store.getMessage(req.room, existing.seq);
     if (isOurs(stored)) {
@@ -64,6 +77,8 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
       throw new ChatError('IN_PROGRESS', `clientMsgId ${req.clientMsgId} is still being stored; retry`, true);
     }
     seq = existing.seq;
+    // The owner that died may have taken them already: they are this key's, so taking them again succeeds.
+    await takeAttachments();
   }
 
   for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
@@ -75,6 +90,7 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
       text: req.text,
       ts: caller.nowMs,
       clientMsgId: req.clientMsgId,
+      ...(attachments.length ? { attachments } : {}),
     };
     if (await store.putMessageIfAbsent(message)) {
       await store.advanceSeqHint(req.room, seq);

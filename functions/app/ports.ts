@@ -1,6 +1,7 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import type { GrantedRole, RoomSettings } from '../domain/access.ts';
+import type { AttachmentView, StoredUpload } from '../domain/attachments.ts';
 import type { FanoutShard } from '../domain/fanout.ts';
 import type { ServerFrame } from '../domain/protocol.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
@@ -37,6 +38,18 @@ export interface StoredMessage {
   readonly text: string;
   readonly ts: number;
   readonly clientMsgId: string;
+  readonly attachments?: readonly AttachmentView[];
+}
+
+/** An upload a message carries: the attachments table's item. */
+export interface AttachmentRecord extends AttachmentView {
+  readonly attachmentId: string;
+  readonly room: string;
+  /** The uploader: the object's key is rooms/<room>/<uploader>/<id>. */
+  readonly uploader: string;
+  /** The idempotency key of the send that attached it: the same send may claim it again, no other. */
+  readonly attachedBy: string;
+  readonly attachedAt: number;
 }
 
 /** Claim on a (room, user, clientMsgId): which seq its message is (being) written at, and by whom. */
@@ -140,7 +153,34 @@ export interface ChatStore {
   markFannedOut(key: string): Promise<void>;
   /** Deletes the claim if `owner` still holds it. */
   releaseClaim(key: string, owner: string): Promise<void>;
+
+  /** Records the attachment unless another send attached it; true when it is (now or already) this send's. */
+  claimAttachment(record: AttachmentRecord): Promise<boolean>;
+  /** Deletes the attachment's record if the send `attachedBy` holds it (a refused send gives its claims back). */
+  releaseAttachment(attachmentId: string, attachedBy: string): Promise<void>;
+  getAttachment(attachmentId: string): Promise<AttachmentRecord | undefined>;
 }
+
+/** What the presigned POST carries: where to post and the form fields that go before the file. */
+export interface PresignedUpload {
+  readonly url: string;
+  readonly fields: Record<string, string>;
+}
+
+/** The attachment bucket (S3): presigned uploads and downloads, and what an uploaded object turned out to be. */
+export interface AttachmentStorage {
+  /**
+   * A POST whose policy pins the key, the content type, the exact size, the metadata and the `pending` tag, and
+   * expires after `expiresSeconds`.
+   */
+  presignUpload(key: string, upload: StoredUpload, expiresSeconds: number): Promise<PresignedUpload>;
+  /** The object's size, type and declared file name; undefined when there is none (never uploaded, or expired). */
+  describe(key: string): Promise<StoredUpload | undefined>;
+  /** Tags the object as attached, so the lifecycle rule for unattached uploads leaves it alone. */
+  markAttached(key: string): Promise<void>;
+  presignDownload(key: string, contentDisposition: string, expiresSeconds: number): Promise<string>;
+}
+
 
 /** 'throttled': the account's `@connections` callback limit answered LimitExceeded; the post may be retried. */
 export type PostOutcome = 'delivered' | 'gone' | 'throttled';

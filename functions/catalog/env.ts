@@ -1,3 +1,4 @@
+import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../domain/attachments.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
 import { ROUTE_RATE_BOUNDS, type RouteRate } from '../domain/token-bucket.ts';
@@ -25,6 +26,14 @@ export const ENV = {
   fanoutAsyncThreshold: 'FANOUT_ASYNC_THRESHOLD',
   /** With FANOUT_FUNCTION: recipients per fan-out invocation. */
   fanoutShardSize: 'FANOUT_SHARD_SIZE',
+  /** On functions granted the attachment bucket: its name. */
+  attachmentsBucket: 'ATTACHMENTS_BUCKET',
+  /** With ATTACHMENTS_BUCKET: the largest file in bytes. */
+  attachmentMaxBytes: 'ATTACHMENT_MAX_BYTES',
+  /** With ATTACHMENTS_BUCKET: the content types that may be uploaded, comma-separated. */
+  attachmentContentTypes: 'ATTACHMENT_CONTENT_TYPES',
+  /** With ATTACHMENTS_BUCKET: the types downloads show inline (images), comma-separated; may be empty. */
+  attachmentInlineTypes: 'ATTACHMENT_INLINE_TYPES',
 } as const;
 
 /** Posts in flight at once: enough to hide latency, few enough to stay under the account's callback throttle. */
@@ -90,4 +99,25 @@ export function routeRateFromEnv(env: NodeJS.ProcessEnv = process.env): RouteRat
   }
   if (!burst) throw new Error(`Environment variable ${ENV.routeRateBurst} is required with ${ENV.routeRatePerSecond}`);
   return { ratePerSecond, burst: integerEnv(env, ENV.routeRateBurst, 0, ROUTE_RATE_BOUNDS.burst) };
+}
+
+/** A comma-separated list; empty entries are dropped. */
+function listEnv(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+}
+
+/** The bucket and what it admits, or undefined when the function is not granted the bucket. */
+export function attachmentSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { bucket: string; policy: AttachmentPolicy } | undefined {
+  const bucket = env[ENV.attachmentsBucket];
+  if (!bucket) return undefined;
+  if (!env[ENV.attachmentMaxBytes]) throw new Error(`Environment variable ${ENV.attachmentMaxBytes} is required with ${ENV.attachmentsBucket}`);
+  const contentTypes = listEnv(env, ENV.attachmentContentTypes);
+  if (contentTypes.length === 0) throw new Error(`Environment variable ${ENV.attachmentContentTypes} must list at least one content type`);
+  const inlineTypes = listEnv(env, ENV.attachmentInlineTypes);
+  const stray = inlineTypes.filter((type) => !contentTypes.includes(type));
+  if (stray.length) throw new Error(`Environment variable ${ENV.attachmentInlineTypes} names types that may not be uploaded: ${stray.join(', ')}`);
+  return {
+    bucket,
+    policy: { maxBytes: integerEnv(env, ENV.attachmentMaxBytes, 0, ATTACHMENT_MAX_BYTES_BOUNDS), contentTypes, inlineTypes },
+  };
 }

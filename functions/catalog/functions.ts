@@ -7,6 +7,9 @@ import type { TableKey } from './tables.ts';
 export const DYNAMO_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'] as const;
 export type DynamoAction = (typeof DYNAMO_ACTIONS)[number];
 
+/** What a function may do to the attachment bucket's objects (under its key prefix only). */
+export type AttachmentObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:PutObjectTagging';
+
 export interface TableGrant {
   readonly table: TableKey;
   readonly actions: readonly DynamoAction[];
@@ -31,6 +34,12 @@ export interface FunctionSpec {
    * connection item: the function gets the grants for it.
    */
   readonly routeRateLimited?: true;
+  /**
+   * Granted these actions on the attachment bucket's objects (its key prefix only), with the ATTACHMENTS_BUCKET and
+   * ATTACHMENT_* variables. A presigned URL acts with its signer's permissions, so the presigners need what the
+   * upload or download itself does.
+   */
+  readonly attachments?: readonly AttachmentObjectAction[];
 }
 
 /** Unites grant lists into one grant per table (the infra renders one policy statement per table). */
@@ -155,9 +164,37 @@ export const FUNCTIONS = {
       { table: 'messages', actions: ['GetItem', 'PutItem'] },
       // DeleteItem releases the claim of a send refused by the rate limit, so its retry is not IN_PROGRESS.
       { table: 'idempotency', actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+      // PutItem attaches an upload once; DeleteItem gives it back when the send is refused after all.
+      { table: 'attachments', actions: ['GetItem', 'PutItem', 'DeleteItem'] },
     ]),
     manageConnections: true,
     broadcasts: true,
+    // HEAD (s3:GetObject) checks what was uploaded; the tag marks it attached for the lifecycle rules.
+    attachments: ['s3:GetObject', 's3:PutObjectTagging'],
+  },
+  upload: {
+    description: "Presigns a POST of one file to the attachment bucket, for a member of the room, under the service's key",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: grants(routeRateGrants, [{ table: 'memberships', actions: ['GetItem'] }]),
+    manageConnections: true,
+    broadcasts: false,
+    routeRateLimited: true,
+    // The POST carries the `pending` tag, which S3 authorizes as s3:PutObjectTagging.
+    attachments: ['s3:PutObject', 's3:PutObjectTagging'],
+  },
+  download: {
+    description: 'Presigns a GET of an attachment of a message in the room, for a member of it',
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: grants(routeRateGrants, [
+      { table: 'memberships', actions: ['GetItem'] },
+      { table: 'attachments', actions: ['GetItem'] },
+    ]),
+    manageConnections: true,
+    broadcasts: false,
+    routeRateLimited: true,
+    attachments: ['s3:GetObject'],
   },
   history: {
     description: 'Pages through a room history',
@@ -239,6 +276,8 @@ export const ROUTES: readonly Route[] = [
   { routeKey: 'ping', function: 'ping' },
   { routeKey: 'invite', function: 'invite' },
   { routeKey: 'remove', function: 'remove' },
+  { routeKey: 'upload', function: 'upload' },
+  { routeKey: 'download', function: 'download' },
 ];
 
 /**

@@ -72,6 +72,14 @@ export const TABLES = {
     pointInTimeRecovery: true,
     purpose: 'Message history, keyed by room and a contiguous per-room sequence number.',
   },
+  attachments: {
+    hashKey: { name: 'attachmentId', type: 'S' },
+    // Which message a file belongs to, and so who may download it, cannot be rebuilt from the bucket.
+    pointInTimeRecovery: true,
+    purpose:
+      'One item per upload a message carries: its room, uploader, name, type and size, written once by the send ' +
+      'that attaches it (so an upload is attached to one message only) and read by downloads.',
+  },
   idempotency: {
     hashKey: { name: 'key', type: 'S' },
     ttlAttribute: 'expiresAt',

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'NOT_A_MEMBER'
   | 'FORBIDDEN'
   | 'ROOM_EXISTS'
+  | 'NOT_FOUND'
+  | 'UNSUPPORTED_TYPE'
   | 'IN_PROGRESS'
   | 'RATE_LIMITED'
   | 'SESSION_EXPIRED'

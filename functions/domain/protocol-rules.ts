@@ -22,3 +22,9 @@ export function codePointLength(text: string): number {
   for (const _ of text) count++;
   return count;
 }
+/** Attachments one message may carry. */
+export const MAX_ATTACHMENTS = 4;
+/** File names are at most this many UTF-8 bytes (S3 metadata and most file systems cope with it). */
+export const MAX_FILE_NAME_BYTES = 255;
+/** Upload and download ids are v4 UUIDs minted by the service. */
+export const ATTACHMENT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -3,9 +3,13 @@
  * Pure: no I/O, so every rule here is unit-tested directly.
  */
 import * as z from 'zod';
+import type { AttachmentView } from './attachments.ts';
+import { fileNameProblem } from './attachments.ts';
 import { ChatError, type ErrorCode } from './errors.ts';
 import {
+  ATTACHMENT_ID_PATTERN,
   codePointLength,
+  MAX_ATTACHMENTS,
   HISTORY_MAX_LIMIT,
   MAX_CLIENT_MSG_ID_LENGTH,
   MAX_TEXT_CODE_POINTS,
@@ -14,6 +18,9 @@ import {
 } from './protocol-rules.ts';
 
 export {
+  ATTACHMENT_ID_PATTERN,
+  MAX_ATTACHMENTS,
+  MAX_FILE_NAME_BYTES,
   HISTORY_DEFAULT_LIMIT,
   HISTORY_MAX_LIMIT,
   MAX_CLIENT_MSG_ID_LENGTH,
@@ -59,20 +66,50 @@ export const whoRequest = z.object({
   after: userId.optional(),
 });
 export const typingRequest = z.object({ room });
-export const sendRequest = z.object({
-  room,
-  text: z
-    .string(typed('a string'))
-    .min(1, { error: 'must not be empty' })
-    .refine((text) => codePointLength(text) <= MAX_TEXT_CODE_POINTS, {
+const attachmentId = z.string(typed('a string')).regex(ATTACHMENT_ID_PATTERN, { error: 'must be an uploadId from an upload reply' });
+
+/** `text` may be empty only when the message carries attachments (a file on its own is a message). */
+export const sendRequest = z
+  .object({
+    room,
+    text: z.string(typed('a string')).refine((text) => codePointLength(text) <= MAX_TEXT_CODE_POINTS, {
       error: `must be at most ${MAX_TEXT_CODE_POINTS} Unicode code points`,
       ...reportedAs('TOO_LARGE'),
     }),
-  clientMsgId: z
+    clientMsgId: z
+      .string(typed('a string'))
+      .min(1, { error: 'must not be empty' })
+      .max(MAX_CLIENT_MSG_ID_LENGTH, { error: `must be at most ${MAX_CLIENT_MSG_ID_LENGTH} characters` }),
+    attachments: z
+      .array(attachmentId, typed('an array'))
+      .max(MAX_ATTACHMENTS, { error: `must list at most ${MAX_ATTACHMENTS} attachments` })
+      .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list an attachment twice' })
+      .optional(),
+  })
+  .refine((req) => req.text.length > 0 || (req.attachments?.length ?? 0) > 0, { error: 'must not be empty', path: ['text'] });
+/** `size` is the exact byte count the upload will have: the presigned policy admits that size and no other. */
+export const uploadRequest = z.object({
+  room,
+  fileName: z.string(typed('a string')).superRefine((fileName, ctx) => {
+    const problem = fileNameProblem(fileName);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  contentType: z
     .string(typed('a string'))
     .min(1, { error: 'must not be empty' })
-    .max(MAX_CLIENT_MSG_ID_LENGTH, { error: `must be at most ${MAX_CLIENT_MSG_ID_LENGTH} characters` }),
+    .max(255, { error: 'must be at most 255 characters' }),
+  size: z
+    .number(typed('a number'))
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be >= 1' }),
+  /** The client's own tag for this request, echoed on the upload reply (a client may have several in flight). */
+  requestId: z
+    .string(typed('a string'))
+    .min(1, { error: 'must not be empty' })
+    .max(MAX_CLIENT_MSG_ID_LENGTH, { error: `must be at most ${MAX_CLIENT_MSG_ID_LENGTH} characters` })
+    .optional(),
 });
+export const downloadRequest = z.object({ room, attachmentId });
 export const historyRequest = z.object({
   room,
   afterSeq: seq.optional(),
@@ -93,6 +130,8 @@ export type WhoRequest = z.infer<typeof whoRequest>;
 export type TypingRequest = z.infer<typeof typingRequest>;
 export type SendRequest = z.infer<typeof sendRequest>;
 export type HistoryRequest = z.infer<typeof historyRequest>;
+export type UploadRequest = z.infer<typeof uploadRequest>;
+export type DownloadRequest = z.infer<typeof downloadRequest>;
 
 /** Parses a frame body as a JSON object; anything else is a BAD_REQUEST. */
 export function parseFrameBody(body: string | undefined | null): Record<string, unknown> {
@@ -126,6 +165,8 @@ export interface MessageView {
   readonly user: string;
   readonly text: string;
   readonly ts: number;
+  /** Present only on messages that carry files. */
+  readonly attachments?: readonly AttachmentView[];
 }
 
 export type PresenceEvent = 'join' | 'leave';
@@ -144,6 +185,17 @@ export type ServerFrame =
   | { type: 'presence'; room: string; user: string; event: PresenceEvent }
   | { type: 'typing'; room: string; user: string }
   | {
+      type: 'upload';
+      room: string;
+      uploadId: string;
+      url: string;
+      fields: Record<string, string>;
+      expiresAt: string;
+      maxBytes: number;
+      requestId?: string;
+    }
+  | { type: 'download'; attachmentId: string; url: string; expiresAt: string }
+  | {
       type: 'error';
       code: ErrorCode;
       message: string;
@@ -154,11 +206,15 @@ export type ServerFrame =
     };
 
 export function messageFrame(m: MessageView): ServerFrame {
-  return { type: 'message', room: m.room, seq: m.seq, id: m.id, user: m.user, text: m.text, ts: m.ts };
+  return { type: 'message', ...messageView(m) };
 }
 
+/** The wire view of a message: stored fields such as the clientMsgId stay behind. */
 export function messageView(m: MessageView): MessageView {
-  return { room: m.room, seq: m.seq, id: m.id, user: m.user, text: m.text, ts: m.ts };
+  const view = { room: m.room, seq: m.seq, id: m.id, user: m.user, text: m.text, ts: m.ts };
+  return m.attachments?.length
+    ? { ...view, attachments: m.attachments.map((a) => ({ id: a.id, fileName: a.fileName, contentType: a.contentType, size: a.size })) }
+    : view;
 }
 
 export function presenceFrame(room: string, user: string, event: PresenceEvent): ServerFrame {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  attachmentSettingsFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
   largeRoomPolicyFromEnv,
@@ -13,8 +14,8 @@ import {
   sendRateLimitFromEnv,
 } from '../catalog/env.ts';
 import { TABLE_KEYS, tableEnvVar, type TableKey } from '../catalog/tables.ts';
-import type { Deps, FanoutConfig } from '../app/context.ts';
-import type { ChatStore, ConnectionNotifier, FanoutDispatcher } from '../app/ports.ts';
+import type { Attachments, Deps, FanoutConfig } from '../app/context.ts';
+import type { AttachmentStorage, ChatStore, ConnectionNotifier, FanoutDispatcher } from '../app/ports.ts';
 import { ConnectionsApiNotifier } from '../adapters/connections-api.ts';
 import { telemetry } from './observability.ts';
 
@@ -23,6 +24,8 @@ export interface Wiring {
   readonly store?: (tables: Readonly<Record<TableKey, string>>) => ChatStore;
   /** For functions that broadcast: hands a large room's shards to the fan-out function. */
   readonly dispatcher?: (functionName: string) => FanoutDispatcher;
+  /** For functions granted the attachment bucket: the storage over it. */
+  readonly storage?: (bucket: string) => AttachmentStorage;
 }
 
 /** Table names from the environment; a function only gets the variables of the tables its policy grants. */
@@ -62,8 +65,17 @@ function fanoutFromEnv(dispatcher: Wiring['dispatcher']): FanoutConfig {
   return { concurrency, largeRooms: { ...largeRoom, dispatcher: dispatcher(functionName) } };
 }
 
+function attachmentsFromEnv(storage: Wiring['storage']): Attachments | undefined {
+  const settings = attachmentSettingsFromEnv();
+  if (!settings) return undefined;
+  if (!storage) throw new Error(`${ENV.attachmentsBucket} is set, but this function is wired without attachment storage`);
+  return { policy: settings.policy, storage: storage(settings.bucket) };
+}
+
 export function createDeps(wiring: Wiring): Deps {
+  const attachments = attachmentsFromEnv(wiring.storage);
   return {
+    ...(attachments ? { attachments } : {}),
     store: wiring.store ? wiring.store(tableNamesFromEnv()) : noStore,
     notifier: lazyNotifier(),
     telemetry,

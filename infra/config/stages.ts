@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
+import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../../functions/domain/attachments.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
 import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
@@ -123,6 +124,8 @@ export interface StageConfig {
   /** Sends one connection may make per window; more get RATE_LIMITED (env SEND_RATE_* on send). */
   readonly sendRate: SendRateLimit;
   readonly limits: ConnectionLimits;
+  /** What the attachment bucket admits (env ATTACHMENT_* on the functions granted it). */
+  readonly attachments: AttachmentPolicy;
   /** Added to the provider's default tags (with `service`, `stage` and `managed-by`). */
   readonly tags: StageTags;
   readonly observability: ObservabilitySettings;
@@ -149,7 +152,18 @@ const ROUTE_RATES = {
   ping: { ratePerSecond: 1, burst: 10 },
   invite: { ratePerSecond: 1, burst: 20 },
   remove: { ratePerSecond: 1, burst: 20 },
+  upload: { ratePerSecond: 1, burst: 10 },
+  // A page opening a room fetches a link per image it shows; a backlog of pictures is a burst.
+  download: { ratePerSecond: 10, burst: 50 },
 };
+
+/**
+ * Files people share in a chat: pictures (shown inline: formats browsers render without scripts; never SVG), PDFs
+ * and plain text. Anything else is refused, so the bucket never serves an HTML page or a program.
+ */
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const ATTACHMENT_TYPES = [...IMAGE_TYPES, 'application/pdf', 'text/plain'];
+const MB = 1024 * 1024;
 
 export const STAGES = {
   dev: {
@@ -170,6 +184,7 @@ export const STAGES = {
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: { routeRates: ROUTE_RATES },
+    attachments: { maxBytes: 10 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     // Dev pages nobody unless its operator asks. Its traffic is a handful of developers, and the local drills
     // compress a minute into a second (four requests a period), so its traffic floor is 2 requests a minute.
@@ -209,6 +224,7 @@ export const STAGES = {
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     limits: { routeRates: ROUTE_RATES },
+    attachments: { maxBytes: 25 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, requirePageTarget: true, rateAlarmMinRequests: 50, lambdaConcurrencyQuota: 1000 },
     cost: { monthlyBudgetUsd: 2000 },
@@ -326,6 +342,17 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       ) as unknown as Record<RateLimitedRoute, z.ZodType<RouteRate>>,
     ),
   }),
+  attachments: z
+    .strictObject({
+      maxBytes: z
+        .int('must be a whole number of bytes')
+        .min(ATTACHMENT_MAX_BYTES_BOUNDS.min, `must be at least ${ATTACHMENT_MAX_BYTES_BOUNDS.min}`)
+        // A presigned POST uploads one object of at most 5 GB.
+        .max(ATTACHMENT_MAX_BYTES_BOUNDS.max, `must be at most ${ATTACHMENT_MAX_BYTES_BOUNDS.max} (S3's limit for a POST upload)`),
+      contentTypes: z.array(z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'must be a lowercase type/subtype')).min(1, 'must list at least one type'),
+      inlineTypes: z.array(z.string()),
+    })
+    .refine((a) => a.inlineTypes.every((t) => a.contentTypes.includes(t)), { message: 'must only name types of contentTypes', path: ['inlineTypes'] }),
   tags: z.strictObject({ owner: tagValue, 'cost-center': tagValue }),
   observability: z.strictObject({
     runbookBaseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),

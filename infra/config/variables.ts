@@ -44,3 +44,6 @@ export const SLACK_CHANNEL_VARIABLE = 'alarm_slack_channel';
 
 /** The base URL alarm descriptions link runbooks under; its default is the stage's `observability.runbookBaseUrl`. */
 export const RUNBOOK_BASE_URL_VARIABLE = 'runbook_base_url';
+
+/** Every stage: the browser origins the attachment bucket's CORS admits (the local runtime passes its own). */
+export const ATTACHMENT_CORS_VARIABLE = 'attachment_cors_origins';

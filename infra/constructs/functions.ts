@@ -36,6 +36,8 @@ export interface ChatFunctionsProps {
   readonly kmsKeyArn?: string;
   /** Where bundles are built before being zipped as assets. */
   readonly buildDir: string;
+  /** The attachment bucket: its name, and the ARN pattern of the objects under its key prefix. */
+  readonly attachments: { readonly bucketName: string; readonly objectsArn: string; readonly kmsKeyArn?: string };
   /** The queue the fan-out function's failed events go to (its on-failure destination). */
   readonly fanoutDeadLetters: { readonly queueArn: string; readonly kmsKeyArn?: string };
 }
@@ -145,6 +147,13 @@ export class ChatFunctions extends Construct {
       variables[ENV.routeRatePerSecond] = String(routeRate.ratePerSecond);
       variables[ENV.routeRateBurst] = String(routeRate.burst);
     }
+    if (spec.attachments) {
+      const { attachments } = stage;
+      variables[ENV.attachmentsBucket] = this.props.attachments.bucketName;
+      variables[ENV.attachmentMaxBytes] = String(attachments.maxBytes);
+      variables[ENV.attachmentContentTypes] = attachments.contentTypes.join(',');
+      variables[ENV.attachmentInlineTypes] = attachments.inlineTypes.join(',');
+    }
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);
@@ -170,6 +179,15 @@ export class ChatFunctions extends Construct {
     if (spec.manageConnections) {
       const resources = FRAME_FUNCTIONS.has(name) ? [connections.postArn, connections.deleteArn] : connections.postArn;
       statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: resources });
+    }
+    if (spec.attachments) {
+      const { objectsArn, kmsKeyArn } = this.props.attachments;
+      statements.push({ Effect: 'Allow', Action: [...spec.attachments], Resource: objectsArn });
+      // SSE-KMS: a (presigned) upload needs a data key, a download or HEAD the key's decryption, as the signer.
+      if (kmsKeyArn) {
+        const kmsActions = spec.attachments.includes('s3:PutObject') ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'];
+        statements.push({ Effect: 'Allow', Action: kmsActions, Resource: kmsKeyArn });
+      }
     }
     if (spec.broadcasts) {
       statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.functions[FANOUT_FUNCTION].arn });
