@@ -173,6 +173,12 @@ export class StackPlan {
         const url = `https://sqs.${region}.amazonaws.com/${account}/${name('name')}`;
         return { id: url, url, arn: `arn:aws:sqs:${region}:${account}:${name('name')}` };
       }
+      case 'aws_s3_bucket': {
+        // A bucket named by prefix gets a unique suffix from Terraform; locally it is fixed, so URLs survive restarts.
+        const configured = resource.config.bucket;
+        const bucket = typeof configured === 'string' ? this.resolve(configured) : `${name('bucket_prefix')}local`;
+        return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+      }
       case 'aws_sns_topic':
         return { id: name('name'), arn: `arn:aws:sns:${region}:${account}:${name('name')}` };
       default:

@@ -3,10 +3,11 @@
  * workers with the plan's environment, its API behind a local API Gateway. Everything comes from the plan.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { ATTACHMENT_CORS_VARIABLE, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
 import { chatPageHandler } from './chat-page.ts';
 import { DynamoProxy } from './dynamodb-proxy.ts';
 import { createTables, localDynamoClient, startDynalite, startTtlSweeper, type DynamoEndpoint } from './dynamodb.ts';
@@ -28,6 +29,7 @@ import { MetricStore } from './observability/metric-store.ts';
 import { newTraceContext, XrayCollector } from './observability/xray.ts';
 import { LOCAL_ACCOUNT_ID, StackPlan, type Json, type PlanResource } from './plan.ts';
 import { LocalSns } from './sns.ts';
+import { LocalS3, type LocalBucket } from './s3.ts';
 import { LocalQueues } from './sqs.ts';
 import { extractZip } from './zip.ts';
 
@@ -90,6 +92,7 @@ export interface LocalStack {
   readonly queues: LocalQueues;
   /** The alarm topics and their subscriptions; `sns.deliveries` lists every notification sent. */
   readonly sns: LocalSns;
+import { LocalS3, type LocalBucket } from './s3.ts';
   /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
   /** The synthesized plan the stack runs, for tools that look its resources up (local/plan-names.ts). */
   readonly plan: StackPlan;
@@ -162,6 +165,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [IDENTITY_VARIABLES.issuer]: LOCAL_IDP.issuer,
       [IDENTITY_VARIABLES.audience]: LOCAL_IDP.audience,
       [IDENTITY_VARIABLES.jwksUrl]: `${base}${LOCAL_IDP.jwksPath}`,
+      // The chat page this stack serves is the browser origin that uploads and downloads attachments.
+      [ATTACHMENT_CORS_VARIABLE]: JSON.stringify([base, `http://localhost:${port}`]),
     },
   });
   const api = readApiModel(plan);
@@ -194,6 +199,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     metric: (queueName, name, value) => metrics.put('AWS/SQS', name, { QueueName: queueName }, value),
   });
   const sqsEndpoint = await queues.listen();
+  // Kept with the DynamoDB data when there is a data directory (a restart finds both); otherwise gone on close.
+  const s3Directory = options.dataDir ? path.join(options.dataDir, 's3') : mkdtempSync(path.join(tmpdir(), 'wschat-s3-'));
+  const s3 = new LocalS3({
+    plan,
+    directory: s3Directory,
+    accessKeyIds: plan.resources('aws_lambda_function').map((fn) => functionAccessKeyId(plan.resolve(String(fn.config.function_name)))),
+    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+    onRefused: (code, message) => log('s3', `refused: ${code} ${message}`),
+  });
+  const s3Endpoint = await s3.listen();
   const pools = new Map<string, FunctionPool>();
   const definitions = new Map<string, FunctionDefinition>();
   const lambdaApi = new LambdaInvokeApi({
@@ -291,7 +306,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           logGroupName,
           codeDir,
           handler: String(config.handler),
-          endpoints: { dynamodb: functionsDynamoEndpoint, lambda: lambdaEndpoint, sqs: sqsEndpoint, xrayDaemon },
+          endpoints: { dynamodb: functionsDynamoEndpoint, lambda: lambdaEndpoint, sqs: sqsEndpoint, s3: s3Endpoint, xrayDaemon },
         }),
       },
     };
@@ -377,6 +392,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sqsEndpoint,
     queues,
     sns,
+    s3Endpoint,
+    buckets: s3.buckets,
     functionEnvironment(functionName) {
       const definition = definitions.get(functionName);
       if (!definition) throw new Error(`the plan defines no function ${functionName}; it has ${[...definitions.keys()].join(', ')}`);
@@ -395,6 +412,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await gateway.close();
       await lambdaApi.close();
       await queues.close();
+      await s3.close();
+      if (!options.dataDir) rmSync(s3Directory, { recursive: true, force: true });
       alarms.stop();
       traces.close();
       stopSweeper();

@@ -4,6 +4,9 @@
  */
 import { functionAccessKeyId } from '../iam.ts';
 
+/** The secret every function's credentials carry; the local services that verify signatures (S3) check against it. */
+export const LOCAL_SECRET_ACCESS_KEY = 'local-secret';
+
 export interface ServiceEnvironmentInput {
   readonly functionName: string;
   /** The plan's runtime, e.g. nodejs22.x. */
@@ -14,7 +17,7 @@ export interface ServiceEnvironmentInput {
   readonly codeDir: string;
   readonly handler: string;
   /** Where this machine's services answer for the AWS APIs the function calls, and the X-Ray daemon (host:port). */
-  readonly endpoints: { readonly dynamodb: string; readonly lambda: string; readonly sqs: string; readonly xrayDaemon: string };
+  readonly endpoints: { readonly dynamodb: string; readonly lambda: string; readonly sqs: string; readonly s3: string; readonly xrayDaemon: string };
 }
 
 export function lambdaServiceEnvironment(input: ServiceEnvironmentInput): Record<string, string> {
@@ -31,11 +34,12 @@ export function lambdaServiceEnvironment(input: ServiceEnvironmentInput): Record
     TZ: ':UTC',
     // Distinct per function: the local services identify the caller (and check its role's policies) by it.
     AWS_ACCESS_KEY_ID: functionAccessKeyId(input.functionName),
-    AWS_SECRET_ACCESS_KEY: 'local-secret',
+    AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
     AWS_SESSION_TOKEN: 'local-session',
     AWS_ENDPOINT_URL_DYNAMODB: input.endpoints.dynamodb,
     AWS_ENDPOINT_URL_LAMBDA: input.endpoints.lambda,
     AWS_ENDPOINT_URL_SQS: input.endpoints.sqs,
+    AWS_ENDPOINT_URL_S3: input.endpoints.s3,
     // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
     AWS_EXECUTION_ENV: `AWS_Lambda_${input.runtime}`,
     AWS_XRAY_DAEMON_ADDRESS: input.endpoints.xrayDaemon,
