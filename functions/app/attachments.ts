@@ -108,6 +108,7 @@ function alreadyAttached(id: string): ChatError {
  * leaves them alone.
  */
 export async function claimAttachments(deps: Deps, caller: Caller, room: string, attachments: readonly AttachmentView[], sendKey: string): Promise<void> {
+  if (attachments.length === 0) return;
   const claimed: string[] = [];
   for (const attachment of attachments) {
     const record: AttachmentRecord = {
@@ -127,12 +128,7 @@ export async function claimAttachments(deps: Deps, caller: Caller, room: string,
   const { storage } = attachmentsOf(deps);
   await Promise.all(attachments.map((a) => storage.markAttached(attachmentKey(room, caller.userId, a.id))));
   for (const attachment of attachments) deps.telemetry.count('AttachmentBytes', attachment.size);
-  if (attachments.length) deps.telemetry.count('AttachmentsAttached', attachments.length);
-}
-
-/** Gives back what a refused send claimed, so the same uploads can go with its retry or another message. */
-export async function releaseAttachments(deps: Deps, attachments: readonly AttachmentView[], sendKey: string): Promise<void> {
-  await Promise.all(attachments.map((a) => deps.store.releaseAttachment(a.id, sendKey)));
+  deps.telemetry.count('AttachmentsAttached', attachments.length);
 }
 
 export interface DownloadGrant {

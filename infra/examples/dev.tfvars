@@ -30,3 +30,6 @@ monthly_budget_usd = 100
 
 # This account's organization trail already records management and data events, so dev adds no trail.
 organization_trail_exists = true
+
+# Browser origins of the chat pages that upload and download attachments straight to the bucket (its CORS rule).
+attachment_cors_origins = ["https://chat-dev.example.com"]

@@ -35,3 +35,6 @@ monthly_budget_usd = 2000
 
 # No organization trail records this account: prod keeps its own trail (management + data events).
 organization_trail_exists = false
+
+# Browser origins of the chat pages that upload and download attachments straight to the bucket (its CORS rule).
+attachment_cors_origins = ["https://chat.example.com"]

@@ -6,7 +6,7 @@ describe('function catalog', () => {
   it('routes who and typing to their own functions', () => {
     expect(ROUTES).toContainEqual({ routeKey: 'who', function: 'who' });
     expect(ROUTES).toContainEqual({ routeKey: 'typing', function: 'typing' });
-    expect(ACTIONS).toEqual(['join', 'leave', 'send', 'history', 'who', 'typing', 'ping', 'invite', 'remove']);
+    expect(ACTIONS).toEqual(['join', 'leave', 'send', 'history', 'who', 'typing', 'ping', 'invite', 'remove', 'upload', 'download']);
   });
 
   it.each(FUNCTION_NAMES)('%s has one grant per table, without repeated actions', (name) => {
@@ -39,7 +39,7 @@ describe('function catalog', () => {
 
   it('gives every route but send and the $ routes a token bucket per connection', () => {
     const limited = FUNCTION_NAMES.filter((name) => (FUNCTIONS[name] as { routeRateLimited?: true }).routeRateLimited);
-    expect(limited.sort()).toEqual(['history', 'invite', 'join', 'leave', 'ping', 'remove', 'typing', 'who']);
+    expect(limited.sort()).toEqual(['download', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'typing', 'upload', 'who']);
   });
 
   it('gives invite and remove only the grants their rules need, and no route but join creates a room', () => {

@@ -443,7 +443,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         const expected = FUNCTIONS[name!].manageConnections ? (FRAME_FUNCTIONS.has(name!) ? [postArn, deleteArn] : [postArn]) : undefined;
         expect(manageConnectionsViolations(document, expected), id).toEqual([]);
       }
-      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'who']);
+      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'download', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'upload', 'who']);
     });
 
     it("grants each function exactly its catalog DynamoDB actions, on its granted tables' (and indexes') ARNs only", () => {
@@ -646,6 +646,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         .map(([name]) => name)
         .sort();
       const expected = [
+        // Every stage: the browser origins the attachment bucket's CORS admits.
+        'attachment_cors_origins',
         ...(config.identityProvider === 'external' ? IDENTITY_VARIABLE_NAMES : []),
         ...(config.customerManagedKey ? [KMS_VARIABLE] : []),
         ...(config.customDomain ? DOMAIN_VARIABLES : []),

@@ -64,6 +64,13 @@ const EXPECTED_TYPES = [
   'aws_cloudwatch_log_group',
   'aws_budgets_budget',
   'aws_sns_topic_policy',
+  'aws_s3_bucket',
+  'aws_s3_bucket_public_access_block',
+  'aws_s3_bucket_ownership_controls',
+  'aws_s3_bucket_server_side_encryption_configuration',
+  'aws_s3_bucket_policy',
+  'aws_s3_bucket_cors_configuration',
+  'aws_s3_bucket_lifecycle_configuration',
 ] as const;
 
 /** The stage's own audit trail and its key and bucket (planned while no organization trail is declared). */
@@ -113,6 +120,7 @@ function validValues(config: StageConfig): Record<string, string> {
     kms_key_arn: `arn:aws:kms:${config.region}:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0`,
     custom_domain_name: 'chat.terraform-test.example.com',
     custom_domain_certificate_arn: `arn:aws:acm:${config.region}:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0`,
+    attachment_cors_origins: '["https://chat.terraform-test.example.com"]',
   };
 }
 
@@ -123,6 +131,10 @@ const INVALID_VALUES: Record<string, { value: string; error: RegExp }> = {
   jwks_url: { value: 'http://issuer.terraform-test.invalid/jwks.json', error: /jwks_url must be an https:\/\/ URL/ },
   kms_key_arn: { value: 'alias/wschat', error: /kms_key_arn must be the ARN of a KMS key/ },
   custom_domain_name: { value: 'Chat.Example.com', error: /custom_domain_name must be a lowercase DNS host name/ },
+  attachment_cors_origins: {
+    value: '["https://chat.terraform-test.example.com/app"]',
+    error: /attachment_cors_origins must list at least one origin, each scheme:\/\/host\[:port\] without a path or wildcard/,
+  },
   custom_domain_certificate_arn: {
     value: 'arn:aws:acm:ap-south-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
     error: /custom_domain_certificate_arn must be the ARN of an ACM certificate in/,
