@@ -78,6 +78,24 @@ export const DASHBOARD: readonly Section[] = [
       { type: 'metric', title: 'Fan-out', scope: 'service', series: [business('FanoutDuration', 'p99'), business('FanoutRecipients'), business('FanoutShards'), business('StaleConnectionsPruned')] },
       {
         type: 'metric',
+        title: 'Attachments',
+        scope: 'service',
+        series: [business('AttachmentUploadsPresigned'), business('AttachmentsAttached'), business('AttachmentDownloads'), business('AttachmentBytes')],
+      },
+      {
+        // Refusals are clients breaking the rules (or a stage limit set too low): read, not alarmed on.
+        type: 'metric',
+        title: 'Attachments refused (by reason)',
+        scope: 'service',
+        series: [
+          business('AttachmentsRefusedNotFound'),
+          business('AttachmentsRefusedTooLarge'),
+          business('AttachmentsRefusedUnsupportedType'),
+          business('AttachmentsRefusedAlreadyAttached'),
+        ],
+      },
+      {
+        type: 'metric',
         title: 'Fan-out dead letters',
         scope: 'queue',
         series: [queue('ApproximateNumberOfMessagesVisible', 'Maximum'), queue('NumberOfMessagesSent', 'Sum')],
