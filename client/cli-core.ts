@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { MessageView } from '../functions/domain/protocol.ts';
-import { ROOM_PATTERN, USER_ID_PATTERN } from '../functions/domain/protocol-rules.ts';
+import { ATTACHMENT_ID_PATTERN, ROOM_PATTERN, USER_ID_PATTERN } from '../functions/domain/protocol-rules.ts';
 import type { ChatClientError, JoinedRoom, PresenceChange, StateChange, Typing } from './chat-client.ts';
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080/dev';
@@ -23,6 +23,8 @@ export const HELP = [
   '/remove <user>  remove a user from the current private room',
   '/leave         leave the current room',
   '/who           list the users in the current room',
+  '/upload <path> send a file to the current room (pictures, PDFs, text; see docs/protocol.md#attachments)',
+  '/download <id> print a link (5 minutes) to an attachment of the current room',
   '/quit          leave the chat (also Ctrl-D)',
   '//text         send a line that starts with /',
 ].join('\n');
@@ -69,6 +71,8 @@ export type Command =
   | { readonly kind: 'remove'; readonly user: string }
   | { readonly kind: 'leave' }
   | { readonly kind: 'who' }
+  | { readonly kind: 'upload'; readonly path: string }
+  | { readonly kind: 'download'; readonly attachmentId: string }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' }
   | { readonly kind: 'nothing' }
@@ -103,6 +107,17 @@ export function parseInput(line: string): Command {
       if (!USER_ID_PATTERN.test(user)) return { kind: 'invalid', error: `user must match ${USER_ID_PATTERN.source}` };
       return { kind: 'remove', user };
     }
+    case 'upload': {
+      // The rest of the line is the path: file names may hold spaces.
+      const path = line.trim().slice('/upload'.length).trim();
+      return path ? { kind: 'upload', path } : { kind: 'invalid', error: 'usage: /upload <path>' };
+    }
+    case 'download': {
+      const [attachmentId] = args;
+      if (!attachmentId || args.length > 1) return { kind: 'invalid', error: 'usage: /download <id>' };
+      if (!ATTACHMENT_ID_PATTERN.test(attachmentId)) return { kind: 'invalid', error: 'id must be an attachment id as shown with its message' };
+      return { kind: 'download', attachmentId };
+    }
     case 'leave':
       return { kind: 'leave' };
     case 'who':
@@ -128,10 +143,36 @@ function where(room: string, currentRoom: string | undefined): string {
   return room === currentRoom ? '' : `#${room} `;
 }
 
-/** "[12:01] alice: hi"; continuation lines of a multi-line text are indented under the first. */
+/** "[12:01] alice: hi"; continuation lines of a multi-line text, and attachments, are indented under the first. */
 export function formatMessage(message: MessageView, currentRoom: string | undefined): string {
   const head = `[${formatTime(message.ts)}] ${where(message.room, currentRoom)}${message.user}: `;
-  return head + message.text.split(/\r?\n/).join(`\n${' '.repeat(head.length)}`);
+  const indent = ' '.repeat(head.length);
+  const files = (message.attachments ?? []).map((a) => `${indent}[file] ${a.fileName} (${formatSize(a.size)}, ${a.contentType}) /download ${a.id}`);
+  const text = message.text.split(/\r?\n/).join(`\n${indent}`);
+  return [head + (text || files.shift()?.trimStart() || ''), ...files].join('\n');
+}
+
+/** 1023 B, 1.5 KB, 10.0 MB */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The content type an upload declares, from the file's extension; unknown ones are refused by the service. */
+export function contentTypeOf(path: string): string {
+  const types: Record<string, string> = {
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    gif: 'image/gif',
+    webp: 'image/webp',
+    pdf: 'application/pdf',
+    txt: 'text/plain',
+    md: 'text/plain',
+    log: 'text/plain',
+  };
+  return types[/\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 }
 
 export function formatPresence(change: PresenceChange, currentRoom: string | undefined, nowMs: number): string {

@@ -3,11 +3,15 @@
  * client library. Tokens come from the local development identity provider (the key under .local/, the one
  * `npm start` trusts); it reconnects and catches up by itself.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import readline from 'node:readline';
 import { loadDevIdp } from '../local/idp.ts';
 import { STATE_DIR } from '../local/paths.ts';
+import { postUpload } from './attachments.ts';
 import { ChatClient } from './chat-client.ts';
 import {
+  contentTypeOf,
   formatError,
   formatJoined,
   formatMessage,
@@ -75,6 +79,16 @@ client.on('removed', (removal) => {
   if (room === removal.room) room = undefined;
 });
 
+/** Uploads a file straight to the bucket (presigned POST) and sends it to the room as a message of its own. */
+async function uploadFile(to: string, filePath: string): Promise<void> {
+  const data = await readFile(filePath);
+  const fileName = path.basename(filePath);
+  const contentType = contentTypeOf(fileName);
+  const grant = await client.requestUpload(to, { fileName, contentType, size: data.length });
+  await postUpload(grant, new Blob([data], { type: contentType }), fileName);
+  await client.send(to, '', { attachments: [grant.uploadId] });
+}
+
 /** Sends still waiting for their ack: on end of input the CLI waits for them before it closes. */
 const inFlight = new Set<Promise<unknown>>();
 function track(promise: Promise<unknown>): void {
@@ -128,6 +142,13 @@ rl.on('line', (line) => {
         const asked = room;
         track(client.who(asked).then((members) => print(formatWho(asked, members))));
       }
+      break;
+    case 'upload':
+      if (!room) print('! join a room first: /join <room>');
+      else track(uploadFile(room, command.path));
+      break;
+    case 'download':
+      if (room) track(client.download(room, command.attachmentId).then((link) => print(`* ${link.url}`)));
       break;
     case 'help':
       print(HELP);

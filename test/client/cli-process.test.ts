@@ -3,6 +3,9 @@
  * provider under .local/ (the key `npm start` and the CLI share), driven through stdin.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_DIR } from '../../local/paths.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
@@ -72,6 +75,31 @@ describe('npm run chat', () => {
     writer.type('/quit');
     reader.type('/quit');
     expect(await Promise.all([writer.exited(), reader.exited()])).toEqual([0, 0]);
+  });
+
+  it('uploads a file with /upload, shows it to the room, and links it with /download', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wschat-cli-upload-'));
+    const file = path.join(dir, 'meeting notes.txt');
+    writeFileSync(file, 'agenda: attachments\n');
+    try {
+      const reader = chat('--user', 'cli-rita', '--room', 'cli-files', '--url', stack.url);
+      await reader.waitFor(/^\* joined cli-files/);
+      const writer = chat('--user', 'cli-walt', '--room', 'cli-files', '--url', stack.url);
+      await writer.waitFor(/^\* joined cli-files/);
+      writer.type(`/upload ${file}`);
+      const shown = await reader.waitFor(/cli-walt: \[file\] meeting notes\.txt \(20 B, text\/plain\) \/download [0-9a-f-]{36}$/);
+      const id = /\/download ([0-9a-f-]{36})$/.exec(shown)?.[1];
+      reader.type(`/download ${id}`);
+      const link = (await reader.waitFor(/^\* http:\/\/127\.0\.0\.1:\d+\/\S+$/)).slice(2);
+      expect(await (await fetch(link)).text()).toBe('agenda: attachments\n');
+      writer.type('/upload /no/such/file.png');
+      await writer.waitFor(/^! .*ENOENT/);
+      writer.type('/quit');
+      reader.type('/quit');
+      expect(await Promise.all([writer.exited(), reader.exited()])).toEqual([0, 0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad arguments with usage and exit code 2', async () => {

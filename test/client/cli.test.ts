@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  contentTypeOf,
   DEFAULT_BACKLOG,
   DEFAULT_URL,
   formatError,
   formatJoined,
   formatMessage,
   formatPresence,
+  formatSize,
   formatState,
   formatTime,
   formatTyping,
@@ -77,6 +79,9 @@ describe('parseInput', () => {
     ['/help', { kind: 'help' }],
     ['/quit', { kind: 'quit' }],
     ['/exit', { kind: 'quit' }],
+    ['/upload ./photos/Summer 2026.png', { kind: 'upload', path: './photos/Summer 2026.png' }],
+    ['/UPLOAD  a.txt ', { kind: 'upload', path: 'a.txt' }],
+    ['/download 0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0', { kind: 'download', attachmentId: '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0' }],
   ])('parses %j', (line, command) => {
     expect(parseInput(line)).toEqual(command);
   });
@@ -89,6 +94,9 @@ describe('parseInput', () => {
     ['/invite bob owner', 'usage: /invite <user> [admin]'],
     ['/invite bad#user', 'user must match'],
     ['/remove', 'usage: /remove <user>'],
+    ['/upload', 'usage: /upload <path>'],
+    ['/download', 'usage: /download <id>'],
+    ['/download ../x', 'id must be an attachment id'],
     ['/remove bob carol', 'usage: /remove <user>'],
     ['/join -bad', 'room must match'],
     ['/dance', 'unknown command /dance; /help lists them'],
@@ -112,6 +120,28 @@ describe('formatting', () => {
     expect(formatMessage(message, 'general')).toBe('[12:01] alice: hi');
     expect(formatMessage(message, 'ops')).toBe('[12:01] #general alice: hi');
     expect(formatMessage(message, undefined)).toBe('[12:01] #general alice: hi');
+  });
+
+  it('lists attachments under the message, with the command that links each', () => {
+    const id = '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0';
+    const file = { id, fileName: 'plan.pdf', contentType: 'application/pdf', size: 1536 };
+    expect(formatMessage({ ...message, attachments: [file] }, 'general')).toBe(
+      `[12:01] alice: hi\n               [file] plan.pdf (1.5 KB, application/pdf) /download ${id}`,
+    );
+    expect(formatMessage({ ...message, text: '', attachments: [file, { ...file, fileName: 'b.pdf' }] }, 'general')).toBe(
+      `[12:01] alice: [file] plan.pdf (1.5 KB, application/pdf) /download ${id}\n               [file] b.pdf (1.5 KB, application/pdf) /download ${id}`,
+    );
+  });
+
+  it('sizes files in B, KB and MB, and types them by extension', () => {
+    expect([formatSize(1023), formatSize(1536), formatSize(10 * 1024 * 1024)]).toEqual(['1023 B', '1.5 KB', '10.0 MB']);
+    expect([contentTypeOf('a.PNG'), contentTypeOf('/x/y.jpeg'), contentTypeOf('notes.txt'), contentTypeOf('archive.tar.gz'), contentTypeOf('README')]).toEqual([
+      'image/png',
+      'image/jpeg',
+      'text/plain',
+      'application/octet-stream',
+      'application/octet-stream',
+    ]);
   });
 
   it('indents the continuation lines of a multi-line message', () => {

@@ -133,7 +133,7 @@ const INVALID_VALUES: Record<string, { value: string; error: RegExp }> = {
   custom_domain_name: { value: 'Chat.Example.com', error: /custom_domain_name must be a lowercase DNS host name/ },
   attachment_cors_origins: {
     value: '["https://chat.terraform-test.example.com/app"]',
-    error: /attachment_cors_origins must list at least one origin, each scheme:\/\/host\[:port\] without a path or wildcard/,
+    error: /attachment_cors_origins must list at least one origin, each\s+scheme:\/\/host\[:port\] without a path or wildcard/,
   },
   custom_domain_certificate_arn: {
     value: 'arn:aws:acm:ap-south-2:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
