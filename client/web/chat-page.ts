@@ -3,7 +3,10 @@
  * client library does the protocol work — reconnecting, resuming rooms after the last seq, ordering, dropping
  * duplicates and retrying sends under the same clientMsgId.
  */
-import { USER_ID_PATTERN } from '../../functions/domain/protocol-rules.ts';
+import type { AttachmentView } from '../../functions/domain/attachments.ts';
+import { MAX_ATTACHMENTS, USER_ID_PATTERN } from '../../functions/domain/protocol-rules.ts';
+import { parseS3Error, uploadForm } from '../attachments.ts';
+import type { UploadGrant } from '../chat-client.ts';
 import { ChatClient, type ChatClientError, type MessageView, type SendRetry, type StateChange } from '../index.ts';
 
 /** Messages shown from before a join, so a room opens with context. */
@@ -73,7 +76,21 @@ const ui = {
   composer: element('composer', 'form'),
   text: element('message-text', 'textarea'),
   people: element('people', 'ul'),
+  attach: element('attach', 'button'),
+  attachFile: element('attach-file', 'input'),
+  uploads: element('uploads', 'ul'),
 };
+
+/** A file chosen for the next message: its upload's progress, then its id once the bucket has it. */
+interface PendingUpload {
+  readonly room: string;
+  readonly item: HTMLLIElement;
+  uploadId?: string;
+  done: Promise<void>;
+}
+const pendingUploads: PendingUpload[] = [];
+/** Download links are good for 5 minutes; a link older than this is asked for again before it is used. */
+const LINK_REFRESH_MS = 4 * 60 * 1000;
 
 let client: ChatClient | undefined;
 let me = '';
@@ -145,6 +162,8 @@ function disconnect(): void {
   client = undefined;
   for (const room of [...rooms.values()]) removeRoom(room);
   pendingSends.clear();
+  pendingUploads.length = 0;
+  ui.uploads.replaceChildren();
   ui.notices.replaceChildren();
   ui.chat.hidden = true;
   ui.session.hidden = true;
@@ -243,6 +262,8 @@ function selectRoom(room: RoomView | undefined): void {
     other.selectButton.setAttribute('aria-current', String(other === room));
   }
   ui.noRoom.hidden = room !== undefined;
+  // Files wait for the next message of the room they were chosen in.
+  for (const upload of pendingUploads) upload.item.hidden = upload.room !== room?.name;
   ui.composer.hidden = room === undefined;
   ui.roomTitle.textContent = room ? `# ${room.name}` : 'No room';
   if (room) {
@@ -296,6 +317,47 @@ function scrollToEnd(): void {
   ui.log.scrollTop = ui.log.scrollHeight;
 }
 
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * An attachment: a download link (asked for again once it is old), and for a picture a thumbnail. Links come from
+ * `download` replies, presigned for 5 minutes; the bucket serves pictures inline and everything else as a file.
+ */
+function attachmentItem(room: string, attachment: AttachmentView): HTMLLIElement {
+  const item = create('li');
+  item.dataset.attachmentId = attachment.id;
+  const link = create('a', 'attachment-link', `${attachment.fileName} (${formatSize(attachment.size)})`);
+  link.href = '#';
+  link.rel = 'noopener';
+  link.target = '_blank';
+  item.append(link);
+  let fetchedAt = 0;
+  const refresh = async () => {
+    if (!client) return;
+    const { url } = await client.download(room, attachment.id);
+    fetchedAt = Date.now();
+    link.href = url;
+    const thumbnail = item.querySelector('img');
+    if (thumbnail) thumbnail.src = url;
+  };
+  if (attachment.contentType.startsWith('image/')) {
+    const thumbnail = create('img', 'thumbnail');
+    thumbnail.alt = attachment.fileName;
+    item.prepend(thumbnail);
+  }
+  link.addEventListener('click', (event) => {
+    if (Date.now() - fetchedAt < LINK_REFRESH_MS) return;
+    event.preventDefault();
+    void refresh().then(() => window.open(link.href, '_blank', 'noopener'), (error: ChatClientError) => notice(error));
+  });
+  void refresh().catch((error: ChatClientError) => notice(error));
+  return item;
+}
+
 function messageItem(user: string, text: string, ts: number | undefined): HTMLLIElement {
   const item = create('li', user === me ? 'message own' : 'message');
   item.dataset.user = user;
@@ -317,6 +379,11 @@ function showMessage(message: MessageView): void {
   const follow = room === currentRoom && isScrolledToEnd();
   const item = messageItem(message.user, message.text, message.ts);
   item.dataset.seq = String(message.seq);
+  if (message.attachments?.length) {
+    const list = create('ul', 'attachments');
+    list.append(...message.attachments.map((attachment) => attachmentItem(message.room, attachment)));
+    item.append(list);
+  }
   room.log.append(item);
   stopTyping(room, message.user);
   if (room !== currentRoom) {
@@ -328,9 +395,89 @@ function showMessage(message: MessageView): void {
   }
 }
 
+/**
+ * Uploads a chosen file straight to the bucket with the presigned POST the service grants, showing its progress
+ * (XMLHttpRequest: fetch reports no upload progress). The file goes with the next message sent in that room.
+ */
+function startUpload(room: string, file: File): void {
+  if (!client) return;
+  const chat = client;
+  const item = create('li');
+  item.dataset.state = 'uploading';
+  item.dataset.fileName = file.name;
+  const progress = create('progress');
+  progress.max = 1;
+  progress.value = 0;
+  const remove = create('button', 'quiet', '×');
+  remove.type = 'button';
+  remove.setAttribute('aria-label', `Remove ${file.name}`);
+  item.append(create('span', '', file.name), progress, remove);
+  ui.uploads.append(item);
+  const upload: PendingUpload = { room, item, done: Promise.resolve() };
+  remove.addEventListener('click', () => {
+    pendingUploads.splice(pendingUploads.indexOf(upload), 1);
+    item.remove();
+  });
+  pendingUploads.push(upload);
+  upload.done = chat
+    .requestUpload(room, { fileName: file.name, contentType: file.type || 'application/octet-stream', size: file.size })
+    .then(
+      (grant) =>
+        post(grant, file, (fraction) => (progress.value = fraction)).then(() => {
+          upload.uploadId = grant.uploadId;
+          item.dataset.state = 'uploaded';
+          progress.value = 1;
+        }),
+    )
+    .catch((error: Error) => {
+      item.dataset.state = 'failed';
+      progress.remove();
+      item.title = 'code' in error ? `${String(error.code)}: ${error.message}` : error.message;
+      item.insertBefore(create('span', 'status', `not uploaded — ${item.title}`), remove);
+    });
+}
+
+function post(grant: UploadGrant, file: File, onProgress: (fraction: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', grant.url);
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    request.addEventListener('load', () =>
+      request.status >= 200 && request.status < 300 ? resolve() : reject(parseS3Error(request.status, request.responseText)),
+    );
+    request.addEventListener('error', () => reject(new Error('the upload could not reach the bucket')));
+    request.send(uploadForm(grant, file, file.name));
+  });
+}
+
+/** The room's uploads, once every one has finished; failed ones stay in the list, explained, and are left out. */
+async function takeUploads(room: string): Promise<string[]> {
+  const mine = pendingUploads.filter((u) => u.room === room);
+  await Promise.all(mine.map((u) => u.done));
+  const ready = mine.filter((u) => u.uploadId !== undefined);
+  for (const upload of ready) {
+    pendingUploads.splice(pendingUploads.indexOf(upload), 1);
+    upload.item.remove();
+  }
+  return ready.map((u) => u.uploadId as string);
+}
+
 function send(text: string): void {
   if (!client || !currentRoom) return;
   const room = currentRoom;
+  if (pendingUploads.some((u) => u.room === room.name)) {
+    const chat = client;
+    void takeUploads(room.name).then((attachments) => {
+      if (text.trim() !== '' || attachments.length) sendMessage(chat, room, text, attachments);
+    });
+    return;
+  }
+  sendMessage(client, room, text, []);
+}
+
+function sendMessage(chat: ChatClient, room: RoomView, text: string, attachments: string[]): void {
   const clientMsgId = crypto.randomUUID();
   const item = messageItem(me, text, undefined);
   item.classList.add('pending');
@@ -340,7 +487,7 @@ function send(text: string): void {
   room.outbox.append(item);
   pendingSends.set(clientMsgId, item);
   scrollToEnd();
-  client.send(room.name, text, { clientMsgId }).then(
+  chat.send(room.name, text, { clientMsgId, ...(attachments.length ? { attachments } : {}) }).then(
     // The message itself is in the log by now: the sender gets its message frame before the ack.
     () => {
       pendingSends.delete(clientMsgId);
@@ -395,10 +542,23 @@ ui.joinRoom.addEventListener('submit', (event) => {
   join(name);
 });
 
+ui.attach.addEventListener('click', () => ui.attachFile.click());
+
+ui.attachFile.addEventListener('change', () => {
+  const room = currentRoom;
+  const files = [...(ui.attachFile.files ?? [])];
+  ui.attachFile.value = '';
+  if (!room) return;
+  const roomUploads = pendingUploads.filter((u) => u.room === room.name).length;
+  const allowed = files.slice(0, Math.max(0, MAX_ATTACHMENTS - roomUploads));
+  if (allowed.length < files.length) notice(new Error(`a message carries at most ${MAX_ATTACHMENTS} files`));
+  for (const file of allowed) startUpload(room.name, file);
+});
+
 ui.composer.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.text.value;
-  if (text.trim() === '') return;
+  if (text.trim() === '' && !pendingUploads.some((u) => u.room === currentRoom?.name)) return;
   ui.text.value = '';
   send(text);
 });

@@ -3,6 +3,7 @@
  * chat in one room with presence and typing, and a page whose network dies resumes without loss or duplicates.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_DIR } from '../../local/paths.ts';
@@ -91,6 +92,25 @@ async function loggedMessages({ page }: ChatPage): Promise<LoggedMessage[]> {
 async function people({ page }: ChatPage): Promise<string[]> {
   const items = await page.locator('#people li').all();
   return Promise.all(items.map(async (item) => (await item.getAttribute('data-user')) ?? ''));
+}
+
+/** A real PNG (solid colour), so the page's thumbnail has pixels to decode. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from([242, 153, 74]))]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -225,6 +245,44 @@ describe('the chat page', () => {
     await expect.poll(() => dana.page.locator('.outbox li.pending').count()).toBe(0);
     expect(dana.pageErrors).toEqual([]);
   }, 180_000);
+
+  it('sends files: attach, upload progress, thumbnails and download links on the other page', async () => {
+    const room = 'page-files';
+    const erin = await openChat('erin', room);
+    const finn = await openChat('finn', room);
+    const picture = png(24, 16);
+    const notes = Buffer.from('notes for finn\n');
+
+    await erin.page.locator('#attach-file').setInputFiles([
+      { name: 'sunset.png', mimeType: 'image/png', buffer: picture },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: notes },
+    ]);
+    const chips = erin.page.locator('#uploads li');
+    await expect.poll(() => chips.evaluateAll((items) => items.map((i) => i.getAttribute('data-state')))).toEqual(['uploaded', 'uploaded']);
+    expect(await chips.locator('progress').evaluateAll((bars) => bars.map((b) => (b as unknown as { value: number }).value))).toEqual([1, 1]);
+    await sendFrom(erin, 'two files');
+    await expect.poll(() => chips.count()).toBe(0);
+
+    for (const { page } of [erin, finn]) {
+      const message = page.locator('.room-log li[data-seq]', { hasText: 'two files' });
+      await message.waitFor();
+      expect(await message.locator('.attachment-link').allTextContents()).toEqual([`sunset.png (${picture.length} B)`, 'notes.txt (15 B)']);
+      // The thumbnail is the picture itself, loaded from the bucket through its presigned link.
+      const thumbnail = message.locator('img.thumbnail');
+      await expect.poll(() => thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(24);
+      expect(await message.locator('.attachments li').count()).toBe(2);
+    }
+    const link = finn.page.locator('.room-log li[data-seq] .attachment-link', { hasText: 'notes.txt' });
+    await expect.poll(() => link.getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.*X-Amz-Signature=/);
+    const download = await fetch(String(await link.getAttribute('href')));
+    expect(await download.text()).toBe('notes for finn\n');
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="notes.txt"/);
+
+    // A file the stage does not take is refused before anything is uploaded, and says why.
+    await erin.page.locator('#attach-file').setInputFiles([{ name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<p>hi</p>') }]);
+    await erin.page.locator('#uploads li[data-state="failed"]', { hasText: 'UNSUPPORTED_TYPE' }).waitFor();
+    expect([...erin.pageErrors, ...finn.pageErrors]).toEqual([]);
+  }, 120_000);
 
   it('mints development tokens only for valid user ids', async () => {
     const tokenUrl = (user: string) => `http://127.0.0.1:${stack.port}/_local/token?user=${encodeURIComponent(user)}`;
