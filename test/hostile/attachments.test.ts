@@ -194,6 +194,29 @@ describe("the bucket enforces the upload's policy as S3 does", () => {
     await postUpload(fresh, new Blob([BODY]), 'notes.txt');
   });
 
+  it("refuses a policy signed by a function whose role may not put objects (the signer's IAM)", async () => {
+    const ann = await joined('ha-ann9', room);
+    const fresh = await grantFor(ann, room);
+    const s3 = new S3Client({
+      region: stack.region,
+      endpoint: stack.s3Endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: functionAccessKeyId('wschat-dev-download'), secretAccessKey: LOCAL_SECRET_ACCESS_KEY },
+    });
+    const signed = await createPresignedPost(s3, {
+      Bucket: String(fresh.fields.bucket),
+      Key: String(fresh.fields.key),
+      Fields: { 'Content-Type': 'text/plain', 'x-amz-meta-file-name': 'notes.txt', tagging: String(fresh.fields.tagging) },
+      Conditions: [['content-length-range', BODY.length, BODY.length]],
+      Expires: 300,
+    });
+    s3.destroy();
+    const refusal = await refusedUpload(postUpload({ ...fresh, url: signed.url, fields: signed.fields }, new Blob([BODY]), 'notes.txt'));
+    expect(refusal).toMatchObject({ status: 403, code: 'AccessDenied' });
+    expect(refusal.message).toMatch(/wschat-dev-download-fn.* is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::wschat-dev-attachments-local\/rooms\//);
+    await refusedSend(ann, room, [fresh.uploadId], 'NOT_FOUND');
+  });
+
   it('refuses an unsigned upload (public access is blocked)', async () => {
     const ann = await joined('ha-ann8', room);
     const grant = await grantFor(ann, room);
