@@ -5,6 +5,7 @@
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient, ChatClientError, type ChatClientOptions, type SendRetry, type StateChange } from '../../client/index.ts';
+import { postUpload } from '../../client/attachments.ts';
 import { nodeWebSocket } from '../../client/node.ts';
 import type { MessageView } from '../../functions/domain/protocol.ts';
 import { deleteConnectionsOf } from '../support/connections.ts';
@@ -391,5 +392,65 @@ describe('private rooms', () => {
     await expect(mia.c.remove('c-nobody', 'cl-x')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(mia.c.invite('c-nobody', 'bad user')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await expect(mia.c.remove('bad room!', 'cl-x')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('attachments', () => {
+  const text = Buffer.from('shared through the library\n');
+  const declaration = { fileName: 'lib.txt', contentType: 'text/plain', size: text.length };
+
+  it('uploads straight to the bucket, sends the upload with a message, and downloads it from another client', async () => {
+    const ada = client('cl-ada');
+    const ben = client('cl-ben');
+    await Promise.all([ada.c.connect(), ben.c.connect()]);
+    await Promise.all([ada.c.join('c-files'), ben.c.join('c-files')]);
+    // Two at once: each reply finds its request by the requestId it echoes.
+    const [grant, other] = await Promise.all([ada.c.requestUpload('c-files', declaration), ada.c.requestUpload('c-files', { ...declaration, size: 3 })]);
+    expect(grant).toMatchObject({ room: 'c-files', maxBytes: text.length });
+    expect(other).toMatchObject({ room: 'c-files', maxBytes: 3 });
+    expect(grant).not.toHaveProperty('requestId');
+    await postUpload(grant, new Blob([text]), 'lib.txt');
+    const ack = await ada.c.send('c-files', '', { attachments: [grant.uploadId] });
+    const attachment = { id: grant.uploadId, ...declaration };
+    await expect.poll(() => ben.messages.find((m) => m.seq === ack.seq)?.attachments).toEqual([attachment]);
+    const link = await ben.c.download('c-files', grant.uploadId);
+    expect(link).toMatchObject({ attachmentId: grant.uploadId });
+    expect(await (await fetch(link.url)).text()).toBe(text.toString());
+  });
+
+  it('rejects refused upload and download requests with their codes, and an upload S3 refuses with its code', async () => {
+    const cid = client('cl-cid');
+    await cid.c.connect();
+    await cid.c.join('c-files-refused');
+    await expect(cid.c.requestUpload('c-files-refused', { ...declaration, contentType: 'text/html' })).rejects.toMatchObject({ code: 'UNSUPPORTED_TYPE' });
+    await expect(cid.c.requestUpload('c-elsewhere', declaration)).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    await expect(cid.c.download('c-files-refused', '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const grant = await cid.c.requestUpload('c-files-refused', declaration);
+    await expect(postUpload(grant, new Blob([text, text]), 'lib.txt')).rejects.toMatchObject({ name: 'UploadRefused', status: 400, code: 'EntityTooLarge' });
+    await expect(cid.c.send('c-files-refused', 'five', { attachments: ['a', 'b', 'c', 'd', 'e'] })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'attachments must list at most 4 attachments',
+    });
+  });
+
+  it('rejects file requests when not connected, when the connection drops and once closed', async () => {
+    const sockets = new ControlledSockets();
+    const dot = client('cl-dot', { webSocket: sockets.factory });
+    await expect(dot.c.requestUpload('c-files-drop', declaration)).rejects.toMatchObject({ code: 'CONNECTION' });
+    await dot.c.connect();
+    await dot.c.join('c-files-drop');
+    sockets.dropIncoming = (f) => f.type === 'download' || f.type === 'error';
+    const pending = dot.c.download('c-files-drop', '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0');
+    await sleep(100);
+    sockets.current.terminate();
+    await expect(pending).rejects.toMatchObject({ code: 'CONNECTION' });
+    // Reconnected, with every reply still lost: the request times out.
+    await expect.poll(() => dot.c.state).toBe('open');
+    await expect(dot.c.download('c-files-drop', '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0')).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: 'no reply to download in c-files-drop within 3000 ms',
+    });
+    dot.c.close();
+    await expect(dot.c.download('c-files-drop', '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0')).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
