@@ -56,6 +56,33 @@ const hostileFrame: fc.Arbitrary<string | Buffer> = fc.oneof(
   fc.record({ action: fc.constantFrom('invite', 'remove'), room: fc.constant('lobby'), user: hostileValue.filter((v) => typeof v !== 'string' || !USER_ID_PATTERN.test(v)) }).map((f) => JSON.stringify(f)),
   fc.record({ action: fc.constant('invite'), room: fc.constant('lobby'), user: fc.constant('bob'), role: hostileValue.filter((v) => v !== 'member' && v !== 'admin') }).map((f) => JSON.stringify(f)),
   fc.record({ action: fc.constant('join'), room: fc.constant('lobby'), visibility: hostileValue.filter((v) => v !== 'public' && v !== 'private') }).map((f) => JSON.stringify(f)),
+  // Attachments: file names that name a path or carry control characters, sizes and ids that are not, send lists too long.
+  fc.record({
+    action: fc.constant('upload'),
+    room: fc.constant('lobby'),
+    fileName: fc.oneof(
+      fc.constantFrom('../etc/passwd', '..\\boot.ini', '..', '.', '', 'a\u0000b', 'x'.repeat(256)),
+      fc.string({ maxLength: 20 }).map((s) => `${s}/${s}`),
+      hostileValue.filter((v) => typeof v !== 'string'),
+    ),
+    contentType: fc.constant('text/plain'),
+    size: fc.constant(10),
+  }).map((f) => JSON.stringify(f)),
+  fc.record({
+    action: fc.constant('upload'),
+    room: fc.constant('lobby'),
+    fileName: fc.constant('a.txt'),
+    contentType: fc.constant('text/plain'),
+    size: fc.oneof(fc.integer({ max: 0 }), fc.double({ min: 0.1, max: 1e6, noInteger: true }), hostileValue.filter((v) => typeof v !== 'number')),
+  }).map((f) => JSON.stringify(f)),
+  fc.record({ action: fc.constant('download'), room: fc.constant('lobby'), attachmentId: hostileValue }).map((f) => JSON.stringify(f)),
+  fc.record({
+    action: fc.constant('send'),
+    room: fc.constant('lobby'),
+    text: fc.constant('t'),
+    clientMsgId: fc.constant('c'),
+    attachments: fc.oneof(hostileValue.filter((v) => !Array.isArray(v)), fc.array(fc.uuid(), { minLength: 5, maxLength: 8 }), fc.array(fc.string({ maxLength: 36 }), { minLength: 1, maxLength: 4 })),
+  }).map((f) => JSON.stringify(f)),
   // History bounds out of range or of the wrong type.
   fc.record({ action: fc.constant('history'), room: fc.constant('lobby'), limit: fc.oneof(fc.integer({ min: 101 }), fc.integer({ max: 0 }), hostileValue.filter((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 100)) }).map((f) => JSON.stringify(f)),
   fc.record({ action: fc.constant('history'), room: fc.constant('lobby'), afterSeq: fc.oneof(fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 1e6, noInteger: true }), fc.string()) }).map((f) => JSON.stringify(f)),
