@@ -4,7 +4,7 @@
  * at cold start.
  */
 import type { AttachmentStorage } from '../app/ports.ts';
-import { tracer } from './observability.ts';
+import { tracer } from './tracing.ts';
 
 export function s3Storage(bucket: string): AttachmentStorage {
   let storage: Promise<AttachmentStorage> | undefined;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseS3Error, postUpload, uploadForm, UploadRefused } from '../../client/attachments.ts';
 import type { UploadGrant } from '../../client/chat-client.ts';
 import { functionAccessKeyId } from '../../local/iam.ts';
-import { LOCAL_SECRET_ACCESS_KEY } from '../../local/s3.ts';
+import { LOCAL_SECRET_ACCESS_KEY } from '../../local/lambda/service-environment.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import type { ChatClient, Frame } from '../support/ws-client.ts';
 
