@@ -6,6 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseS3Error, postUpload, uploadForm } from '../../client/attachments.ts';
 import type { UploadGrant } from '../../client/chat-client.ts';
+import { S3AttachmentStorage } from '../../functions/adapters/s3-attachments.ts';
+import { functionAccessKeyId } from '../../local/iam.ts';
+import { LOCAL_SECRET_ACCESS_KEY } from '../../local/lambda/service-environment.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import type { ChatClient, Frame } from '../support/ws-client.ts';
 
@@ -95,5 +98,21 @@ describe('an attachment', () => {
     const posted = await fetch(grant.url, { method: 'POST', body: uploadForm(grant, new Blob([PNG], { type: 'image/png' }), 'c.png'), headers: { origin: pageOrigin } });
     expect(posted.status).toBe(204);
     expect(posted.headers.get('access-control-allow-origin')).toBeTruthy();
+  });
+
+  it("fails S3 calls the signer's role does not allow with an SDK-shaped 403 (not a missing object)", async () => {
+    const storageAs = (fn: string) =>
+      new S3AttachmentStorage({
+        bucket: String(stack.buckets[0]?.name),
+        region: stack.region,
+        endpoint: stack.s3Endpoint,
+        credentials: async () => ({ accessKeyId: functionAccessKeyId(fn), secretAccessKey: LOCAL_SECRET_ACCESS_KEY }),
+      });
+    const key = 'rooms/att-room/att-ann/0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0';
+    const who = storageAs('wschat-dev-who');
+    await expect(who.describe(key)).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(who.markAttached(key)).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    // Positive control: the send function's role may HEAD, and a missing object is undefined.
+    expect(await storageAs('wschat-dev-send').describe(key)).toBeUndefined();
   });
 });
