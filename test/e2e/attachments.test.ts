@@ -14,6 +14,8 @@ import type { ChatClient, Frame } from '../support/ws-client.ts';
 
 const { stack, joined } = useStack(() => bootDevStack());
 
+const attachmentBucket = () => String(stack.buckets.find((b) => b.name.startsWith('wschat-dev-attachments-'))?.name);
+
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
 async function upload(client: ChatClient, room: string, body: Buffer, file: { fileName: string; contentType: string }): Promise<string> {
@@ -33,7 +35,7 @@ describe('an attachment', () => {
       { action: 'upload', room, fileName: 'pixel.png', contentType: 'image/png', size: PNG.length, requestId: 'r-7' },
       'upload',
     );
-    expect(grant).toMatchObject({ type: 'upload', room, maxBytes: PNG.length, requestId: 'r-7', url: `${stack.s3Endpoint}/${stack.buckets[0]?.name}` });
+    expect(grant).toMatchObject({ type: 'upload', room, maxBytes: PNG.length, requestId: 'r-7', url: `${stack.s3Endpoint}/${attachmentBucket()}` });
     const uploadId = String(grant.uploadId);
     expect(Date.parse(String(grant.expiresAt)) - Date.now()).toBeGreaterThan(4 * 60 * 1000);
     // The key is the service's (room/user/uploadId), never the file name.
@@ -103,7 +105,7 @@ describe('an attachment', () => {
   it("fails S3 calls the signer's role does not allow with an SDK-shaped 403 (not a missing object)", async () => {
     const storageAs = (fn: string) =>
       new S3AttachmentStorage({
-        bucket: String(stack.buckets[0]?.name),
+        bucket: String(attachmentBucket()),
         region: stack.region,
         endpoint: stack.s3Endpoint,
         credentials: async () => ({ accessKeyId: functionAccessKeyId(fn), secretAccessKey: LOCAL_SECRET_ACCESS_KEY }),
