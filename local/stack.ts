@@ -92,7 +92,9 @@ export interface LocalStack {
   readonly queues: LocalQueues;
   /** The alarm topics and their subscriptions; `sns.deliveries` lists every notification sent. */
   readonly sns: LocalSns;
-import { LocalS3, type LocalBucket } from './s3.ts';
+  /** The plan's S3 buckets (attachments), as AWS_ENDPOINT_URL_S3 tells the functions; presigned URLs point here. */
+  readonly s3Endpoint: string;
+  readonly buckets: readonly LocalBucket[];
   /** A function's environment as its workers get it (the plan's variables, resolved for this machine). */
   /** The synthesized plan the stack runs, for tools that look its resources up (local/plan-names.ts). */
   readonly plan: StackPlan;
