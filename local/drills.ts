@@ -127,6 +127,8 @@ async function forgedToken(): Promise<string> {
 /** Keeps requests flowing every `everyMs` until stopped; each request may take long (faults slow them). */
 class TrafficGenerator {
   private timer?: NodeJS.Timeout;
+  private tick?: () => void;
+  private everyMs = 0;
   private keepAlive?: NodeJS.Timeout;
   private readonly sockets: WebSocket[] = [];
   /** Members that only fill the room (large-room-sends); the first sockets send. */
@@ -165,7 +167,7 @@ class TrafficGenerator {
       await this.joinMembers(token, threshold + 1 - this.sockets.length, this.extraMembers);
     }
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
-    this.timer = setInterval(() => {
+    this.tick = () => {
       const ws = this.sockets[this.sent++ % this.sockets.length] as WebSocket;
       if (ws.readyState !== WebSocket.OPEN) return;
       switch (this.kind) {
@@ -181,7 +183,19 @@ class TrafficGenerator {
           if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
           for (let i = 0; i < 5; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
       }
-    }, everyMs);
+    };
+    this.everyMs = everyMs;
+    this.timer = setInterval(this.tick, everyMs);
+  }
+
+  /** Stops sending (the connections stay open) until resume(). */
+  pause(): void {
+    clearInterval(this.timer);
+  }
+
+  resume(): void {
+    clearInterval(this.timer);
+    if (this.tick) this.timer = setInterval(this.tick, this.everyMs);
   }
 
   /** The drill's fault begins: traffic that is itself the fault (forged tokens) starts now. */
@@ -222,6 +236,12 @@ class TrafficGenerator {
     clearInterval(this.keepAlive);
     for (const ws of [...this.sockets, ...this.extraMembers]) ws.close();
   }
+}
+
+/** Resolves once no invocation is in flight (or after `timeoutMs`: the recovery wait then reports what is wrong). */
+async function waitForIdle(stack: LocalStack, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (stack.invocationsInFlight() > 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 /** Runs `task` now and then every `everyMs` after it settles, until stopped. */
@@ -365,6 +385,13 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget + ageMs);
     report(`${alarmName}: ALARM after ${firedAfterMs} ms — clearing the fault`);
     stack.faults.clear();
+    // Requests a slowing fault held up may still be queued for an environment: recovery is timed from when they
+    // are done, or a busy machine's backlog would be counted against the alarm's return to OK.
+    if (injected.some((f) => f.kind === 'slow-fanout' || f.kind === 'dynamodb-slow')) {
+      traffic.pause();
+      await waitForIdle(stack, budget);
+      traffic.resume();
+    }
     const mitigation = plan.mitigate ? repeatUntilStopped(() => (plan.mitigate as NonNullable<DrillPlan['mitigate']>)(stack), 1000) : undefined;
     const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget).finally(() => mitigation?.stop());
     report(`${alarmName}: OK after ${recoveredAfterMs} ms`);
