@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ALARM_TARGET_VARIABLES } from '../../infra/config/variables.ts';
+import { ALARM_TARGET_VARIABLES, ATTACHMENT_CORS_VARIABLE } from '../../infra/config/variables.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from '../../local/observability/alarm-evaluator.ts';
 import { dashboardState } from '../../local/observability/dashboard.ts';
 import { LogStore } from '../../local/observability/log-store.ts';
@@ -34,7 +34,13 @@ let plan: StackPlan;
 function load(variables: Record<string, string[]>): { plan: StackPlan; sns: LocalSns } {
   const loaded = StackPlan.load(stackDir('wschat-dev'), {
     apiId: 'abcdefghij',
-    variables: { jwt_issuer: 'https://issuer.invalid/', jwt_audience: 'wschat', jwks_url: 'https://issuer.invalid/jwks', ...variables },
+    variables: {
+      jwt_issuer: 'https://issuer.invalid/',
+      jwt_audience: 'wschat',
+      jwks_url: 'https://issuer.invalid/jwks',
+      [ATTACHMENT_CORS_VARIABLE]: JSON.stringify(['http://127.0.0.1:8080']),
+      ...variables,
+    },
   });
   return { plan: loaded, sns: new LocalSns(loaded, linksBase) };
 }
