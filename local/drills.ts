@@ -374,7 +374,9 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);
     let ageMs = 0;
     if (plan.agesPastThreshold) {
-      await waitForDeadLetter(stack, injectedAt, budget);
+      // A dead letter needs every async retry of a crashing function, each a fresh cold start: on a busy machine
+      // that outlasts one alarm budget. The wait returns as soon as it arrives.
+      await waitForDeadLetter(stack, injectedAt, 3 * budget);
       stack.faults.clear();
       traffic.stop();
       const rule = definition.rule;
