@@ -11,15 +11,16 @@ import { startDynalite, type DynamoEndpoint } from '../../local/dynamodb.ts';
 import { FaultController } from '../../local/faults.ts';
 
 const credentials = { accessKeyId: 'TEST', secretAccessKey: 'test' };
-let dynalite: DynamoEndpoint | undefined;
+let started: DynamoEndpoint | undefined;
 
 afterEach(async () => {
-  await dynalite?.close();
+  await started?.close();
 });
 
-it('close() waits for a call already handed to the embedded DynamoDB, then refuses new ones', async () => {
-  dynalite = await startDynalite();
-  const direct = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials });
+/** An embedded dynalite with one `items` table (hash key `id`), and a client that reaches it directly. */
+async function dynaliteWithItemsTable(): Promise<{ dynalite: DynamoEndpoint; direct: DynamoDBClient }> {
+  started = await startDynalite();
+  const direct = new DynamoDBClient({ endpoint: started.endpoint, region: 'us-east-1', credentials });
   await direct.send(
     new CreateTableCommand({
       TableName: 'items',
@@ -28,6 +29,11 @@ it('close() waits for a call already handed to the embedded DynamoDB, then refus
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     }),
   );
+  return { dynalite: started, direct };
+}
+
+it('close() waits for a call already handed to the embedded DynamoDB, then refuses new ones', async () => {
+  const { dynalite, direct } = await dynaliteWithItemsTable();
   const faults = new FaultController();
   let arrived!: () => void;
   const callArrived = new Promise<void>((resolve) => (arrived = resolve));
@@ -55,16 +61,7 @@ it('close() waits for a call already handed to the embedded DynamoDB, then refus
 });
 
 it('reports the request units DynamoDB charges for the items, asked for on the caller\'s behalf, and leaves the caller\'s own choice alone', async () => {
-  dynalite = await startDynalite();
-  const direct = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials });
-  await direct.send(
-    new CreateTableCommand({
-      TableName: 'items',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    }),
-  );
+  const { dynalite, direct } = await dynaliteWithItemsTable();
   const reported: [string, string, number][] = [];
   const proxy = new DynamoProxy(dynalite.handle, new FaultController(), (table, name, value) => {
     if (name.startsWith('Consumed')) reported.push([table, name, value]);
@@ -106,16 +103,7 @@ it('counts one unit for an answer that reports no capacity, and one entry per ta
 });
 
 it("counts an injected slowness in SuccessfulRequestLatency, as a slow DynamoDB's own latency", async () => {
-  dynalite = await startDynalite();
-  const direct = new DynamoDBClient({ endpoint: dynalite.endpoint, region: 'us-east-1', credentials });
-  await direct.send(
-    new CreateTableCommand({
-      TableName: 'items',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    }),
-  );
+  const { dynalite, direct } = await dynaliteWithItemsTable();
   const faults = new FaultController();
   const latencies: { table: string; value: number; extra?: Record<string, string> }[] = [];
   const proxy = new DynamoProxy(dynalite.handle, faults, (table, name, value, extra) => {
