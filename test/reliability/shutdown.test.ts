@@ -7,18 +7,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it, inject } from 'vitest';
 import { loadDevIdp } from '../../local/idp.ts';
 import { freePort } from '../../local/stack.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// tsx as a loader in the stack's own process, so the SIGTERM reaches main.ts's handler directly: through the tsx CLI
+// (a parent that relays signals to a child) one busy run ended 143, killed by the signal, not the handler's 0.
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 const running: ChildProcess[] = [];
 
 /** Starts `npm start`'s entry point on the test synthesis and resolves with its URL once it prints it. */
 function start(port: number, dataDir: string, stateDir: string): Promise<{ child: ChildProcess; url: string; output: string[] }> {
-  const child = spawn(process.execPath, [tsx, 'local/main.ts', '--no-synth', '--cdktf-out', inject('synthDir'), '--port', String(port), '--data-dir', dataDir, '--state-dir', stateDir], {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(tsxLoader).href, 'local/main.ts', '--no-synth', '--cdktf-out', inject('synthDir'), '--port', String(port), '--data-dir', dataDir, '--state-dir', stateDir], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
