@@ -11,19 +11,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ConnectionNotifier, PostOutcome } from '../app/ports.ts';
+import { ServiceError } from './service-error.ts';
 import { Sha256 } from './sha256.ts';
-
-
-/** An error shaped as the SDK shapes service errors. */
-export class ConnectionsApiError extends Error {
-  readonly $metadata: { readonly httpStatusCode: number };
-
-  constructor(name: string, status: number, message: string) {
-    super(message);
-    this.name = name;
-    this.$metadata = { httpStatusCode: status };
-  }
-}
 
 export interface ConnectionsApiOptions {
   /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` (CONNECTIONS_ENDPOINT). */
@@ -113,7 +102,7 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
 }
 
 /** An SDK-shaped error named from `x-amzn-errortype`. */
-function failure(status: number, response: IncomingMessage, connectionId: string): ConnectionsApiError {
+function failure(status: number, response: IncomingMessage, connectionId: string): ServiceError {
   const type = String(response.headers['x-amzn-errortype'] ?? '').split(':')[0] || `Http${status}`;
-  return new ConnectionsApiError(type, status, `@connections answered ${status} ${type} for ${connectionId}`);
+  return new ServiceError(type, status, `@connections answered ${status} ${type} for ${connectionId}`);
 }

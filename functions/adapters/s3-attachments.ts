@@ -17,22 +17,12 @@ import {
   type AttachmentState,
   type StoredUpload,
 } from '../domain/attachments.ts';
+import { ServiceError } from './service-error.ts';
 import { Sha256 } from './sha256.ts';
 
 /** The `tagging` form field of a POST upload, and the body of PutObjectTagging: S3's Tagging XML. */
 export function taggingXml(state: AttachmentState): string {
   return `<Tagging><TagSet><Tag><Key>${ATTACHMENT_STATE_TAG}</Key><Value>${state}</Value></Tag></TagSet></Tagging>`;
-}
-
-/** An error shaped as the SDK shapes service errors. */
-export class S3Error extends Error {
-  readonly $metadata: { readonly httpStatusCode: number };
-
-  constructor(name: string, status: number, message: string) {
-    super(message);
-    this.name = name;
-    this.$metadata = { httpStatusCode: status };
-  }
 }
 
 /** RFC 3986 percent-encoding, as SigV4 and S3 keys use it. */
@@ -162,6 +152,6 @@ export class S3AttachmentStorage implements AttachmentStorage {
   }
 }
 
-function failure(status: number, operation: string, key: string): S3Error {
-  return new S3Error(status === 403 ? 'AccessDenied' : `Http${status}`, status, `S3 answered ${status} to ${operation} ${key}`);
+function failure(status: number, operation: string, key: string): ServiceError {
+  return new ServiceError(status === 403 ? 'AccessDenied' : `Http${status}`, status, `S3 answered ${status} to ${operation} ${key}`);
 }
