@@ -117,7 +117,10 @@ export interface Typing {
 export interface SendRetry {
   readonly room: string;
   readonly clientMsgId: string;
-  /** TIMEOUT when no ack came in time, else the server's retryable refusal (RATE_LIMITED, IN_PROGRESS, INTERNAL). */
+  /**
+   * TIMEOUT when no ack came in time, SESSION_EXPIRED when the connection outlived its token (sent again on the
+   * next connection, whose token is fresh), else the server's retryable refusal (RATE_LIMITED, IN_PROGRESS, INTERNAL).
+   */
   readonly error: ChatClientError;
   readonly delayMs: number;
 }
@@ -731,6 +734,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
     const details = { retryable: frame.retryable, requestId: frame.requestId, clientMsgId: frame.clientMsgId };
     const error = new ChatClientError(frame.code, frame.message, details);
+    // About the connection, not the request: checked first, so a join refused with it keeps its room.
+    if (frame.code === 'SESSION_EXPIRED') return this.onSessionExpired(error);
     if (frame.clientMsgId !== undefined && this.onRequestError(frame.clientMsgId, error)) return;
     if (frame.clientMsgId !== undefined) {
       const send = this.sends.get(frame.clientMsgId);
@@ -766,6 +771,22 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     // A re-join after a reconnect has no caller waiting: the app is told instead.
     if (!waited) this.emit('error', error);
     return true;
+  }
+
+  /**
+   * The connection outlived its token: the server closes it. The send it refused is not failed (the refusal is
+   * about the connection, not the message): like everything in flight, it is sent again under the same
+   * clientMsgId once a connection with a fresh token has re-joined its room.
+   */
+  private onSessionExpired(error: ChatClientError): void {
+    const send = error.details.clientMsgId === undefined ? undefined : this.sends.get(error.details.clientMsgId);
+    if (send) {
+      send.lastError = error;
+      this.emit('sendRetry', { room: send.room, clientMsgId: send.clientMsgId, error, delayMs: 0 });
+    } else {
+      this.emit('error', error);
+    }
+    this.onSocketGone('session expired');
   }
 
   private onSendError(

@@ -13,6 +13,7 @@ export interface CustomMetric {
 
 export const CUSTOM_METRICS = {
   ConnectionsOpened: { unit: 'Count', meaning: 'A $connect was accepted and recorded.' },
+  ConnectionsRefused: { unit: 'Count', meaning: "A $connect was refused: the user already held the stage's connections per user." },
   ConnectionsClosed: { unit: 'Count', meaning: 'A $disconnect removed a connection.' },
   ConnectAuthFailed: { unit: 'Count', meaning: 'The authorizer rejected a token.' },
   MessagesReceived: { unit: 'Count', meaning: 'A send was stored (first time for its clientMsgId).' },

@@ -16,6 +16,7 @@ import { AsyncFanout } from './constructs/fanout.ts';
 import { ChatFunctions } from './constructs/functions.ts';
 import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
+import { OperatorAccess } from './constructs/operators.ts';
 import { ChatTables } from './constructs/tables.ts';
 
 export interface ChatStackProps {
@@ -68,6 +69,7 @@ export class ChatStack extends TerraformStack {
     fanout.configureInvocations(functions.functions.fanout);
     const accountId = accountIdFrom(this, fanout.deadLetterQueue.arn);
     const apiStage = api.connectRoutes(functions.functions);
+    new OperatorAccess(this, 'operators', { stage, connections: api.connections, slotsTableArn: tables.tables.slots.arn });
     customDomain?.serve(api.api, apiStage);
     const observability = new Observability(this, 'observability', {
       stage,

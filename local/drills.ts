@@ -136,6 +136,8 @@ class TrafficGenerator {
   private sent = 0;
   /** Set when the drill injects its fault: forged-token traffic is healthy pings until then. */
   private faulty = false;
+  /** Tokens of the drill users, minted once each. */
+  private readonly tokens = new Map<string, string>();
 
   constructor(
     private readonly stack: LocalStack,
@@ -143,18 +145,30 @@ class TrafficGenerator {
     private readonly room: string,
   ) {}
 
+  /**
+   * The token of the `index`th connection of a drill user: connections are spread over `<user>-0`, `<user>-1`,
+   * ..., each holding as many as the plan lets one user hold, so presence is announced once per user, not per
+   * connection, and the connections-per-user limit refuses none.
+   */
+  private async tokenOf(user: string, index: number): Promise<string> {
+    const perUser = Number(this.stack.functionEnvironment(functionNameInPlan(this.stack.plan, 'connect'))[ENV.connectionsPerUser]);
+    if (!(perUser > 0)) throw new Error(`the plan's connect function has no ${ENV.connectionsPerUser}`);
+    const name = `${user}-${Math.floor(index / perUser)}`;
+    let token = this.tokens.get(name);
+    if (!token) this.tokens.set(name, (token = await this.stack.idp.mint(name)));
+    return token;
+  }
+
   async start(everyMs: number): Promise<void> {
-    const token = await this.stack.idp.mint('drill-bot');
-    const url = `${this.stack.url}?token=${token}`;
     // The connections share the requests, so each stays inside its routes' token buckets.
-    for (let i = 0; i < SOCKETS; i++) this.sockets.push(await open(url));
+    for (let i = 0; i < SOCKETS; i++) this.sockets.push(await open(`${this.stack.url}?token=${await this.tokenOf('drill-bot', i)}`));
     if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
       for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
       await new Promise((resolve) => setTimeout(resolve, 1500));
     }
     if (this.kind === 'large-room-sends') {
-      // One more member than the plan's threshold makes the room large. All are drill-bot's connections, so
-      // their joins announce no presence to each other.
+      // One more member than the plan's threshold makes the room large. They are a few drill-bot users' connections,
+      // so their joins announce presence once per user.
       const threshold = Number(this.stack.functionEnvironment(functionNameInPlan(this.stack.plan, 'send'))[ENV.fanoutAsyncThreshold]);
       if (!(threshold > 0)) throw new Error(`the plan's send function has no ${ENV.fanoutAsyncThreshold}`);
       // Filling the room takes a while and the members stay quiet: without pings the gateway's idle timeout
@@ -164,7 +178,7 @@ class TrafficGenerator {
         for (const ws of [...this.sockets, ...this.extraMembers]) if (ws.readyState === WebSocket.OPEN) ws.send(ping);
       }, LIMITS.idleMs / this.stack.timeScale / 2);
       // Each batch is kept alive from the moment it has joined, not once the whole room is full.
-      await this.joinMembers(token, threshold + 1 - this.sockets.length, this.extraMembers);
+      await this.joinMembers('drill-bot', threshold + 1 - this.sockets.length, this.sockets.length, this.extraMembers);
     }
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
     this.tick = () => {
@@ -205,17 +219,20 @@ class TrafficGenerator {
 
   /** Members that join and then vanish without a $disconnect reaching the backend. */
   async strandMembers(count: number): Promise<void> {
-    const ghosts = await this.joinMembers(await this.stack.idp.mint('drill-ghost'), count, []);
+    const ghosts = await this.joinMembers('drill-ghost', count, 0, []);
     for (const ws of ghosts) ws.terminate();
   }
 
-  /** Opens `count` connections with `token` and joins each to the room, waiting for each answer; adds them to `members` batch by batch. */
-  private async joinMembers(token: string, count: number, members: WebSocket[]): Promise<WebSocket[]> {
+  /**
+   * Opens `count` connections of `user`'s drill users (from its `first`th) and joins each to the room, waiting for
+   * each answer; adds them to `members` batch by batch.
+   */
+  private async joinMembers(user: string, count: number, first: number, members: WebSocket[]): Promise<WebSocket[]> {
     // In batches, so a 2-core machine is not asked to cold-start dozens of environments at once.
     for (let batch = 0; batch < count; batch += 10) {
       const joined = await Promise.all(
-        Array.from({ length: Math.min(10, count - batch) }, async () => {
-          const ws = await open(`${this.stack.url}?token=${token}`);
+        Array.from({ length: Math.min(10, count - batch) }, async (_, i) => {
+          const ws = await open(`${this.stack.url}?token=${await this.tokenOf(user, first + batch + i)}`);
           // A connection closed before its answer (the gateway's maximum connection duration, compressed by the
           // time scale, ends connections of a room that takes minutes to fill) fails the drill instead of hanging it.
           await new Promise<void>((resolve, reject) => {

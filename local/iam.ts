@@ -1,8 +1,9 @@
 /**
  * IAM for the functions of a plan: each function's role, the policies the plan attaches to it, and AWS's
  * evaluation of identity-based policies (an explicit Deny wins; otherwise some Allow must match; else denied).
- * Callers are told apart by the access key id local/stack.ts gives each function; requests signed with any
- * other key (the local runtime, tests, a developer's CLI) are not function calls and are not checked.
+ * Callers are told apart by the access key id local/stack.ts gives each function, and the operator identity by
+ * OPERATOR_ACCESS_KEY_ID (the plan's operator policy). DynamoDB, Lambda and SQS requests signed with any other key
+ * (the local runtime, tests, a developer's CLI) are not checked; `@connections` requests are (`authenticate`).
  */
 import { LOCAL_ACCOUNT_ID, type StackPlan } from './plan.ts';
 
@@ -43,6 +44,7 @@ const MANAGED_POLICIES: Readonly<Record<string, PolicyDocument>> = {
 };
 
 export interface Principal {
+  /** The role session: the function's name, or `operator`. */
   readonly functionName: string;
   readonly roleName: string;
   readonly statements: readonly Statement[];
@@ -80,13 +82,28 @@ export function accessKeyIdOf(authorization: string | undefined): string | undef
   return /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1];
 }
 
+/**
+ * The local stack's operator identity: what `npm run admin` and tests acting as on-call sign with. It holds exactly
+ * the plan's operator policy (infra/constructs/operators.ts), as an operator's role on AWS would.
+ */
+export const OPERATOR_ACCESS_KEY_ID = 'LOCALOPERATOR';
+
+/** A request IAM refuses before any policy is read: AWS's error type and message for it. */
+export interface AuthenticationFailure {
+  readonly type: 'MissingAuthenticationTokenException' | 'UnrecognizedClientException';
+  readonly message: string;
+}
+
 export class Iam {
   private readonly decisions = new Map<string, Denial | null>();
 
   private constructor(private readonly byAccessKey: ReadonlyMap<string, CompiledPrincipal>) {}
 
-  static fromPlan(plan: StackPlan): Iam {
+  /** `operatorPolicy` names the plan's managed policy the operator identity holds (none: no operator identity). */
+  static fromPlan(plan: StackPlan, operatorPolicy?: string): Iam {
     const principals = new Map<string, CompiledPrincipal>();
+    const operator = operatorPolicy === undefined ? undefined : operatorPrincipal(plan, operatorPolicy);
+    if (operator) principals.set(OPERATOR_ACCESS_KEY_ID, operator);
     for (const fn of plan.resources('aws_lambda_function')) {
       const functionName = plan.resolve(String(fn.config.function_name));
       const roleAddress = plan.referencedAddress(String(fn.config.role));
@@ -112,6 +129,18 @@ export class Iam {
 
   principalOf(accessKeyId: string | undefined): Principal | undefined {
     return accessKeyId === undefined ? undefined : this.byAccessKey.get(accessKeyId);
+  }
+
+  /**
+   * For services that take only signed requests from known identities (`@connections`): an unsigned request or
+   * an access key no identity holds fails as on AWS; a known one goes on to `check`.
+   */
+  authenticate(accessKeyId: string | undefined): AuthenticationFailure | undefined {
+    if (accessKeyId === undefined) return { type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
+    if (!this.byAccessKey.has(accessKeyId)) {
+      return { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    }
+    return undefined;
   }
 
   /** Undefined when allowed (or when the key is not a function's); otherwise the denial AWS would answer with. */
@@ -141,6 +170,26 @@ function evaluate(principal: CompiledPrincipal, action: string, resource: string
   return { message: `${prefix} because no identity-based policy allows the ${action} action` };
 }
 
+/** The operator identity: the plan's policy of that name, held by a role named after it. */
+function operatorPrincipal(plan: StackPlan, policyName: string): CompiledPrincipal {
+  const policy = plan.resources('aws_iam_policy').find((p) => plan.resolve(String(p.config.name)) === policyName);
+  if (!policy) throw new Error(`the plan defines no operator policy ${policyName}`);
+  const statements = policyDocument(plan, policy.address, policy.config.policy).flatMap((doc) => [doc.Statement].flat());
+  if (statements.some((statement) => statement.Condition !== undefined)) {
+    throw new Error(`${policy.address}: a policy statement with a Condition cannot be evaluated locally`);
+  }
+  return { functionName: 'operator', roleName: policyName, statements, compiled: statements.map(compileStatement) };
+}
+
+function policyDocument(plan: StackPlan, address: string, policy: unknown): PolicyDocument[] {
+  const text = plan.resolve(String(policy));
+  try {
+    return [JSON.parse(text) as PolicyDocument];
+  } catch (error) {
+    throw new Error(`${address}: the policy is not JSON (${(error as Error).message})`);
+  }
+}
+
 function roleOf(plan: StackPlan, reference: unknown): string | undefined {
   try {
     return plan.referencedAddress(String(reference));
@@ -153,14 +202,7 @@ function inlinePolicies(plan: StackPlan, roleAddress: string): PolicyDocument[] 
   return plan
     .resources('aws_iam_role_policy')
     .filter((policy) => roleOf(plan, policy.config.role) === roleAddress)
-    .map((policy) => {
-      const text = plan.resolve(String(policy.config.policy));
-      try {
-        return JSON.parse(text) as PolicyDocument;
-      } catch (error) {
-        throw new Error(`${policy.address}: the policy is not JSON (${(error as Error).message})`);
-      }
-    });
+    .flatMap((policy) => policyDocument(plan, policy.address, policy.config.policy));
 }
 
 function managedPolicies(plan: StackPlan, roleAddress: string): PolicyDocument[] {

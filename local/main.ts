@@ -86,7 +86,7 @@ running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   tables     ${stack.tables.length} on ${values['dynamodb-endpoint'] ? '' : 'embedded dynalite '}${stack.dynamoEndpoint}
   chat page  http://127.0.0.1:${stack.port}/ (pick a user; tokens from GET /_local/token?user=<user>, local only)
   dashboard  http://127.0.0.1:${stack.port}/_dashboard (alarms, metrics, logs, traces; periods compressed ${timeScale}x)
-  faults     curl -X POST http://127.0.0.1:${stack.port}/_local/faults -d '{"kind":"function-crash","functionName":"wschat-dev-ping"}'
+  faults     curl -X POST http://127.0.0.1:${stack.port}/_local/faults -H 'content-type: application/json' -d '{"kind":"function-crash","functionName":"wschat-dev-ping"}'
   tokens     npm run token -- <user>
   connect    wscat -c "${stack.url}?token=$(npm run -s token -- alice)"
 ${stack.url}`);

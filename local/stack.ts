@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ATTACHMENT_CORS_VARIABLE, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { operatorPolicyName } from '../infra/constructs/operators.ts';
 import { chatPageHandler } from './chat-page.ts';
 import { DynamoProxy } from './dynamodb-proxy.ts';
 import { createTables, localDynamoClient, startDynalite, startTtlSweeper, type DynamoEndpoint } from './dynamodb.ts';
@@ -16,6 +17,7 @@ import { readApiModel } from './gateway/api-model.ts';
 import { Gateway } from './gateway/gateway.ts';
 import type { AccountQuotas } from './gateway/limits.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam } from './iam.ts';
+import { localEndpointGuard } from './local-endpoints.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
@@ -180,7 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = localDynamoClient(dynamoEndpoint, plan.region);
   const tables = await createTables(plan, dynamo);
   const stopSweeper = startTtlSweeper(plan, dynamo, options.ttlSweepMs ?? 5000);
-  const iam = Iam.fromPlan(plan);
+  const iam = Iam.fromPlan(plan, operatorPolicyName(api.stage));
   const tableArn = (table: string) => `arn:aws:dynamodb:${plan.region}:${LOCAL_ACCOUNT_ID}:table/${table}`;
   const dynamoProxy = new DynamoProxy(
     dynalite?.handle ?? dynamoEndpoint,
@@ -352,6 +354,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log: (line) => log('apigateway', line),
     http: [
       jwksHandler(idp),
+      localEndpointGuard(port),
       tokenHandler(idp),
       faultsHandler(faults),
       sns.handler(),
@@ -361,7 +364,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     timeScale,
     clock: options.gatewayClock,
     faults,
-    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+    authorize: (accessKeyId, action, resource) => {
+      const denial = iam.check(accessKeyId, action, resource);
+      return iam.authenticate(accessKeyId) ?? (denial && { type: 'ForbiddenException', message: denial.message });
+    },
     quotas: options.quotas,
     metric: (name, value) => metrics.put('AWS/ApiGateway', name, { ApiId: api.apiId, Stage: api.stage }, value),
   });

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
 import type { GrantedRole, RoomSettings, Visibility } from '../domain/access.ts';
-import { connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
+import { connectionExpiresAt, connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
 import { latestAdmittedArrival, tokenIntervalMs, type RouteRate } from '../domain/token-bucket.ts';
@@ -109,6 +109,78 @@ export class DynamoChatStore implements ChatStore {
       new DeleteCommand({ TableName: this.tables.connections, Key: keyOf('connections', connectionId), ReturnValues: 'ALL_OLD' }),
     );
     return Attributes !== undefined;
+  }
+
+  async claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean> {
+    const holder = (slot: number, condition: string, values: Record<string, unknown>) =>
+      conditional(
+        this.db.send(
+          new PutCommand({
+            TableName: this.tables.slots,
+            Item: {
+              userId: connection.userId,
+              slot,
+              connectionId: connection.connectionId,
+              expiresAt: connectionExpiresAt(connection.connectedAt),
+            },
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    const nowSeconds = Math.floor(nowMs / 1000);
+    // One consistent read of the user's slots, then a write to a free one: a handshake costs O(1) writes, not one
+    // per slot already held. Losing a race for a slot moves on to the next free one.
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.slots,
+        KeyConditionExpression: 'userId = :user AND #slot < :limit',
+        ExpressionAttributeNames: { '#slot': 'slot' },
+        ExpressionAttributeValues: { ':user': connection.userId, ':limit': limit },
+        ConsistentRead: true,
+      }),
+    );
+    const held = Items as { slot: number; connectionId: string; expiresAt: number }[];
+    // TTL deletes lazily: an item past its expiry is free although it is still there.
+    const live = new Set(held.filter((item) => item.expiresAt > nowSeconds).map((item) => item.slot));
+    for (let slot = 0; slot < limit; slot++) {
+      if (live.has(slot)) continue;
+      if (await holder(slot, 'attribute_not_exists(userId) OR expiresAt <= :now', { ':now': nowSeconds })) return true;
+    }
+    // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
+    // its slot is taken over, on the condition that nobody else took it over first.
+    for (const item of held) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tables.connections, Key: { connectionId: item.connectionId }, ConsistentRead: true }),
+      );
+      if (Item === undefined && (await holder(item.slot, 'connectionId = :stale', { ':stale': item.connectionId }))) return true;
+    }
+    return false;
+  }
+
+  async releaseConnectionSlot(connection: Pick<ConnectionIdentity, 'connectionId' | 'userId'>): Promise<void> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tables.slots,
+        KeyConditionExpression: 'userId = :user',
+        FilterExpression: 'connectionId = :connection',
+        ExpressionAttributeValues: { ':user': connection.userId, ':connection': connection.connectionId },
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of Items as { slot: number }[]) {
+      // Only while it is still this connection's: a handshake may have taken the slot over already.
+      await conditional(
+        this.db.send(
+          new DeleteCommand({
+            TableName: this.tables.slots,
+            Key: { userId: connection.userId, slot: item.slot },
+            ConditionExpression: 'connectionId = :connection',
+            ExpressionAttributeValues: { ':connection': connection.connectionId },
+          }),
+        ),
+      );
+    }
   }
 
   async touchConnection(connection: ConnectionIdentity, nowMs: number): Promise<void> {

@@ -24,6 +24,8 @@ export interface Deps {
   readonly telemetry: Telemetry;
   readonly newId: () => string;
   readonly sendRate: SendRateLimit;
+  /** Open connections one user may hold; the next handshake is refused. */
+  readonly connectionsPerUser: number;
   /** The token bucket of the function's route on each connection; absent, the route is not limited per connection. */
   readonly routeRate?: RouteRate;
   readonly fanout: FanoutConfig;

@@ -84,6 +84,13 @@ export interface ChatStore {
   /** Removes the connection item; false when there was none (already removed, or swept by TTL). */
   deleteConnection(connectionId: string): Promise<boolean>;
   /**
+   * Claims a free one of the user's `limit` connection slots for this connection (a slot is free when empty,
+   * past its expiry, or held by a connection whose item is gone); false when live connections hold them all.
+   */
+  claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean>;
+  /** Frees the slot this connection holds, if it holds one. */
+  releaseConnectionSlot(connection: Pick<ConnectionIdentity, 'connectionId' | 'userId'>): Promise<void>;
+  /**
    * Records that the client was heard from at `nowMs`: lastSeen and the expiry that follows from it, never
    * moving either back. Rewrites the identity too, so an item already expired and swept comes back whole.
    */

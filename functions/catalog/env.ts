@@ -1,4 +1,5 @@
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../domain/attachments.ts';
+import { CONNECTIONS_PER_USER_BOUNDS, CONNECTIONS_PER_USER_DEFAULT } from '../domain/connection-quota.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
 import { ROUTE_RATE_BOUNDS, type RouteRate } from '../domain/token-bucket.ts';
@@ -18,6 +19,8 @@ export const ENV = {
   routeRatePerSecond: 'ROUTE_RATE_PER_SECOND',
   /** With ROUTE_RATE_PER_SECOND: the bucket's size. */
   routeRateBurst: 'ROUTE_RATE_BURST',
+  /** On the $connect function: the open connections one user may hold (default below). */
+  connectionsPerUser: 'CONNECTIONS_PER_USER',
   /** Optional on functions that fan out: `@connections` posts kept in flight at once (default below). */
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
   /** On functions that broadcast: the fan-out function large rooms are handed to (absent: no async fan-out). */
@@ -58,6 +61,10 @@ function integerEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, boun
     throw new Error(`Environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
   }
   return value;
+}
+
+export function connectionsPerUserFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return integerEnv(env, ENV.connectionsPerUser, CONNECTIONS_PER_USER_DEFAULT, CONNECTIONS_PER_USER_BOUNDS);
 }
 
 export function fanoutConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {

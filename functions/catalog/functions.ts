@@ -81,18 +81,22 @@ export const FUNCTIONS = {
     broadcasts: false,
   },
   connect: {
-    description: 'Records a new connection',
+    description: "Records a new connection in one of its user's connection slots, or refuses it",
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: [{ table: 'connections', actions: ['PutItem'] }],
+    // A refused connection's item is deleted again; a slot whose holder's item is gone is taken over.
+    tables: [
+      { table: 'connections', actions: ['PutItem', 'GetItem', 'DeleteItem'] },
+      { table: 'slots', actions: ['PutItem', 'Query'] },
+    ],
     manageConnections: false,
     broadcasts: false,
   },
   disconnect: {
-    description: 'Removes a connection and its room memberships, announcing departures',
+    description: 'Removes a connection, its connection slot and its room memberships, announcing departures',
     timeoutSeconds: 10,
     memoryMb: 256,
-    tables: broadcastGrants,
+    tables: grants(broadcastGrants, [{ table: 'slots', actions: ['Query', 'DeleteItem'] }]),
     manageConnections: true,
     broadcasts: true,
   },

@@ -50,6 +50,14 @@ export const TABLES = {
     pointInTimeRecovery: false,
     purpose: "One item per (room, user) listing the user's live connections there, so presence changes are decided once.",
   },
+  slots: {
+    hashKey: { name: 'userId', type: 'S' },
+    rangeKey: { name: 'slot', type: 'N' },
+    ttlAttribute: 'expiresAt',
+    pointInTimeRecovery: false,
+    purpose:
+      "A user's open connections, one item per numbered slot up to the stage's connections per user; a conditional write claims a free slot.",
+  },
   rooms: {
     hashKey: { name: 'room', type: 'S' },
     // A private room's owner and visibility exist nowhere else, and a restore must bring back rooms, roles and

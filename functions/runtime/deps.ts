@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   attachmentSettingsFromEnv,
+  connectionsPerUserFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
   largeRoomPolicyFromEnv,
@@ -81,6 +82,7 @@ export function createDeps(wiring: Wiring): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
+    connectionsPerUser: connectionsPerUserFromEnv(),
     routeRate: routeRateFromEnv(),
     fanout: fanoutFromEnv(wiring.dispatcher),
   };

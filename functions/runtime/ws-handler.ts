@@ -6,9 +6,11 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
+import { TOO_MANY_CONNECTIONS } from '../app/connections.ts';
 import { postWithRetry } from '../app/posting.ts';
 import { chargeRoute } from '../app/route-rate.ts';
 import { decodeRoomScope } from '../domain/access.ts';
+import { TOO_MANY_CONNECTIONS_STATUS } from '../domain/connection-quota.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
@@ -186,14 +188,23 @@ export function messageRoute<T>(schema: z.ZodType<T>, wiring: Wiring, answer: Ro
   });
 }
 
-/** A handler for `$connect` / `$disconnect`: no frame, no reply; a failure rejects the handshake with 500. */
-export function lifecycleRoute(wiring: Wiring, useCase: (deps: Deps, caller: Caller) => Promise<void>) {
+/** The handshake status of each way a lifecycle use case refuses (API Gateway answers $connect with it). */
+const LIFECYCLE_REFUSALS: Readonly<Record<typeof TOO_MANY_CONNECTIONS, number>> = {
+  [TOO_MANY_CONNECTIONS]: TOO_MANY_CONNECTIONS_STATUS,
+};
+
+/** A handler for `$connect` / `$disconnect`: no frame, no reply; a refusal's status, or 500 on a failure. */
+
+export function lifecycleRoute(
+  wiring: Wiring,
+  useCase: (deps: Deps, caller: Caller) => Promise<keyof typeof LIFECYCLE_REFUSALS | undefined | void>,
+) {
   const deps = createDeps(wiring);
   return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
     appendCorrelationKeys(event);
     try {
-      await useCase(deps, callerOf(event));
-      return { statusCode: 200 };
+      const refusal = await useCase(deps, callerOf(event));
+      return { statusCode: refusal ? LIFECYCLE_REFUSALS[refusal] : 200 };
     } catch (error) {
       logger.error('lifecycle route failed', error as Error);
       return { statusCode: 500 };

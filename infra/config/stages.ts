@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../../functions/domain/attachments.ts';
+import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-quota.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
 import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
@@ -69,6 +70,8 @@ export const RATE_LIMITED_ROUTES = (Object.keys(FUNCTIONS) as FunctionName[]).fi
 ) as RateLimitedRoute[];
 
 export interface ConnectionLimits {
+  /** Open connections one user may hold; the next handshake is refused with 429 (env CONNECTIONS_PER_USER on $connect). */
+  readonly connectionsPerUser: number;
   /** Per-connection token bucket of each route but send (env ROUTE_RATE_* on its function). */
   readonly routeRates: Readonly<Record<RateLimitedRoute, RouteRate>>;
 }
@@ -183,8 +186,12 @@ export const STAGES = {
     // Low enough that the local load test's 500-member room, and the e2e suites, go through the async path.
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
-    limits: { routeRates: ROUTE_RATES },
     attachments: { maxBytes: 10 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
+    limits: {
+      // A person's devices and tabs; a script opening more is refused at the handshake.
+      connectionsPerUser: 10,
+      routeRates: ROUTE_RATES,
+    },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
     // Dev pages nobody unless its operator asks. Its traffic is a handful of developers, and the local drills
     // compress a minute into a second (four requests a period), so its traffic floor is 2 requests a minute.
@@ -223,8 +230,8 @@ export const STAGES = {
     // 1,000 posts at 32 in flight take about a second in the sender; beyond that, shards run side by side.
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
-    limits: { routeRates: ROUTE_RATES },
     attachments: { maxBytes: 25 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
+    limits: { connectionsPerUser: 10, routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, requirePageTarget: true, rateAlarmMinRequests: 50, lambdaConcurrencyQuota: 1000 },
     cost: { monthlyBudgetUsd: 2000 },
@@ -324,6 +331,10 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .max(SEND_RATE_BOUNDS.windowMs.max, `must be at most ${SEND_RATE_BOUNDS.windowMs.max}`),
   }),
   limits: z.strictObject({
+    connectionsPerUser: z
+      .int('must be a whole number of connections')
+      .min(CONNECTIONS_PER_USER_BOUNDS.min, `must be at least ${CONNECTIONS_PER_USER_BOUNDS.min}`)
+      .max(CONNECTIONS_PER_USER_BOUNDS.max, `must be at most ${CONNECTIONS_PER_USER_BOUNDS.max}`),
     routeRates: z.strictObject(
       Object.fromEntries(
         RATE_LIMITED_ROUTES.map((route) => [

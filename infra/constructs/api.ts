@@ -68,6 +68,7 @@ export class ChatApi extends Construct {
       endpoint: customDomainHost ? `https://${customDomainHost}` : `https://${this.api.id}.execute-api.${stage.region}.amazonaws.com/${stage.name}`,
       postArn: `${this.api.executionArn}/${stage.name}/POST/@connections/*`,
       deleteArn: `${this.api.executionArn}/${stage.name}/DELETE/@connections/*`,
+      getArn: `${this.api.executionArn}/${stage.name}/GET/@connections/*`,
     };
   }
 

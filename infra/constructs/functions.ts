@@ -22,6 +22,8 @@ export interface ConnectionsTarget {
   readonly postArn: string;
   /** ARN pattern of this stage's DELETE: message routes close connections whose token expired (domain/session.ts). */
   readonly deleteArn: string;
+  /** ARN pattern of this stage's GET (GetConnection): operators look a connection up with it. */
+  readonly getArn: string;
 }
 
 export interface ChatFunctionsProps {
@@ -154,6 +156,7 @@ export class ChatFunctions extends Construct {
       variables[ENV.attachmentContentTypes] = attachments.contentTypes.join(',');
       variables[ENV.attachmentInlineTypes] = attachments.inlineTypes.join(',');
     }
+    if (name === 'connect') variables[ENV.connectionsPerUser] = String(stage.limits.connectionsPerUser);
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);

@@ -8,8 +8,12 @@ import type { Connection } from './connection.ts';
 import { LIMITS } from './limits.ts';
 import type { RecordMetric } from './routing.ts';
 
-/** Undefined when allowed; otherwise AWS's message for the denial. */
-export type Authorize = (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
+/** Undefined when allowed; otherwise AWS's error type and message for the refusal (all answered 403). */
+export type Authorize = (
+  accessKeyId: string | undefined,
+  action: string,
+  resource: string,
+) => { readonly type: string; readonly message: string } | undefined;
 
 export interface ConnectionsApiContext {
   readonly api: ApiModel;
@@ -50,7 +54,7 @@ export class ConnectionsApi {
       const method = req.method ?? 'GET';
       const resource = `arn:aws:execute-api:${api.region}:${LOCAL_ACCOUNT_ID}:${api.apiId}/${api.stage}/${method}/@connections/${connectionId}`;
       const denied = this.context.authorize?.(accessKeyIdOf(req.headers.authorization), 'execute-api:ManageConnections', resource);
-      if (denied) return managementError(res, 403, 'ForbiddenException', denied);
+      if (denied) return managementError(res, 403, denied.type, denied.message);
       if (!this.context.admitCallback()) return managementError(res, 429, 'LimitExceededException', 'Too Many Requests');
       const slow = faults?.get('slow-fanout');
       if (slow && req.method === 'POST') await new Promise((resolve) => setTimeout(resolve, slow.delayMs));

@@ -1,4 +1,5 @@
 /** Shared wiring for use-case tests: the real DynamoChatStore on dynalite, a recording Telemetry, callers. */
+import { CONNECTIONS_PER_USER_DEFAULT } from '../../functions/domain/connection-quota.ts';
 import { randomUUID } from 'node:crypto';
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import { DynamoChatStore } from '../../functions/adapters/dynamodb-store.ts';
@@ -47,7 +48,15 @@ export const noPosts: ConnectionNotifier = {
 export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts, sendRate = SEND_RATE_DEFAULT) {
   const telemetry = new RecordingTelemetry();
   const store = new DynamoChatStore(dynamo.client, dynamo.tableNames);
-  const deps: Deps = { store, notifier, telemetry, newId: randomUUID, sendRate, fanout: { concurrency: FANOUT_CONCURRENCY_DEFAULT } };
+  const deps: Deps = {
+    store,
+    notifier,
+    telemetry,
+    newId: randomUUID,
+    sendRate,
+    connectionsPerUser: CONNECTIONS_PER_USER_DEFAULT,
+    fanout: { concurrency: FANOUT_CONCURRENCY_DEFAULT },
+  };
   return { deps, store, telemetry };
 }
 

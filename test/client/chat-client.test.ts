@@ -454,3 +454,66 @@ describe('attachments', () => {
     await expect(dot.c.download('c-files-drop', '0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0')).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('a session that outlives its token', () => {
+  // The local stack answers SESSION_EXPIRED only to a connection whose token expired over 5 minutes ago; a test
+  // cannot wait that out, so the socket turns the first reply to the send into that error frame (the fault).
+  const expiredReplyTo = (clientMsgId: string) => {
+    let replaced = false;
+    return (frame: Frame): Frame => {
+      if (replaced || frame.clientMsgId !== clientMsgId) return frame;
+      replaced = true;
+      return {
+        type: 'error',
+        code: 'SESSION_EXPIRED',
+        message: "the connection's token expired over 300 s ago; reconnect with a fresh token",
+        retryable: false,
+        clientMsgId,
+      };
+    };
+  };
+
+  it('does not fail the send: it reconnects with a fresh token and resends it under the same clientMsgId', async () => {
+    const sockets = new ControlledSockets();
+    let tokensAskedFor = 0;
+    const ria = client('cl-ria', {
+      webSocket: sockets.factory,
+      token: () => {
+        tokensAskedFor++;
+        return stack.tokenFor('cl-ria');
+      },
+    });
+    await ria.c.connect();
+    await ria.c.join('c-expiry');
+    sockets.replaceIncoming = expiredReplyTo('ria-1');
+    const ack = await ria.c.send('c-expiry', 'across the expiry', { clientMsgId: 'ria-1' });
+
+    expect(ack).toMatchObject({ room: 'c-expiry', clientMsgId: 'ria-1', seq: 1 });
+    expect(tokensAskedFor).toBe(2);
+    expect(sockets.sockets).toHaveLength(2);
+    expect(sockets.sockets.map((s) => s.sent.filter((f) => f.action === 'send'))).toEqual([
+      [{ action: 'send', room: 'c-expiry', text: 'across the expiry', clientMsgId: 'ria-1' }],
+      [{ action: 'send', room: 'c-expiry', text: 'across the expiry', clientMsgId: 'ria-1' }],
+    ]);
+    expect(ria.retries).toEqual([expect.objectContaining({ clientMsgId: 'ria-1', error: expect.objectContaining({ code: 'SESSION_EXPIRED' }) })]);
+    expect(ria.states.map((s) => s.reason).filter(Boolean)).toEqual(['session expired']);
+    // The first attempt was stored; its resend was acknowledged with the same seq, so the room holds it once.
+    await expect.poll(() => ria.messages.map((m) => `${m.seq} ${m.text}`)).toEqual(['1 across the expiry']);
+    expect(ria.errors).toEqual([]);
+  });
+
+  it('reconnects with a fresh token on a SESSION_EXPIRED no send is waiting for, and reports it', async () => {
+    const sockets = new ControlledSockets();
+    const rio = client('cl-rio', { webSocket: sockets.factory });
+    await rio.c.connect();
+    await rio.c.join('c-expiry-idle');
+    sockets.replaceIncoming = (frame) =>
+      frame.type === 'joined' ? frame : { type: 'error', code: 'SESSION_EXPIRED', message: 'expired', retryable: false };
+    sockets.current.send(JSON.stringify({ action: 'ping' }));
+    await expect.poll(() => sockets.sockets.length).toBe(2);
+    sockets.replaceIncoming = (frame) => frame;
+    await expect.poll(() => rio.c.state).toBe('open');
+    expect(rio.errors.map((e) => e.code)).toEqual(['SESSION_EXPIRED']);
+    expect(await rio.c.send('c-expiry-idle', 'still here')).toMatchObject({ seq: 1 });
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * A `ws` socket the tests can misuse: it records what the client sends, can drop chosen incoming frames (a lost
- * message or ack), go silent, or be terminated (a network drop without a close handshake).
+ * message or ack) or replace them (a reply the local stack cannot be made to give on cue), go silent, or be
+ * terminated (a network drop without a close handshake).
  */
 import WebSocket from 'ws';
 import type { SocketCloseEvent, SocketMessageEvent, WebSocketFactory, WebSocketLike } from '../../client/socket.ts';
@@ -11,6 +12,8 @@ export class ControlledSockets {
   readonly sockets: ControlledSocket[] = [];
   /** Incoming frames for which this returns true never reach the client (checked on every socket). */
   dropIncoming: (frame: Frame) => boolean = () => false;
+  /** What the client gets instead of an incoming frame (checked after dropIncoming, on every socket). */
+  replaceIncoming: (frame: Frame) => Frame = (frame) => frame;
   readonly urls: string[] = [];
 
   readonly factory: WebSocketFactory = (url) => {
@@ -67,9 +70,9 @@ export class ControlledSocket implements WebSocketLike {
   addEventListener(type: string, listener: (event: never) => void): void {
     if (type === 'message') {
       this.ws.on('message', (data: Buffer) => {
-        const text = data.toString();
-        if (this.silent || this.owner.dropIncoming(JSON.parse(text) as Frame)) return;
-        (listener as (event: SocketMessageEvent) => void)({ data: text });
+        const frame = JSON.parse(data.toString()) as Frame;
+        if (this.silent || this.owner.dropIncoming(frame)) return;
+        (listener as (event: SocketMessageEvent) => void)({ data: JSON.stringify(this.owner.replaceIncoming(frame)) });
       });
     } else if (type === 'close') {
       this.ws.on('close', (code: number, reason: Buffer) =>

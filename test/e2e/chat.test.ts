@@ -7,6 +7,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../functions/catalog/functions.ts';
+import { functionAccessKeyId, OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
 import { LOCAL_IDP } from '../../local/idp.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, handshakeStatus, type Frame } from '../support/ws-client.ts';
@@ -15,11 +16,12 @@ const { stack, connect } = useStack(() => bootDevStack());
 
 const isError = (code: string) => (f: Frame) => f.type === 'error' && f.code === code;
 
-function managementClient(): ApiGatewayManagementApiClient {
+/** Signed as the operator identity by default; posts need a role that may post (a function's). */
+function managementClient(accessKeyId = OPERATOR_ACCESS_KEY_ID): ApiGatewayManagementApiClient {
   return new ApiGatewayManagementApiClient({
     endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`,
     region: stack.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: { accessKeyId, secretAccessKey: 'local' },
   });
 }
 
@@ -208,7 +210,7 @@ describe('@connections management API', () => {
   });
 
   it('answers a post to an unknown connection with a GoneException', async () => {
-    const error = await managementClient()
+    const error = await managementClient(functionAccessKeyId('wschat-dev-send'))
       .send(new PostToConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==', Data: Buffer.from('{}') }))
       .catch((e: unknown) => e);
     expect((error as Error).name).toBe('GoneException');

@@ -9,6 +9,7 @@ import { ChatClient } from '../support/ws-client.ts';
 import { eventShapeViolations } from './event-contract.ts';
 import { addFunction, bootEditedStack, type PlanJson } from '../support/plan-copy.ts';
 import { useStack } from '../support/local-stack.ts';
+import { functionAccessKeyId, OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
 
 const ECHO = `export const handler = async (event) => { console.log('EVENT ' + JSON.stringify(event)); return { statusCode: 200 }; };`;
 const KB = 1024;
@@ -88,11 +89,12 @@ describe('frames and messages', () => {
 });
 
 describe('@connections DELETE and $disconnect', () => {
-  const management = () =>
+  // The operator closes connections; a post is signed as the fan-out function, whose role may post.
+  const management = (accessKeyId = OPERATOR_ACCESS_KEY_ID) =>
     new ApiGatewayManagementApiClient({
       endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`,
       region: stack.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: { accessKeyId, secretAccessKey: 'local' },
     });
 
   it('closes the socket on DELETE; later posts are Gone', async () => {
@@ -100,7 +102,7 @@ describe('@connections DELETE and $disconnect', () => {
     const connectionId = await connectionIdOf(client, 0xe1);
     await management().send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
     expect((await client.closedWith()).code).toBe(1000);
-    const gone = await management()
+    const gone = await management(functionAccessKeyId('wschat-dev-fanout'))
       .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('{}') }))
       .catch((e: unknown) => e as Error);
     expect((gone as Error).name).toBe('GoneException');

@@ -3,13 +3,18 @@
  * the plan attaches to its role, and refused as AWS refuses it. Here the plan copy drops one grant
  * (dynamodb:PutItem on the messages table from the send function's policy).
  */
-import { ApiGatewayManagementApiClient, GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { functionAccessKeyId, Iam } from '../../local/iam.ts';
+import { functionAccessKeyId, Iam, OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
 import { StackPlan } from '../../local/plan.ts';
 import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
 import { useStack } from '../support/local-stack.ts';
@@ -28,11 +33,15 @@ function dynamoAs(functionName: string | undefined): DynamoDBClient {
 }
 
 function connectionsAs(functionName: string): ApiGatewayManagementApiClient {
+  return connectionsWithKey(functionAccessKeyId(functionName));
+}
+
+function connectionsWithKey(accessKeyId: string): ApiGatewayManagementApiClient {
   return new ApiGatewayManagementApiClient({
     endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`,
     region: stack.region,
     maxAttempts: 1,
-    credentials: { accessKeyId: functionAccessKeyId(functionName), secretAccessKey: 'x' },
+    credentials: { accessKeyId, secretAccessKey: 'x' },
   });
 }
 
@@ -66,14 +75,15 @@ describe('a function missing a grant', () => {
 
 describe('DynamoDB calls', () => {
   it('answers a denied call with HTTP 400 AccessDeniedException in AWS wording', async () => {
+    // The connect function may read the connections table (slot takeover) but no other.
     const error = (await dynamoAs(fn('connect'))
-      .send(new GetItemCommand({ TableName: table('connections'), Key: { connectionId: { S: 'x' } } }))
+      .send(new GetItemCommand({ TableName: table('messages'), Key: { room: { S: 'x' }, seq: { N: '1' } } }))
       .catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode: number } };
     expect(error.name).toBe('AccessDeniedException');
     expect(error.$metadata.httpStatusCode).toBe(400);
     expect(error.message).toBe(
       `User: arn:aws:sts::000000000000:assumed-role/wschat-dev-connect-fn/${fn('connect')} is not authorized to perform: ` +
-        `dynamodb:GetItem on resource: ${tableArn('connections')} because no identity-based policy allows the dynamodb:GetItem action`,
+        `dynamodb:GetItem on resource: ${tableArn('messages')} because no identity-based policy allows the dynamodb:GetItem action`,
     );
   });
 
@@ -125,6 +135,38 @@ describe('@connections calls', () => {
       .catch((e: unknown) => e)) as Error;
     expect(get.name).toBe('ForbiddenException');
     expect(get.message).toMatch(/\/dev\/GET\/@connections\/AAAAAAAAAAAAAA==/);
+  });
+});
+
+describe('@connections callers IAM does not know', () => {
+  const unknownConnection = '/dev/@connections/AAAAAAAAAAAAAA==';
+
+  it('answers an unsigned request 403 Missing Authentication Token, as API Gateway does', async () => {
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      const res = await fetch(`http://127.0.0.1:${stack.port}${unknownConnection}`, { method, body: method === 'POST' ? '{}' : undefined });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+      expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+    }
+  });
+
+  it('answers a request signed with a key no identity holds 403 UnrecognizedClientException', async () => {
+    const error = (await connectionsWithKey('a-developer')
+      .send(new DeleteConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==' }))
+      .catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode: number } };
+    expect(error.name).toBe('UnrecognizedClientException');
+    expect(error.$metadata.httpStatusCode).toBe(403);
+  });
+
+  it("lets the operator identity GET and DELETE a connection (the plan's operator policy), never POST to it", async () => {
+    const operator = connectionsWithKey(OPERATOR_ACCESS_KEY_ID);
+    const failure = (call: Promise<unknown>) => call.then(() => new Error('allowed'), (e: unknown) => e as Error);
+    // Allowed calls get past IAM to the connection, which is gone.
+    expect((await failure(operator.send(new GetConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==' })))).name).toBe('GoneException');
+    expect((await failure(operator.send(new DeleteConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==' })))).name).toBe('GoneException');
+    const post = await failure(operator.send(new PostToConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==', Data: Buffer.from('{}') })));
+    expect(post.name).toBe('ForbiddenException');
+    expect(post.message).toContain('assumed-role/wschat-dev-operator/operator is not authorized to perform: execute-api:ManageConnections');
   });
 });
 

@@ -10,6 +10,7 @@ import { virtualClock } from '../support/virtual-clock.ts';
 import { handshakeStatus } from '../support/ws-client.ts';
 import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
 import { useStack } from '../support/local-stack.ts';
+import { OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
 
 /** Buckets refill only when the test moves this clock: no handshake can race a refill on a busy machine. */
 const clock = virtualClock();
@@ -68,7 +69,7 @@ describe('the account request quota', () => {
       endpoint: `http://127.0.0.1:${stack.port}/${stack.stage}`,
       region: stack.region,
       maxAttempts: 1,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: { accessKeyId: OPERATOR_ACCESS_KEY_ID, secretAccessKey: 'local' },
     });
     const names: string[] = [];
     for (let i = 0; i < 25 && !names.includes('LimitExceededException'); i++) {

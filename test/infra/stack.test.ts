@@ -446,6 +446,21 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'download', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'upload', 'who']);
     });
 
+    it("gives operators one policy: Query on the slots table, GET and DELETE on this stage's @connections, never POST", () => {
+      const [, operator] = single(plan, 'aws_iam_policy', (p) => p.name === physical(stage, 'operator'), 'operator policy');
+      expect(JSON.parse(String(operator.policy))).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['execute-api:ManageConnections'],
+            Resource: [postArn.replace('/POST/', '/GET/'), postArn.replace('/POST/', '/DELETE/')],
+          },
+          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: tableArns.slots },
+        ],
+      });
+    });
+
     it("grants each function exactly its catalog DynamoDB actions, on its granted tables' (and indexes') ARNs only", () => {
       for (const { id, name, document } of policies) {
         expect(dynamodbViolations(document, FUNCTIONS[name!].tables, tableArns), `${id} (${name})`).toEqual([]);
@@ -477,7 +492,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
-    it('attaches only allowed AWS managed policies, each to a role trusted by its service, and defines no policies of its own', () => {
+    it('attaches only allowed AWS managed policies, each to a role trusted by its service, and defines no policies of its own but the operators\'', () => {
       for (const [id, attachment] of entries(plan, 'aws_iam_role_policy_attachment')) {
         const roleId = /^\$\{aws_iam_role\.([^.}]+)\.name\}$/.exec(String(attachment.role))?.[1];
         const role = plan.resource.aws_iam_role?.[roleId ?? ''];
@@ -486,7 +501,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         expect(managedPolicyViolations(String(attachment.policy_arn), service), id).toEqual([]);
       }
       expect(entries(plan, 'aws_iam_role_policy_attachment')).toHaveLength(config.manageApiGatewayAccount ? 1 : 0);
-      expect(entries(plan, 'aws_iam_policy')).toEqual([]);
+      // The operators' policy (its document is pinned above) is attached to their own principals, outside the stack.
+      expect(entries(plan, 'aws_iam_policy').map(([, p]) => p.name)).toEqual([physical(stage, 'operator')]);
       expect(entries(plan, 'aws_iam_policy_attachment')).toEqual([]);
     });
   });

@@ -17,6 +17,7 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_cognito_user_pool: 'name',
   aws_cognito_user_pool_client: 'name',
   aws_dynamodb_table: 'name',
+  aws_iam_policy: 'name',
   aws_iam_role: 'name',
   aws_lambda_function: 'function_name',
   // Bucket names are global: the stack names a prefix and S3 appends a unique suffix.
