@@ -6,6 +6,10 @@
  */
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { TABLES } from '../functions/catalog/tables.ts';
+
+/** A slot item names its holder by the connections table's key (functions/adapters/dynamodb-store.ts). */
+const SLOT_HOLDER = TABLES.connections.hashKey.name;
 
 export interface DisconnectUserOptions {
   readonly dynamodb: DynamoDBClient;
@@ -29,14 +33,18 @@ export async function disconnectUser(options: DisconnectUserOptions): Promise<Di
     const page = await options.dynamodb.send(
       new QueryCommand({
         TableName: options.slotsTable,
-        KeyConditionExpression: 'userId = :user',
+        KeyConditionExpression: '#user = :user',
+        ExpressionAttributeNames: { '#user': TABLES.slots.hashKey.name, '#holder': SLOT_HOLDER },
         ExpressionAttributeValues: { ':user': { S: options.user } },
-        ProjectionExpression: 'connectionId',
+        ProjectionExpression: '#holder',
         ConsistentRead: true,
         ExclusiveStartKey,
       }),
     );
-    for (const item of page.Items ?? []) if (item.connectionId?.S) connectionIds.push(item.connectionId.S);
+    for (const item of page.Items ?? []) {
+      const holder = item[SLOT_HOLDER]?.S;
+      if (holder) connectionIds.push(holder);
+    }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
 

@@ -89,6 +89,31 @@ function presenceRecord(item: Record<string, unknown> | undefined): PresenceReco
 
 const toSeconds = (ms: number) => Math.floor(ms / 1000);
 
+/**
+ * A slot item names the connection holding it by that connection's key in the connections table, so the holder's
+ * attribute is named as the catalog names that key.
+ */
+const SLOT_HOLDER = TABLES.connections.hashKey.name;
+/** `#user`, `#slot`, `#holder` and `#ttl` in the slots table's expressions, named as the catalog names them. */
+const SLOT_NAMES = {
+  '#user': TABLES.slots.hashKey.name,
+  '#slot': TABLES.slots.rangeKey.name,
+  '#holder': SLOT_HOLDER,
+  ...ttlName('slots'),
+} as const;
+
+interface SlotItem {
+  readonly slot: number;
+  readonly connectionId: string;
+  readonly expiresAt: number;
+}
+
+const slotItem = (item: Record<string, unknown>): SlotItem => ({
+  slot: item[TABLES.slots.rangeKey.name] as number,
+  connectionId: item[SLOT_HOLDER] as string,
+  expiresAt: item[TABLES.slots.ttlAttribute] as number,
+});
+
 /** The connection item's attribute holding a route's token bucket (its arrival time, epoch ms). */
 const routeBucketAttribute = (route: string) => `bucket:${route}`;
 
@@ -112,48 +137,49 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean> {
-    const holder = (slot: number, condition: string, values: Record<string, unknown>) =>
+    const holder = (slot: number, condition: string, names: Record<string, string>, values: Record<string, unknown>) =>
       conditional(
         this.db.send(
           new PutCommand({
             TableName: this.tables.slots,
             Item: {
-              userId: connection.userId,
-              slot,
-              connectionId: connection.connectionId,
-              expiresAt: connectionExpiresAt(connection.connectedAt),
+              ...keyOf('slots', connection.userId, slot),
+              [SLOT_HOLDER]: connection.connectionId,
+              [TABLES.slots.ttlAttribute]: connectionExpiresAt(connection.connectedAt),
             },
             ConditionExpression: condition,
+            ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
           }),
         ),
       );
-    const nowSeconds = Math.floor(nowMs / 1000);
+    const nowSeconds = toSeconds(nowMs);
     // One consistent read of the user's slots, then a write to a free one: a handshake costs O(1) writes, not one
     // per slot already held. Losing a race for a slot moves on to the next free one.
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.slots,
-        KeyConditionExpression: 'userId = :user AND #slot < :limit',
-        ExpressionAttributeNames: { '#slot': 'slot' },
+        KeyConditionExpression: '#user = :user AND #slot < :limit',
+        ExpressionAttributeNames: { '#user': SLOT_NAMES['#user'], '#slot': SLOT_NAMES['#slot'] },
         ExpressionAttributeValues: { ':user': connection.userId, ':limit': limit },
         ConsistentRead: true,
       }),
     );
-    const held = Items as { slot: number; connectionId: string; expiresAt: number }[];
+    const held = Items.map(slotItem);
     // TTL deletes lazily: an item past its expiry is free although it is still there.
-    const live = new Set(held.filter((item) => item.expiresAt > nowSeconds).map((item) => item.slot));
+    const live = new Set(held.filter((item) => !isExpired(item.expiresAt, nowMs)).map((item) => item.slot));
     for (let slot = 0; slot < limit; slot++) {
       if (live.has(slot)) continue;
-      if (await holder(slot, 'attribute_not_exists(userId) OR expiresAt <= :now', { ':now': nowSeconds })) return true;
+      const free = 'attribute_not_exists(#user) OR #ttl <= :now';
+      if (await holder(slot, free, { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] }, { ':now': nowSeconds })) return true;
     }
     // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
     // its slot is taken over, on the condition that nobody else took it over first.
     for (const item of held) {
       const { Item } = await this.db.send(
-        new GetCommand({ TableName: this.tables.connections, Key: { connectionId: item.connectionId }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tables.connections, Key: keyOf('connections', item.connectionId), ConsistentRead: true }),
       );
-      if (Item === undefined && (await holder(item.slot, 'connectionId = :stale', { ':stale': item.connectionId }))) return true;
+      if (Item === undefined && (await holder(item.slot, '#holder = :stale', { '#holder': SLOT_HOLDER }, { ':stale': item.connectionId }))) return true;
     }
     return false;
   }
@@ -162,20 +188,22 @@ export class DynamoChatStore implements ChatStore {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: this.tables.slots,
-        KeyConditionExpression: 'userId = :user',
-        FilterExpression: 'connectionId = :connection',
+        KeyConditionExpression: '#user = :user',
+        FilterExpression: '#holder = :connection',
+        ExpressionAttributeNames: { '#user': SLOT_NAMES['#user'], '#holder': SLOT_NAMES['#holder'] },
         ExpressionAttributeValues: { ':user': connection.userId, ':connection': connection.connectionId },
         ConsistentRead: true,
       }),
     );
-    for (const item of Items as { slot: number }[]) {
+    for (const item of Items.map(slotItem)) {
       // Only while it is still this connection's: a handshake may have taken the slot over already.
       await conditional(
         this.db.send(
           new DeleteCommand({
             TableName: this.tables.slots,
-            Key: { userId: connection.userId, slot: item.slot },
-            ConditionExpression: 'connectionId = :connection',
+            Key: keyOf('slots', connection.userId, item.slot),
+            ConditionExpression: '#holder = :connection',
+            ExpressionAttributeNames: { '#holder': SLOT_NAMES['#holder'] },
             ExpressionAttributeValues: { ':connection': connection.connectionId },
           }),
         ),
