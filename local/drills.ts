@@ -10,6 +10,7 @@ import { alarmById, type DrillFault } from '../dashboards/alarms.ts';
 import { ENV } from '../functions/catalog/env.ts';
 import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
 import { redriveFanoutDeadLetters } from '../ops/redrive-fanout.ts';
+import { connectionsPerUserInPlan, crowdUser } from './crowd.ts';
 import type { Fault } from './faults.ts';
 import { LIMITS } from './gateway/limits.ts';
 import { LOCAL_IDP } from './idp.ts';
@@ -145,15 +146,9 @@ class TrafficGenerator {
     private readonly room: string,
   ) {}
 
-  /**
-   * The token of the `index`th connection of a drill user: connections are spread over `<user>-0`, `<user>-1`,
-   * ..., each holding as many as the plan lets one user hold, so presence is announced once per user, not per
-   * connection, and the connections-per-user limit refuses none.
-   */
+  /** The token of the `index`th connection of a drill crowd (local/crowd.ts): `<user>-0`, `<user>-1`, ... */
   private async tokenOf(user: string, index: number): Promise<string> {
-    const perUser = Number(this.stack.functionEnvironment(functionNameInPlan(this.stack.plan, 'connect'))[ENV.connectionsPerUser]);
-    if (!(perUser > 0)) throw new Error(`the plan's connect function has no ${ENV.connectionsPerUser}`);
-    const name = `${user}-${Math.floor(index / perUser)}`;
+    const name = crowdUser(user, index, connectionsPerUserInPlan(this.stack));
     let token = this.tokens.get(name);
     if (!token) this.tokens.set(name, (token = await this.stack.idp.mint(name)));
     return token;

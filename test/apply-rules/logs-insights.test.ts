@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
+import { connectionsPerUserInPlan, crowdUser } from '../../local/crowd.ts';
 import { discoveredFields, runQuery, type LogEvent } from '../../local/observability/logs-insights.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, HandshakeRejected } from '../support/ws-client.ts';
@@ -144,9 +145,13 @@ describe('every saved query of the plan has answers on the local stack after tra
   it("slow-fanouts: a large room's fan-out, made in shards by the fan-out function, has a value in every column", { timeout: 240_000 }, async () => {
     const threshold = Number(stack.functionEnvironment('wschat-dev-send')[ENV.fanoutAsyncThreshold]);
     const sender = await joined('crowd-sender', 'crowd-room');
-    // One user's many connections fill the room above the async threshold without a presence storm, in batches.
+    // A crowd of users, each with as many connections as one user may hold, fills the room above the async
+    // threshold, in batches.
+    const perUser = connectionsPerUserInPlan(stack);
     for (let members = 1; members <= threshold; members += 10) {
-      await Promise.all(Array.from({ length: Math.min(10, threshold + 1 - members) }, () => joined('crowd', 'crowd-room')));
+      await Promise.all(
+        Array.from({ length: Math.min(10, threshold + 1 - members) }, (_, i) => joined(crowdUser('crowd', members - 1 + i, perUser), 'crowd-room')),
+      );
     }
     stack.faults.inject({ kind: 'slow-fanout', delayMs: 1200 });
     try {

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
+import { connectionsPerUserInPlan, crowdUser } from '../../local/crowd.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
@@ -26,6 +27,7 @@ let alice: ChatClient;
 let bob: ChatClient;
 let dave: ChatClient;
 let crowd: ChatClient[];
+let crowdUsers: string[];
 let threshold: number;
 let shardSize: number;
 
@@ -36,10 +38,15 @@ beforeAll(async () => {
   alice = await joined('alice');
   bob = await joined('bob');
   dave = await joined('dave');
-  // One user's many connections fill the room without a presence storm; in batches, as a 2-core machine can take.
+  // A crowd of users, each with as many connections as one user may hold, fills the room; in batches, as a 2-core
+  // machine can take.
+  const perUser = connectionsPerUserInPlan(stack);
   crowd = [];
   const fill = threshold + 1 - 3;
-  for (let i = 0; i < fill; i += 10) crowd.push(...(await Promise.all(Array.from({ length: Math.min(10, fill - i) }, () => joined('crowd')))));
+  for (let i = 0; i < fill; i += 10) {
+    crowd.push(...(await Promise.all(Array.from({ length: Math.min(10, fill - i) }, (_, j) => joined(crowdUser('crowd', i + j, perUser))))));
+  }
+  crowdUsers = [...new Set(Array.from({ length: fill }, (_, i) => crowdUser('crowd', i, perUser)))];
 }, 180_000);
 
 describe('a room above the async threshold', () => {
@@ -65,7 +72,7 @@ describe('a room above the async threshold', () => {
     await bob.request({ action: 'send', room: ROOM, text: 'anyone still here?', clientMsgId: 'town-2' }, 'ack');
     await expect.poll(() => alice.ofType('presence').filter((f) => f.user === 'dave' && f.event === 'leave').length, { timeout: 30_000 }).toBe(1);
     const who = await alice.request({ action: 'who', room: ROOM }, 'who');
-    expect(who.members).toEqual(['alice', 'bob', 'crowd']);
+    expect(who.members).toEqual(['alice', 'bob', ...crowdUsers].sort());
     await expect.poll(() => metric('StaleConnectionsPruned'), { timeout: 10_000 }).toBe(1);
     // Everyone still there got the message once.
     await expect.poll(() => [alice, bob, ...crowd].filter((m) => messagesIn(m).length === 2).length, { timeout: 30_000 }).toBe(crowd.length + 2);
