@@ -63,6 +63,7 @@ export type DrillFault =
   | 'connections-api-error'
   | 'stale-connections'
   | 'forged-tokens'
+  | 'connection-flood'
   | 'fanout-crash'
   | 'dead-letters-aging'
   | 'dead-letter-queue-unreachable';
@@ -311,6 +312,18 @@ const ENTRIES = [
     periodSeconds: 300,
     evaluationPeriods: 1,
     drill: { fault: 'forged-tokens' },
+  },
+  {
+    id: 'connections-refused',
+    whatBroke: "Many handshakes are refused because their users already hold the stage's connections per user (a client leaking connections, or a script)",
+    scope: 'service',
+    // The refusals are the limit doing its job: the users refused still hold their other connections. Someone has
+    // to find the client or user behind them, but nobody is down.
+    severity: 'ticket',
+    rule: { kind: 'threshold', metric: custom('ConnectionsRefused', 'Sum'), comparison: 'GreaterThanThreshold', threshold: 50 },
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    drill: { fault: 'connection-flood' },
   },
   {
     id: 'jwks-refresh-failing',

@@ -73,7 +73,7 @@ export const DASHBOARD: readonly Section[] = [
   {
     title: 'Chat (business metrics)',
     widgets: [
-      { type: 'metric', title: 'Connections', scope: 'service', series: [business('ConnectionsOpened'), business('ConnectionsClosed'), business('ConnectAuthFailed')] },
+      { type: 'metric', title: 'Connections', scope: 'service', series: [business('ConnectionsOpened'), business('ConnectionsClosed'), business('ConnectAuthFailed'), business('ConnectionsRefused')] },
       { type: 'metric', title: 'Messages', scope: 'service', series: [business('MessagesReceived'), business('MessagesDelivered'), business('DeliveryFailed'), business('IdempotentReplay')] },
       { type: 'metric', title: 'Fan-out', scope: 'service', series: [business('FanoutDuration', 'p99'), business('FanoutRecipients'), business('FanoutShards'), business('StaleConnectionsPruned')] },
       {

@@ -43,6 +43,8 @@ interface DrillPlan {
    * ages past the alarm's threshold (compressed by the time scale) with no traffic at all.
    */
   readonly agesPastThreshold?: true;
+  /** The traffic is the fault (no stack fault to inject): clearing the fault stops the traffic. */
+  readonly trafficIsTheFault?: true;
 }
 
 const PLANS: Record<DrillFault, DrillPlan> = {
@@ -66,6 +68,9 @@ const PLANS: Record<DrillFault, DrillPlan> = {
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
   'stale-connections': { fault: () => ({ kind: 'lost-disconnects' }), traffic: 'vanishing-members' },
   'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens' },
+  // One user opening connection after connection (a client that never closes its old ones): once it holds the
+  // plan's connections per user, every handshake is refused.
+  'connection-flood': { fault: () => undefined, traffic: 'connection-flood', trafficIsTheFault: true },
   // Every shard of a large room crashes the fan-out function until Lambda's retries are spent and the shard
   // lands in the dead-letter queue; each send makes several shards, so sends are spaced out.
   'fanout-crash': {
@@ -92,7 +97,10 @@ const PLANS: Record<DrillFault, DrillPlan> = {
 
 const SOCKETS = 4;
 
-type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens';
+type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens' | 'connection-flood';
+
+/** Handshakes the connection-flood traffic attempts per tick, as its one user. */
+const FLOOD_HANDSHAKES_PER_TICK = 10;
 
 /** The runbook's mitigation: redrive the dead-letter queue into the (healthy again) fan-out function. */
 async function redriveDeadLetters(stack: LocalStack): Promise<void> {
@@ -137,6 +145,7 @@ class TrafficGenerator {
   private sent = 0;
   /** Set when the drill injects its fault: forged-token traffic is healthy pings until then. */
   private faulty = false;
+  private stopped = false;
   /** Tokens of the drill users, minted once each. */
   private readonly tokens = new Map<string, string>();
 
@@ -175,6 +184,14 @@ class TrafficGenerator {
       // Each batch is kept alive from the moment it has joined, not once the whole room is full.
       await this.joinMembers('drill-bot', threshold + 1 - this.sockets.length, this.sockets.length, this.extraMembers);
     }
+    if (this.kind === 'connection-flood') {
+      // The connections the flood gets before the limit holds stay open, kept alive like a leaking client's.
+      const ping = JSON.stringify({ action: 'ping' });
+      this.keepAlive = setInterval(() => {
+        for (const ws of [...this.sockets, ...this.extraMembers]) if (ws.readyState === WebSocket.OPEN) ws.send(ping);
+      }, LIMITS.idleMs / this.stack.timeScale / 2);
+    }
+    const flooder = this.kind === 'connection-flood' ? `${this.stack.url}?token=${await this.stack.idp.mint('drill-flooder')}` : '';
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
     this.tick = () => {
       const ws = this.sockets[this.sent++ % this.sockets.length] as WebSocket;
@@ -191,6 +208,10 @@ class TrafficGenerator {
         case 'forged-tokens':
           if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
           for (let i = 0; i < 5; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
+          return;
+        case 'connection-flood':
+          if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
+          for (let i = 0; i < FLOOD_HANDSHAKES_PER_TICK; i++) open(flooder).then((s) => this.keepOpen(s), () => undefined);
       }
     };
     this.everyMs = everyMs;
@@ -243,7 +264,14 @@ class TrafficGenerator {
     return members;
   }
 
+  /** Keeps a connection that opened while the traffic runs; one that opened after it stopped is closed. */
+  private keepOpen(ws: WebSocket): void {
+    if (this.stopped) ws.close();
+    else this.extraMembers.push(ws);
+  }
+
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.keepAlive);
     for (const ws of [...this.sockets, ...this.extraMembers]) ws.close();
@@ -406,6 +434,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
       await waitForIdle(stack, budget);
       traffic.resume();
     }
+    if (plan.trafficIsTheFault) traffic.stop();
     const mitigation = plan.mitigate ? repeatUntilStopped(() => (plan.mitigate as NonNullable<DrillPlan['mitigate']>)(stack), 1000) : undefined;
     const recoveredAfterMs = await waitForState(stack, alarmName, 'OK', budget).finally(() => mitigation?.stop());
     report(`${alarmName}: OK after ${recoveredAfterMs} ms`);

@@ -5,6 +5,8 @@ import { broadcastPresence } from './fanout.ts';
 
 /** A $connect refused: the user already holds the stage's connections per user. */
 export const TOO_MANY_CONNECTIONS = 'too-many-connections';
+/** The WARN line of a refused $connect. */
+export const CONNECTION_REFUSED_LOG = 'connection refused: too many connections';
 
 export async function openConnection(deps: Deps, caller: Caller): Promise<typeof TOO_MANY_CONNECTIONS | undefined> {
   // The item goes first: a slot whose holder has no item is taken to be abandoned and may be taken over.
@@ -17,6 +19,8 @@ export async function openConnection(deps: Deps, caller: Caller): Promise<typeof
   if (!(await deps.store.claimConnectionSlot(caller, deps.connectionsPerUser, caller.nowMs))) {
     await deps.store.deleteConnection(caller.connectionId);
     deps.telemetry.count('ConnectionsRefused');
+    // The line carries the userId (a correlation key): the connections-refused runbook counts refusals by it.
+    deps.telemetry.warn(CONNECTION_REFUSED_LOG, { connectionsPerUser: deps.connectionsPerUser });
     return TOO_MANY_CONNECTIONS;
   }
   deps.telemetry.count('ConnectionsOpened');

@@ -194,7 +194,6 @@ const LIFECYCLE_REFUSALS: Readonly<Record<typeof TOO_MANY_CONNECTIONS, number>> 
 };
 
 /** A handler for `$connect` / `$disconnect`: no frame, no reply; a refusal's status, or 500 on a failure. */
-
 export function lifecycleRoute(
   wiring: Wiring,
   useCase: (deps: Deps, caller: Caller) => Promise<keyof typeof LIFECYCLE_REFUSALS | undefined | void>,

@@ -197,7 +197,7 @@ export const STAGES = {
     // compress a minute into a second (four requests a period), so its traffic floor is 2 requests a minute.
     observability: {
       runbookBaseUrl: RUNBOOKS,
-      alarmThresholds: { 'auth-failures': 20 },
+      alarmThresholds: { 'auth-failures': 20, 'connections-refused': 20 },
       requirePageTarget: false,
       rateAlarmMinRequests: 2,
       lambdaConcurrencyQuota: 1000,

@@ -1,7 +1,7 @@
 /** Connections per user: slots claimed with conditional writes, freed on $disconnect, taken over when abandoned. */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConnection, openConnection, TOO_MANY_CONNECTIONS } from '../../functions/app/connections.ts';
+import { closeConnection, CONNECTION_REFUSED_LOG, openConnection, TOO_MANY_CONNECTIONS } from '../../functions/app/connections.ts';
 import type { Caller, Deps } from '../../functions/app/context.ts';
 import { MAX_CONNECTION_SECONDS } from '../../functions/domain/lifetime.ts';
 import { startDynamo, type TestDynamo } from '../support/dynamo.ts';
@@ -48,6 +48,8 @@ describe('connections per user', () => {
     expect(await connectionItem(fourth.connectionId)).toBeUndefined();
     expect(await slotsOf('quota-ann')).toEqual(opened.map((c) => c.connectionId).sort());
     expect(telemetry.counts.get('ConnectionsRefused')).toBeGreaterThanOrEqual(1);
+    // The refusal is logged (the line carries the userId as a correlation key) with the limit it hit.
+    expect(telemetry.warnings).toContainEqual({ message: CONNECTION_REFUSED_LOG, details: { connectionsPerUser: 3 } });
     // Another user is not affected.
     expect(await openConnection(deps, caller('quota-bea'))).toBeUndefined();
   });
