@@ -68,6 +68,7 @@ export const CUSTOM_METRICS = {
   },
   AttachmentsRefusedAlreadyAttached: { unit: 'Count', meaning: 'A send named an upload another message already carries (BAD_REQUEST).' },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
+  TypingNotRelayed: { unit: 'Count', meaning: "A typing event was not relayed: its room has more users than the stage's typingMaxMembers." },
 } as const satisfies Record<string, CustomMetric>;
 
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
 import type { GrantedRole, RoomSettings, Visibility } from '../domain/access.ts';
+import type { Counter } from '../domain/room-limits.ts';
 import { connectionExpiresAt, connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
 import { windowEndedBy, type SendRateLimit } from '../domain/rate-limit.ts';
@@ -113,6 +114,16 @@ const slotItem = (item: Record<string, unknown>): SlotItem => ({
   connectionId: item[SLOT_HOLDER] as string,
   expiresAt: item[TABLES.slots.ttlAttribute] as number,
 });
+
+/** The connection item's count of the rooms it is in. */
+const CONNECTION_ROOMS = 'roomCount';
+/**
+ * A room's count of users present is one item of the presence table, under a sort key no user id can take (user
+ * ids start with a letter or digit), not on the room item: every function that announces departures would need
+ * UpdateItem on the room item, which holds the room's visibility and owner only join may write.
+ */
+const ROOM_MEMBERS_KEY = '#members';
+const ROOM_MEMBERS = 'memberCount';
 
 /** The connection item's attribute holding a route's token bucket (its arrival time, epoch ms). */
 const routeBucketAttribute = (route: string) => `bucket:${route}`;
@@ -398,6 +409,70 @@ export class DynamoChatStore implements ChatStore {
             '(attribute_not_exists(lastTypingAt) OR lastTypingAt <= :cutoff)',
           ExpressionAttributeNames: { '#room': hashKey('memberships'), ...ttlName('memberships') },
           ExpressionAttributeValues: { ':now': nowMs, ':nowSeconds': toSeconds(nowMs), ':cutoff': nowMs - intervalMs },
+        }),
+      ),
+    );
+  }
+
+  /** The item a counter is kept on, and its attribute there. */
+  private counterAt(counter: Counter): { TableName: string; Key: Record<string, string | number>; attribute: string } {
+    return counter.of === 'connection-rooms'
+      ? { TableName: this.tables.connections, Key: keyOf('connections', counter.connectionId), attribute: CONNECTION_ROOMS }
+      : { TableName: this.tables.presence, Key: keyOf('presence', counter.room, ROOM_MEMBERS_KEY), attribute: ROOM_MEMBERS };
+  }
+
+  async takeCount(counter: Counter, limit: number, nowMs: number): Promise<boolean> {
+    const { attribute, ...item } = this.counterAt(counter);
+    const onConnection = counter.of === 'connection-rooms';
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          ...item,
+          // A connection item swept by TTL while its socket stayed open comes back with an expiry, never without:
+          // the idle expiry from now, as the route buckets restore it (the next ping or send moves it on).
+          UpdateExpression: onConnection ? 'ADD #count :one SET #ttl = if_not_exists(#ttl, :expiresAt)' : 'ADD #count :one',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': attribute, ...(onConnection ? ttlName('connections') : {}) },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ...(onConnection ? { ':expiresAt': connectionRecordExpiresAt(nowMs, nowMs) } : {}) },
+        }),
+      ),
+    );
+  }
+
+  async releaseCount(counter: Counter): Promise<void> {
+    const { attribute, ...item } = this.counterAt(counter);
+    await conditional(
+      this.db.send(
+        new UpdateCommand({
+          ...item,
+          UpdateExpression: 'ADD #count :minusOne',
+          ConditionExpression: '#count > :zero',
+          ExpressionAttributeNames: { '#count': attribute },
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        }),
+      ),
+    );
+  }
+
+  async readCount(counter: Counter): Promise<number> {
+    const { attribute, ...item } = this.counterAt(counter);
+    const { Item } = await this.db.send(
+      new GetCommand({ ...item, ProjectionExpression: '#count', ExpressionAttributeNames: { '#count': attribute }, ConsistentRead: true }),
+    );
+    return (Item?.[attribute] as number | undefined) ?? 0;
+  }
+
+  async resetCount(counter: Counter, seen: number, exact: number): Promise<boolean> {
+    const { attribute, ...item } = this.counterAt(counter);
+    return conditional(
+      this.db.send(
+        new UpdateCommand({
+          ...item,
+          UpdateExpression: 'SET #count = :exact',
+          // Only an item that exists (a counter never written reads as 0, and there is nothing to correct).
+          ConditionExpression: '#count = :seen',
+          ExpressionAttributeNames: { '#count': attribute },
+          ExpressionAttributeValues: { ':exact': exact, ':seen': seen },
         }),
       ),
     );

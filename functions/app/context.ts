@@ -2,6 +2,7 @@ import type { RoomScope } from '../domain/access.ts';
 import type { AttachmentPolicy } from '../domain/attachments.ts';
 import type { SendRateLimit } from '../domain/rate-limit.ts';
 import type { LargeRoomPolicy } from '../domain/fanout.ts';
+import type { RoomLimits } from '../domain/room-limits.ts';
 import type { RouteRate } from '../domain/token-bucket.ts';
 import type { AttachmentStorage, ChatStore, ConnectionNotifier, FanoutDispatcher, Telemetry } from './ports.ts';
 
@@ -26,6 +27,7 @@ export interface Deps {
   readonly sendRate: SendRateLimit;
   /** Open connections one user may hold; the next handshake is refused. */
   readonly connectionsPerUser: number;
+  readonly roomLimits: RoomLimits;
   /** The token bucket of the function's route on each connection; absent, the route is not limited per connection. */
   readonly routeRate?: RouteRate;
   readonly fanout: FanoutConfig;

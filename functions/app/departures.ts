@@ -14,6 +14,16 @@ export interface Removal {
 }
 
 /**
+ * Removes the connection from its user's presence in the room; true when the user is present no more, and then
+ * the room's count of users present goes down by one (domain/room-limits.ts).
+ */
+export async function leavePresence(store: ChatStore, room: string, userId: string, connectionId: string, nowMs: number): Promise<boolean> {
+  const departed = await store.removePresence(room, userId, connectionId, nowMs);
+  if (departed) await store.releaseCount({ of: 'room-members', room });
+  return departed;
+}
+
+/**
  * Removes a connection with its memberships and presence; used on $disconnect and when a post finds it gone.
  * Each removal is conditional, so when two requests remove the same connection only one of them reports the
  * departure.
@@ -32,7 +42,7 @@ export async function removeConnection(
   const departed = await Promise.all(
     rooms.map(async (room) => {
       await store.deleteMembership(room, gone.connectionId);
-      return store.removePresence(room, gone.userId, gone.connectionId, nowMs);
+      return leavePresence(store, room, gone.userId, gone.connectionId, nowMs);
     }),
   );
   return { removed, departures: rooms.filter((_, i) => departed[i]).map((room) => ({ room, userId: gone.userId })) };
@@ -51,6 +61,6 @@ export async function removeFromRoom(
 ): Promise<Removal> {
   const removed = await store.deleteConnection(gone.connectionId);
   await store.deleteMembership(room, gone.connectionId);
-  const departed = await store.removePresence(room, gone.userId, gone.connectionId, nowMs);
+  const departed = await leavePresence(store, room, gone.userId, gone.connectionId, nowMs);
   return { removed, departures: departed ? [{ room, userId: gone.userId }] : [] };
 }

@@ -1,5 +1,6 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import type { Counter } from '../domain/room-limits.ts';
 import type { GrantedRole, RoomSettings } from '../domain/access.ts';
 import type { AttachmentView, StoredUpload } from '../domain/attachments.ts';
 import type { FanoutShard } from '../domain/fanout.ts';
@@ -120,6 +121,17 @@ export interface ChatStore {
    * was, or when there is no live membership.
    */
   markTyping(room: string, connectionId: string, nowMs: number, intervalMs: number): Promise<boolean>;
+
+  /**
+   * Counters (domain/room-limits.ts), each on one item, changed by single-item conditional writes. `takeCount`
+   * adds one unless the counter is at `limit` (false then).
+   */
+  takeCount(counter: Counter, limit: number, nowMs: number): Promise<boolean>;
+  /** Takes one off, never below 0. */
+  releaseCount(counter: Counter): Promise<void>;
+  readCount(counter: Counter): Promise<number>;
+  /** Sets the counter to `exact` unless it changed since it read `seen`; false when it did. */
+  resetCount(counter: Counter, seen: number, exact: number): Promise<boolean>;
 
   /** Adds the connection to the user's presence in the room; true when the user was not present before. */
   addPresence(membership: Membership, nowMs: number): Promise<boolean>;

@@ -6,6 +6,7 @@ import { decideJoin, mayInvite, mayRemove, roleIn, roomInScope, type Role, type 
 import { ChatError } from '../domain/errors.ts';
 import type { InviteRequest, JoinRequest, RemoveRequest } from '../domain/protocol.ts';
 import type { Caller, Deps } from './context.ts';
+import { leavePresence } from './departures.ts';
 import { broadcastPresence, deliver } from './fanout.ts';
 
 /**
@@ -112,8 +113,9 @@ export async function removeUserFromRoom(deps: Deps, caller: Caller, req: Remove
   const memberships = (await deps.store.listMembers(req.room, caller.nowMs)).filter((m) => m.userId === req.user);
   const departures = await Promise.all(
     memberships.map(async (m) => {
-      await deps.store.deleteMembership(req.room, m.connectionId);
-      return deps.store.removePresence(req.room, req.user, m.connectionId, caller.nowMs);
+      // The membership's connection is in one room fewer (its own item; a gone connection has none to count on).
+      if (await deps.store.deleteMembership(req.room, m.connectionId)) await deps.store.releaseCount({ of: 'connection-rooms', connectionId: m.connectionId });
+      return leavePresence(deps.store, req.room, req.user, m.connectionId, caller.nowMs);
     }),
   );
   return {

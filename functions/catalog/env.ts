@@ -1,5 +1,6 @@
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../domain/attachments.ts';
 import { CONNECTIONS_PER_USER_BOUNDS, CONNECTIONS_PER_USER_DEFAULT } from '../domain/connection-quota.ts';
+import { ROOM_LIMIT_BOUNDS, ROOM_LIMITS_DEFAULT, type RoomLimits } from '../domain/room-limits.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
 import { ROUTE_RATE_BOUNDS, type RouteRate } from '../domain/token-bucket.ts';
@@ -21,6 +22,12 @@ export const ENV = {
   routeRateBurst: 'ROUTE_RATE_BURST',
   /** On the $connect function: the open connections one user may hold (default below). */
   connectionsPerUser: 'CONNECTIONS_PER_USER',
+  /** On the join function: rooms one connection may be in (default below). */
+  roomsPerConnection: 'ROOMS_PER_CONNECTION',
+  /** On the join function: users one room may hold (default below). */
+  membersPerRoom: 'MEMBERS_PER_ROOM',
+  /** On the typing function: the largest room typing events are relayed in (default below). */
+  typingMaxMembers: 'TYPING_MAX_MEMBERS',
   /** Optional on functions that fan out: `@connections` posts kept in flight at once (default below). */
   fanoutConcurrency: 'FANOUT_CONCURRENCY',
   /** On functions that broadcast: the fan-out function large rooms are handed to (absent: no async fan-out). */
@@ -65,6 +72,16 @@ function integerEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, boun
 
 export function connectionsPerUserFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return integerEnv(env, ENV.connectionsPerUser, CONNECTIONS_PER_USER_DEFAULT, CONNECTIONS_PER_USER_BOUNDS);
+}
+
+/** Each room limit the function's environment sets, the default for the others (each function gets its own). */
+export function roomLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RoomLimits {
+  const limit = (name: string, key: keyof RoomLimits) => integerEnv(env, name, ROOM_LIMITS_DEFAULT[key], ROOM_LIMIT_BOUNDS[key]);
+  return {
+    roomsPerConnection: limit(ENV.roomsPerConnection, 'roomsPerConnection'),
+    membersPerRoom: limit(ENV.membersPerRoom, 'membersPerRoom'),
+    typingMaxMembers: limit(ENV.typingMaxMembers, 'typingMaxMembers'),
+  };
 }
 
 export function fanoutConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {

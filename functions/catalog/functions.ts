@@ -65,6 +65,7 @@ function grants(...lists: readonly (readonly TableGrant[])[]): readonly TableGra
 const broadcastGrants: readonly TableGrant[] = [
   { table: 'connections', actions: ['DeleteItem'] },
   { table: 'memberships', actions: ['DeleteItem', 'Query'], indexes: ['byConnection'] },
+  // A departure also takes one off the room's count of users present, kept on the presence table.
   { table: 'presence', actions: ['UpdateItem'] },
 ];
 
@@ -113,11 +114,14 @@ export const FUNCTIONS = {
     timeoutSeconds: 10,
     memoryMb: 256,
     tables: grants(broadcastGrants, routeRateGrants, [
-      { table: 'memberships', actions: ['PutItem', 'Query'] },
+      // GetItem: whether the connection is in the room already (a rejoin takes no second place among its rooms).
+      { table: 'memberships', actions: ['GetItem', 'PutItem', 'Query'] },
       { table: 'messages', actions: ['Query'] },
       // GetItem reads the room's settings, UpdateItem creates them (conditionally); roles: the caller's grant.
       { table: 'rooms', actions: ['GetItem', 'UpdateItem'] },
       { table: 'roles', actions: ['GetItem'] },
+      // The room's count of users present (a full room is recounted before it refuses).
+      { table: 'presence', actions: ['GetItem'] },
     ]),
     manageConnections: true,
     broadcasts: true,
@@ -225,8 +229,12 @@ export const FUNCTIONS = {
     description: 'Relays a typing indicator to the other users of a room, at most one per connection every 2 s',
     timeoutSeconds: 10,
     memoryMb: 256,
-    // UpdateItem stamps lastTypingAt on the membership; GetItem tells a non-member from a dropped event.
-    tables: grants(broadcastGrants, routeRateGrants, [{ table: 'memberships', actions: ['UpdateItem', 'GetItem'] }]),
+    // UpdateItem stamps lastTypingAt on the membership; GetItem tells a non-member from a dropped event. The
+    // room's count of users (no relay above the stage's typingMaxMembers) is one read on the presence table.
+    tables: grants(broadcastGrants, routeRateGrants, [
+      { table: 'memberships', actions: ['UpdateItem', 'GetItem'] },
+      { table: 'presence', actions: ['GetItem'] },
+    ]),
     manageConnections: true,
     broadcasts: true,
     routeRateLimited: true,

@@ -48,7 +48,9 @@ export const TABLES = {
     rangeKey: { name: 'userId', type: 'S' },
     ttlAttribute: 'expiresAt',
     pointInTimeRecovery: false,
-    purpose: "One item per (room, user) listing the user's live connections there, so presence changes are decided once.",
+    purpose:
+      "One item per (room, user) listing the user's live connections there, so presence changes are decided once; " +
+      "and per room one item (userId '#members', which no user id can be) counting its users present.",
   },
   slots: {
     hashKey: { name: 'userId', type: 'S' },

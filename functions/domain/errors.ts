@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'ROOM_EXISTS'
   | 'NOT_FOUND'
   | 'UNSUPPORTED_TYPE'
+  | 'TOO_MANY_ROOMS'
+  | 'ROOM_FULL'
   | 'IN_PROGRESS'
   | 'RATE_LIMITED'
   | 'SESSION_EXPIRED'

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import {
   attachmentSettingsFromEnv,
   connectionsPerUserFromEnv,
+  roomLimitsFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
   largeRoomPolicyFromEnv,
@@ -83,6 +84,7 @@ export function createDeps(wiring: Wiring): Deps {
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
     connectionsPerUser: connectionsPerUserFromEnv(),
+    roomLimits: roomLimitsFromEnv(),
     routeRate: routeRateFromEnv(),
     fanout: fanoutFromEnv(wiring.dispatcher),
   };

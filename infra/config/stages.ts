@@ -9,6 +9,7 @@ import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../../functions/domain/attachments.ts';
 import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-quota.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
+import { ROOM_LIMIT_BOUNDS } from '../../functions/domain/room-limits.ts';
 import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
 import { ROUTE_RATE_BOUNDS, type RouteRate } from '../../functions/domain/token-bucket.ts';
@@ -72,6 +73,12 @@ export const RATE_LIMITED_ROUTES = (Object.keys(FUNCTIONS) as FunctionName[]).fi
 export interface ConnectionLimits {
   /** Open connections one user may hold; the next handshake is refused with 429 (env CONNECTIONS_PER_USER on $connect). */
   readonly connectionsPerUser: number;
+  /** Rooms one connection may be in; the next join is TOO_MANY_ROOMS (env ROOMS_PER_CONNECTION on join). */
+  readonly roomsPerConnection: number;
+  /** Users one room may hold; a join of one more is ROOM_FULL (env MEMBERS_PER_ROOM on join). */
+  readonly membersPerRoom: number;
+  /** Typing events are relayed only in rooms of at most this many users (env TYPING_MAX_MEMBERS on typing). */
+  readonly typingMaxMembers: number;
   /** Per-connection token bucket of each route but send (env ROUTE_RATE_* on its function). */
   readonly routeRates: Readonly<Record<RateLimitedRoute, RouteRate>>;
 }
@@ -168,6 +175,12 @@ const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const ATTACHMENT_TYPES = [...IMAGE_TYPES, 'application/pdf', 'text/plain'];
 const MB = 1024 * 1024;
 
+/**
+ * Rooms per connection and the typing cut-off, the same in every stage: a client joins the rooms its user has
+ * open (50 is a busy workspace, not a crawler), and typing is worth relaying to a conversation, not an auditorium.
+ */
+const ROOM_LIMITS = { roomsPerConnection: 50, typingMaxMembers: 100 };
+
 export const STAGES = {
   dev: {
     name: 'dev',
@@ -190,6 +203,9 @@ export const STAGES = {
     limits: {
       // A person's devices and tabs; a script opening more is refused at the handshake.
       connectionsPerUser: 10,
+      ...ROOM_LIMITS,
+      // Above the local load test's 500-member room.
+      membersPerRoom: 1000,
       routeRates: ROUTE_RATES,
     },
     tags: { owner: 'chat-team', 'cost-center': 'chat-dev' },
@@ -231,7 +247,7 @@ export const STAGES = {
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     attachments: { maxBytes: 25 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
-    limits: { connectionsPerUser: 10, routeRates: ROUTE_RATES },
+    limits: { connectionsPerUser: 10, ...ROOM_LIMITS, membersPerRoom: 10_000, routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
     observability: { runbookBaseUrl: RUNBOOKS, requirePageTarget: true, rateAlarmMinRequests: 50, lambdaConcurrencyQuota: 1000 },
     cost: { monthlyBudgetUsd: 2000 },
@@ -280,6 +296,13 @@ const tagValue = z
   .min(1, 'must not be empty')
   .max(256, 'must be at most 256 characters')
   .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, 'may only hold letters, digits, spaces and _ . : / = + - @');
+
+/** A whole number of `what` within a domain module's bounds. */
+const boundedInt = (bounds: { readonly min: number; readonly max: number }, what: string) =>
+  z
+    .int(`must be a whole number of ${what}`)
+    .min(bounds.min, `must be at least ${bounds.min}`)
+    .max(bounds.max, `must be at most ${bounds.max}`);
 
 const stageSchema: z.ZodType<StageConfig> = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be 1-10 lowercase letters or digits, starting with a letter'),
@@ -335,6 +358,9 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .int('must be a whole number of connections')
       .min(CONNECTIONS_PER_USER_BOUNDS.min, `must be at least ${CONNECTIONS_PER_USER_BOUNDS.min}`)
       .max(CONNECTIONS_PER_USER_BOUNDS.max, `must be at most ${CONNECTIONS_PER_USER_BOUNDS.max}`),
+    roomsPerConnection: boundedInt(ROOM_LIMIT_BOUNDS.roomsPerConnection, 'rooms'),
+    membersPerRoom: boundedInt(ROOM_LIMIT_BOUNDS.membersPerRoom, 'users'),
+    typingMaxMembers: boundedInt(ROOM_LIMIT_BOUNDS.typingMaxMembers, 'users'),
     routeRates: z.strictObject(
       Object.fromEntries(
         RATE_LIMITED_ROUTES.map((route) => [

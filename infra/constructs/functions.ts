@@ -157,6 +157,11 @@ export class ChatFunctions extends Construct {
       variables[ENV.attachmentInlineTypes] = attachments.inlineTypes.join(',');
     }
     if (name === 'connect') variables[ENV.connectionsPerUser] = String(stage.limits.connectionsPerUser);
+    if (name === 'join') {
+      variables[ENV.roomsPerConnection] = String(stage.limits.roomsPerConnection);
+      variables[ENV.membersPerRoom] = String(stage.limits.membersPerRoom);
+    }
+    if (name === 'typing') variables[ENV.typingMaxMembers] = String(stage.limits.typingMaxMembers);
     if (name === 'send') {
       variables[ENV.sendRateLimit] = String(stage.sendRate.maxSends);
       variables[ENV.sendRateWindowMs] = String(stage.sendRate.windowMs);

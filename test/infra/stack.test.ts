@@ -297,6 +297,15 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
+    it("gives join the stage's rooms per connection and users per room, typing its typing cut-off, and no other function any", () => {
+      for (const name of FUNCTION_NAMES) {
+        const variables = envOf(name);
+        const join = name === 'join' ? [String(config.limits.roomsPerConnection), String(config.limits.membersPerRoom)] : [undefined, undefined];
+        expect([variables[ENV.roomsPerConnection], variables[ENV.membersPerRoom]], name).toEqual(join);
+        expect(variables[ENV.typingMaxMembers], name).toBe(name === 'typing' ? String(config.limits.typingMaxMembers) : undefined);
+      }
+    });
+
     it('tells every function that broadcasts where large rooms go: the fan-out function, threshold and shard size', () => {
       for (const name of FUNCTION_NAMES) {
         const variables = envOf(name);
