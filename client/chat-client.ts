@@ -321,7 +321,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /**
    * Joins a room (again after every reconnect, resuming after the last delivered seq). With `backlog`, the
    * last `backlog` messages are delivered first. Resolves with the first joined frame; rejects when the server
-   * refuses the room for good (FORBIDDEN, ROOM_EXISTS), and then does not try again.
+   * refuses the room for good (FORBIDDEN, ROOM_EXISTS, TOO_MANY_ROOMS, ROOM_FULL), and then does not try again.
    */
   join(room: string, options: JoinOptions = {}): Promise<JoinedRoom> {
     if (this.currentState === 'closed') return Promise.reject(closedError());
