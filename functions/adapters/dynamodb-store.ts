@@ -103,6 +103,13 @@ const SLOT_NAMES = {
   ...ttlName('slots'),
 } as const;
 
+/** A stable index below `n` for `text` (FNV-1a): spreads racing writers over a list without coordination. */
+function spreadIndex(text: string, n: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % n;
+}
+
 interface SlotItem {
   readonly slot: number;
   readonly connectionId: string;
@@ -179,18 +186,28 @@ export class DynamoChatStore implements ChatStore {
     const held = Items.map(slotItem);
     // TTL deletes lazily: an item past its expiry is free although it is still there.
     const live = new Set(held.filter((item) => !isExpired(item.expiresAt, nowMs)).map((item) => item.slot));
-    for (let slot = 0; slot < limit; slot++) {
-      if (live.has(slot)) continue;
-      const free = 'attribute_not_exists(#user) OR #ttl <= :now';
-      if (await holder(slot, free, { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] }, { ':now': nowSeconds })) return true;
+    const free = Array.from({ length: limit }, (_, slot) => slot).filter((slot) => !live.has(slot));
+    // Handshakes of one user racing each other start at different free slots (by their connection id), so they
+    // rarely lose a slot to each other: with one fixed order they would all write slot after slot in step.
+    const start = free.length ? spreadIndex(connection.connectionId, free.length) : 0;
+    for (let i = 0; i < free.length; i++) {
+      const slot = free[(start + i) % free.length] as number;
+      const empty = 'attribute_not_exists(#user) OR #ttl <= :now';
+      if (await holder(slot, empty, { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] }, { ':now': nowSeconds })) return true;
     }
     // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
-    // its slot is taken over, on the condition that nobody else took it over first.
-    for (const item of held) {
-      const { Item } = await this.db.send(
-        new GetCommand({ TableName: this.tables.connections, Key: keyOf('connections', item.connectionId), ConsistentRead: true }),
-      );
-      if (Item === undefined && (await holder(item.slot, '#holder = :stale', { '#holder': SLOT_HOLDER }, { ':stale': item.connectionId }))) return true;
+    // its slot is taken over, on the condition that nobody else took it over first. The holders' items are read
+    // at once: a refused handshake waits for one read, not one per slot.
+    const holders = await Promise.all(
+      held.map(async (item) => {
+        const { Item } = await this.db.send(
+          new GetCommand({ TableName: this.tables.connections, Key: keyOf('connections', item.connectionId), ConsistentRead: true }),
+        );
+        return { item, gone: Item === undefined };
+      }),
+    );
+    for (const { item } of holders.filter((h) => h.gone)) {
+      if (await holder(item.slot, '#holder = :stale', { '#holder': SLOT_HOLDER }, { ':stale': item.connectionId })) return true;
     }
     return false;
   }
