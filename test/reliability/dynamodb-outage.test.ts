@@ -14,10 +14,11 @@ it('survives a 5 s DynamoDB outage with retryable errors and no loss or duplicat
   const report = await runLoad({
     url: stack.url,
     tokenFor: (user) => stack.tokenFor(user),
-    clients: 40,
+    // Enough sends that a few dozen fall inside the outage; volume is the load test's job, not this one's.
+    clients: 20,
     rooms: 5,
-    bigRoomMembers: 15,
-    sends: 600,
+    bigRoomMembers: 8,
+    sends: 300,
     bigRoomShare: 0.2,
     spreadMs: 20_000,
     onTick: (elapsedMs) => {
@@ -34,7 +35,7 @@ it('survives a 5 s DynamoDB outage with retryable errors and no loss or duplicat
   expect(phase).toBe('after');
   expect(report.errorFrames.INTERNAL ?? 0).toBeGreaterThan(0);
   expect(report.violations).toEqual([]);
-  expect(report.acked).toBe(600);
+  expect(report.acked).toBe(300);
   // Nothing crashed: a new connection after the outage is accepted and answered.
   const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor('after-outage')));
   expect((await client.request({ action: 'ping' }, 'pong')).type).toBe('pong');
