@@ -12,7 +12,7 @@ const SLOW = [
   'test/local/chat-page.test.ts',
   'test/local/dashboard-page.test.ts',
   'test/reliability/shutdown.test.ts',
-  'test/drills/{api,dependencies,lambda}.test.ts',
+  'test/drills/{api,dead-letters,dependencies,lambda}.test.ts',
   'test/infra/synth.test.ts',
 ];
 const LOAD = 'test/reliability/load.test.ts';

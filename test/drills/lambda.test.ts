@@ -1,4 +1,4 @@
 import { drillSuite } from './drill-suite.ts';
 
-export const LAMBDA_DRILLS = ['lambda-errors', 'lambda-throttles', 'lambda-duration', 'fanout-dead-letters', 'fanout-dead-letter-age', 'lambda-destination-failures'];
+export const LAMBDA_DRILLS = ['lambda-errors', 'lambda-throttles', 'lambda-duration', 'lambda-destination-failures'];
 drillSuite(LAMBDA_DRILLS);
