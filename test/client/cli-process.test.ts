@@ -30,7 +30,8 @@ function chat(...args: string[]): ChatCli {
   return cli;
 }
 
-describe('npm run chat', () => {
+// Each test starts CLI processes (tsx, then a connect through cold functions): minutes on a busy machine.
+describe('npm run chat', { timeout: 240_000 }, () => {
   it('chats between two users: joins, presence, messages, who, and quitting', async () => {
     const bob = chat('--user', 'cli-bob', '--room', 'cli-room', '--url', stack.url);
     await bob.waitFor(/^\* joined cli-room \(only you here\)$/);

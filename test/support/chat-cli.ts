@@ -26,7 +26,9 @@ export function startChatCli(args: readonly string[]): ChatCli {
   return {
     child,
     lines,
-    async waitFor(pattern, timeoutMs = 15_000) {
+    // The deadline only bounds a real failure (a line arrives as soon as it is printed): a connect through three
+    // cold functions took over 15 s at load 25.
+    async waitFor(pattern, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const line = lines().find((l) => pattern.test(l));
