@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCoefficients, type Coefficients, type FixedResources } from '../../ops/cost/coefficients.ts';
+import { MEASURED_ROOM_SIZES, readCoefficients, type Coefficients, type FixedResources } from '../../ops/cost/coefficients.ts';
 import { parseTraffic, PRICES_FILE, render, UsageError } from '../../ops/cost/cli.ts';
 import { DEFAULT_PROFILE, fixedMonthlyCost, MINUTES_PER_MONTH, monthlyCost, monthlyWork, workInRoom, type Prices } from '../../ops/cost/model.ts';
 import { REPO_ROOT } from '../../local/paths.ts';
@@ -28,7 +28,7 @@ const NO_FIXED: FixedResources = {
 /** Work made up for the arithmetic: a send costs one message in and one out per member. */
 function coefficients(fixed: Partial<FixedResources> = {}): Coefficients {
   const room = (action: string, perMember: Record<string, number>) =>
-    Object.fromEntries([1, 100, 1000].map((size) => [`${action}.${size}`, Object.fromEntries(Object.entries(perMember).map(([k, v]) => [k, v * size]))]));
+    Object.fromEntries(MEASURED_ROOM_SIZES.map((size) => [`${action}.${size}`, Object.fromEntries(Object.entries(perMember).map(([k, v]) => [k, v * size]))]));
   return {
     about: 'test',
     measuredAt: { commit: '0'.repeat(40), date: '2026-12-03' },
