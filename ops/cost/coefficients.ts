@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const COEFFICIENTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'coefficients.json');
 
 /** Room sizes the room-wide actions are measured in: the model interpolates between them and extrapolates past the last. */
-export const MEASURED_ROOM_SIZES = [1, 100, 1000] as const;
+export const MEASURED_ROOM_SIZES = [1, 100, 300] as const;
 
 /**
  * What one action made AWS do, by series: `lambda.invocations.<function>`, `lambda.billedMs.<function>`,

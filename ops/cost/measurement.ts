@@ -6,6 +6,7 @@
  * (asynchronous fan-out shards included) has ended.
  */
 import WebSocket from 'ws';
+import { connectionsPerUserInPlan, crowdUser } from '../../local/crowd.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { MEASURED_ROOM_SIZES, type ActionMeasurement } from './coefficients.ts';
 
@@ -123,6 +124,7 @@ export async function measureActions(
   progress: (action: string, work: ActionMeasurement) => void = () => undefined,
 ): Promise<MeasurementRun> {
   const connections: Connection[] = [];
+  const perUser = connectionsPerUserInPlan(stack);
   const open = async (user: string) => {
     const connection = await Connection.open(`${stack.url}?token=${encodeURIComponent(await stack.idp.mint(user))}`);
     connections.push(connection);
@@ -144,10 +146,11 @@ export async function measureActions(
     for (const size of roomSizes) {
       const room = `room-${size}`;
       await sender.request({ action: 'join', room }, 'joined');
-      // One user's many connections fill the room without a presence storm, in batches a 2-core machine takes. A
-      // filling join that times out on a busy machine is tried again (a join is idempotent); measured ones are not.
-      const fill = async () => {
-        const member = await open(`crowd-${size}`);
+      // A crowd fills the room, each user with as many connections as the plan lets one user hold (fewer presence
+      // changes than one user per connection), in batches a 2-core machine takes. A filling join that times out on
+      // a busy machine is tried again (a join is idempotent); measured ones are not.
+      const fill = async (index: number) => {
+        const member = await open(crowdUser(`crowd-${size}`, index, perUser));
         for (let attempt = 1; ; attempt++) {
           try {
             return await member.request({ action: 'join', room }, 'joined');
@@ -157,7 +160,7 @@ export async function measureActions(
         }
       };
       for (let filled = 2; filled < size; filled += 10) {
-        await Promise.all(Array.from({ length: Math.min(10, size - filled) }, fill));
+        await Promise.all(Array.from({ length: Math.min(10, size - filled) }, (_, i) => fill(filled - 2 + i)));
       }
       // The room's last member: a user of their own, so their join and disconnect announce presence to the others.
       let newcomer!: Connection;
