@@ -155,9 +155,13 @@ class TrafficGenerator {
     private readonly room: string,
   ) {}
 
-  /** The token of the `index`th connection of a drill crowd (local/crowd.ts): `<user>-0`, `<user>-1`, ... */
+  /**
+   * The token of the `index`th connection of a drill crowd (local/crowd.ts): `<room>-<user>-0`, `<room>-<user>-1`, ...
+   * Each drill has its own users: the last drill's connections may still hold their slots (their $disconnect runs
+   * after the socket closes), and the per-user limit would refuse the next drill's handshakes with 429.
+   */
   private async tokenOf(user: string, index: number): Promise<string> {
-    const name = crowdUser(user, index, connectionsPerUserInPlan(this.stack));
+    const name = crowdUser(`${this.room}-${user}`, index, connectionsPerUserInPlan(this.stack));
     let token = this.tokens.get(name);
     if (!token) this.tokens.set(name, (token = await this.stack.idp.mint(name)));
     return token;
