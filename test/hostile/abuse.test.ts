@@ -3,37 +3,24 @@
  * of the dev plan whose join and leave buckets refill slowly (as an SRE's tfvars-free edit of the Terraform would
  * set them), so what the bucket admits does not depend on how fast this machine answers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
+import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
 import { ChatClient } from '../support/ws-client.ts';
 
 /** One token every 30 s after a burst of 5: a flood of this test's length gets at most a token or two back. */
 const SLOW = { ratePerSecond: 1 / 30, burst: 5 };
 
-let stack: EditedStack;
-const clients: ChatClient[] = [];
-
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  stack = await bootEditedStack((plan) => {
+const { stack, connect } = useStack(() =>
+  bootEditedStack((plan) => {
     for (const route of ['join', 'leave']) {
       const variables = (resourceOf(plan, 'aws_lambda_function', route).environment as { variables: Record<string, string> }).variables;
       variables[ENV.routeRatePerSecond] = String(SLOW.ratePerSecond);
       variables[ENV.routeRateBurst] = String(SLOW.burst);
     }
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
+  }),
+);
 
 /** RATE_LIMITED answers to frames of `route` (the message names the route). */
 const limitedOn = (client: ChatClient, route: string) =>

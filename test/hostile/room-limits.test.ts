@@ -4,33 +4,20 @@
  * users per room and whose typing function relays in rooms of at most 2 users (as an SRE's edit of the stage's
  * limits would render them), so the limits are reached in a few frames; the functions read them from the plan.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/catalog/env.ts';
-import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
+import { useStack } from '../support/local-stack.ts';
+import { bootEditedStack, resourceOf } from '../support/plan-copy.ts';
 import { itemCounts } from '../support/tables.ts';
 import { ChatClient, type Frame } from '../support/ws-client.ts';
 
-let stack: EditedStack;
-const clients: ChatClient[] = [];
-
-async function connect(user: string): Promise<ChatClient> {
-  const client = await ChatClient.connect(stack.wsUrl(await stack.tokenFor(user)));
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  stack = await bootEditedStack((plan) => {
+const { stack, connect } = useStack(() =>
+  bootEditedStack((plan) => {
     const variablesOf = (fn: string) => (resourceOf(plan, 'aws_lambda_function', fn).environment as { variables: Record<string, string> }).variables;
     Object.assign(variablesOf('join'), { [ENV.roomsPerConnection]: '3', [ENV.membersPerRoom]: '3' });
     variablesOf('typing')[ENV.typingMaxMembers] = '2';
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await stack?.close();
-});
+  }),
+);
 
 /** The reply to a join: `joined`, or the error frame for it. */
 async function join(client: ChatClient, room: string): Promise<Frame> {
