@@ -37,12 +37,14 @@ export type WorkerReply =
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const data = workerData as WorkerData;
+// The invocation's deadline is real time (the pool's): the remaining time must not move with a test's clock.
+const realNow = Date.now.bind(Date);
 if (data.clock) installFunctionClock(data.clock);
 let handler: Handler | undefined;
 
 /** Lambda's Init phase: it runs when the environment starts, before (and not counted in) any invocation's timeout. */
 async function init(): Promise<void> {
-  const started = Date.now();
+  const started = realNow();
   try {
     const dot = data.handler.lastIndexOf('.');
     const file = path.join(data.codeDir, `${data.handler.slice(0, dot)}.mjs`);
@@ -50,7 +52,7 @@ async function init(): Promise<void> {
     const fn = module[data.handler.slice(dot + 1)];
     if (typeof fn !== 'function') throw new Error(`${data.handler} is not a function in ${file}`);
     handler = fn as Handler;
-    parentPort?.postMessage({ kind: 'init', ok: true, initMs: Date.now() - started } satisfies WorkerReply);
+    parentPort?.postMessage({ kind: 'init', ok: true, initMs: realNow() - started } satisfies WorkerReply);
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     console.error(JSON.stringify({ level: 'ERROR', message: 'Init Error', errorType: e.name, errorMessage: e.message, stack: e.stack }));
@@ -71,7 +73,7 @@ parentPort?.on('message', async (message: InvokeMessage) => {
     logGroupName: data.logGroupName,
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, message.deadline - realNow()),
   };
   let reply: WorkerReply;
   try {

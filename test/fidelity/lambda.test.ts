@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFunction, bootEditedStack, resourceOf } from '../support/plan-copy.ts';
 import { useStack } from '../support/local-stack.ts';
+import { FunctionClock } from '../../local/lambda/function-clock.ts';
 
 let lambda: LambdaClient;
 const decoder = new TextDecoder();
@@ -57,6 +58,9 @@ async function invoke(functionName: string, payload: unknown, invocationType?: '
   return { status: out.StatusCode, functionError: out.FunctionError, payload: out.Payload?.length ? JSON.parse(decoder.decode(out.Payload)) : undefined };
 }
 
+/** The functions' clock, which one test moves: the time left must stay real time. */
+const functionClock = new FunctionClock();
+
 const { stack, connect } = useStack(() =>
   bootEditedStack(
     (plan, dir) => {
@@ -82,7 +86,7 @@ const { stack, connect } = useStack(() =>
       // The who route's function may not run at all.
       resourceOf(plan, 'aws_lambda_function', 'who').reserved_concurrent_executions = 0;
     },
-    { timeScale: TIME_SCALE },
+    { timeScale: TIME_SCALE, functionClock },
   ),
 );
 
@@ -110,6 +114,16 @@ describe('the context object', () => {
     expect(payload.context.functionName).toBe('wschat-dev-echo');
     expect(payload.context.invokedFunctionArn).toBe(`arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-echo`);
     // The 3 s deadline was set within the call, so at most the call's whole duration can have been used up.
+    expect(payload.context.remainingMs).toBeLessThanOrEqual(3000);
+    expect(payload.context.remainingMs).toBeGreaterThanOrEqual(3000 - elapsed);
+  });
+
+  it("counts the time left in real time when a test has moved the functions' clock", async () => {
+    functionClock.advance(3_600_000);
+    const before = Date.now();
+    const { payload } = await invoke('wschat-dev-echo', {});
+    const elapsed = Date.now() - before;
+    // Date in the function reads an hour ahead, but its deadline is as far away as without the move.
     expect(payload.context.remainingMs).toBeLessThanOrEqual(3000);
     expect(payload.context.remainingMs).toBeGreaterThanOrEqual(3000 - elapsed);
   });
