@@ -43,7 +43,7 @@ export const CUSTOM_METRICS = {
   },
   SessionsExpired: {
     unit: 'Count',
-    meaning: 'A connection whose token expired over 5 minutes before was refused with SESSION_EXPIRED and closed.',
+    meaning: 'A connection whose token expired over 5 minutes before was closed: refused with SESSION_EXPIRED, or by a fan-out instead of a post.',
   },
   RepliesTooLarge: {
     unit: 'Count',

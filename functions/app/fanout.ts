@@ -54,6 +54,7 @@ export async function deliver(
   const departures: Departure[] = [];
   const gone: Recipient[] = [];
   await forEachLimited(recipients, deps.fanout.concurrency, async (recipient) => {
+    if (recipient.sessionEndsAt !== undefined && recipient.sessionEndsAt * 1000 <= nowMs) return closeEndedSession(deps, room, recipient);
     const post = await postWithRetry(deps.notifier, recipient.connectionId, frame, hasTime);
     switch (post.outcome) {
       case 'delivered':
@@ -77,6 +78,19 @@ export async function deliver(
     }
   });
   return { delivered, pruned, failed, leftovers, departures, gone };
+}
+
+/**
+ * A member whose token expired over the grace period before gets no more of the room: its connection is closed
+ * (its $disconnect then cleans up) instead of posted to. A connection that only listens would otherwise keep
+ * reading for up to 2 hours after its token ended, since only a frame it sends is refused with SESSION_EXPIRED.
+ */
+async function closeEndedSession(deps: Deps, room: string, recipient: Recipient): Promise<void> {
+  try {
+    if (await deps.notifier.disconnect(recipient.connectionId)) deps.telemetry.count('SessionsExpired');
+  } catch (error) {
+    deps.telemetry.warn('could not close a connection whose session ended', { room, targetConnectionId: recipient.connectionId, error: String(error) });
+  }
 }
 
 /**
@@ -119,7 +133,7 @@ export async function fanOut(
 ): Promise<FanoutResult> {
   const started = Date.now();
   const members = (await deps.store.listMembers(room, nowMs)).filter((m) => m.userId !== audience.exceptUser);
-  const recipients = members.map(({ connectionId, userId }) => ({ connectionId, userId }));
+  const recipients = members.map(({ connectionId, userId, sessionEndsAt }) => ({ connectionId, userId, ...(sessionEndsAt === undefined ? {} : { sessionEndsAt }) }));
   const largeRooms = deps.fanout.largeRooms;
   if (isLargeRoom(recipients.length, largeRooms)) {
     const shards = cutShards(recipients, largeRooms.shardSize);

@@ -29,6 +29,8 @@ export interface Membership {
   readonly userId: string;
   readonly joinedAt: number;
   readonly expiresAt: number;
+  /** When the joining connection's session ends (its token's expiry plus grace, epoch seconds), if it has one. */
+  readonly sessionEndsAt?: number;
 }
 
 export interface StoredMessage {

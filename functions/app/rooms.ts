@@ -2,6 +2,7 @@ import { ChatError } from '../domain/errors.ts';
 import { memberPage, type MemberPage } from '../domain/frame-budget.ts';
 import { planHistoryQuery } from '../domain/history.ts';
 import { connectionExpiresAt } from '../domain/lifetime.ts';
+import { sessionEndsAt } from '../domain/session.ts';
 import { RESUME_HISTORY_LIMIT, TYPING_INTERVAL_MS } from '../domain/protocol-rules.ts';
 import { relaysTyping, type Counter } from '../domain/room-limits.ts';
 import {
@@ -50,6 +51,7 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
     userId: caller.userId,
     joinedAt: caller.nowMs,
     expiresAt: connectionExpiresAt(caller.connectedAt),
+    ...(caller.tokenExpiresAt === undefined ? {} : { sessionEndsAt: sessionEndsAt(caller.tokenExpiresAt) }),
   };
   await deps.store.putMembership(membership);
   const resume = req.afterSeq === undefined ? undefined : { room: req.room, afterSeq: req.afterSeq, limit: RESUME_HISTORY_LIMIT };

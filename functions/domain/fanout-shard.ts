@@ -9,6 +9,7 @@ import { ROOM_PATTERN, USER_ID_PATTERN } from './protocol-rules.ts';
 const recipient = z.object({
   connectionId: z.string().min(1).max(128),
   userId: z.string().regex(USER_ID_PATTERN),
+  sessionEndsAt: z.number().int().min(0).optional(),
 });
 
 /** The fan-out function's event. It comes from our own send path, but a bad one must fail loudly, not half-deliver. */

@@ -13,7 +13,7 @@ export interface LargeRoomPolicy {
 
 export const FANOUT_THRESHOLD_BOUNDS = { min: 1, max: 10_000 } as const;
 /**
- * 1,000 recipients keep a shard event near 150 KB (connection and user ids plus a 16 KB frame), under the
+ * 1,000 recipients keep a shard event near 180 KB (connection and user ids, session ends, a 16 KB frame), under the
  * 256 KB that asynchronous invocations were limited to before October 2025, whatever Region or quota applies.
  */
 export const FANOUT_SHARD_SIZE_BOUNDS = { min: 1, max: 1_000 } as const;
@@ -24,6 +24,11 @@ export const MAX_SHARD_CONTINUATIONS = 3;
 export interface Recipient {
   readonly connectionId: string;
   readonly userId: string;
+  /**
+   * When the connection's session ends (epoch seconds, domain/session.ts): a connection that only listens never
+   * sends the frame that would be refused with SESSION_EXPIRED, so the fan-out closes it instead of posting.
+   */
+  readonly sessionEndsAt?: number;
 }
 
 /** One invocation's worth of a room fan-out. */

@@ -5,7 +5,12 @@
  */
 export const SESSION_GRACE_SECONDS = 5 * 60;
 
+/** When (epoch seconds) the session of a connection whose token expires at `tokenExpiresAt` ends. */
+export function sessionEndsAt(tokenExpiresAt: number): number {
+  return tokenExpiresAt + SESSION_GRACE_SECONDS;
+}
+
 /** Whether a connection whose token expires at `tokenExpiresAt` (epoch seconds) must be closed at `nowMs`. */
 export function sessionEnded(tokenExpiresAt: number | undefined, nowMs: number): boolean {
-  return tokenExpiresAt !== undefined && (tokenExpiresAt + SESSION_GRACE_SECONDS) * 1000 <= nowMs;
+  return tokenExpiresAt !== undefined && sessionEndsAt(tokenExpiresAt) * 1000 <= nowMs;
 }

@@ -5,7 +5,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FANOUT_FUNCTION, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
+import { FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
@@ -185,8 +185,9 @@ export class ChatFunctions extends Construct {
       });
     }
     if (spec.manageConnections) {
-      const resources = FRAME_FUNCTIONS.has(name) ? [connections.postArn, connections.deleteArn] : connections.postArn;
-      statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: resources });
+      // DELETE as well: a frame route closes its own connection when its session has ended (SESSION_EXPIRED), and
+      // every fan-out closes members whose session has ended instead of posting to them (app/fanout.ts).
+      statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: [connections.postArn, connections.deleteArn] });
     }
     if (spec.attachments) {
       const { objectsArn, kmsKeyArn } = this.props.attachments;

@@ -8,6 +8,8 @@ import type { Caller } from '../../functions/app/context.ts';
 import { deliverShard, deliverToRoom, fanOut } from '../../functions/app/fanout.ts';
 import type { FanoutDispatcher } from '../../functions/app/ports.ts';
 import { MAX_SHARD_CONTINUATIONS, POST_RETRY, type FanoutShard } from '../../functions/domain/fanout.ts';
+import { parseFanoutShard } from '../../functions/domain/fanout-shard.ts';
+import { SESSION_GRACE_SECONDS } from '../../functions/domain/session.ts';
 import { joinRoom } from '../../functions/app/rooms.ts';
 import type { ServerFrame } from '../../functions/domain/protocol.ts';
 import { FAKE_CREDENTIALS, startDynamo, TEST_REGION, type TestDynamo } from '../support/dynamo.ts';
@@ -259,6 +261,42 @@ describe('fanOut', () => {
     expect(posts.map((p) => p.connectionId)).toEqual(['ok-live']);
   });
 
+  it("closes a member whose token ended over the grace period ago instead of posting to it; one whose session lasts gets the frame", async () => {
+    const { deps, telemetry } = setup();
+    const room = freshRoom();
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    // Joined with tokens: one expired (SESSION_GRACE_SECONDS + 1) s ago, one expiring 5 s ago (still in its grace).
+    const ended = { ...caller('bob', 'ok-ended'), tokenExpiresAt: nowSeconds - SESSION_GRACE_SECONDS - 1 };
+    const grace = { ...caller('cy', 'ok-grace'), tokenExpiresAt: nowSeconds - 5 };
+    for (const c of [ended, grace]) {
+      await openConnection(deps, c);
+      await joinRoom(deps, c, { room });
+    }
+    await connect(deps, 'ok-plain', 'alice', [room]);
+    posts.length = 0;
+
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 2, pruned: 0, failed: 0, ...none });
+    expect(posts.map((p) => `${p.method} ${p.connectionId}`).sort()).toEqual(['DELETE ok-ended', 'POST ok-grace', 'POST ok-plain']);
+    expect(telemetry.total('SessionsExpired')).toBe(1);
+  });
+
+  it('counts no ended session for a connection already gone, and warns without failing when the close fails', async () => {
+    const { deps, telemetry } = setup();
+    const room = freshRoom();
+    const long = Math.floor(Date.now() / 1000) - SESSION_GRACE_SECONDS - 60;
+    for (const id of ['gone-ended', 'broken-ended']) {
+      const c = { ...caller(id, id), tokenExpiresAt: long };
+      await openConnection(deps, c);
+      await joinRoom(deps, c, { room });
+    }
+    posts.length = 0;
+
+    expect(await fanOut(deps, room, frame(room), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0, ...none });
+    expect(posts.map((p) => `${p.method} ${p.connectionId}`).sort()).toEqual(['DELETE broken-ended', 'DELETE gone-ended']);
+    expect(telemetry.total('SessionsExpired')).toBe(0);
+    expect(telemetry.warnings).toEqual([expect.objectContaining({ message: 'could not close a connection whose session ended' })]);
+  });
+
   it('does nothing for an empty room', async () => {
     const { deps, telemetry } = setup();
     expect(await fanOut(deps, freshRoom('empty'), frame('empty'), Date.now())).toEqual({ delivered: 0, pruned: 0, failed: 0, ...none });
@@ -304,6 +342,28 @@ describe('large rooms', () => {
     expect(telemetry.total('FanoutShards')).toBe(3);
     expect(telemetry.total('FanoutRecipients')).toBe(5);
     expect(telemetry.total('MessagesDelivered')).toBe(0);
+  });
+
+  it("hands each recipient's session end to its shard, where the fan-out function closes it instead of posting", async () => {
+    const { deps, shards } = setupLargeRooms(1, 1);
+    const room = freshRoom('large');
+    const endedAt = Math.floor(Date.now() / 1000) - SESSION_GRACE_SECONDS - 1;
+    const c = { ...caller('dan', 'ok-shard-ended'), tokenExpiresAt: endedAt };
+    await openConnection(deps, c);
+    await joinRoom(deps, c, { room });
+    await connect(deps, 'ok-shard-plain', 'eve', [room]);
+    posts.length = 0;
+
+    await fanOut(deps, room, frame(room), Date.now());
+    const recipients = shards.flatMap((s) => s.recipients);
+    expect(recipients).toEqual(
+      expect.arrayContaining([
+        { connectionId: 'ok-shard-ended', userId: 'dan', sessionEndsAt: endedAt + SESSION_GRACE_SECONDS },
+        { connectionId: 'ok-shard-plain', userId: 'eve' },
+      ]),
+    );
+    for (const shard of shards) await deliverShard(deps, parseFanoutShard(JSON.parse(JSON.stringify(shard))), () => true);
+    expect(posts.map((p) => `${p.method} ${p.connectionId}`).sort()).toEqual(['DELETE ok-shard-ended', 'POST ok-shard-plain']);
   });
 
   it('delivers a room at the threshold itself', async () => {

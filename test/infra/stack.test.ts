@@ -445,14 +445,15 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       for (const { id, document } of policies) expect(wildcardResourceViolations(document), id).toEqual([]);
     });
 
-    it(`grants execute-api:ManageConnections only on this stage's POST @connections, and DELETE to the functions behind frame routes`, () => {
+    it(`grants execute-api:ManageConnections only on this stage's POST and DELETE @connections, to the functions that post`, () => {
       expect(postArn).toContain(`/${stage}/POST/@connections/*`);
       const deleteArn = postArn.replace('/POST/', '/DELETE/');
       for (const { id, name, document } of policies) {
-        const expected = FUNCTIONS[name!].manageConnections ? (FRAME_FUNCTIONS.has(name!) ? [postArn, deleteArn] : [postArn]) : undefined;
+        const expected = FUNCTIONS[name!].manageConnections ? [postArn, deleteArn] : undefined;
         expect(manageConnectionsViolations(document, expected), id).toEqual([]);
       }
-      expect([...FRAME_FUNCTIONS].sort()).toEqual(['default', 'download', 'history', 'invite', 'join', 'leave', 'ping', 'remove', 'send', 'typing', 'upload', 'who']);
+      // The functions that post are the frame routes, the fan-out function and $disconnect (a leave's presence).
+      expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].manageConnections && !FRAME_FUNCTIONS.has(name)).sort()).toEqual(['disconnect', 'fanout']);
     });
 
     it("gives operators one policy: Query on the slots table, GET and DELETE on this stage's @connections, never POST", () => {
