@@ -48,6 +48,7 @@ async function conditional(write: Promise<unknown>): Promise<boolean> {
 }
 
 type Schema<T extends TableKey> = (typeof TABLES)[T];
+type ConditionalWrite = PutCommand | UpdateCommand | DeleteCommand;
 /** The names of a table's key attributes and TTL attribute in the catalog. */
 type CatalogFields<T extends TableKey> =
   | Schema<T>['hashKey']['name']
@@ -141,6 +142,12 @@ export class DynamoChatStore implements ChatStore {
     private readonly tables: TableNames,
   ) {}
 
+  /** Sends a single-item conditional write: false when its condition did not hold (the one place that maps it). */
+  private writeIf(command: ConditionalWrite): Promise<boolean> {
+    // send() is typed per command class; only whether the condition held is read here.
+    return conditional(this.db.send(command as UpdateCommand));
+  }
+
   async putConnection(connection: ConnectionRecord): Promise<void> {
     await this.db.send(
       new PutCommand({ TableName: this.tables.connections, Item: { ...(connection satisfies ItemOf<'connections'>), lastSeen: connection.connectedAt } }),
@@ -156,21 +163,17 @@ export class DynamoChatStore implements ChatStore {
 
   async claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean> {
     const holder = (slot: number, condition: string, names: Record<string, string>, values: Record<string, unknown>) =>
-      conditional(
-        this.db.send(
-          new PutCommand({
-            TableName: this.tables.slots,
-            Item: {
-              ...keyOf('slots', connection.userId, slot),
-              [SLOT_HOLDER]: connection.connectionId,
-              [TABLES.slots.ttlAttribute]: connectionExpiresAt(connection.connectedAt),
-            },
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
+      this.writeIf(new PutCommand({
+        TableName: this.tables.slots,
+        Item: {
+          ...keyOf('slots', connection.userId, slot),
+          [SLOT_HOLDER]: connection.connectionId,
+          [TABLES.slots.ttlAttribute]: connectionExpiresAt(connection.connectedAt),
+        },
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }));
     const nowSeconds = toSeconds(nowMs);
     // One consistent read of the user's slots, then a write to a free one: a handshake costs O(1) writes, not one
     // per slot already held. Losing a race for a slot moves on to the next free one.
@@ -225,83 +228,67 @@ export class DynamoChatStore implements ChatStore {
     );
     for (const item of Items.map(slotItem)) {
       // Only while it is still this connection's: a handshake may have taken the slot over already.
-      await conditional(
-        this.db.send(
-          new DeleteCommand({
-            TableName: this.tables.slots,
-            Key: keyOf('slots', connection.userId, item.slot),
-            ConditionExpression: '#holder = :connection',
-            ExpressionAttributeNames: { '#holder': SLOT_NAMES['#holder'] },
-            ExpressionAttributeValues: { ':connection': connection.connectionId },
-          }),
-        ),
-      );
+      await this.writeIf(new DeleteCommand({
+        TableName: this.tables.slots,
+        Key: keyOf('slots', connection.userId, item.slot),
+        ConditionExpression: '#holder = :connection',
+        ExpressionAttributeNames: { '#holder': SLOT_NAMES['#holder'] },
+        ExpressionAttributeValues: { ':connection': connection.connectionId },
+      }));
     }
   }
 
   async touchConnection(connection: ConnectionIdentity, nowMs: number): Promise<void> {
     // Losing the condition means a later request already recorded a later lastSeen: nothing to do.
-    await conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.connections,
-          Key: keyOf('connections', connection.connectionId),
-          UpdateExpression: 'SET userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(lastSeen) OR lastSeen <= :now',
-          ExpressionAttributeNames: ttlName('connections'),
-          ExpressionAttributeValues: {
-            ':user': connection.userId,
-            ':connectedAt': connection.connectedAt,
-            ':now': nowMs,
-            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
-          },
-        }),
-      ),
-    );
+    await this.writeIf(new UpdateCommand({
+      TableName: this.tables.connections,
+      Key: keyOf('connections', connection.connectionId),
+      UpdateExpression: 'SET userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
+      ConditionExpression: 'attribute_not_exists(lastSeen) OR lastSeen <= :now',
+      ExpressionAttributeNames: ttlName('connections'),
+      ExpressionAttributeValues: {
+        ':user': connection.userId,
+        ':connectedAt': connection.connectedAt,
+        ':now': nowMs,
+        ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+      },
+    }));
   }
 
   async countSendInWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.connections,
-          Key: keyOf('connections', connection.connectionId),
-          UpdateExpression: 'SET sendCount = sendCount + :one',
-          ConditionExpression: 'sendWindowStart > :ended AND sendCount < :max',
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':ended': windowEndedBy(limit, nowMs),
-            ':max': limit.maxSends,
-          },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.connections,
+      Key: keyOf('connections', connection.connectionId),
+      UpdateExpression: 'SET sendCount = sendCount + :one',
+      ConditionExpression: 'sendWindowStart > :ended AND sendCount < :max',
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':ended': windowEndedBy(limit, nowMs),
+        ':max': limit.maxSends,
+      },
+    }));
   }
 
   async openSendWindow(connection: ConnectionIdentity, limit: SendRateLimit, nowMs: number): Promise<boolean> {
     // Opening a window is activity too (at most once per window, so it costs nothing extra): it refreshes
     // lastSeen and the expiry, and rewrites the identity in case the item expired while the socket stayed open.
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.connections,
-          Key: keyOf('connections', connection.connectionId),
-          UpdateExpression:
-            'SET sendWindowStart = :now, sendCount = :one, ' +
-            'userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
-          ConditionExpression: 'attribute_not_exists(sendWindowStart) OR sendWindowStart <= :ended',
-          ExpressionAttributeNames: ttlName('connections'),
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':now': nowMs,
-            ':user': connection.userId,
-            ':connectedAt': connection.connectedAt,
-            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
-            ':ended': windowEndedBy(limit, nowMs),
-          },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.connections,
+      Key: keyOf('connections', connection.connectionId),
+      UpdateExpression:
+        'SET sendWindowStart = :now, sendCount = :one, ' +
+        'userId = :user, connectedAt = :connectedAt, lastSeen = :now, #ttl = :expiresAt',
+      ConditionExpression: 'attribute_not_exists(sendWindowStart) OR sendWindowStart <= :ended',
+      ExpressionAttributeNames: ttlName('connections'),
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':now': nowMs,
+        ':user': connection.userId,
+        ':connectedAt': connection.connectedAt,
+        ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+        ':ended': windowEndedBy(limit, nowMs),
+      },
+    }));
   }
 
   async readSendWindow(connectionId: string): Promise<SendWindow | undefined> {
@@ -321,41 +308,33 @@ export class DynamoChatStore implements ChatStore {
     const names = { '#arrival': routeBucketAttribute(route) };
     const interval = tokenIntervalMs(rate);
     // A bucket in use with a token left: move its arrival time one interval on.
-    const counted = await conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.connections,
-          Key: keyOf('connections', connection.connectionId),
-          UpdateExpression: 'SET #arrival = #arrival + :interval',
-          ConditionExpression: '#arrival >= :now AND #arrival <= :latest',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':interval': interval, ':now': nowMs, ':latest': latestAdmittedArrival(rate, nowMs) },
-        }),
-      ),
-    );
+    const counted = await this.writeIf(new UpdateCommand({
+      TableName: this.tables.connections,
+      Key: keyOf('connections', connection.connectionId),
+      UpdateExpression: 'SET #arrival = #arrival + :interval',
+      ConditionExpression: '#arrival >= :now AND #arrival <= :latest',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':interval': interval, ':now': nowMs, ':latest': latestAdmittedArrival(rate, nowMs) },
+    }));
     if (counted) return true;
     // A bucket that is full (or new): this request is the first of a new burst. The identity is written only
     // where missing, so an item swept while the socket stayed open comes back as one that expires.
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.connections,
-          Key: keyOf('connections', connection.connectionId),
-          UpdateExpression:
-            'SET #arrival = :next, userId = if_not_exists(userId, :user), ' +
-            'connectedAt = if_not_exists(connectedAt, :connectedAt), #ttl = if_not_exists(#ttl, :expiresAt)',
-          ConditionExpression: 'attribute_not_exists(#arrival) OR #arrival < :now',
-          ExpressionAttributeNames: { ...names, ...ttlName('connections') },
-          ExpressionAttributeValues: {
-            ':next': nowMs + interval,
-            ':now': nowMs,
-            ':user': connection.userId,
-            ':connectedAt': connection.connectedAt,
-            ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
-          },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.connections,
+      Key: keyOf('connections', connection.connectionId),
+      UpdateExpression:
+        'SET #arrival = :next, userId = if_not_exists(userId, :user), ' +
+        'connectedAt = if_not_exists(connectedAt, :connectedAt), #ttl = if_not_exists(#ttl, :expiresAt)',
+      ConditionExpression: 'attribute_not_exists(#arrival) OR #arrival < :now',
+      ExpressionAttributeNames: { ...names, ...ttlName('connections') },
+      ExpressionAttributeValues: {
+        ':next': nowMs + interval,
+        ':now': nowMs,
+        ':user': connection.userId,
+        ':connectedAt': connection.connectedAt,
+        ':expiresAt': connectionRecordExpiresAt(connection.connectedAt, nowMs),
+      },
+    }));
   }
 
   async readRouteArrival(connectionId: string, route: string): Promise<number | undefined> {
@@ -414,21 +393,17 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async markTyping(room: string, connectionId: string, nowMs: number, intervalMs: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.memberships,
-          Key: keyOf('memberships', room, connectionId),
-          UpdateExpression: 'SET lastTypingAt = :now',
-          // Never creates a membership: an absent or expired one fails the condition like a too-early event.
-          ConditionExpression:
-            'attribute_exists(#room) AND #ttl > :nowSeconds AND ' +
-            '(attribute_not_exists(lastTypingAt) OR lastTypingAt <= :cutoff)',
-          ExpressionAttributeNames: { '#room': hashKey('memberships'), ...ttlName('memberships') },
-          ExpressionAttributeValues: { ':now': nowMs, ':nowSeconds': toSeconds(nowMs), ':cutoff': nowMs - intervalMs },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.memberships,
+      Key: keyOf('memberships', room, connectionId),
+      UpdateExpression: 'SET lastTypingAt = :now',
+      // Never creates a membership: an absent or expired one fails the condition like a too-early event.
+      ConditionExpression:
+        'attribute_exists(#room) AND #ttl > :nowSeconds AND ' +
+        '(attribute_not_exists(lastTypingAt) OR lastTypingAt <= :cutoff)',
+      ExpressionAttributeNames: { '#room': hashKey('memberships'), ...ttlName('memberships') },
+      ExpressionAttributeValues: { ':now': nowMs, ':nowSeconds': toSeconds(nowMs), ':cutoff': nowMs - intervalMs },
+    }));
   }
 
   /** The item a counter is kept on, and its attribute there. */
@@ -441,34 +416,26 @@ export class DynamoChatStore implements ChatStore {
   async takeCount(counter: Counter, limit: number, nowMs: number): Promise<boolean> {
     const { attribute, ...item } = this.counterAt(counter);
     const onConnection = counter.of === 'connection-rooms';
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          ...item,
-          // A connection item swept by TTL while its socket stayed open comes back with an expiry, never without:
-          // the idle expiry from now, as the route buckets restore it (the next ping or send moves it on).
-          UpdateExpression: onConnection ? 'ADD #count :one SET #ttl = if_not_exists(#ttl, :expiresAt)' : 'ADD #count :one',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': attribute, ...(onConnection ? ttlName('connections') : {}) },
-          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ...(onConnection ? { ':expiresAt': connectionRecordExpiresAt(nowMs, nowMs) } : {}) },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      ...item,
+      // A connection item swept by TTL while its socket stayed open comes back with an expiry, never without:
+      // the idle expiry from now, as the route buckets restore it (the next ping or send moves it on).
+      UpdateExpression: onConnection ? 'ADD #count :one SET #ttl = if_not_exists(#ttl, :expiresAt)' : 'ADD #count :one',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+      ExpressionAttributeNames: { '#count': attribute, ...(onConnection ? ttlName('connections') : {}) },
+      ExpressionAttributeValues: { ':one': 1, ':limit': limit, ...(onConnection ? { ':expiresAt': connectionRecordExpiresAt(nowMs, nowMs) } : {}) },
+    }));
   }
 
   async releaseCount(counter: Counter): Promise<void> {
     const { attribute, ...item } = this.counterAt(counter);
-    await conditional(
-      this.db.send(
-        new UpdateCommand({
-          ...item,
-          UpdateExpression: 'ADD #count :minusOne',
-          ConditionExpression: '#count > :zero',
-          ExpressionAttributeNames: { '#count': attribute },
-          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
-        }),
-      ),
-    );
+    await this.writeIf(new UpdateCommand({
+      ...item,
+      UpdateExpression: 'ADD #count :minusOne',
+      ConditionExpression: '#count > :zero',
+      ExpressionAttributeNames: { '#count': attribute },
+      ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+    }));
   }
 
   async readCount(counter: Counter): Promise<number> {
@@ -481,18 +448,14 @@ export class DynamoChatStore implements ChatStore {
 
   async resetCount(counter: Counter, seen: number, exact: number): Promise<boolean> {
     const { attribute, ...item } = this.counterAt(counter);
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          ...item,
-          UpdateExpression: 'SET #count = :exact',
-          // Only an item that exists (a counter never written reads as 0, and there is nothing to correct).
-          ConditionExpression: '#count = :seen',
-          ExpressionAttributeNames: { '#count': attribute },
-          ExpressionAttributeValues: { ':exact': exact, ':seen': seen },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      ...item,
+      UpdateExpression: 'SET #count = :exact',
+      // Only an item that exists (a counter never written reads as 0, and there is nothing to correct).
+      ConditionExpression: '#count = :seen',
+      ExpressionAttributeNames: { '#count': attribute },
+      ExpressionAttributeValues: { ':exact': exact, ':seen': seen },
+    }));
   }
 
   async addPresence(membership: Membership, nowMs: number): Promise<boolean> {
@@ -544,24 +507,20 @@ export class DynamoChatStore implements ChatStore {
   async createRoom(room: string, settings: RoomSettings, nowMs: number): Promise<boolean> {
     // One conditional write on one item decides every race between creators: DynamoDB applies them in turn.
     // lastSeq too: a room with messages from before rooms had settings exists (and is public).
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.rooms,
-          Key: keyOf('rooms', room),
-          UpdateExpression: settings.owner
-            ? 'SET visibility = :visibility, createdAt = :now, #owner = :owner'
-            : 'SET visibility = :visibility, createdAt = :now',
-          ConditionExpression: 'attribute_not_exists(visibility) AND attribute_not_exists(lastSeq)',
-          ExpressionAttributeValues: {
-            ':visibility': settings.visibility,
-            ':now': nowMs,
-            ...(settings.owner ? { ':owner': settings.owner } : {}),
-          },
-          ...(settings.owner ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.rooms,
+      Key: keyOf('rooms', room),
+      UpdateExpression: settings.owner
+        ? 'SET visibility = :visibility, createdAt = :now, #owner = :owner'
+        : 'SET visibility = :visibility, createdAt = :now',
+      ConditionExpression: 'attribute_not_exists(visibility) AND attribute_not_exists(lastSeq)',
+      ExpressionAttributeValues: {
+        ':visibility': settings.visibility,
+        ':now': nowMs,
+        ...(settings.owner ? { ':owner': settings.owner } : {}),
+      },
+      ...(settings.owner ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
+    }));
   }
 
   async readGrant(room: string, userId: string): Promise<GrantedRole | undefined> {
@@ -593,30 +552,22 @@ export class DynamoChatStore implements ChatStore {
 
   async advanceSeqHint(room: string, seq: number): Promise<void> {
     // Losing this race is fine: someone else already raised the counter at least as far.
-    await conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.rooms,
-          Key: keyOf('rooms', room),
-          UpdateExpression: 'SET lastSeq = :seq',
-          ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
-          ExpressionAttributeValues: { ':seq': seq },
-        }),
-      ),
-    );
+    await this.writeIf(new UpdateCommand({
+      TableName: this.tables.rooms,
+      Key: keyOf('rooms', room),
+      UpdateExpression: 'SET lastSeq = :seq',
+      ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
+      ExpressionAttributeValues: { ':seq': seq },
+    }));
   }
 
   async putMessageIfAbsent(message: StoredMessage): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new PutCommand({
-          TableName: this.tables.messages,
-          Item: { ...(message satisfies ItemOf<'messages'>) },
-          ConditionExpression: 'attribute_not_exists(#seq)',
-          ExpressionAttributeNames: { '#seq': messageSeq },
-        }),
-      ),
-    );
+    return this.writeIf(new PutCommand({
+      TableName: this.tables.messages,
+      Item: { ...(message satisfies ItemOf<'messages'>) },
+      ConditionExpression: 'attribute_not_exists(#seq)',
+      ExpressionAttributeNames: { '#seq': messageSeq },
+    }));
   }
 
   async getMessage(room: string, seq: number): Promise<StoredMessage | undefined> {
@@ -671,18 +622,14 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async claimSend(claim: SendClaim, nowMs: number): Promise<SendClaim | undefined> {
-    const created = await conditional(
-      this.db.send(
-        new PutCommand({
-          TableName: this.tables.idempotency,
-          Item: { ...(claim satisfies ItemOf<'idempotency'>) },
-          // An expired record may linger until TTL deletes it; it no longer counts.
-          ConditionExpression: 'attribute_not_exists(#key) OR #ttl <= :now',
-          ExpressionAttributeNames: { '#key': hashKey('idempotency'), ...ttlName('idempotency') },
-          ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
-        }),
-      ),
-    );
+    const created = await this.writeIf(new PutCommand({
+      TableName: this.tables.idempotency,
+      Item: { ...(claim satisfies ItemOf<'idempotency'>) },
+      // An expired record may linger until TTL deletes it; it no longer counts.
+      ConditionExpression: 'attribute_not_exists(#key) OR #ttl <= :now',
+      ExpressionAttributeNames: { '#key': hashKey('idempotency'), ...ttlName('idempotency') },
+      ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+    }));
     if (created) return undefined;
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tables.idempotency, Key: keyOf('idempotency', claim.key), ConsistentRead: true }),
@@ -691,18 +638,14 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async moveClaim(key: string, owner: string, seq: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.idempotency,
-          Key: keyOf('idempotency', key),
-          UpdateExpression: 'SET seq = :seq',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':seq': seq, ':owner': owner },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.idempotency,
+      Key: keyOf('idempotency', key),
+      UpdateExpression: 'SET seq = :seq',
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':seq': seq, ':owner': owner },
+    }));
   }
 
   async markFannedOut(key: string): Promise<void> {
@@ -719,66 +662,50 @@ export class DynamoChatStore implements ChatStore {
   }
 
   async takeOverClaim(previous: SendClaim, owner: string, leaseUntil: number): Promise<boolean> {
-    return conditional(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.idempotency,
-          Key: keyOf('idempotency', previous.key),
-          UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
-          ConditionExpression: '#owner = :previousOwner AND leaseUntil = :previousLease',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':lease': leaseUntil,
-            ':previousOwner': previous.owner,
-            ':previousLease': previous.leaseUntil,
-          },
-        }),
-      ),
-    );
+    return this.writeIf(new UpdateCommand({
+      TableName: this.tables.idempotency,
+      Key: keyOf('idempotency', previous.key),
+      UpdateExpression: 'SET #owner = :owner, leaseUntil = :lease',
+      ConditionExpression: '#owner = :previousOwner AND leaseUntil = :previousLease',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: {
+        ':owner': owner,
+        ':lease': leaseUntil,
+        ':previousOwner': previous.owner,
+        ':previousLease': previous.leaseUntil,
+      },
+    }));
   }
 
   async releaseClaim(key: string, owner: string): Promise<void> {
     // Losing the condition means another request took the claim over: it is theirs to finish.
-    await conditional(
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.tables.idempotency,
-          Key: keyOf('idempotency', key),
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      ),
-    );
+    await this.writeIf(new DeleteCommand({
+      TableName: this.tables.idempotency,
+      Key: keyOf('idempotency', key),
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': owner },
+    }));
   }
   async claimAttachment(record: AttachmentRecord): Promise<boolean> {
-    const put = conditional(
-      this.db.send(
-        new PutCommand({
-          TableName: this.tables.attachments,
-          Item: { ...(record satisfies ItemOf<'attachments'>) },
-          ConditionExpression: 'attribute_not_exists(#id)',
-          ExpressionAttributeNames: { '#id': hashKey('attachments') },
-        }),
-      ),
-    );
+    const put = this.writeIf(new PutCommand({
+      TableName: this.tables.attachments,
+      Item: { ...(record satisfies ItemOf<'attachments'>) },
+      ConditionExpression: 'attribute_not_exists(#id)',
+      ExpressionAttributeNames: { '#id': hashKey('attachments') },
+    }));
     if (await put) return true;
     // Another item holds it: the same send's earlier try (a retry) or another message.
     return (await this.getAttachment(record.attachmentId))?.attachedBy === record.attachedBy;
   }
 
   async releaseAttachment(attachmentId: string, attachedBy: string): Promise<void> {
-    await conditional(
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.tables.attachments,
-          Key: keyOf('attachments', attachmentId),
-          ConditionExpression: 'attachedBy = :by',
-          ExpressionAttributeValues: { ':by': attachedBy },
-        }),
-      ),
-    );
+    await this.writeIf(new DeleteCommand({
+      TableName: this.tables.attachments,
+      Key: keyOf('attachments', attachmentId),
+      ConditionExpression: 'attachedBy = :by',
+      ExpressionAttributeValues: { ':by': attachedBy },
+    }));
   }
 
   async getAttachment(attachmentId: string): Promise<AttachmentRecord | undefined> {
