@@ -297,6 +297,13 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
+    it("gives the send function, the only one that writes messages, the stage's message retention in seconds", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(envOf(name)[ENV.messageRetentionSeconds], name).toBe(name === 'send' ? String(config.messageRetentionDays * 24 * 60 * 60) : undefined);
+      }
+      expect(plan.resource.aws_dynamodb_table![tableIds.messages]!.ttl).toEqual({ attribute_name: 'expiresAt', enabled: true });
+    });
+
     it("gives join the stage's rooms per connection and users per room, typing its typing cut-off, and no other function any", () => {
       for (const name of FUNCTION_NAMES) {
         const variables = envOf(name);
