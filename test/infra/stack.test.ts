@@ -345,9 +345,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     const [queueId, queue] = single(plan, 'aws_sqs_queue', () => true, 'the fan-out dead letters');
     const queueArn = ref('aws_sqs_queue', queueId, 'arn');
 
-    it('keeps failed shards 14 days in an encrypted dead-letter queue', () => {
+    it("keeps failed shards in an encrypted dead-letter queue only as long as a redrive needs: the age alarm's hour, a weekend's ticket response and a day", () => {
       expect(queue.name).toBe(physical(stage, 'fanout-dead-letters'));
-      expect(queue.message_retention_seconds).toBe(14 * 24 * 60 * 60);
+      expect(queue.message_retention_seconds).toBe(3600 + 72 * 3600 + 24 * 3600);
       if (config.customerManagedKey) expect(queue.kms_master_key_id).toBe(kmsRef);
       else expect(queue.sqs_managed_sse_enabled).toBe(true);
     });
