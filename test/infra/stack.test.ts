@@ -463,8 +463,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].manageConnections && !FRAME_FUNCTIONS.has(name)).sort()).toEqual(['disconnect', 'fanout']);
     });
 
-    it("gives operators one policy: Query on the slots table, GET and DELETE on this stage's @connections, never POST", () => {
+    it("gives operators one policy: GET and DELETE on this stage's @connections (never POST), the slots query, and an erasure's scans and deletes", () => {
       const [, operator] = single(plan, 'aws_iam_policy', (p) => p.name === physical(stage, 'operator'), 'operator policy');
+      const [bucketId] = single(plan, 'aws_s3_bucket', (b) => (b.tags as Record<string, string> | undefined)?.bucket === 'attachments', 'attachment bucket');
       expect(JSON.parse(String(operator.policy))).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -473,7 +474,15 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
             Action: ['execute-api:ManageConnections'],
             Resource: [postArn.replace('/POST/', '/GET/'), postArn.replace('/POST/', '/DELETE/')],
           },
-          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: tableArns.slots },
+          { Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:DeleteItem'], Resource: tableArns.slots },
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
+            Resource: [tableArns.messages, tableArns.attachments, tableArns.memberships, tableArns.presence, tableArns.roles, tableArns.connections],
+          },
+          // Raising a room's seq counter past an erased message; no other write, no PutItem anywhere.
+          { Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: tableArns.rooms },
+          { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: `\${aws_s3_bucket.${bucketId}.arn}/rooms/*` },
         ],
       });
     });
