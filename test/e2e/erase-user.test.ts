@@ -38,13 +38,13 @@ interface Run {
 const attachmentBucket = () => String(stack.buckets.find((b) => b.name.startsWith('wschat-dev-attachments-'))?.name);
 const endpoint = () => `http://127.0.0.1:${stack.port}/${stack.stage}`;
 
-function admin(args: string[]): Promise<Run> {
+function admin(args: string[], accessKeyId = OPERATOR_ACCESS_KEY_ID): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsx, 'ops/admin-cli.ts', ...args], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
-        AWS_ACCESS_KEY_ID: OPERATOR_ACCESS_KEY_ID,
+        AWS_ACCESS_KEY_ID: accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
         AWS_REGION: stack.region,
         AWS_ENDPOINT_URL_DYNAMODB: stack.functionsDynamoEndpoint,
@@ -157,6 +157,20 @@ describe('admin erase-user', () => {
     await reader.connect();
     expect((await reader.join(room, { backlog: 10 })).lastSeq).toBe(6);
     await expect.poll(() => delivered.map((m) => m.text)).toEqual(['k1', 'k2', 'k3', 'k4']);
+  });
+
+  it('fails, erasing nothing, when its credentials are not the operator identity', async () => {
+    const target = await joined('erase-not-operator', 'erase-not-operator-room');
+    await sendText(target, 'erase-not-operator-room', 'stays');
+    const before = await itemsNaming('erase-not-operator');
+    expect(before.filter((item) => item.startsWith('messages:'))).toHaveLength(1);
+    const run = await admin(eraseArgs('erase-not-operator'), 'a-developer');
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/UnrecognizedClientException|security token/);
+    expect((await target.request({ action: 'ping' }, 'pong')).type).toBe('pong');
+    expect((await itemsNaming('erase-not-operator')).filter((item) => item.startsWith('messages:'))).toEqual(
+      before.filter((item) => item.startsWith('messages:')),
+    );
   });
 
   it.each([
