@@ -633,7 +633,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       case 'joined':
         return this.onJoined(frame);
       case 'history':
-        return this.onHistory(frame.room, frame.messages, frame.hasMore);
+        return this.onHistory(frame);
       case 'message':
         return this.onMessages(frame.room, [frame]);
       case 'ack':
@@ -681,14 +681,16 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.fill(room);
   }
 
-  private onHistory(roomName: string, messages: readonly MessageView[], hasMore: boolean): void {
+  private onHistory({ room: roomName, messages, hasMore, throughSeq }: Extract<ServerFrame, { type: 'history' }>): void {
     const room = this.rooms.get(roomName);
     if (!room) return;
     clearTimeout(room.historyTimer);
     room.historyTimer = undefined;
-    const last = messages.at(-1);
-    if (hasMore && last) room.sequencer.knowsOf(last.seq + 1);
     this.deliver(room.sequencer.accept(messages));
+    // Pages this client asks for start at its cursor (or an earlier one): what they lack up to throughSeq is gone.
+    if (throughSeq !== undefined) this.deliver(room.sequencer.completeThrough(throughSeq));
+    const last = throughSeq ?? messages.at(-1)?.seq;
+    if (hasMore && last !== undefined) room.sequencer.knowsOf(last + 1);
     this.fill(room);
   }
 

@@ -38,6 +38,23 @@ export class RoomSequencer {
     return this.drain();
   }
 
+  /**
+   * Records that every seq up to `seq` the room still has was accepted (an ascending history page complete through
+   * it): the others were expired or erased and are skipped, never waited for. Returns what became deliverable.
+   */
+  completeThrough(seq: number): MessageView[] {
+    this.knowsOf(seq);
+    if (this.delivered === undefined) return [];
+    const ready: MessageView[] = [];
+    for (; this.delivered < seq; this.delivered++) {
+      const next = this.waiting.get(this.delivered + 1);
+      if (!next) continue;
+      this.waiting.delete(next.seq);
+      ready.push(next);
+    }
+    return [...ready, ...this.drain()];
+  }
+
   /** Whether messages exist that have not been delivered: fetch history after lastDelivered. */
   isBehind(): boolean {
     return this.delivered !== undefined && this.newest > this.delivered;

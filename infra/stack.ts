@@ -18,6 +18,7 @@ import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
 import { OperatorAccess } from './constructs/operators.ts';
 import { ChatTables } from './constructs/tables.ts';
+import { TABLE_KEYS, type TableKey } from '../functions/catalog/tables.ts';
 
 export interface ChatStackProps {
   readonly stage: StageConfig;
@@ -69,7 +70,12 @@ export class ChatStack extends TerraformStack {
     fanout.configureInvocations(functions.functions.fanout);
     const accountId = accountIdFrom(this, fanout.deadLetterQueue.arn);
     const apiStage = api.connectRoutes(functions.functions);
-    new OperatorAccess(this, 'operators', { stage, connections: api.connections, slotsTableArn: tables.tables.slots.arn });
+    new OperatorAccess(this, 'operators', {
+      stage,
+      connections: api.connections,
+      tableArns: Object.fromEntries(TABLE_KEYS.map((key) => [key, tables.tables[key].arn])) as Record<TableKey, string>,
+      attachmentObjectsArn: attachments.objectsArn,
+    });
     customDomain?.serve(api.api, apiStage);
     const observability = new Observability(this, 'observability', {
       stage,

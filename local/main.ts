@@ -11,7 +11,9 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { STAGES, type StageName } from '../infra/config/stages.ts';
+import { SERVICE, STAGES, type StageName } from '../infra/config/stages.ts';
+import { OPERATOR_ACCESS_KEY_ID } from './iam.ts';
+import { LOCAL_SECRET_ACCESS_KEY } from './lambda/service-environment.ts';
 import { formatLogLine } from './log-format.ts';
 import { REPO_ROOT, STATE_DIR, synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
@@ -80,6 +82,12 @@ function runtimeMismatch(runtime: { plan: readonly string[]; local: string }): s
   return foreign.length === 0 ? '' : `\n  WARNING    the plan runs ${foreign.join(', ')} but this is Node ${runtime.local}: run through npm (npm start), which uses the Node of the "node" dev dependency`;
 }
 
+/** erase-user's bucket flag: the plan's attachment bucket, found by its name's prefix. */
+function attachmentsBucketFlag(buckets: readonly { readonly name: string }[]): string {
+  const bucket = buckets.find((b) => b.name.startsWith(`${SERVICE}-${stack.stage}-attachments-`));
+  return bucket ? ` [--attachments-bucket ${bucket.name}]` : '';
+}
+
 console.log(`
 running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   functions  ${stack.functions.length} (plan runtime ${stack.nodeRuntime.plan.join(', ')}; local workers on Node ${stack.nodeRuntime.local})${runtimeMismatch(stack.nodeRuntime)}
@@ -89,6 +97,7 @@ running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   faults     curl -X POST http://127.0.0.1:${stack.port}/_local/faults -H 'content-type: application/json' -d '{"kind":"function-crash","functionName":"wschat-dev-ping"}'
   tokens     npm run token -- <user>
   connect    wscat -c "${stack.url}?token=$(npm run -s token -- alice)"
+  admin      AWS_ACCESS_KEY_ID=${OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${LOCAL_SECRET_ACCESS_KEY} AWS_REGION=${stack.region} AWS_ENDPOINT_URL_DYNAMODB=${stack.functionsDynamoEndpoint} AWS_ENDPOINT_URL_S3=${stack.s3Endpoint} npm run admin -- <command> --user <user> --connections-endpoint http://127.0.0.1:${stack.port}/${stack.stage}${attachmentsBucketFlag(stack.buckets)}
 ${stack.url}`);
 
 let stopping = false;

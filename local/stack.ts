@@ -16,7 +16,7 @@ import { FaultController, faultsHandler } from './faults.ts';
 import { readApiModel } from './gateway/api-model.ts';
 import { Gateway } from './gateway/gateway.ts';
 import type { AccountQuotas } from './gateway/limits.ts';
-import { dynamodbAuthorizations, functionAccessKeyId, Iam } from './iam.ts';
+import { dynamodbAuthorizations, functionAccessKeyId, Iam, OPERATOR_ACCESS_KEY_ID } from './iam.ts';
 import { localEndpointGuard } from './local-endpoints.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
@@ -208,7 +208,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = new LocalS3({
     plan,
     directory: s3Directory,
-    accessKeyIds: plan.resources('aws_lambda_function').map((fn) => functionAccessKeyId(plan.resolve(String(fn.config.function_name)))),
+    // The operator identity deletes an erased user's files (npm run admin -- erase-user).
+    accessKeyIds: [
+      OPERATOR_ACCESS_KEY_ID,
+      ...plan.resources('aws_lambda_function').map((fn) => functionAccessKeyId(plan.resolve(String(fn.config.function_name)))),
+    ],
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
     onRefused: (code, message) => log('s3', `refused: ${code} ${message}`),
   });

@@ -25,6 +25,8 @@ export interface Deps {
   readonly telemetry: Telemetry;
   readonly newId: () => string;
   readonly sendRate: SendRateLimit;
+  /** How long a message is kept after it is sent (the send function's MESSAGE_RETENTION_SECONDS). */
+  readonly messageRetentionSeconds: number;
   /** Open connections one user may hold; the next handshake is refused. */
   readonly connectionsPerUser: number;
   readonly roomLimits: RoomLimits;

@@ -1,6 +1,8 @@
 import { ChatError } from '../domain/errors.ts';
+import { jsonBytes } from '../domain/frame-budget.ts';
 import { planHistoryQuery, toHistoryPage, type HistoryQuery } from '../domain/history.ts';
 import { IDEMPOTENCY_SECONDS, SEND_LEASE_MS } from '../domain/lifetime.ts';
+import { messageExpiresAt } from '../domain/retention.ts';
 import { messageFrame, messageView, type HistoryRequest, type MessageView, type SendRequest } from '../domain/protocol.ts';
 import { claimAttachments, resolveAttachments } from './attachments.ts';
 import type { Caller, Deps } from './context.ts';
@@ -91,6 +93,7 @@ export async function sendMessage(deps: Deps, caller: Caller, req: SendRequest):
       ts: caller.nowMs,
       clientMsgId: req.clientMsgId,
       ...(attachments.length ? { attachments } : {}),
+      expiresAt: messageExpiresAt(caller.nowMs, deps.messageRetentionSeconds),
     };
     if (await store.putMessageIfAbsent(message)) {
       await store.advanceSeqHint(req.room, seq);
@@ -148,16 +151,20 @@ export interface HistoryPage {
   readonly room: string;
   readonly messages: MessageView[];
   readonly hasMore: boolean;
+  /** Ascending pages: complete through this seq; a seq up to it that is not in the page was expired or erased. */
+  readonly throughSeq?: number;
 }
 
 export async function readHistory(deps: Deps, caller: Caller, req: HistoryRequest): Promise<HistoryPage> {
   const query = planHistoryQuery(req);
   await requireMembership(deps, caller, req.room);
-  return pageHistory(deps, req.room, query);
+  return pageHistory(deps, req.room, query, caller.nowMs);
 }
 
 /** One page of a room's history; the caller has checked membership (or just created it). */
-export async function pageHistory(deps: Deps, room: string, query: HistoryQuery): Promise<HistoryPage> {
+export async function pageHistory(deps: Deps, room: string, query: HistoryQuery, nowMs: number): Promise<HistoryPage> {
+  // Read before the query, so every seq up to it was stored by the time the query runs (domain/history.ts).
+  const newestSeq = query.direction === 'asc' ? await deps.store.readSeqHint(room) : 0;
   const items = await deps.store.queryMessages(room, {
     direction: query.direction,
     afterSeq: query.afterSeq,
@@ -166,6 +173,20 @@ export async function pageHistory(deps: Deps, room: string, query: HistoryQuery)
   });
   // Measured as they go on the wire: views, without the stored clientMsgId. A query DynamoDB cut at 1 MB holds far
   // more than the page's byte budget, so such a cut always shows up as a page cut short, with hasMore.
-  const page = toHistoryPage(query, items.map(messageView));
-  return { room, messages: page.messages, hasMore: page.hasMore };
+  const page = toHistoryPage(query, items, { nowMs, newestSeq }, (item) => jsonBytes(messageView(item)));
+  return {
+    room,
+    messages: page.messages.map(messageView),
+    hasMore: page.hasMore,
+    ...(page.throughSeq === undefined ? {} : { throughSeq: page.throughSeq }),
+  };
+}
+
+/**
+ * The room's newest seq: the highest stored, or the counter when retention or erasure deleted the newest messages
+ * (a client starting from a lower one would wait for seqs that exist no more).
+ */
+export async function newestSeq(deps: Deps, room: string): Promise<number> {
+  const [stored, counter] = await Promise.all([deps.store.lastSeq(room), deps.store.readSeqHint(room)]);
+  return Math.max(stored, counter);
 }

@@ -42,6 +42,8 @@ export interface StoredMessage {
   readonly ts: number;
   readonly clientMsgId: string;
   readonly attachments?: readonly AttachmentView[];
+  /** Epoch seconds: the stage's retention after `ts` (the table's TTL). Messages stored before retention have none. */
+  readonly expiresAt: number;
 }
 
 /** An upload a message carries: the attachments table's item. */
@@ -159,9 +161,11 @@ export interface ChatStore {
   advanceSeqHint(room: string, seq: number): Promise<void>;
   /** Writes the message at its seq; false when that seq is already taken. */
   putMessageIfAbsent(message: StoredMessage): Promise<boolean>;
+  /** The stored message, expired or not (a retried send replays its own message whatever its age). */
   getMessage(room: string, seq: number): Promise<StoredMessage | undefined>;
-  /** The highest seq stored in the room, 0 when it is empty. */
+  /** The highest seq stored in the room (expired or not), 0 when it is empty. */
   lastSeq(room: string): Promise<number>;
+  /** The stored messages in the range, expired ones included: the history page leaves them out (domain/history.ts). */
   queryMessages(room: string, range: MessageRange): Promise<StoredMessage[]>;
 
   /** Creates the claim unless a live one exists; returns the existing claim in that case. */

@@ -14,7 +14,7 @@ import {
 import type { Caller, Deps } from './context.ts';
 import { leavePresence } from './departures.ts';
 import { notAMember, requireMembership } from './membership.ts';
-import { pageHistory, type HistoryPage } from './messages.ts';
+import { newestSeq, pageHistory, type HistoryPage } from './messages.ts';
 import type { Membership } from './ports.ts';
 import { admitToRoom, forbidden, stillAdmitted } from './room-access.ts';
 
@@ -56,9 +56,9 @@ export async function joinRoom(deps: Deps, caller: Caller, req: JoinRequest): Pr
   await deps.store.putMembership(membership);
   const resume = req.afterSeq === undefined ? undefined : { room: req.room, afterSeq: req.afterSeq, limit: RESUME_HISTORY_LIMIT };
   const [lastSeq, members, resumed] = await Promise.all([
-    deps.store.lastSeq(req.room),
+    newestSeq(deps, req.room),
     deps.store.listMembers(req.room, caller.nowMs),
-    resume && pageHistory(deps, req.room, planHistoryQuery(resume)),
+    resume && pageHistory(deps, req.room, planHistoryQuery(resume), caller.nowMs),
   ]);
   // Presence is recorded last: if a read above fails, the client's retried join still finds the user absent
   // and the arrival is announced then.

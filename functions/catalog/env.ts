@@ -1,5 +1,6 @@
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../domain/attachments.ts';
 import { CONNECTIONS_PER_USER_BOUNDS, CONNECTIONS_PER_USER_DEFAULT } from '../domain/connection-quota.ts';
+import { MESSAGE_RETENTION_SECONDS_BOUNDS, MESSAGE_RETENTION_SECONDS_DEFAULT } from '../domain/retention.ts';
 import { ROOM_LIMIT_BOUNDS, ROOM_LIMITS_DEFAULT, type RoomLimits } from '../domain/room-limits.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS, type LargeRoomPolicy } from '../domain/fanout.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../domain/rate-limit.ts';
@@ -12,6 +13,8 @@ export const ENV = {
   jwtAudience: 'JWT_AUDIENCE',
   jwksUrl: 'JWKS_URL',
   stage: 'STAGE',
+  /** On the send function: seconds a message is kept (its TTL); the stage's retention (default below). */
+  messageRetentionSeconds: 'MESSAGE_RETENTION_SECONDS',
   /** Optional on the send function: sends one connection may make per window (default below). */
   sendRateLimit: 'SEND_RATE_LIMIT',
   /** Optional on the send function: the rate limit window in milliseconds (default below). */
@@ -68,6 +71,10 @@ function integerEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, boun
     throw new Error(`Environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`);
   }
   return value;
+}
+
+export function messageRetentionSecondsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return integerEnv(env, ENV.messageRetentionSeconds, MESSAGE_RETENTION_SECONDS_DEFAULT, MESSAGE_RETENTION_SECONDS_BOUNDS);
 }
 
 export function connectionsPerUserFromEnv(env: NodeJS.ProcessEnv = process.env): number {

@@ -211,6 +211,8 @@ export const FUNCTIONS = {
     tables: grants(routeRateGrants, [
       { table: 'memberships', actions: ['GetItem'] },
       { table: 'messages', actions: ['Query'] },
+      // The room's seq counter: an ascending page says through which seq it is complete (expired or erased seqs).
+      { table: 'rooms', actions: ['GetItem'] },
     ]),
     manageConnections: true,
     broadcasts: false,

@@ -79,8 +79,10 @@ export const TABLES = {
   messages: {
     hashKey: { name: 'room', type: 'S' },
     rangeKey: { name: 'seq', type: 'N' },
+    // The stage's message retention (infra/config/stages.ts): a message is gone once it passes.
+    ttlAttribute: 'expiresAt',
     pointInTimeRecovery: true,
-    purpose: 'Message history, keyed by room and a contiguous per-room sequence number.',
+    purpose: 'Message history, keyed by room and a per-room sequence number allocated contiguously; kept for the stage\'s retention.',
   },
   attachments: {
     hashKey: { name: 'attachmentId', type: 'S' },

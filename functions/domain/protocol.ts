@@ -180,7 +180,8 @@ export type ServerFrame =
   | { type: 'removed'; room: string; user?: string }
   | { type: 'ack'; room: string; clientMsgId: string; seq: number; id: string; ts: number }
   | ({ type: 'message' } & MessageView)
-  | { type: 'history'; room: string; messages: MessageView[]; hasMore: boolean }
+  /** `throughSeq` on ascending pages: seqs up to it that the page lacks were expired or erased (docs/protocol.md#retention). */
+  | { type: 'history'; room: string; messages: MessageView[]; hasMore: boolean; throughSeq?: number }
   | { type: 'who'; room: string; members: string[]; memberCount: number; hasMore: boolean; after?: string }
   | { type: 'presence'; room: string; user: string; event: PresenceEvent }
   | { type: 'typing'; room: string; user: string }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import {
   attachmentSettingsFromEnv,
   connectionsPerUserFromEnv,
+  messageRetentionSecondsFromEnv,
   roomLimitsFromEnv,
   ENV,
   fanoutConcurrencyFromEnv,
@@ -83,6 +84,7 @@ export function createDeps(wiring: Wiring): Deps {
     telemetry,
     newId: randomUUID,
     sendRate: sendRateLimitFromEnv(),
+    messageRetentionSeconds: messageRetentionSecondsFromEnv(),
     connectionsPerUser: connectionsPerUserFromEnv(),
     roomLimits: roomLimitsFromEnv(),
     routeRate: routeRateFromEnv(),

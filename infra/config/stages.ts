@@ -9,6 +9,7 @@ import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../../functions/domain/attachments.ts';
 import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-quota.ts';
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
+import { MESSAGE_RETENTION_DAYS_BOUNDS } from '../../functions/domain/retention.ts';
 import { ROOM_LIMIT_BOUNDS } from '../../functions/domain/room-limits.ts';
 import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
@@ -112,6 +113,11 @@ export interface StageConfig {
   readonly region: string;
   /** Retention of every log group of the stage (functions and API access logs). */
   readonly logRetentionDays: number;
+  /**
+   * Days a message is kept after it is sent (env MESSAGE_RETENTION_SECONDS on send, the messages table's TTL);
+   * history then starts after the expired ones (docs/protocol.md#retention).
+   */
+  readonly messageRetentionDays: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly throttle: StageThrottle;
   /** Per-route API Gateway metrics (a RouteKey dimension); CloudWatch bills each one. */
@@ -186,6 +192,8 @@ export const STAGES = {
     name: 'dev',
     region: 'us-east-1',
     logRetentionDays: 14,
+    // Test conversations, kept as long as a sprint's worth of debugging needs and no longer.
+    messageRetentionDays: 7,
     logLevel: 'DEBUG',
     throttle: { rateLimit: 100, burstLimit: 200, routes: { send: { rateLimit: 50, burstLimit: 100 } } },
     detailedMetrics: false,
@@ -225,6 +233,9 @@ export const STAGES = {
     name: 'prod',
     region: 'us-east-1',
     logRetentionDays: 90,
+    // A year of searchable chat history is what teams expect of a work chat; longer is data kept only to be
+    // erased later (and backups, PITR's 35 days, outlive it by at most that).
+    messageRetentionDays: 365,
     logLevel: 'INFO',
     throttle: {
       rateLimit: 1000,
@@ -310,6 +321,7 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
   logRetentionDays: z
     .number()
     .refine((days) => LOG_RETENTION_DAYS.includes(days), `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`),
+  messageRetentionDays: boundedInt(MESSAGE_RETENTION_DAYS_BOUNDS, 'days'),
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
   throttle: z
     .strictObject({

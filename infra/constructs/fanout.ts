@@ -3,6 +3,7 @@ import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/ind
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
+import { ALARMS } from '../../dashboards/alarms.ts';
 import { resourceName, type StageConfig } from '../config/stages.ts';
 
 /**
@@ -10,8 +11,24 @@ import { resourceName, type StageConfig } from '../config/stages.ts';
  * queue rather than pushed late (clients have resumed from history by then).
  */
 export const FANOUT_ASYNC_INVOKE = { maximumRetryAttempts: 2, maximumEventAgeSeconds: 900 } as const;
-/** SQS's longest retention: on-call has two weeks to read and redrive a failed shard. */
-const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+/** A ticket raised on a Friday evening is worked on Monday morning: the longest wait for a ticket's on-call. */
+export const TICKET_RESPONSE_SECONDS = 72 * 60 * 60;
+/** A day to find the cause, fix it and redrive (and redrive again when the first one fails). */
+export const REDRIVE_MARGIN_SECONDS = 24 * 60 * 60;
+
+/**
+ * A dead-lettered shard holds message texts and is worth redriving only while its readers have not resumed from
+ * history (hours), so the queue keeps it as long as a redrive can happen and no longer: the stage's
+ * `fanout-dead-letter-age` budget (when the ticket is raised), on-call's response to a ticket, and a margin.
+ */
+export function deadLetterRetentionSeconds(stage: StageConfig): number {
+  const ageAlarm = ALARMS.find((alarm) => alarm.id === 'fanout-dead-letter-age');
+  if (ageAlarm?.rule.kind !== 'threshold' || typeof ageAlarm.rule.threshold !== 'number') {
+    throw new Error('the alarm catalog has no fanout-dead-letter-age threshold in seconds to size the dead-letter queue by');
+  }
+  const budget = stage.observability.alarmThresholds?.[ageAlarm.id] ?? ageAlarm.rule.threshold;
+  return budget + TICKET_RESPONSE_SECONDS + REDRIVE_MARGIN_SECONDS;
+}
 
 export interface AsyncFanoutProps {
   readonly stage: StageConfig;
@@ -29,7 +46,7 @@ export class AsyncFanout extends Construct {
     super(scope, id);
     this.deadLetterQueue = new SqsQueue(this, 'dead-letters', {
       name: resourceName(props.stage, 'fanout-dead-letters'),
-      messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+      messageRetentionSeconds: deadLetterRetentionSeconds(props.stage),
       ...(props.kmsKeyArn ? { kmsMasterKeyId: props.kmsKeyArn } : { sqsManagedSseEnabled: true }),
     });
   }

@@ -5,6 +5,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
+import { retentionSecondsOfDays } from '../../functions/domain/retention.ts';
 import { FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
@@ -156,6 +157,8 @@ export class ChatFunctions extends Construct {
       variables[ENV.attachmentContentTypes] = attachments.contentTypes.join(',');
       variables[ENV.attachmentInlineTypes] = attachments.inlineTypes.join(',');
     }
+    // Only send writes messages, so only it stamps their expiry.
+    if (name === 'send') variables[ENV.messageRetentionSeconds] = String(retentionSecondsOfDays(stage.messageRetentionDays));
     if (name === 'connect') variables[ENV.connectionsPerUser] = String(stage.limits.connectionsPerUser);
     if (name === 'join') {
       variables[ENV.roomsPerConnection] = String(stage.limits.roomsPerConnection);

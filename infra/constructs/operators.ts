@@ -1,6 +1,7 @@
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy/index.js';
 import { Construct } from 'constructs';
 import { SERVICE, type StageConfig } from '../config/stages.ts';
+import type { TableKey } from '../../functions/catalog/tables.ts';
 import type { ConnectionsTarget } from './functions.ts';
 
 /** The managed policy operators of a stage are given; the local stack finds its operator identity's grants by it. */
@@ -11,30 +12,41 @@ export function operatorPolicyName(stageName: string): string {
 export interface OperatorAccessProps {
   readonly stage: StageConfig;
   readonly connections: ConnectionsTarget;
-  /** The `slots` table: one item per open connection, keyed by user, so a user's connections are one query. */
-  readonly slotsTableArn: string;
+  /** The tables' ARNs: `slots` (one item per open connection, keyed by user) and those an erasure reads or deletes. */
+  readonly tableArns: Readonly<Record<TableKey, string>>;
+  /** The attachment objects' ARN pattern (the key prefix): an erased user's files are deleted. */
+  readonly attachmentObjectsArn: string;
 }
 
+/** Tables an erasure scans for the user's items and deletes them from (ops/erase-user.ts). */
+export const ERASED_TABLES = ['messages', 'attachments', 'memberships', 'presence', 'roles', 'connections'] as const satisfies readonly TableKey[];
+
 /**
- * What an on-call operator needs to cut a user off (`npm run admin -- disconnect`), and nothing more: find the
- * user's connections (Query on the slots table), look a connection up (GET) and close it (DELETE) through
- * `@connections`. Never POST: an operator does not speak as the service; no other table, no writes. Attached to the
- * operators' own role or group outside this stack; the admin CLI (ops/admin-cli.ts) runs with it.
+ * What an operator needs for `npm run admin` (ops/admin-cli.ts), and nothing more:
+ * - cut a user off (`disconnect`): find the user's connections (Query on the slots table), look a connection up
+ *   (GET) and close it (DELETE) through `@connections`;
+ * - erase a user (`erase-user`): Scan the tables holding the user's items and DeleteItem them (and their slots),
+ *   raise a room's seq counter past an erased message (UpdateItem on rooms), and DeleteObject their files.
+ * Never POST: an operator does not speak as the service; no PutItem, no reads of other tables, nothing on the
+ * bucket but deleting under its key prefix. Attached to the operators' own role or group outside this stack.
  */
 export class OperatorAccess extends Construct {
   readonly policy: IamPolicy;
 
   constructor(scope: Construct, id: string, props: OperatorAccessProps) {
     super(scope, id);
-    const { stage, connections, slotsTableArn } = props;
+    const { stage, connections, tableArns, attachmentObjectsArn } = props;
     this.policy = new IamPolicy(this, 'operator', {
       name: operatorPolicyName(stage.name),
-      description: `Operators of ${stage.name}: look up and close WebSocket connections`,
+      description: `Operators of ${stage.name}: look up and close WebSocket connections, erase a user's data`,
       policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
           { Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: [connections.getArn, connections.deleteArn] },
-          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: slotsTableArn },
+          { Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:DeleteItem'], Resource: tableArns.slots },
+          { Effect: 'Allow', Action: ['dynamodb:Scan', 'dynamodb:DeleteItem'], Resource: ERASED_TABLES.map((table) => tableArns[table]) },
+          { Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: tableArns.rooms },
+          { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: attachmentObjectsArn },
         ],
       }),
     });

@@ -1,4 +1,5 @@
 /** Shared wiring for use-case tests: the real DynamoChatStore on dynalite, a recording Telemetry, callers. */
+import { MESSAGE_RETENTION_SECONDS_DEFAULT } from '../../functions/domain/retention.ts';
 import { ROOM_LIMITS_DEFAULT } from '../../functions/domain/room-limits.ts';
 import { CONNECTIONS_PER_USER_DEFAULT } from '../../functions/domain/connection-quota.ts';
 import { randomUUID } from 'node:crypto';
@@ -55,6 +56,7 @@ export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPo
     telemetry,
     newId: randomUUID,
     sendRate,
+    messageRetentionSeconds: MESSAGE_RETENTION_SECONDS_DEFAULT,
     connectionsPerUser: CONNECTIONS_PER_USER_DEFAULT,
     roomLimits: ROOM_LIMITS_DEFAULT,
     fanout: { concurrency: FANOUT_CONCURRENCY_DEFAULT },

@@ -71,7 +71,7 @@ describe('readHistory', () => {
     const tail = await readHistory(deps, reader, { room, afterSeq: 4, limit: 3 });
     expect(seqsOf(tail)).toEqual([5, 6, 7]);
     expect(tail.hasMore).toBe(false);
-    expect(await readHistory(deps, reader, { room, afterSeq: 7 })).toEqual({ room, messages: [], hasMore: false });
+    expect(await readHistory(deps, reader, { room, afterSeq: 7 })).toEqual({ room, messages: [], hasMore: false, throughSeq: 7 });
   });
 
   it('pages inside a window with both bounds', async () => {
@@ -98,6 +98,22 @@ describe('readHistory', () => {
     const other = freshRoom('empty');
     const c = await member(deps, other, 'dave');
     expect(await readHistory(deps, c, { room: other })).toEqual({ room: other, messages: [], hasMore: false });
+  });
+
+  it('stamps each message with the retention after its send, and leaves out those past it', async () => {
+    const minute: Deps = { ...deps, messageRetentionSeconds: 60 };
+    const retained = freshRoom('retained');
+    const sender = await member(minute, retained, 'erin');
+    const old = await sendMessage(minute, again(sender), { room: retained, text: 'old', clientMsgId: 'old' });
+    expect(old.message.expiresAt).toBe(Math.floor(old.message.ts / 1000) + 60);
+    const later = { ...again(sender), nowMs: old.message.ts + 60_000 };
+    await sendMessage(minute, later, { room: retained, text: 'new', clientMsgId: 'new' });
+    const page = await readHistory(minute, later, { room: retained, afterSeq: 0 });
+    expect(page).toEqual({ room: retained, messages: [expect.objectContaining({ seq: 2, text: 'new' })], hasMore: false, throughSeq: 2 });
+    expect(seqsOf(await readHistory(minute, later, { room: retained }))).toEqual([2]);
+    // A second before its expiry it is still there.
+    const before = { ...later, nowMs: later.nowMs - 1000 };
+    expect(seqsOf(await readHistory(minute, before, { room: retained, afterSeq: 0 }))).toEqual([1, 2]);
   });
 
   it('refuses a connection that is not a member', async () => {

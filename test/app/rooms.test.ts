@@ -121,8 +121,9 @@ describe('join with afterSeq', () => {
 
   it('returns an empty page when nothing is new (or the seq is beyond the room)', async () => {
     const { room } = await roomWith(2);
-    expect((await joinRoom(deps, caller('bob'), { room, afterSeq: 2 })).resumed).toEqual({ room, messages: [], hasMore: false });
-    expect((await joinRoom(deps, caller('bob'), { room, afterSeq: 99 })).resumed).toEqual({ room, messages: [], hasMore: false });
+    expect((await joinRoom(deps, caller('bob'), { room, afterSeq: 2 })).resumed).toEqual({ room, messages: [], hasMore: false, throughSeq: 2 });
+    // Complete through the cursor itself: the range after it holds nothing.
+    expect((await joinRoom(deps, caller('bob'), { room, afterSeq: 99 })).resumed).toEqual({ room, messages: [], hasMore: false, throughSeq: 99 });
   });
 
   it('returns at most 100 messages and says when more remain', async () => {

@@ -36,6 +36,8 @@ async function claimOf(key: string): Promise<SendClaim | undefined> {
 
 const seqsOf = (items: { seq: number }[]) => items.map((m) => m.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** An expiry no test outlives. */
+const FAR_FUTURE_S = Math.floor(Date.now() / 1000) + 24 * 60 * 60;
 
 describe('sendMessage', () => {
   it('refuses a connection that has not joined the room, storing nothing', async () => {
@@ -265,7 +267,7 @@ describe('sendMessage', () => {
       const room = freshRoom('stored');
       const alice = await member(deps, room, 'alice');
       await crashedClaim(room, 'alice', 'done', 1, Date.now() - 1);
-      const written: StoredMessage = { room, seq: 1, id: 'orig-id', user: 'alice', text: 't', ts: 1, clientMsgId: 'done' };
+      const written: StoredMessage = { room, seq: 1, id: 'orig-id', user: 'alice', text: 't', ts: 1, clientMsgId: 'done', expiresAt: FAR_FUTURE_S };
       expect(await store.putMessageIfAbsent(written)).toBe(true);
 
       expect(await sendMessage(deps, again(alice), { room, text: 't', clientMsgId: 'done' })).toEqual({
@@ -280,7 +282,7 @@ describe('sendMessage', () => {
   describe('with a counter hint behind the messages table', () => {
     async function seedWithoutHint(room: string, count: number) {
       for (let seq = 1; seq <= count; seq++) {
-        const m: StoredMessage = { room, seq, id: `seed-${seq}`, user: 'seed', text: 's', ts: seq, clientMsgId: `s${seq}` };
+        const m: StoredMessage = { room, seq, id: `seed-${seq}`, user: 'seed', text: 's', ts: seq, clientMsgId: `s${seq}`, expiresAt: FAR_FUTURE_S };
         expect(await store.putMessageIfAbsent(m)).toBe(true);
       }
     }

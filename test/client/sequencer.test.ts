@@ -32,6 +32,33 @@ describe('RoomSequencer', () => {
     expect(seqs(s.accept([m(4), m(4)]))).toEqual([4]);
   });
 
+  it('skips seqs a complete page lacks (expired or erased) and delivers the rest in order', () => {
+    const s = new RoomSequencer();
+    s.start(0);
+    s.knowsOf(9);
+    // A page complete through 6 holding 4 and 6: 1-3 expired, 5 erased.
+    expect(seqs(s.accept([m(4), m(6)]))).toEqual([]);
+    expect(seqs(s.completeThrough(6))).toEqual([4, 6]);
+    expect(s.lastDelivered).toBe(6);
+    expect(s.isBehind()).toBe(true);
+    // A live message that arrived beyond the page is delivered once the page's range is passed.
+    expect(seqs(s.accept([m(8)]))).toEqual([]);
+    expect(seqs(s.completeThrough(7))).toEqual([8]);
+    expect(s.isBehind()).toBe(true);
+    expect(seqs(s.accept([m(9)]))).toEqual([9]);
+    expect(s.isBehind()).toBe(false);
+  });
+
+  it('a complete page behind the cursor changes nothing, and one before the start only records the seq', () => {
+    const s = new RoomSequencer();
+    expect(s.completeThrough(5)).toEqual([]);
+    expect(s.lastDelivered).toBeUndefined();
+    s.start(3);
+    expect(s.isBehind()).toBe(true);
+    expect(s.completeThrough(2)).toEqual([]);
+    expect(s.lastDelivered).toBe(3);
+  });
+
   it('is behind while a gap is open or a seq is known that has not arrived', () => {
     const s = new RoomSequencer();
     expect(s.isBehind()).toBe(false);

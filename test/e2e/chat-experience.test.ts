@@ -172,14 +172,14 @@ describe('resume: join with afterSeq', () => {
     const before = reader.frames.length;
     reader.send({ action: 'join', room: 'res-1', afterSeq: 4 });
     const history = await reader.next((f) => f.type === 'history' && reader.frames.indexOf(f) >= before);
-    expect(history).toEqual({ type: 'history', room: 'res-1', messages: [], hasMore: false });
+    expect(history).toEqual({ type: 'history', room: 'res-1', messages: [], hasMore: false, throughSeq: 4 });
   });
 
   it('pages at 100 and says more remain', async () => {
     // Written straight to the table: sending 101 messages would only test the rate limit.
     const ts = Date.now();
     for (let seq = 1; seq <= 101; seq++) {
-      await directStore().putMessageIfAbsent({ room: 'res-2', seq, id: `id-${seq}`, user: 'wes', text: `m${seq}`, ts, clientMsgId: `s-${seq}` });
+      await directStore().putMessageIfAbsent({ room: 'res-2', seq, id: `id-${seq}`, user: 'wes', text: `m${seq}`, ts, clientMsgId: `s-${seq}`, expiresAt: Math.floor(ts / 1000) + 3600 });
     }
     const reader = await connect('rita');
     reader.send({ action: 'join', room: 'res-2', afterSeq: 0 });

@@ -37,6 +37,8 @@ describe('stage configuration', () => {
     ['a name other than its key', (s) => (s.name = 'develop'), 'dev.name'],
     ['a malformed region', (s) => (s.region = 'US East 1'), 'dev.region'],
     ['a retention CloudWatch does not offer', (s) => (s.logRetentionDays = 10), 'dev.logRetentionDays'],
+    ['messages kept no day at all', (s) => (s.messageRetentionDays = 0), 'dev.messageRetentionDays'],
+    ['a fractional message retention', (s) => (s.messageRetentionDays = 1.5), 'dev.messageRetentionDays'],
     ['an unknown log level', (s) => (s.logLevel = 'TRACE'), 'dev.logLevel'],
     ['a zero stage rate', (s) => (s.throttle.rateLimit = 0), 'dev.throttle.rateLimit'],
     ['a burst below the stage rate', (s) => (s.throttle.burstLimit = s.throttle.rateLimit - 1), 'dev.throttle.burstLimit'],

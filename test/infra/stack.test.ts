@@ -297,6 +297,13 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
+    it("gives the send function, the only one that writes messages, the stage's message retention in seconds", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(envOf(name)[ENV.messageRetentionSeconds], name).toBe(name === 'send' ? String(config.messageRetentionDays * 24 * 60 * 60) : undefined);
+      }
+      expect(plan.resource.aws_dynamodb_table![tableIds.messages]!.ttl).toEqual({ attribute_name: 'expiresAt', enabled: true });
+    });
+
     it("gives join the stage's rooms per connection and users per room, typing its typing cut-off, and no other function any", () => {
       for (const name of FUNCTION_NAMES) {
         const variables = envOf(name);
@@ -338,9 +345,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     const [queueId, queue] = single(plan, 'aws_sqs_queue', () => true, 'the fan-out dead letters');
     const queueArn = ref('aws_sqs_queue', queueId, 'arn');
 
-    it('keeps failed shards 14 days in an encrypted dead-letter queue', () => {
+    it("keeps failed shards in an encrypted dead-letter queue only as long as a redrive needs: the age alarm's hour, a weekend's ticket response and a day", () => {
       expect(queue.name).toBe(physical(stage, 'fanout-dead-letters'));
-      expect(queue.message_retention_seconds).toBe(14 * 24 * 60 * 60);
+      expect(queue.message_retention_seconds).toBe(3600 + 72 * 3600 + 24 * 3600);
       if (config.customerManagedKey) expect(queue.kms_master_key_id).toBe(kmsRef);
       else expect(queue.sqs_managed_sse_enabled).toBe(true);
     });
@@ -456,8 +463,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].manageConnections && !FRAME_FUNCTIONS.has(name)).sort()).toEqual(['disconnect', 'fanout']);
     });
 
-    it("gives operators one policy: Query on the slots table, GET and DELETE on this stage's @connections, never POST", () => {
+    it("gives operators one policy: GET and DELETE on this stage's @connections (never POST), the slots query, and an erasure's scans and deletes", () => {
       const [, operator] = single(plan, 'aws_iam_policy', (p) => p.name === physical(stage, 'operator'), 'operator policy');
+      const [bucketId] = single(plan, 'aws_s3_bucket', (b) => (b.tags as Record<string, string> | undefined)?.bucket === 'attachments', 'attachment bucket');
       expect(JSON.parse(String(operator.policy))).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -466,7 +474,15 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
             Action: ['execute-api:ManageConnections'],
             Resource: [postArn.replace('/POST/', '/GET/'), postArn.replace('/POST/', '/DELETE/')],
           },
-          { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: tableArns.slots },
+          { Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:DeleteItem'], Resource: tableArns.slots },
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
+            Resource: [tableArns.messages, tableArns.attachments, tableArns.memberships, tableArns.presence, tableArns.roles, tableArns.connections],
+          },
+          // Raising a room's seq counter past an erased message; no other write, no PutItem anywhere.
+          { Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: tableArns.rooms },
+          { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: `\${aws_s3_bucket.${bucketId}.arn}/rooms/*` },
         ],
       });
     });

@@ -20,7 +20,7 @@ function membership(room: string, connectionId: string, over: Partial<Membership
 }
 
 function message(room: string, seq: number, over: Partial<StoredMessage> = {}): StoredMessage {
-  return { room, seq, id: `id-${seq}`, user: 'alice', text: `text ${seq}`, ts: NOW + seq, clientMsgId: `c-${seq}`, ...over };
+  return { room, seq, id: `id-${seq}`, user: 'alice', text: `text ${seq}`, ts: NOW + seq, clientMsgId: `c-${seq}`, expiresAt: FUTURE_S, ...over };
 }
 
 // The same contract on both emulators: whatever one accepts and the other refuses is a finding, not noise.

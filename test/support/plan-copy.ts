@@ -97,6 +97,14 @@ export function addFunction(
 }
 
 /** A plan edit: the send function's rate-limit window set to `windowMs` (within SEND_RATE_BOUNDS). */
+/** Sets the send function's message retention, so a test's messages expire after `seconds` of its clock. */
+export function messageRetention(seconds: number): (plan: PlanJson) => void {
+  return (plan) => {
+    const send = resourceOf(plan, 'aws_lambda_function', 'send') as { environment: { variables: Record<string, string> } };
+    send.environment.variables[ENV.messageRetentionSeconds] = String(seconds);
+  };
+}
+
 export function sendRateWindow(windowMs: number): (plan: PlanJson) => void {
   return (plan) => {
     const send = resourceOf(plan, 'aws_lambda_function', 'send') as { environment: { variables: Record<string, string> } };
