@@ -18,6 +18,10 @@ export const CUSTOM_METRICS = {
   ConnectAuthFailed: { unit: 'Count', meaning: 'The authorizer rejected a token.' },
   MessagesReceived: { unit: 'Count', meaning: 'A send was stored (first time for its clientMsgId).' },
   IdempotentReplay: { unit: 'Count', meaning: 'A send repeated a clientMsgId and got the original ack back.' },
+  SendsFailed: {
+    unit: 'Count',
+    meaning: 'A send was answered with an INTERNAL error frame: a dependency failed or a bug (refusals of bad requests are not counted).',
+  },
   MessagesDelivered: { unit: 'Count', meaning: 'A message frame was posted to a connection.' },
   DeliveryFailed: {
     unit: 'Count',

@@ -123,6 +123,17 @@ export interface SentMessage {
  * gets a retryable error, and the retry, finding the message stored but not fanned out, fans it out.
  */
 export async function sendAndDeliver(deps: Deps, caller: Caller, req: SendRequest): Promise<SentMessage> {
+  try {
+    return await storeAndFanOut(deps, caller, req);
+  } catch (error) {
+    // The send-availability SLO's bad events (dashboards/slos.ts): the service failed this send; a refusal of
+    // the request (not a member, rate limited, a retry while in progress) is the client's, and not counted.
+    if (!(error instanceof ChatError) || error.code === 'INTERNAL') deps.telemetry.count('SendsFailed');
+    throw error;
+  }
+}
+
+async function storeAndFanOut(deps: Deps, caller: Caller, req: SendRequest): Promise<SentMessage> {
   const { message, fannedOut } = await sendMessage(deps, caller, req);
   if (fannedOut) return { message };
   const key = idempotencyKey(message.room, caller.userId, message.clientMsgId);

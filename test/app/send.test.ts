@@ -374,3 +374,26 @@ describe('sendAndDeliver', () => {
     expect(recorded.warnings).toEqual([{ message: 'could not record the fan-out', details: { error: expect.stringMatching(/ConditionalCheckFailed/) } }]);
   });
 });
+
+describe('sendAndDeliver counts the sends the service failed (the send-availability SLO)', () => {
+  it('counts SendsFailed when DynamoDB cannot be reached, and rethrows', async () => {
+    const unreachable = await startDynamo('send-unreachable');
+    const { deps: failing, telemetry: recorded } = makeDeps(unreachable);
+    const room = freshRoom();
+    const alice = await member(failing, room, 'alice');
+    await unreachable.close();
+
+    await expect(sendAndDeliver(failing, alice, { room, text: 'lost', clientMsgId: 'f1' })).rejects.toThrow();
+    expect(recorded.total('SendsFailed')).toBe(1);
+  });
+
+  it('does not count a refused send (not a member) nor an acknowledged one', async () => {
+    const { deps: counting, telemetry: recorded } = makeDeps(dynamo);
+    const room = freshRoom();
+    const alice = await member(counting, room, 'alice');
+    await sendAndDeliver(counting, alice, { room, text: 'hi', clientMsgId: 'f2' });
+    expect((await rejection(sendAndDeliver(counting, caller('mallory'), { room, text: 'hi', clientMsgId: 'f3' }))).code).toBe('NOT_A_MEMBER');
+    expect(recorded.total('MessagesReceived')).toBe(1);
+    expect(recorded.total('SendsFailed')).toBe(0);
+  });
+});
