@@ -23,7 +23,7 @@ import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
-import { AlarmEvaluator, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
+import { AlarmEvaluator, metricRetentionMs, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
 import { dashboardHandler } from './observability/dashboard.ts';
 import { ingestEmf } from './observability/emf.ts';
 import { LogStore } from './observability/log-store.ts';
@@ -145,8 +145,6 @@ function unpackBundle(plan: StackPlan, fn: PlanResource, stateDir: string): stri
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const timeScale = options.timeScale ?? 1;
-  // Alarms look back at most 15 periods and the dashboard 30; both shrink with the time scale.
-  const metrics = new MetricStore((40 * 60 * 1000) / timeScale);
   const logs = new LogStore();
   const faults = new FaultController();
   const traces = new XrayCollector();
@@ -173,6 +171,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ATTACHMENT_CORS_VARIABLE]: JSON.stringify([base, `http://localhost:${port}`]),
     },
   });
+  const alarmDefinitions = readAlarms(plan);
+  const metrics = new MetricStore(metricRetentionMs(alarmDefinitions) / timeScale);
   const api = readApiModel(plan);
   if (api.accessLogGroupName !== undefined) logGroups.set('apigateway', api.accessLogGroupName);
   const idp = await loadDevIdp(options.stateDir);
@@ -342,7 +342,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   lambdaApi.verifyAsyncConfigs();
 
   const sns = new LocalSns(plan, base);
-  const alarms = new AlarmEvaluator(readAlarms(plan), metrics, timeScale, (status, previous) => {
+  const alarms = new AlarmEvaluator(alarmDefinitions, metrics, timeScale, (status, previous) => {
     sns.notifyAlarm(status, previous, plan.region);
     options.onAlarm?.(status);
   });

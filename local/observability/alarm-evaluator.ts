@@ -42,6 +42,8 @@ interface CompositeAlarm {
   readonly name: string;
   readonly description: string;
   readonly members: readonly string[];
+  /** The alarm rule: true when the composite is in ALARM, given its members' states. */
+  readonly rule: (stateOf: (name: string) => AlarmState | undefined) => boolean;
   readonly actions: AlarmActions;
 }
 
@@ -122,13 +124,73 @@ export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
   for (const { config: raw } of plan.resources('aws_cloudwatch_composite_alarm')) {
     const c = plan.resolve(raw) as Config;
     const rule = String(c.alarm_rule);
-    if (!/^ALARM\("[^"]+"\)( OR ALARM\("[^"]+"\))*$/.test(rule)) {
-      throw new Error(`composite alarm rule "${rule}" is not supported locally (only ALARM("…") OR …)`);
-    }
-    const members = [...rule.matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1] as string);
-    alarms.push({ kind: 'composite', name: String(c.alarm_name), description: String(c.alarm_description ?? ''), members, actions: actionsOf(c) });
+    const members = [...rule.matchAll(/[A-Z_]+\("([^"]+)"\)/g)].map((m) => m[1] as string);
+    alarms.push({ kind: 'composite', name: String(c.alarm_name), description: String(c.alarm_description ?? ''), members, rule: parseCompositeRule(rule), actions: actionsOf(c) });
   }
   return alarms;
+}
+
+/**
+ * A composite alarm rule: ALARM("name"), OK("name"), INSUFFICIENT_DATA("name"), TRUE, FALSE, combined with NOT,
+ * AND, OR and parentheses, NOT binding tightest and AND before OR
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html, read 2026-12-03).
+ * The SLO burn-rate tiers are `ALARM(long window) AND ALARM(short window)`.
+ */
+export function parseCompositeRule(rule: string): CompositeAlarm['rule'] {
+  const tokens = rule.match(/[A-Z_]+\("[^"]*"\)|\(|\)|[A-Za-z_]+|\S/g) ?? [];
+  let at = 0;
+  type Node = (stateOf: (name: string) => AlarmState | undefined) => boolean;
+  const fail = (why: string): never => {
+    throw new Error(`composite alarm rule "${rule}" is not supported locally: ${why}`);
+  };
+  const operand = (): Node => {
+    const token = tokens[at++] ?? fail('it ends where an operand belongs');
+    if (token === 'NOT') {
+      const inner = operand();
+      return (stateOf) => !inner(stateOf);
+    }
+    if (token === '(') {
+      const inner = or();
+      if (tokens[at++] !== ')') fail('unbalanced parentheses');
+      return inner;
+    }
+    if (token === 'TRUE' || token === 'FALSE') return () => token === 'TRUE';
+    const call = /^(ALARM|OK|INSUFFICIENT_DATA)\("([^"]+)"\)$/.exec(token) ?? fail(`${token} is not an operand`);
+    const [, state, name] = call;
+    return (stateOf) => stateOf(name as string) === state;
+  };
+  const and = (): Node => {
+    let left = operand();
+    while (tokens[at] === 'AND') {
+      at++;
+      const [l, r] = [left, operand()];
+      left = (stateOf) => l(stateOf) && r(stateOf);
+    }
+    return left;
+  };
+  function or(): Node {
+    let left = and();
+    while (tokens[at] === 'OR') {
+      at++;
+      const [l, r] = [left, and()];
+      left = (stateOf) => l(stateOf) || r(stateOf);
+    }
+    return left;
+  }
+  const root = or();
+  if (at !== tokens.length) fail(`unexpected ${tokens[at]}`);
+  return root;
+}
+
+/**
+ * How long the local store keeps datapoints (before the time scale): the longest alarm window (period ×
+ * evaluation periods), at least 40 minutes for the dashboard's 30 periods, at most 6 hours. Longer windows (the
+ * SLOs' 3-day tier) are evaluated locally over the last 6 hours only: holding days of datapoints in a
+ * development process is not worth a tier that a test cannot wait for anyway.
+ */
+export function metricRetentionMs(alarms: readonly (MetricAlarm | CompositeAlarm)[]): number {
+  const windows = alarms.flatMap((a) => (a.kind === 'metric' ? [a.periodSeconds * a.evaluationPeriods * 1000] : []));
+  return Math.min(6 * 3600_000, Math.max(40 * 60_000, ...windows));
 }
 
 function breaches(value: number, comparison: string, threshold: number): boolean {
@@ -189,10 +251,20 @@ export class AlarmEvaluator {
 
   evaluate(now = Date.now()): void {
     for (const alarm of this.alarms) if (alarm.kind === 'metric') this.evaluateMetric(alarm, now);
-    for (const alarm of this.alarms) {
-      if (alarm.kind !== 'composite') continue;
-      const firing = alarm.members.filter((m) => this.statuses.get(m)?.state === 'ALARM');
-      this.transition(alarm.name, firing.length ? 'ALARM' : 'OK', firing.length ? `members in ALARM: ${firing.join(', ')}` : 'no member in ALARM', now);
+    // A composite may name other composites (the page names the SLO tiers): members first, whatever the plan's order.
+    const composites = this.alarms.filter((a): a is CompositeAlarm => a.kind === 'composite');
+    const done = new Set<string>();
+    while (done.size < composites.length) {
+      const ready = composites.filter((c) => !done.has(c.name) && c.members.every((m) => done.has(m) || !composites.some((o) => o.name === m)));
+      if (!ready.length) throw new Error(`composite alarms name each other in a cycle: ${composites.filter((c) => !done.has(c.name)).map((c) => c.name).join(', ')}`);
+      for (const alarm of ready) {
+        const stateOf = (name: string) => this.statuses.get(name)?.state;
+        const firing = alarm.members.filter((m) => stateOf(m) === 'ALARM');
+        const inAlarm = alarm.rule(stateOf);
+        const reason = firing.length ? `${inAlarm ? '' : 'rule not met; '}members in ALARM: ${firing.join(', ')}` : 'no member in ALARM';
+        this.transition(alarm.name, inAlarm ? 'ALARM' : 'OK', reason, now);
+        done.add(alarm.name);
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * A small CloudWatch: datapoints by namespace, name and exact dimension set, queried with CloudWatch's
- * statistics (Sum, Average, Minimum, Maximum, SampleCount, pNN) over a time window.
+ * statistics (Sum, Average, Minimum, Maximum, SampleCount, pNN, PR(n:m)) over a time window.
  */
 export type Dimensions = Readonly<Record<string, string>>;
 
@@ -50,6 +50,14 @@ export function statistic(values: readonly number[], stat: string): number | und
       return Math.max(...values);
     case 'SampleCount':
       return values.length;
+  }
+  // Percentile rank PR(lower:upper): the percentage of values above lower and at most upper, either bound optional
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html, read 2026-12-03).
+  const percentRank = /^PR\((\d+(?:\.\d+)?)?:(\d+(?:\.\d+)?)?\)$/.exec(stat);
+  if (percentRank) {
+    const lower = percentRank[1] === undefined ? -Infinity : Number(percentRank[1]);
+    const upper = percentRank[2] === undefined ? Infinity : Number(percentRank[2]);
+    return (100 * values.filter((v) => v > lower && v <= upper).length) / values.length;
   }
   const percentile = /^p(\d+(?:\.\d+)?)$/.exec(stat);
   if (!percentile) throw new Error(`unsupported statistic ${stat}`);

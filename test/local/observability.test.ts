@@ -1,6 +1,6 @@
 /** The local CloudWatch pieces: statistics, metric math, EMF ingestion and CloudWatch's alarm semantics. */
 import { describe, expect, it } from 'vitest';
-import { AlarmEvaluator } from '../../local/observability/alarm-evaluator.ts';
+import { AlarmEvaluator, metricRetentionMs, parseCompositeRule } from '../../local/observability/alarm-evaluator.ts';
 import { ingestEmf } from '../../local/observability/emf.ts';
 import { evaluateExpression } from '../../local/observability/expression.ts';
 import { MetricStore, statistic } from '../../local/observability/metric-store.ts';
@@ -15,6 +15,10 @@ describe('statistics', () => {
     expect(statistic(values, 'SampleCount')).toBe(100);
     expect(statistic(values, 'p99')).toBe(99);
     expect(statistic(values, 'p50')).toBe(50);
+    // Percentile rank: the share of values in (lower, upper], lower exclusive and upper inclusive.
+    expect(statistic(values, 'PR(:20)')).toBe(20);
+    expect(statistic(values, 'PR(10:20)')).toBe(10);
+    expect(statistic(values, 'PR(90:)')).toBe(10);
     expect(statistic([], 'Sum')).toBeUndefined();
     expect(() => statistic([1], 'Median')).toThrow(/unsupported statistic/);
   });
@@ -95,6 +99,52 @@ describe('EMF ingestion', () => {
 });
 
 const NO_ACTIONS = { ALARM: [], OK: [], INSUFFICIENT_DATA: [] };
+const composite = (name: string, rule: string) => {
+  const members = [...rule.matchAll(/\("([^"]+)"\)/g)].map((m) => m[1] as string);
+  return { kind: 'composite' as const, name, description: '', members, rule: parseCompositeRule(rule), actions: NO_ACTIONS };
+};
+
+describe('composite alarm rules', () => {
+  const states: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'> = { a: 'ALARM', b: 'OK', c: 'INSUFFICIENT_DATA' };
+  const holds = (rule: string) => parseCompositeRule(rule)((name) => states[name]);
+  it('evaluates state functions, NOT, AND before OR, parentheses and constants as CloudWatch does', () => {
+    expect(holds('ALARM("a") AND ALARM("b")')).toBe(false);
+    expect(holds('ALARM("a") AND OK("b")')).toBe(true);
+    expect(holds('ALARM("b") AND ALARM("a") OR INSUFFICIENT_DATA("c")')).toBe(true);
+    expect(holds('ALARM("b") AND (ALARM("a") OR INSUFFICIENT_DATA("c"))')).toBe(false);
+    expect(holds('NOT ALARM("b") AND TRUE')).toBe(true);
+    expect(holds('FALSE OR ALARM("missing")')).toBe(false);
+  });
+
+  it('refuses what it cannot read, saying so', () => {
+    expect(() => parseCompositeRule('ALARM("a") AND')).toThrow(/ends where an operand belongs/);
+    expect(() => parseCompositeRule('(ALARM("a")')).toThrow(/unbalanced/);
+    expect(() => parseCompositeRule('ALARM("a") XOR OK("b")')).toThrow(/unexpected XOR/);
+    expect(() => parseCompositeRule('alarm("a")')).toThrow(/not an operand/);
+  });
+});
+
+describe('metric retention', () => {
+  const windowed = (periodSeconds: number, evaluationPeriods: number) => ({
+    kind: 'metric' as const,
+    name: 'w',
+    description: '',
+    periodSeconds,
+    evaluationPeriods,
+    datapointsToAlarm: 1,
+    threshold: 0,
+    comparison: 'GreaterThanThreshold',
+    treatMissingData: 'notBreaching',
+    metrics: {},
+    expression: '0',
+    actions: NO_ACTIONS,
+  });
+  it('covers the longest alarm window, at least 40 minutes and at most 6 hours', () => {
+    expect(metricRetentionMs([windowed(60, 3)])).toBe(40 * 60_000);
+    expect(metricRetentionMs([windowed(60, 3), windowed(3600, 1)])).toBe(3600_000);
+    expect(metricRetentionMs([windowed(3 * 86_400, 1)])).toBe(6 * 3600_000);
+  });
+});
 
 describe('alarm evaluation', () => {
   const key = { namespace: 'AWS/Lambda', name: 'Errors', dimensions: { FunctionName: 'f' } };
@@ -164,9 +214,37 @@ describe('alarm evaluation', () => {
 
   it('fires a composite when any member is in ALARM', () => {
     const store = new MetricStore();
-    const evaluator = new AlarmEvaluator([alarm('breaching'), { kind: 'composite', name: 'page', description: '', members: ['errors'], actions: NO_ACTIONS }], store);
+    const evaluator = new AlarmEvaluator([alarm('breaching'), composite('page', 'ALARM("errors")')], store);
     evaluator.evaluate(10 * minute);
     expect(evaluator.statuses.get('page')).toMatchObject({ state: 'ALARM', reason: 'members in ALARM: errors' });
+  });
+
+  it('fires an AND composite (a burn-rate tier) only when both windows are in ALARM, and a composite of composites after it', () => {
+    const store = new MetricStore();
+    // The page is listed first: members are evaluated before the composites that name them, whatever the order.
+    const evaluator = new AlarmEvaluator(
+      [
+        composite('page', 'ALARM("tier") OR ALARM("other")'),
+        composite('tier', 'ALARM("long") AND ALARM("short")'),
+        { ...alarm('breaching'), name: 'long' },
+        { ...alarm('notBreaching'), name: 'short' },
+        { ...alarm('notBreaching'), name: 'other', metrics: { m1: { ...key, name: 'Throttles', stat: 'Sum' } } },
+      ],
+      store,
+    );
+    evaluator.evaluate(10 * minute);
+    expect(evaluator.statuses.get('tier')).toMatchObject({ state: 'OK', reason: 'rule not met; members in ALARM: long' });
+    expect(evaluator.statuses.get('page')?.state).toBe('OK');
+    store.put(key.namespace, key.name, key.dimensions, 1, 10 * minute - 1000);
+    store.put(key.namespace, key.name, key.dimensions, 1, 10 * minute - 1.5 * minute);
+    evaluator.evaluate(10 * minute);
+    expect(evaluator.statuses.get('tier')?.state).toBe('ALARM');
+    expect(evaluator.statuses.get('page')).toMatchObject({ state: 'ALARM', reason: 'members in ALARM: tier' });
+  });
+
+  it('refuses composites that name each other in a cycle', () => {
+    const evaluator = new AlarmEvaluator([composite('a', 'ALARM("b")'), composite('b', 'ALARM("a")')], new MetricStore());
+    expect(() => evaluator.evaluate(minute)).toThrow(/cycle: a, b/);
   });
 
   it('never evaluates an anomaly-band alarm locally and says why', () => {
