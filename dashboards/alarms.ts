@@ -12,7 +12,8 @@ export type Severity = 'page' | 'ticket';
  * for the service, or for the custom domain's certificate (stages with a custom domain only).
  */
 export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service' | 'certificate';
-export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | 'p50' | 'p90' | 'p99';
+/** `PR(:n)`: the percentage of datapoints at most n (percentile rank), as the SLOs count events within a bound. */
+export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | 'p50' | 'p90' | 'p99' | `PR(:${number})`;
 export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
 
 export interface MetricRef {
@@ -22,9 +23,10 @@ export interface MetricRef {
   /**
    * For table metrics DynamoDB publishes under more dimensions than TableName: one series per operation the
    * stack performs on the table (`SystemErrors` exists only per TableName and Operation), or the table's own
-   * series plus one per global secondary index (throttling on an index is not in the table's series).
+   * series plus one per global secondary index (throttling on an index is not in the table's series). API
+   * metrics with detailed metrics on have one series per route (the Route dimension); the dashboard reads them.
    */
-  readonly across?: 'operations' | 'indexes';
+  readonly across?: 'operations' | 'indexes' | 'routes';
 }
 
 export type AlarmRule =

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
+import { SLOS, type SloId } from '../../dashboards/slos.ts';
 import { FANOUT_CONCURRENCY_BOUNDS } from '../../functions/catalog/env.ts';
 import { ATTACHMENT_MAX_BYTES_BOUNDS, type AttachmentPolicy } from '../../functions/domain/attachments.ts';
 import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-quota.ts';
@@ -41,6 +42,8 @@ export interface ObservabilitySettings {
   readonly rateAlarmMinRequests: number;
   /** The account's Lambda concurrency quota in the stage's Region (Service Quotas; 1,000 unless raised). */
   readonly lambdaConcurrencyQuota: number;
+  /** Target of each SLO of dashboards/slos.ts, in percent of good events over 30 days (99.9: a 0.1% error budget). */
+  readonly sloTargets: Readonly<Record<SloId, number>>;
 }
 
 /**
@@ -225,6 +228,8 @@ export const STAGES = {
       requirePageTarget: false,
       rateAlarmMinRequests: 2,
       lambdaConcurrencyQuota: 1000,
+      // Looser than prod: dev shares its machines with experiments, and its budget should not burn on them.
+      sloTargets: { 'send-availability': 99, 'delivery-latency': 95 },
     },
     cost: { monthlyBudgetUsd: 100 },
     audit: { trail: true, retentionDays: 90 },
@@ -260,7 +265,14 @@ export const STAGES = {
     attachments: { maxBytes: 25 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
     limits: { connectionsPerUser: 10, ...ROOM_LIMITS, membersPerRoom: 10_000, routeRates: ROUTE_RATES },
     tags: { owner: 'chat-team', 'cost-center': 'chat-prod' },
-    observability: { runbookBaseUrl: RUNBOOKS, requirePageTarget: true, rateAlarmMinRequests: 50, lambdaConcurrencyQuota: 1000 },
+    observability: {
+      runbookBaseUrl: RUNBOOKS,
+      requirePageTarget: true,
+      rateAlarmMinRequests: 50,
+      lambdaConcurrencyQuota: 1000,
+      // 99.9%: 43 minutes of failing sends a month; 99% of fan-outs within 2 s (a 1,000-member room takes ~1 s).
+      sloTargets: { 'send-availability': 99.9, 'delivery-latency': 99 },
+    },
     cost: { monthlyBudgetUsd: 2000 },
     // A year and a month: an audit looking back over the last year still finds the events it starts from.
     audit: { trail: true, retentionDays: 400 },
@@ -414,6 +426,13 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
     requirePageTarget: z.boolean(),
     rateAlarmMinRequests: z.int('must be a whole number of requests').positive('must be at least 1 request per period'),
     lambdaConcurrencyQuota: z.int('must be a whole number of executions').min(10, 'must be at least 10 (the smallest Lambda account quota)'),
+    // Under 100: a 100% target has no error budget, and every burn-rate alarm would divide by zero.
+    sloTargets: z.strictObject(
+      Object.fromEntries(SLOS.map((slo) => [slo.id, z.number().min(50, 'must be at least 50 (percent)').lt(100, 'must be under 100 (percent): 100 leaves no error budget')])) as Record<
+        SloId,
+        z.ZodNumber
+      >,
+    ),
   }),
   cost: z.strictObject({
     monthlyBudgetUsd: z.number().positive('must be a positive amount of USD per month'),

@@ -1,7 +1,7 @@
 import { ChatbotSlackChannelConfiguration } from '@cdktf/provider-aws/lib/chatbot-slack-channel-configuration/index.js';
 import { CloudwatchCompositeAlarm } from '@cdktf/provider-aws/lib/cloudwatch-composite-alarm/index.js';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { CloudwatchQueryDefinition } from '@cdktf/provider-aws/lib/cloudwatch-query-definition/index.js';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
@@ -11,10 +11,12 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { XrayGroup } from '@cdktf/provider-aws/lib/xray-group/index.js';
 import { TerraformIterator, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { ALARMS, runbookPath, type AlarmDefinition, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
-import { DASHBOARD, type Widget } from '../../dashboards/dashboard.ts';
+import { ALARMS, alarmById, runbookPath, type AlarmDefinition, type AlarmScope, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
+import { DASHBOARD, type Annotation, type Widget } from '../../dashboards/dashboard.ts';
+import { METRICS_NAMESPACE } from '../../dashboards/metrics.ts';
+import { BURN_RATE_TIERS, burnRate, SLO_PERIOD_SECONDS, SLOS, sloAlarmId, sloById, sloRunbookId, type BurnRateTier, type SloDefinition, type SliMetric } from '../../dashboards/slos.ts';
 import { QUERIES } from '../../dashboards/queries.ts';
-import { FUNCTIONS, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
+import { FUNCTIONS, ROUTES, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
 import { ALARM_TARGET_VARIABLES, RUNBOOK_BASE_URL_VARIABLE, SLACK_CHANNEL_VARIABLE } from '../config/variables.ts';
@@ -65,6 +67,35 @@ function seriesDimensions(metric: MetricRef, dimensions: Dimensions, table: Tabl
 
 const PERCENTILE = /^p\d+(\.\d+)?$/;
 
+/** A dashboard section repeated for one function or table, or the section itself. */
+interface SectionInstance {
+  readonly label?: string;
+  readonly dimensions: Dimensions;
+  readonly function?: FunctionName;
+  readonly table?: TableKey;
+}
+
+/** CloudWatch's limit on an alarm status widget (test/apply-rules/data/cloudwatch-dashboard-body.json). */
+const MAX_ALARMS_PER_WIDGET = 100;
+
+/** Rows of about four alarms each at the widget's width, plus its title. */
+function alarmWidgetHeight(widget: Record<string, unknown>): number {
+  const alarms = ((widget.properties as { alarms: unknown[] }).alarms ?? []).length;
+  return Math.min(12, 2 + Math.ceil(alarms / 4));
+}
+
+/** A dashboard metric row: [namespace, name, dimension name, value, …, rendering options]. */
+function metricRow(metric: MetricRef | SliMetric, dimensions: Dimensions, options: Record<string, unknown>): unknown[] {
+  return [metric.namespace, metric.name, ...Object.entries(dimensions).flat(), options];
+}
+
+/** 300 → 5m, 3600 → 1h, 259200 → 3d: how alarm names and descriptions speak of a window. */
+export function windowLabel(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return `${seconds / 60}m`;
+}
+
 /**
  * Alarms, SNS topics per severity, the composite page, the dashboard, saved Logs Insights queries and X-Ray
  * sampling, all rendered from the catalogs in dashboards/. Every alarm description starts with what broke and
@@ -72,6 +103,10 @@ const PERCENTILE = /^p\d+(\.\d+)?$/;
  */
 export class Observability extends Construct {
   readonly alarms: CloudwatchMetricAlarm[] = [];
+  /** Each SLO's burn-rate windows (metric alarms) and tiers (a composite of a long and a short window). */
+  readonly sloAlarms: { readonly windows: CloudwatchMetricAlarm[]; readonly tiers: CloudwatchCompositeAlarm[] } = { windows: [], tiers: [] };
+  /** The one alarm that pages: any page alarm or page-severity SLO tier in ALARM. */
+  private pageComposite?: CloudwatchCompositeAlarm;
   /** The ticket-severity topic and its policy: budgets notify the same people tickets do, once the policy lets them. */
   readonly ticketTargets: { readonly topicArn: string; readonly policy: SnsTopicPolicy };
   /** `${var.runbook_base_url}`: a fork or an internal wiki mirror links its own runbooks without a code change. */
@@ -102,8 +137,9 @@ export class Observability extends Construct {
       const actions = instance.definition.severity === 'ticket' ? [topics.ticket.topic.arn] : [];
       this.alarms.push(this.alarm(instance, actions));
     }
-    const paging = this.alarms.filter((a) => a.tagsInput?.severity === 'page');
-    new CloudwatchCompositeAlarm(this, 'page-composite', {
+    const sloTiers = SLOS.flatMap((slo) => BURN_RATE_TIERS.map((tier) => this.burnRateTier(slo, tier, topics.ticket.topic.arn)));
+    const paging = [...this.alarms.filter((a) => a.tagsInput?.severity === 'page'), ...sloTiers.filter((t) => t.tagsInput?.severity === 'page')];
+    this.pageComposite = new CloudwatchCompositeAlarm(this, 'page-composite', {
       alarmName: resourceName(stage, 'page'),
       alarmDescription: `Something users feel is broken: one of ${paging.length} page alarms fired. Open the wschat dashboard; each member alarm links its runbook.`,
       alarmRule: paging.map((a) => `ALARM("${a.alarmName}")`).join(' OR '),
@@ -286,7 +322,7 @@ export class Observability extends Construct {
       okActions: actions,
       tags: { severity: d.severity, alarm: d.id },
     };
-    const threshold = (fallback: number) => stage.observability.alarmThresholds?.[d.id] ?? fallback;
+    const threshold = (fallback: number) => this.stageThreshold(d, fallback);
     const query = (id: string, metric: MetricRef, seriesDims: Dimensions = dimensions) => ({
       id,
       returnData: false,
@@ -300,12 +336,7 @@ export class Observability extends Construct {
     switch (rule.kind) {
       case 'threshold': {
         single(rule.metric);
-        const value =
-          typeof rule.threshold === 'number'
-            ? rule.threshold
-            : 'timeoutShare' in rule.threshold
-              ? Math.round(rule.threshold.timeoutShare * (instance.timeoutMs ?? 0))
-              : Math.round(rule.threshold.quotaShare * stage.observability.lambdaConcurrencyQuota);
+        const value = this.thresholdOf(d, instance.timeoutMs);
         const percentile = PERCENTILE.test(rule.metric.stat);
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
@@ -345,17 +376,13 @@ export class Observability extends Construct {
       }
       case 'ratio': {
         [rule.numerator, ...rule.denominators].forEach(single);
-        // FILL: a metric with no datapoint in a period counts as 0 there, so one quiet input does not hide the rate.
-        const requests = rule.denominators.map((_, i) => `FILL(m${i + 2}, 0)`).join(' + ');
-        // The traffic floor: below it the rate reads 0, so a handful of requests cannot page anyone.
-        const floor = stage.observability.rateAlarmMinRequests;
+        const math = this.ratioMath(rule, 'm');
         return new CloudwatchMetricAlarm(this, name, {
           ...base,
           threshold: threshold(rule.thresholdPercent),
           metricQuery: [
-            query('m1', rule.numerator),
-            ...rule.denominators.map((m, i) => query(`m${i + 2}`, m)),
-            { id: 'e1', expression: `IF((${requests}) >= ${floor}, 100 * FILL(m1, 0) / (${requests}), 0)`, label: `${d.id} (%)`, returnData: true },
+            ...math.metrics.map(({ id, metric }) => query(id, metric)),
+            { id: 'e1', expression: math.expression, label: `${d.id} (%)`, returnData: true },
           ],
         });
       }
@@ -373,15 +400,143 @@ export class Observability extends Construct {
     }
   }
 
-  /** CloudWatch dashboard widgets on its 24-column grid: a header row per section, three widgets a row. */
+  /** A catalog threshold as this stage renders it: its override (observability.alarmThresholds), or the catalog's. */
+  private stageThreshold(d: AlarmDefinition, fallback: number): number {
+    return this.props.stage.observability.alarmThresholds?.[d.id] ?? fallback;
+  }
+
+  /** The value a threshold rule compares with: a number, a share of the function's timeout or of the concurrency quota. */
+  private thresholdOf(d: AlarmDefinition, timeoutMs?: number): number {
+    const rule = d.rule;
+    if (rule.kind !== 'threshold') throw new Error(`alarm ${d.id} has no single threshold`);
+    return typeof rule.threshold === 'number'
+      ? rule.threshold
+      : 'timeoutShare' in rule.threshold
+        ? Math.round(rule.threshold.timeoutShare * (timeoutMs ?? 0))
+        : Math.round(rule.threshold.quotaShare * this.props.stage.observability.lambdaConcurrencyQuota);
+  }
+
+  /**
+   * A ratio rule's metric math, shared by its alarm and its dashboard graph: metric ids `<prefix>1…` (the numerator
+   * first) and the percentage expression over them.
+   */
+  private ratioMath(rule: Extract<AlarmDefinition['rule'], { kind: 'ratio' }>, prefix: string) {
+    const metrics = [rule.numerator, ...rule.denominators].map((metric, i) => ({ id: `${prefix}${i + 1}`, metric }));
+    // FILL: a metric with no datapoint in a period counts as 0 there, so one quiet input does not hide the rate.
+    const requests = rule.denominators.map((_, i) => `FILL(${prefix}${i + 2}, 0)`).join(' + ');
+    // The traffic floor: below it the rate reads 0, so a handful of requests cannot page anyone.
+    const floor = this.props.stage.observability.rateAlarmMinRequests;
+    return { metrics, expression: `IF((${requests}) >= ${floor}, 100 * FILL(${prefix}1, 0) / (${requests}), 0)` };
+  }
+
+  /**
+   * One burn-rate tier of an SLO: a metric alarm per window, each reading the SLO's burn rate (the bad share of
+   * events over the window divided by the error budget) against the tier's rate, and a composite that fires when
+   * both do. Each window is one period of its own length: CloudWatch evaluates a period over a sliding window
+   * ending now, so the 1 h window is the last hour, re-read every minute. Below the stage's traffic floor of
+   * events in a window the burn reads 0, as the rate alarms do.
+   */
+  private burnRateTier(slo: SloDefinition, tier: BurnRateTier, ticketTopic: string): CloudwatchCompositeAlarm {
+    const { stage } = this.props;
+    const id = sloAlarmId(slo.id, tier.id);
+    const runbook = `Runbook: ${this.runbookBase}/${runbookPath(sloRunbookId(slo.id))}`;
+    const rate = burnRate(tier);
+    const target = stage.observability.sloTargets[slo.id];
+    const windows = (['long', 'short'] as const).map((window) => {
+      const seconds = window === 'long' ? tier.longWindowSeconds : tier.shortWindowSeconds;
+      const name = resourceName(stage, `${id}-${windowLabel(seconds)}`);
+      const alarm = new CloudwatchMetricAlarm(this, name, {
+        alarmName: name,
+        alarmDescription: `The ${slo.id} error budget (${target}% of ${slo.objective}) burns over ${rate}x its sustainable rate over the last ${windowLabel(seconds)} (${window} window of the ${tier.id} tier). ${runbook}`,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        // No events in the window is no budget burnt.
+        treatMissingData: 'notBreaching',
+        comparisonOperator: 'GreaterThanThreshold',
+        threshold: rate,
+        metricQuery: this.burnRateQueries(slo, seconds, target),
+        tags: { slo: slo.id, tier: tier.id, window },
+      });
+      this.sloAlarms.windows.push(alarm);
+      return alarm;
+    });
+    const percent = Math.round(tier.budgetShare * 100);
+    // Page tiers notify through the page composite (one page per incident); the ticket tier notifies by itself.
+    const actions = tier.severity === 'ticket' ? [ticketTopic] : [];
+    const composite = new CloudwatchCompositeAlarm(this, `${id}-tier`, {
+      alarmName: resourceName(stage, id),
+      alarmDescription: `The ${slo.id} SLO is burning its error budget: ${percent}% of 30 days' budget in ${windowLabel(tier.longWindowSeconds)} and still burning over the last ${windowLabel(tier.shortWindowSeconds)}. Severity: ${tier.severity}. ${runbook}`,
+      alarmRule: windows.map((w) => `ALARM("${w.alarmName}")`).join(' AND '),
+      alarmActions: actions,
+      okActions: actions,
+      tags: { severity: tier.severity, slo: slo.id, tier: tier.id },
+    });
+    this.sloAlarms.tiers.push(composite);
+    return composite;
+  }
+
+  /** The metric queries of an SLO's burn rate over one window: its SLI's inputs and the expression `e1`. */
+  private burnRateQueries(slo: SloDefinition, seconds: number, targetPercent: number): CloudwatchMetricAlarmMetricQuery[] {
+    const math = this.sliMath(slo, targetPercent);
+    return [
+      ...math.metrics.map(({ id, metric, stat }) => ({
+        id,
+        returnData: false,
+        metric: { namespace: metric.namespace, metricName: metric.name, stat, period: seconds, dimensions: this.sliDimensions(metric) },
+      })),
+      { id: 'e1', expression: math.burnRate, label: `${slo.id} burn rate`, returnData: true },
+    ];
+  }
+
+  private sliDimensions(metric: SliMetric): Dimensions {
+    const { stage, functions } = this.props;
+    return metric.function ? { FunctionName: functions[metric.function].functionName } : { service: SERVICE, stage: stage.name };
+  }
+
+  /**
+   * An SLO's metric math, shared by its burn-rate alarms and its dashboard widgets: the SLI's inputs (ids m… for
+   * bad or slow events, g… for good ones), the burn rate (bad share ÷ budget, 0 below the stage's traffic floor)
+   * and the error budget left over the inputs' period (100% when nothing happened).
+   */
+  private sliMath(slo: SloDefinition, targetPercent: number) {
+    const floor = this.props.stage.observability.rateAlarmMinRequests;
+    // The budget: the share of events allowed to be bad (0.001 for 99.9%), rounded past float noise.
+    const budget = Math.round((100 - targetPercent) * 1e6) / 1e8;
+    const sli = slo.sli;
+    if (sli.kind === 'failures') {
+      const bad = sli.failed.map((_, i) => `FILL(m${i + 1}, 0)`).join(' + ');
+      const good = sli.succeeded.map((_, i) => `FILL(g${i + 1}, 0)`).join(' + ');
+      const share = `(${bad}) / (${bad} + ${good})`;
+      return {
+        metrics: [...sli.failed.map((metric, i) => ({ id: `m${i + 1}`, metric, stat: metric.stat })), ...sli.succeeded.map((metric, i) => ({ id: `g${i + 1}`, metric, stat: metric.stat }))],
+        burnRate: `IF((${bad} + ${good}) >= ${floor}, ${share} / ${budget}, 0)`,
+        budgetLeft: `IF((${bad} + ${good}) > 0, 100 * (1 - ${share} / ${budget}), 100)`,
+      };
+    }
+    const duration: SliMetric = { namespace: METRICS_NAMESPACE, name: sli.metric, stat: 'SampleCount' };
+    return {
+      metrics: [
+        { id: 'm1', metric: duration, stat: `PR(:${sli.boundMs})` },
+        { id: 'm2', metric: duration, stat: 'SampleCount' },
+      ],
+      burnRate: `IF(FILL(m2, 0) >= ${floor}, (100 - m1) / 100 / ${budget}, 0)`,
+      budgetLeft: `IF(FILL(m2, 0) > 0, 100 * (1 - (100 - m1) / 100 / ${budget}), 100)`,
+    };
+  }
+
+  /**
+   * CloudWatch dashboard widgets on its 24-column grid: a header row per section, then its widgets left to right,
+   * three graphs a row; text and alarm lists take a row of their own.
+   */
   private dashboardWidgets(): Record<string, unknown>[] {
     const widgets: Record<string, unknown>[] = [];
     let y = 0;
-    const { functions, tables } = this.props;
+    const { functions, tables, stage } = this.props;
     for (const section of DASHBOARD) {
-      const instances: { label?: string; dimensions: Dimensions; table?: TableKey }[] =
+      if (section.onlyWithDetailedMetrics && !stage.detailedMetrics) continue;
+      const instances: SectionInstance[] =
         section.each === 'function'
-          ? (Object.keys(functions) as FunctionName[]).map((name) => ({ label: name, dimensions: { FunctionName: functions[name].functionName } }))
+          ? (Object.keys(functions) as FunctionName[]).map((name) => ({ label: name, dimensions: { FunctionName: functions[name].functionName }, function: name }))
           : section.each === 'table'
             ? (Object.keys(tables) as TableKey[]).map((key) => ({ label: key, dimensions: { TableName: tables[key].name }, table: key }))
             : [{ dimensions: {} }];
@@ -389,70 +544,183 @@ export class Observability extends Construct {
         const title = instance.label ? `${section.title}: ${instance.label}` : section.title;
         widgets.push({ type: 'text', x: 0, y, width: 24, height: 1, properties: { markdown: `## ${title}` } });
         y += 1;
-        section.widgets.forEach((widget, i) => {
-          const full = widget.type === 'text' || widget.type === 'alarms';
-          widgets.push({
-            ...this.widget(widget, instance.dimensions, instance.table),
-            x: full ? 0 : (i % 3) * 8,
-            y: y + (full ? i * 6 : Math.floor(i / 3) * 6),
-            width: full ? 24 : 8,
-            height: widget.type === 'text' ? 2 : 6,
-          });
-        });
-        y += 6 * Math.max(1, Math.ceil(section.widgets.length / 3)) + (section.widgets.some((w) => w.type === 'alarms') ? 6 : 0);
+        let x = 0;
+        let rowHeight = 0;
+        for (const rendered of section.widgets.flatMap((w) => this.widget(w, instance))) {
+          const full = rendered.type === 'text' || rendered.type === 'alarm';
+          const width = full ? 24 : 8;
+          if (x + width > 24) {
+            y += rowHeight;
+            x = 0;
+            rowHeight = 0;
+          }
+          const height = rendered.type === 'text' ? 3 : rendered.type === 'alarm' ? alarmWidgetHeight(rendered) : 6;
+          widgets.push({ ...rendered, x, y, width, height });
+          x += width;
+          rowHeight = Math.max(rowHeight, height);
+        }
+        y += rowHeight;
       }
     }
     return widgets;
   }
 
-  private widget(widget: Widget, sectionDimensions: Dimensions, table?: TableKey): Record<string, unknown> {
-    const { stage, apiId } = this.props;
+  /** The widgets one catalog widget renders to in one section instance (none where it does not apply). */
+  private widget(widget: Widget, instance: SectionInstance): (Record<string, unknown> & { type: string })[] {
+    const { stage } = this.props;
     switch (widget.type) {
       case 'text':
-        return { type: 'text', properties: { markdown: widget.markdown } };
-      case 'alarms':
-        return { type: 'alarm', properties: { title: widget.title, alarms: this.alarms.map((a) => a.arn) } };
+        return [{ type: 'text', properties: { markdown: widget.markdown } }];
+      case 'alarms': {
+        const arns =
+          widget.alarms === 'page-and-slos'
+            ? [(this.pageComposite as CloudwatchCompositeAlarm).arn, ...this.sloAlarms.tiers.map((t) => t.arn)]
+            : [...this.alarms, ...this.sloAlarms.windows].map((a) => a.arn);
+        // An alarm status widget lists at most 100 alarms: more are split across widgets of the same title.
+        const chunks = Array.from({ length: Math.ceil(arns.length / MAX_ALARMS_PER_WIDGET) }, (_, i) => arns.slice(i * MAX_ALARMS_PER_WIDGET, (i + 1) * MAX_ALARMS_PER_WIDGET));
+        return chunks.map((alarms, i) => ({
+          type: 'alarm',
+          // ALARM first, then INSUFFICIENT_DATA, then OK: what needs attention is on top.
+          properties: { title: chunks.length > 1 ? `${widget.title} (${i + 1}/${chunks.length})` : widget.title, alarms, sortBy: 'stateUpdatedTimestamp' },
+        }));
+      }
       case 'logs': {
         const query = QUERIES.find((q) => q.id === widget.queryId) as (typeof QUERIES)[number];
         const groups = query.logGroups === 'functions' ? this.props.functionLogGroups : [this.props.accessLogGroup];
-        return {
-          type: 'log',
-          properties: {
-            title: widget.title,
-            region: stage.region,
-            view: 'table',
-            query: `${groups.map((g) => `SOURCE '${g}'`).join(' | ')} | ${query.query.replace(/\n/g, ' ')}`,
+        return [
+          {
+            type: 'log',
+            properties: {
+              title: widget.title,
+              region: stage.region,
+              view: 'table',
+              query: `${groups.map((g) => `SOURCE '${g}'`).join(' | ')} | ${query.query.replace(/\n/g, ' ')}`,
+            },
           },
-        };
+        ];
+      }
+      case 'rate': {
+        const rows: unknown[][] = [];
+        const horizontal: { label: string; value: number }[] = [];
+        widget.alarms.forEach((id, n) => {
+          const d = alarmById(id);
+          if (d.rule.kind !== 'ratio') throw new Error(`dashboard rate widget "${widget.title}": ${id} is not a ratio alarm`);
+          if (!this.alarmCovers(d, instance)) return;
+          const math = this.ratioMath(d.rule, `r${n}m`);
+          const dims = this.scopeDimensions(d.scope, instance);
+          for (const { id: metricId, metric } of math.metrics) rows.push(metricRow(metric, dims, { id: metricId, stat: metric.stat, visible: false }));
+          rows.push([{ id: `r${n}`, expression: math.expression, label: `${id} (%)` }]);
+          horizontal.push({ label: `${id}: ${d.severity} above ${this.stageThreshold(d, d.rule.thresholdPercent)}%`, value: this.stageThreshold(d, d.rule.thresholdPercent) });
+        });
+        if (!rows.length) return [];
+        return [this.graph(widget.title, rows, horizontal)];
+      }
+      case 'budget': {
+        const slo = sloById(widget.slo);
+        const target = stage.observability.sloTargets[slo.id];
+        const math = this.sliMath(slo, target);
+        return [
+          {
+            type: 'metric',
+            properties: {
+              title: `${slo.id}: error budget left of 30 days (target ${target}%)`,
+              region: stage.region,
+              view: 'singleValue',
+              // The whole 30 days as one value; the budget period of dashboards/slos.ts.
+              start: `-P${SLO_PERIOD_SECONDS / 86_400}D`,
+              setPeriodToTimeRange: true,
+              period: SLO_PERIOD_SECONDS,
+              metrics: [
+                ...math.metrics.map(({ id, metric, stat }) => metricRow(metric, this.sliDimensions(metric), { id, stat, visible: false })),
+                [{ id: 'budget', expression: math.budgetLeft, label: `${slo.id} budget left (%)` }],
+              ],
+            },
+          },
+        ];
+      }
+      case 'burn-rate': {
+        const slo = sloById(widget.slo);
+        const math = this.sliMath(slo, stage.observability.sloTargets[slo.id]);
+        const rows = [
+          ...math.metrics.map(({ id, metric, stat }) => metricRow(metric, this.sliDimensions(metric), { id, stat, visible: false })),
+          [{ id: 'burn', expression: math.burnRate, label: `${slo.id} burn rate` }],
+        ];
+        const horizontal = BURN_RATE_TIERS.map((tier) => ({ label: `${tier.id} tier: ${tier.severity} above ${burnRate(tier)}x`, value: burnRate(tier) }));
+        return [this.graph(`${slo.id}: burn rate (1 = the budget lasts 30 days)`, rows, horizontal)];
       }
       case 'metric': {
-        const dimensions: Dimensions =
-          widget.scope === 'api'
-            ? { ApiId: apiId, Stage: stage.name }
-            : widget.scope === 'service'
-              ? { service: SERVICE, stage: stage.name }
-              : widget.scope === 'queue'
-                ? { QueueName: this.props.fanoutDeadLetterQueue }
-                : sectionDimensions;
-        return {
-          type: 'metric',
-          properties: {
-            title: widget.title,
-            region: stage.region,
-            view: 'timeSeries',
-            period: 60,
-            metrics: widget.series.flatMap((s) =>
-              seriesDimensions(s.metric, dimensions, table).map((dims) => [
-                s.metric.namespace,
-                s.metric.name,
-                ...Object.entries(dims).flat(),
-                { stat: s.metric.stat, label: [s.label, dims.Operation, dims.GlobalSecondaryIndexName].filter(Boolean).join(' ') },
-              ]),
-            ),
-          },
-        };
+        const dims = widget.scope === 'route' ? this.scopeDimensions('api', instance) : this.scopeDimensions(widget.scope, instance);
+        const rows = widget.series.flatMap((s) =>
+          this.seriesOf(s.metric, dims, instance.table).map((d) =>
+            metricRow(s.metric, d, { stat: s.metric.stat, label: [s.label, d.Operation, d.GlobalSecondaryIndexName, d.Route].filter(Boolean).join(' ') }),
+          ),
+        );
+        const horizontal = (widget.annotations ?? []).flatMap((a) => this.annotation(a, instance));
+        return [this.graph(widget.title, rows, horizontal)];
       }
     }
+  }
+
+  /** A time-series graph, one value a minute, with horizontal annotations when it has any. */
+  private graph(title: string, metrics: unknown[][], horizontal: readonly { label: string; value: number }[]): Record<string, unknown> & { type: string } {
+    return {
+      type: 'metric',
+      properties: {
+        title,
+        region: this.props.stage.region,
+        view: 'timeSeries',
+        period: 60,
+        metrics,
+        ...(horizontal.length ? { annotations: { horizontal } } : {}),
+      },
+    };
+  }
+
+  /** A catalog alarm's threshold as a line, where the alarm exists in this section instance, or a share of the quota. */
+  private annotation(annotation: Annotation, instance: SectionInstance): { label: string; value: number }[] {
+    if ('quotaShare' in annotation) {
+      return [{ label: annotation.label, value: Math.round(annotation.quotaShare * this.props.stage.observability.lambdaConcurrencyQuota) }];
+    }
+    const d = alarmById(annotation.alarm);
+    if (!this.alarmCovers(d, instance)) return [];
+    const value =
+      d.rule.kind === 'threshold'
+        ? this.stageThreshold(d, this.thresholdOf(d, instance.function ? FUNCTIONS[instance.function].timeoutSeconds * 1000 : undefined))
+        : d.rule.kind === 'max' || d.rule.kind === 'sum'
+          ? this.stageThreshold(d, d.rule.threshold)
+          : undefined;
+    if (value === undefined) throw new Error(`dashboard annotation: ${d.id} is a ${d.rule.kind} alarm, which has no threshold to draw`);
+    return [{ label: `${d.id}: ${d.severity} above ${value}`, value }];
+  }
+
+  /** Whether a catalog alarm has an instance in this section instance (a per-function alarm may skip some functions). */
+  private alarmCovers(d: AlarmDefinition, instance: SectionInstance): boolean {
+    if (d.scope !== 'function' || !instance.function) return true;
+    if (d.exceptFunctions?.functions.includes(instance.function)) return false;
+    return !d.onlyFunctions || d.onlyFunctions.functions.includes(instance.function);
+  }
+
+  /** The dimensions of a scope's metrics: the API's, the service's, the queue's, the account's (none) or the section instance's. */
+  private scopeDimensions(scope: AlarmScope, instance: SectionInstance): Dimensions {
+    const { stage, apiId } = this.props;
+    switch (scope) {
+      case 'api':
+        return { ApiId: apiId, Stage: stage.name };
+      case 'service':
+        return { service: SERVICE, stage: stage.name };
+      case 'queue':
+        return { QueueName: this.props.fanoutDeadLetterQueue };
+      case 'account':
+        return {};
+      default:
+        return instance.dimensions;
+    }
+  }
+
+  /** A metric's series: across a table's operations or indexes, across the API's routes, or the one series. */
+  private seriesOf(metric: MetricRef, dimensions: Dimensions, table?: TableKey): Dimensions[] {
+    if (metric.across === 'routes') return ROUTES.map((r) => ({ ...dimensions, Route: r.routeKey }));
+    return seriesDimensions(metric, dimensions, table);
   }
 }
 

@@ -7,6 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { named, readPlan, ruleData, synthesizedStacks } from './support.ts';
 
 const MATH = ruleData<{ idPattern: string; maxMetricsPerAlarm: number; functions: string[]; notInAlarms: string[] }>('cloudwatch-metric-math.json');
+const RANGE = ruleData<{
+  highResolutionPeriods: number[];
+  periodMultipleOf: number;
+  maxRangeSeconds: number;
+  shortPeriodBelowSeconds: number;
+  maxRangeSecondsForShortPeriods: number;
+}>('cloudwatch-alarm-evaluation-range.json');
 const COMPOSITE = ruleData<{ functions: string[]; constants: string[]; operators: string[]; maxLength: number; maxChildren: number }>('cloudwatch-composite-alarm.json');
 
 interface Query {
@@ -38,6 +45,33 @@ export function metricMathViolations(queries: readonly Query[], thresholdMetricI
       if (!ids.has(ref)) problems.push(`${q.id}: references unknown id ${ref}`);
     }
   }
+  return problems;
+}
+
+interface AlarmWindow {
+  period?: number;
+  evaluation_periods?: number;
+  datapoints_to_alarm?: number;
+  metric_query?: { metric?: { period?: number } }[];
+}
+
+/**
+ * What PutMetricAlarm would refuse in an alarm's periods and evaluation range (the SLO burn-rate windows reach
+ * 3 days: one period of 259,200 s, within the 7 days allowed to periods of an hour or more).
+ */
+export function evaluationRangeViolations(alarm: AlarmWindow): string[] {
+  const periods = alarm.metric_query?.length ? alarm.metric_query.flatMap((q) => (q.metric ? [Number(q.metric.period)] : [])) : [Number(alarm.period)];
+  const problems: string[] = [];
+  for (const period of periods) {
+    if (!RANGE.highResolutionPeriods.includes(period) && !(period > 0 && period % RANGE.periodMultipleOf === 0)) problems.push(`period ${period} s`);
+  }
+  const evaluationPeriods = Number(alarm.evaluation_periods);
+  for (const period of new Set(periods)) {
+    const range = period * evaluationPeriods;
+    const limit = period < RANGE.shortPeriodBelowSeconds ? RANGE.maxRangeSecondsForShortPeriods : RANGE.maxRangeSeconds;
+    if (range > limit) problems.push(`evaluates ${range} s (${period} s × ${evaluationPeriods}), at most ${limit} s for a ${period} s period`);
+  }
+  if (Number(alarm.datapoints_to_alarm ?? evaluationPeriods) > evaluationPeriods) problems.push(`datapoints_to_alarm ${alarm.datapoints_to_alarm} > evaluation_periods ${evaluationPeriods}`);
   return problems;
 }
 
@@ -101,6 +135,17 @@ describe('metric-math alarm rules', () => {
   });
 });
 
+describe('alarm evaluation ranges', () => {
+  it('allows a 3-day period once, an hour-long period for 7 days, and short periods for 1 day only', () => {
+    expect(evaluationRangeViolations({ period: 259_200, evaluation_periods: 1 })).toEqual([]);
+    expect(evaluationRangeViolations({ period: 3600, evaluation_periods: 168 })).toEqual([]);
+    expect(evaluationRangeViolations({ period: 3600, evaluation_periods: 169 })).toEqual(['evaluates 608400 s (3600 s × 169), at most 604800 s for a 3600 s period']);
+    expect(evaluationRangeViolations({ period: 1800, evaluation_periods: 49 })).toEqual(['evaluates 88200 s (1800 s × 49), at most 86400 s for a 1800 s period']);
+    expect(evaluationRangeViolations({ metric_query: [{ metric: { period: 90 } }, {}], evaluation_periods: 1 })).toEqual(['period 90 s']);
+    expect(evaluationRangeViolations({ period: 60, evaluation_periods: 3, datapoints_to_alarm: 4 })).toEqual(['datapoints_to_alarm 4 > evaluation_periods 3']);
+  });
+});
+
 describe('composite alarm rules', () => {
   const names = new Set(['a', 'b']);
   it('catches an unknown alarm, a dangling operator, a lowercase state, unbalanced parentheses and a rule over the length', () => {
@@ -124,13 +169,20 @@ describe.each(synthesizedStacks())('%s alarms', (stack) => {
     expect(problems).toEqual([]);
   });
 
+  it('has alarms whose periods and evaluation ranges CloudWatch accepts', () => {
+    const problems = alarms.flatMap(([name, a]) => evaluationRangeViolations(a as AlarmWindow).map((p) => `${name}: ${p}`));
+    expect(problems).toEqual([]);
+  });
+
   it('has composite alarms whose rules CloudWatch accepts and name alarms of this stack', () => {
-    const names = new Set(alarms.map(([, a]) => String(a.alarm_name)));
     const composites = named(plan, 'aws_cloudwatch_composite_alarm');
+    const names = new Set([...alarms, ...composites].map(([, a]) => String(a.alarm_name)));
     expect(composites.length).toBeGreaterThan(0);
-    // The rule names its members by reference; AWS sees their names.
+    // The rule names its members (metric alarms, and the SLO tiers' composites) by reference; AWS sees their names.
     const resolve = (rule: string) =>
-      rule.replace(/\$\{aws_cloudwatch_metric_alarm\.([^.}]+)\.alarm_name\}/g, (whole, id: string) => String(plan.resource.aws_cloudwatch_metric_alarm?.[id]?.alarm_name ?? whole));
+      rule.replace(/\$\{(aws_cloudwatch_metric_alarm|aws_cloudwatch_composite_alarm)\.([^.}]+)\.alarm_name\}/g, (whole, type: string, id: string) =>
+        String(plan.resource[type]?.[id]?.alarm_name ?? whole),
+      );
     for (const [, composite] of composites) expect(compositeRuleViolations(resolve(String(composite.alarm_rule)), names)).toEqual([]);
   });
 });
