@@ -1,13 +1,12 @@
 /**
  * `npm run drill -- <alarm id> [--time-scale 60] [--no-synth]`: boots the local stack, injects the alarm's
- * fault under traffic, and waits for the plan's alarm to fire and recover. `--list` shows every alarm.
+ * fault under traffic, and waits for the plan's alarm to fire and recover. `--list` shows every alarm and SLO burn-rate tier.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALARMS } from '../dashboards/alarms.ts';
-import { runDrill } from './drills.ts';
+import { drillableIds, runDrill } from './drills.ts';
 import { synthesizedStackDir } from './paths.ts';
 import { startLocalStack } from './stack.ts';
 import { synthesizeIfChanged } from './synth.ts';
@@ -22,11 +21,9 @@ const { values, positionals } = parseArgs({
 });
 
 if (values.list || positionals.length === 0) {
-  const idWidth = Math.max(...ALARMS.map((a) => a.id.length)) + 1;
-  for (const alarm of ALARMS) {
-    const drill = 'fault' in alarm.drill ? `fault ${alarm.drill.fault}` : `not drillable: ${alarm.drill.notDrillable}`;
-    console.log(`${alarm.id.padEnd(idWidth)} ${alarm.severity.padEnd(7)} ${drill}`);
-  }
+  const ids = drillableIds();
+  const idWidth = Math.max(...ids.map((a) => a.id.length)) + 1;
+  for (const { id, severity, drill } of ids) console.log(`${id.padEnd(idWidth)} ${severity.padEnd(7)} ${drill}`);
   process.exit(positionals.length === 0 && !values.list ? 2 : 0);
 }
 

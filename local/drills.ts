@@ -1,12 +1,13 @@
 /**
- * Alarm drills: for an alarm of the catalog, inject its fault into a running local stack under the traffic
+ * Alarm drills: for an alarm of the catalog (or an SLO's burn-rate tier), inject its fault into a running local stack under the traffic
  * that exposes it, wait for the plan's alarm to reach ALARM, clear the fault, and wait for OK.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SignJWT, generateKeyPair } from 'jose';
 import WebSocket from 'ws';
-import { alarmById, type DrillFault } from '../dashboards/alarms.ts';
+import { ALARMS, alarmById, type DrillFault, type Severity } from '../dashboards/alarms.ts';
+import { BURN_RATE_TIERS, SLOS, sloAlarmId, type BurnRateTier, type SloDefinition } from '../dashboards/slos.ts';
 import { ENV } from '../functions/catalog/env.ts';
 import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
 import { redriveFanoutDeadLetters } from '../ops/redrive-fanout.ts';
@@ -375,6 +376,93 @@ async function waitForDeadLetter(stack: LocalStack, since: number, timeoutMs: nu
   }
 }
 
+/** The SLO burn-rate tier an id of the form `slo-<slo>-<tier>` names (dashboards/slos.ts), if it names one. */
+function sloTierOf(id: string): { slo: SloDefinition; tier: BurnRateTier } | undefined {
+  for (const slo of SLOS) for (const tier of BURN_RATE_TIERS) if (sloAlarmId(slo.id, tier.id) === id) return { slo, tier };
+  return undefined;
+}
+
+/** What a drill needs to know of what it drills: an alarm of the catalog, or an SLO's burn-rate tier. */
+interface DrillSubject {
+  /** The plan's alarm the drill watches: a metric alarm, or an SLO tier's composite. */
+  readonly alarmName: string;
+  readonly fault: DrillFault;
+  readonly plan: DrillPlan;
+  readonly severity: Severity;
+  /** One evaluation period (the tier's long window), compressed by the time scale. */
+  readonly periodMs: number;
+  readonly evaluationPeriods: number;
+  /**
+   * How long the page composite must have been OK before the fault: as long as the drilled alarm looks back. A
+   * tier looks back one long window; the page's metric alarms look back at most 15 one-minute periods, far less.
+   */
+  readonly lookBackMs: number;
+}
+
+/** An SLO burn-rate tier (`slo-<slo>-<tier>`), not an alarm of the catalog. */
+export function isSloTierId(id: string): boolean {
+  return sloTierOf(id) !== undefined;
+}
+
+/** The severity of a drillable id: a catalog alarm's, or an SLO tier's. */
+export function drillSeverity(id: string): Severity {
+  return sloTierOf(id)?.tier.severity ?? alarmById(id).severity;
+}
+
+/** Every id `npm run drill` accepts or explains: the catalog's alarms and each SLO's burn-rate tiers. */
+export function drillableIds(): { id: string; severity: Severity; drill: string }[] {
+  return [
+    ...ALARMS.map((a) => ({ id: a.id, severity: a.severity, drill: 'fault' in a.drill ? `fault ${a.drill.fault}` : `not drillable: ${a.drill.notDrillable}` })),
+    ...SLOS.flatMap((slo) =>
+      BURN_RATE_TIERS.map((tier) => {
+        const reason = 'notDrillable' in slo.drill ? slo.drill.notDrillable : tier.notDrillable;
+        return { id: sloAlarmId(slo.id, tier.id), severity: tier.severity, drill: reason ? `not drillable: ${reason}` : `fault ${(slo.drill as { fault: DrillFault }).fault}` };
+      }),
+    ),
+  ];
+}
+
+function drillSubject(stack: LocalStack, id: string): DrillSubject {
+  const sloTier = sloTierOf(id);
+  if (sloTier) {
+    const { slo, tier } = sloTier;
+    const reason = 'notDrillable' in slo.drill ? slo.drill.notDrillable : tier.notDrillable;
+    if (reason) throw new Error(`${id} cannot be drilled locally: ${reason}`);
+    const { fault, function: target } = slo.drill as { fault: 'function-crash'; function: string };
+    const composites = stack.plan.tagged('aws_cloudwatch_composite_alarm', 'slo', slo.id).filter((c) => (c.config.tags as Record<string, string>).tier === tier.id);
+    if (composites.length !== 1) throw new Error(`the plan has ${composites.length} composite alarms for ${id}, not one`);
+    return {
+      alarmName: stack.plan.resolve(String(composites[0]?.config.alarm_name)),
+      fault,
+      // The SLO's own function crashes under the traffic it serves: every send burns the budget. Sends come four
+      // to a (compressed) minute, as other drills' requests do: the cause alarms that page beside the tier
+      // (lambda-errors, api-integration-errors) then stay above the traffic floor and hold ALARM instead of
+      // flapping around it, so the page composite pages once.
+      plan: {
+        target,
+        fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(target) }),
+        traffic: 'sends',
+        everyMs: Math.max(50, 60_000 / stack.timeScale / 4),
+      },
+      severity: tier.severity,
+      periodMs: (tier.longWindowSeconds * 1000) / stack.timeScale,
+      evaluationPeriods: 1,
+      lookBackMs: (tier.longWindowSeconds * 1000) / stack.timeScale,
+    };
+  }
+  const { alarmName, fault } = drillTarget(stack, id);
+  const definition = alarmById(id);
+  return {
+    alarmName,
+    fault,
+    plan: PLANS[fault],
+    severity: definition.severity,
+    periodMs: (definition.periodSeconds * 1000) / stack.timeScale,
+    evaluationPeriods: definition.evaluationPeriods,
+    lookBackMs: ((definition.periodSeconds * 1000) / stack.timeScale) * (definition.evaluationPeriods + 1),
+  };
+}
+
 /** The plan's alarm a drill watches: the catalog alarm's instance on the drill's target, if it has instances. */
 export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: string; fault: DrillFault } {
   const definition = alarmById(alarmId);
@@ -387,18 +475,16 @@ export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: st
 }
 
 export async function runDrill(stack: LocalStack, alarmId: string, report: (line: string) => void = () => undefined): Promise<DrillResult> {
-  const { alarmName, fault } = drillTarget(stack, alarmId);
-  const plan = PLANS[fault];
-  const definition = alarmById(alarmId);
-  const periodMs = (definition.periodSeconds * 1000) / stack.timeScale;
-  const budget = periodMs * (definition.evaluationPeriods + 2) + 30_000;
+  const subject = drillSubject(stack, alarmId);
+  const { alarmName, fault, plan, periodMs } = subject;
+  const budget = periodMs * (subject.evaluationPeriods + 2) + 30_000;
   const composites = [...stack.alarms.statuses.values()].filter((s) => s.members?.includes(alarmName)).map((s) => s.name);
   // Before any traffic: an alarm already in ALARM fails the drill at once. A composite may still be settling from
   // an earlier drill's other members, so it gets the budget to return to OK.
   await requireOk(stack, [alarmName], 'before the drill', periodMs * 2 + 5000);
   // An earlier drill's fault can still be in other members' evaluation windows: the page starts from a composite
   // that has been OK for as long as this alarm looks back, so it pages once, for this drill.
-  for (const composite of composites) await waitForQuiet(stack, composite, periodMs * (definition.evaluationPeriods + 1), budget);
+  for (const composite of composites) await waitForQuiet(stack, composite, subject.lookBackMs, budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   report(`${alarmName}: OK before the drill; starting ${plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
@@ -423,7 +509,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
       await waitForDeadLetter(stack, injectedAt, 3 * budget);
       stack.faults.clear();
       traffic.stop();
-      const rule = definition.rule;
+      const rule = alarmById(alarmId).rule;
       if (rule.kind !== 'threshold' || typeof rule.threshold !== 'number') throw new Error(`${alarmId}: an ageing drill needs an age threshold in seconds`);
       ageMs = (rule.threshold * 1000) / stack.timeScale;
       report(`${alarmName}: a dead letter arrived; waiting for it to age past ${rule.threshold} s`);

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, runbookPath } from '../../dashboards/alarms.ts';
+import { BURN_RATE_TIERS, SLOS, sloAlarmId, sloRunbookId } from '../../dashboards/slos.ts';
 import { STAGE_NAMES, stackName } from '../../infra/config/stages.ts';
 import { RUNBOOK_BASE_URL_VARIABLE } from '../../infra/config/variables.ts';
 import { readPlan, resourcesOf } from '../support/plan.ts';
@@ -11,10 +12,11 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const STACKS = STAGE_NAMES.map(stackName);
 // The drill files' lists, read as text so this test does not register their suites.
 const DRILL_FILES = readdirSync(import.meta.dirname).filter((file) => file.endsWith('.test.ts') && file !== path.basename(import.meta.filename));
-const drilled = DRILL_FILES.flatMap((file) => {
+const drilledIds = DRILL_FILES.flatMap((file) => {
   const source = readFileSync(path.join(import.meta.dirname, file), 'utf8');
-  return [...source.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1] as string).filter((id) => ALARMS.some((a) => a.id === id));
+  return [...source.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1] as string);
 });
+const drilled = drilledIds.filter((id) => ALARMS.some((a) => a.id === id));
 
 /** Commands that only GNU tools accept: an on-call laptop is often macOS (BSD tools). */
 const GNU_ONLY: readonly [RegExp, string][] = [
@@ -94,5 +96,27 @@ describe.each(ALARMS.map((a) => [a.id, a] as const))('%s', (id, alarm) => {
     });
     expect(deployed.length).toBeGreaterThan(0);
     for (const { name, listed } of deployed) expect(listed).toContain(`\${aws_cloudwatch_metric_alarm.${name}.arn}`);
+  });
+});
+
+describe.each(SLOS.map((s) => [s.id, s] as const))('SLO %s', (id, slo) => {
+  it('has a runbook with the sections an on-call engineer needs, listed in the README', () => {
+    const file = path.join(root, runbookPath(sloRunbookId(id)));
+    expect(existsSync(file), file).toBe(true);
+    const text = readFileSync(file, 'utf8');
+    for (const heading of ['## What it means', '## First three checks', '## Likely causes', '## Mitigation', '## Drill']) expect(text, heading).toContain(heading);
+    const readme = readFileSync(path.join(root, 'dashboards', 'runbooks', 'README.md'), 'utf8');
+    expect(readme).toContain(`| [${sloRunbookId(id)}](${sloRunbookId(id)}.md) |`);
+  });
+
+  it.each(BURN_RATE_TIERS.map((t) => [t.id, t] as const))('%s tier is drilled by exactly one drill test, or states why it cannot be', (_, tier) => {
+    const reason = 'notDrillable' in slo.drill ? slo.drill.notDrillable : tier.notDrillable;
+    const times = drilledIds.filter((d) => d === sloAlarmId(id, tier.id)).length;
+    if (reason) {
+      expect(reason.length).toBeGreaterThan(20);
+      expect(times).toBe(0);
+    } else {
+      expect(times).toBe(1);
+    }
   });
 });
