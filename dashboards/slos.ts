@@ -8,6 +8,7 @@
  * over a long window AND still burns over a short one (so it resets minutes after the burn stops, not an hour).
  */
 import type { FunctionName } from '../functions/catalog/functions.ts';
+import type { TableKey } from '../functions/catalog/tables.ts';
 import type { MetricRef, Severity } from './alarms.ts';
 import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
 
@@ -33,8 +34,11 @@ export interface SloDefinition {
   /** The promise, in the words of a user: what the target percentage is a percentage of. */
   readonly objective: string;
   readonly sli: Sli;
-  /** What the drill does to burn the budget, or why the SLO's page tiers cannot be drilled locally. */
-  readonly drill: { readonly fault: 'function-crash'; readonly function: FunctionName } | { readonly notDrillable: string };
+  /**
+   * What the drill does to burn the budget (DynamoDB failing on one table under the traffic the SLO measures), or
+   * why the SLO's tiers cannot be drilled locally.
+   */
+  readonly drill: { readonly fault: 'dynamodb-system-error'; readonly table: TableKey } | { readonly notDrillable: string };
 }
 
 const custom = (name: CustomMetricName): SliMetric => ({ namespace: METRICS_NAMESPACE, name, stat: 'Sum' });
@@ -51,7 +55,9 @@ export const SLOS: readonly SloDefinition[] = [
       // Acknowledged: stored the first time, or a retry under the same clientMsgId answered with the original ack.
       succeeded: [custom('MessagesReceived'), custom('IdempotentReplay')],
     },
-    drill: { fault: 'function-crash', function: SEND },
+    // The messages table answers 500: every send is answered INTERNAL (SendsFailed). No Lambda error and no API
+    // error, so no cause alarm pages beside the tier: the page this drill proves is the SLO's alone.
+    drill: { fault: 'dynamodb-system-error', table: 'messages' },
   },
   {
     id: 'delivery-latency',

@@ -428,22 +428,14 @@ function drillSubject(stack: LocalStack, id: string): DrillSubject {
     const { slo, tier } = sloTier;
     const reason = 'notDrillable' in slo.drill ? slo.drill.notDrillable : tier.notDrillable;
     if (reason) throw new Error(`${id} cannot be drilled locally: ${reason}`);
-    const { fault, function: target } = slo.drill as { fault: 'function-crash'; function: string };
+    const { fault, table: target } = slo.drill as { fault: 'dynamodb-system-error'; table: string };
     const composites = stack.plan.tagged('aws_cloudwatch_composite_alarm', 'slo', slo.id).filter((c) => (c.config.tags as Record<string, string>).tier === tier.id);
     if (composites.length !== 1) throw new Error(`the plan has ${composites.length} composite alarms for ${id}, not one`);
     return {
       alarmName: stack.plan.resolve(String(composites[0]?.config.alarm_name)),
       fault,
-      // The SLO's own function crashes under the traffic it serves: every send burns the budget. Sends come four
-      // to a (compressed) minute, as other drills' requests do: the cause alarms that page beside the tier
-      // (lambda-errors, api-integration-errors) then stay above the traffic floor and hold ALARM instead of
-      // flapping around it, so the page composite pages once.
-      plan: {
-        target,
-        fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(target) }),
-        traffic: 'sends',
-        everyMs: Math.max(50, 60_000 / stack.timeScale / 4),
-      },
+      // The SLO's traffic (sends) while its table fails: every send is a bad event.
+      plan: { target, fault: ({ table }) => ({ kind: 'dynamodb-system-error', tableName: table(target) }), traffic: 'sends' },
       severity: tier.severity,
       periodMs: (tier.longWindowSeconds * 1000) / stack.timeScale,
       evaluationPeriods: 1,
