@@ -9,16 +9,38 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StackPlan } from '../plan.ts';
 import type { AlarmEvaluator } from './alarm-evaluator.ts';
 import type { LogStore } from './log-store.ts';
+import { evaluateExpression } from './expression.ts';
 import { runQuery } from './logs-insights.ts';
 import type { MetricStore } from './metric-store.ts';
 import type { LocalSns } from '../sns.ts';
 import type { XrayCollector } from './xray.ts';
 
-type MetricRow = (string | { stat?: string; label?: string })[];
+/** A metric row's rendering options: its id in the widget's metric math, whether it is drawn, or its expression. */
+interface RowOptions {
+  id?: string;
+  stat?: string;
+  label?: string;
+  visible?: boolean;
+  expression?: string;
+}
+
+/** `[namespace, name, dimension, value, …, options?]`, or `[{ expression, id, label }]`. */
+type MetricRow = (string | RowOptions)[];
 
 interface CloudWatchWidget {
   type: 'text' | 'metric' | 'alarm' | 'log';
-  properties: { title?: string; markdown?: string; metrics?: MetricRow[]; alarms?: string[]; period?: number; query?: string };
+  properties: {
+    title?: string;
+    markdown?: string;
+    metrics?: MetricRow[];
+    alarms?: string[];
+    period?: number;
+    query?: string;
+    view?: string;
+    start?: string;
+    setPeriodToTimeRange?: boolean;
+    annotations?: { horizontal?: { label?: string; value: number }[] };
+  };
 }
 
 export interface DashboardSources {
@@ -67,6 +89,61 @@ export function logWidget(query: string, logs: LogStore): { columns: readonly st
   }
 }
 
+/** `-P30D`, `-PT3H`: a widget's relative start as milliseconds back from now. */
+function relativeStartMs(start: string): number {
+  const match = /^-P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(start);
+  if (!match) throw new Error(`widget start "${start}" is not a relative ISO 8601 duration the local dashboard reads`);
+  const [, days, hours, minutes] = match.map((x) => Number(x ?? 0));
+  return (((days as number) * 24 + (hours as number)) * 60 + (minutes as number)) * 60_000;
+}
+
+/** Alarm status widgets sort by state as CloudWatch's `stateUpdatedTimestamp`: ALARM, INSUFFICIENT_DATA, OK, each most recent first. */
+const STATE_ORDER: Readonly<Record<string, number>> = { ALARM: 0, INSUFFICIENT_DATA: 1, OK: 2 };
+
+/**
+ * A metric widget's series with one value per (scaled) period, or one value over the widget's whole range for a
+ * single-value widget: metric rows read from the store, expression rows computed from the rows they name, rows
+ * marked `visible: false` left out, and the widget's horizontal annotations.
+ */
+function metricWidget(w: CloudWatchWidget, sources: DashboardSources, now: number) {
+  const single = w.properties.view === 'singleValue' && w.properties.setPeriodToTimeRange === true;
+  // A single value covers the widget's range, as far back as the local store keeps datapoints.
+  const periodMs = single && w.properties.start ? relativeStartMs(w.properties.start) / sources.timeScale : ((w.properties.period ?? 60) * 1000) / sources.timeScale;
+  const periods = single ? 1 : PERIODS_SHOWN;
+  const values: Record<string, (number | undefined)[]> = {};
+  const shown: { label: string; values: (number | undefined)[] }[] = [];
+  const rows = w.properties.metrics ?? [];
+  rows.forEach((row, i) => {
+    const options = (typeof row[row.length - 1] === 'object' ? row[row.length - 1] : {}) as RowOptions;
+    const id = options.id ?? `m${i + 1}`;
+    if (options.expression === undefined) {
+      const [namespace, metric, ...rest] = row.filter((x): x is string => typeof x === 'string');
+      const dimensions: Record<string, string> = {};
+      for (let d = 0; d + 1 < rest.length; d += 2) dimensions[rest[d] as string] = rest[d + 1] as string;
+      const stat = options.stat ?? 'Average';
+      values[id] = sources.metrics.history({ namespace: namespace as string, name: metric as string, dimensions }, stat, periodMs, periods, now);
+      if (options.visible !== false) shown.push({ label: options.label ?? `${metric} (${stat})`, values: values[id] });
+    }
+  });
+  // Expressions after every metric row they may name, in the widget's order.
+  for (const row of rows) {
+    const options = row[0] as RowOptions;
+    if (typeof options !== 'object' || options.expression === undefined) continue;
+    const expression = options.expression;
+    const computed = Array.from({ length: periods }, (_, p) => evaluateExpression(expression, Object.fromEntries(Object.entries(values).map(([id, v]) => [id, v[p]]))));
+    if (options.id) values[options.id] = computed;
+    if (options.visible !== false) shown.push({ label: options.label ?? expression, values: computed });
+  }
+  return {
+    type: 'metric',
+    view: single ? 'singleValue' : 'timeSeries',
+    title: w.properties.title,
+    periodMs,
+    series: shown,
+    annotations: (w.properties.annotations?.horizontal ?? []).map((a) => ({ label: a.label ?? String(a.value), value: a.value })),
+  };
+}
+
 /** The dashboard's widgets with their data: one value per (scaled) period for every metric series. */
 export function dashboardState(sources: DashboardSources, now = Date.now()) {
   const { name, widgets } = widgetsOf(sources.plan);
@@ -78,33 +155,14 @@ export function dashboardState(sources: DashboardSources, now = Date.now()) {
     /** Whom the alarm topics reach, and the latest notifications SNS sent (newest first). */
     paging: { targets: sources.sns.targets(), notifications: sources.sns.deliveries.slice(-NOTIFICATIONS_SHOWN).reverse() },
     widgets: widgets.map((w) => {
-      if (w.type === 'metric') {
-        const periodMs = ((w.properties.period ?? 60) * 1000) / sources.timeScale;
-        return {
-          type: 'metric',
-          title: w.properties.title,
-          periodMs,
-          series: (w.properties.metrics ?? []).map((row) => {
-            const options = (typeof row[row.length - 1] === 'object' ? row[row.length - 1] : {}) as { stat?: string; label?: string };
-            const [namespace, metric, ...rest] = row.filter((x): x is string => typeof x === 'string');
-            const dimensions: Record<string, string> = {};
-            for (let i = 0; i + 1 < rest.length; i += 2) dimensions[rest[i] as string] = rest[i + 1] as string;
-            const stat = options.stat ?? 'Average';
-            return {
-              label: options.label ?? `${metric} (${stat})`,
-              values: sources.metrics.history({ namespace: namespace as string, name: metric as string, dimensions }, stat, periodMs, PERIODS_SHOWN, now),
-            };
-          }),
-        };
-      }
+      if (w.type === 'metric') return metricWidget(w, sources, now);
       if (w.type === 'alarm') {
-        return {
-          type: 'alarm',
-          title: w.properties.title,
-          alarms: [...(w.properties.alarms ?? []).map(alarmName), ...[...sources.alarms.statuses.values()].filter((s) => s.kind === 'composite').map((s) => s.name)].map(
-            (n) => sources.alarms.statuses.get(n),
-          ),
-        };
+        const alarms = (w.properties.alarms ?? []).flatMap((arn) => {
+          const status = sources.alarms.statuses.get(alarmName(arn));
+          return status ? [status] : [];
+        });
+        alarms.sort((a, b) => (STATE_ORDER[a.state] ?? 3) - (STATE_ORDER[b.state] ?? 3) || b.since - a.since);
+        return { type: 'alarm', title: w.properties.title, alarms };
       }
       if (w.type === 'log') {
         const query = w.properties.query ?? '';
