@@ -52,6 +52,8 @@ export function metricUses(plan: Plan): MetricUse[] {
     const body = JSON.parse(String(dashboard.dashboard_body)) as { widgets: { type: string; properties: { metrics?: unknown[][] } }[] };
     body.widgets.forEach((widget, i) => {
       for (const row of widget.properties.metrics ?? []) {
+        // A metric-math row ([{ expression, id }]) reads the widget's other rows, not a series of its own.
+        if (typeof row[0] !== 'string') continue;
         const fields = row.filter((f) => typeof f === 'string') as string[];
         const [namespace, metric, ...dims] = fields;
         uses.push({ where: `${name} widget ${i}`, namespace: namespace as string, name: metric as string, dimensions: dims.filter((_, j) => j % 2 === 0) });
