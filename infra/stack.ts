@@ -67,9 +67,9 @@ export class ChatStack extends TerraformStack {
       attachments: { bucketName: attachments.bucket.bucket, objectsArn: attachments.objectsArn, kmsKeyArn: encryption.keyArn },
       fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
     });
-    fanout.configureInvocations(functions.functions.fanout);
+    fanout.configureInvocations(functions.aliases.fanout);
     const accountId = accountIdFrom(this, fanout.deadLetterQueue.arn);
-    const apiStage = api.connectRoutes(functions.functions);
+    const apiStage = api.connectRoutes(functions.aliases);
     new OperatorAccess(this, 'operators', {
       stage,
       connections: api.connections,

@@ -31,6 +31,14 @@ export interface LocalValues {
   readonly apiId: string;
 }
 
+/** The version number a function the plan publishes has locally (its first and only one). */
+export const PUBLISHED_VERSION = '1';
+
+/** The URI API Gateway invokes a function (or a qualified one) by. */
+function lambdaInvokeArn(region: string, functionArn: string): string {
+  return `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`;
+}
+
 const REFERENCE = /\$\{([^{}]+)\}/g;
 
 export class StackPlan {
@@ -156,11 +164,20 @@ export class StackPlan {
         return { id: name('name'), arn: `arn:aws:dynamodb:${region}:${account}:table/${name('name')}` };
       case 'aws_lambda_function': {
         const arn = `arn:aws:lambda:${region}:${account}:function:${name('function_name')}`;
+        // The plan's code is the one version a local stack has: published as 1, or only $LATEST without publish.
+        const version = resource.config.publish === true ? PUBLISHED_VERSION : '$LATEST';
         return {
           id: name('function_name'),
           arn,
-          invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+          invoke_arn: lambdaInvokeArn(region, arn),
+          version,
+          qualified_arn: `${arn}:${version}`,
+          qualified_invoke_arn: lambdaInvokeArn(region, `${arn}:${version}`),
         };
+      }
+      case 'aws_lambda_alias': {
+        const arn = `arn:aws:lambda:${region}:${account}:function:${name('function_name')}:${name('name')}`;
+        return { id: arn, arn, invoke_arn: lambdaInvokeArn(region, arn) };
       }
       case 'aws_cloudwatch_log_group':
         return { id: name('name'), arn: `arn:aws:logs:${region}:${account}:log-group:${name('name')}` };

@@ -21,6 +21,7 @@ import { localEndpointGuard } from './local-endpoints.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
+import { FunctionTargets, qualifiedName } from './lambda/aliases.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
 import { AlarmEvaluator, metricRetentionMs, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
@@ -219,9 +220,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3Endpoint = await s3.listen();
   const pools = new Map<string, FunctionPool>();
   const definitions = new Map<string, FunctionDefinition>();
+  const targets = FunctionTargets.fromPlan(plan);
   const lambdaApi = new LambdaInvokeApi({
     region: plan.region,
     pools,
+    targets,
     asyncConfigs: readAsyncConfigs(plan),
     authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
     timeScale,
@@ -350,9 +353,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const gateway = new Gateway({
     api,
-    invoke: (name, event) => {
-      const pool = pools.get(name);
-      if (!pool) throw new Error(`the plan routes to ${name}, which it does not define`);
+    invoke: (target, event) => {
+      const resolved = targets.resolve(target);
+      const pool = resolved && pools.get(resolved.functionName);
+      if (!pool) throw new Error(`the plan routes to ${qualifiedName(target)}, which it does not define`);
       return pool.invoke(event);
     },
     log: (line) => log('apigateway', line),

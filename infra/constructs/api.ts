@@ -6,7 +6,7 @@ import { Apigatewayv2Route } from '@cdktf/provider-aws/lib/apigatewayv2-route/in
 import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage/index.js';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
-import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import type { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias/index.js';
 import { Fn, TerraformOutput, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ROUTE_SELECTION_EXPRESSION, ROUTES, TOKEN_QUERY_PARAMETER, type FunctionName } from '../../functions/catalog/functions.ts';
@@ -72,21 +72,25 @@ export class ChatApi extends Construct {
     };
   }
 
-  /** Routes, integrations, the authorizer and the deployed stage; returns the stage. */
-  connectRoutes(functions: Record<FunctionName, LambdaFunction>): Apigatewayv2Stage {
+  /**
+   * Routes, integrations, the authorizer and the deployed stage; returns the stage. API Gateway invokes each
+   * function's `live` alias, and may invoke only that (the permissions name it as their qualifier).
+   */
+  connectRoutes(aliases: Record<FunctionName, LambdaAlias>): Apigatewayv2Stage {
     const { api } = this;
     const { stage, logsKmsKeyArn, accountLogging } = this.props;
     const authorizer = new Apigatewayv2Authorizer(this, 'authorizer', {
       apiId: api.id,
       name: resourceName(stage, 'jwt'),
       authorizerType: 'REQUEST',
-      authorizerUri: functions.authorizer.invokeArn,
+      authorizerUri: aliases.authorizer.invokeArn,
       identitySources: [`route.request.querystring.${TOKEN_QUERY_PARAMETER}`],
     });
     new LambdaPermission(this, 'authorizer-permission', {
       statementId: 'AllowApiGatewayAuthorizer',
       action: 'lambda:InvokeFunction',
-      functionName: functions.authorizer.functionName,
+      functionName: aliases.authorizer.functionName,
+      qualifier: aliases.authorizer.name,
       principal: 'apigateway.amazonaws.com',
       sourceArn: `${api.executionArn}/authorizers/${authorizer.id}`,
     });
@@ -96,12 +100,13 @@ export class ChatApi extends Construct {
       const integration = new Apigatewayv2Integration(this, `${id}-integration`, {
         apiId: api.id,
         integrationType: 'AWS_PROXY',
-        integrationUri: functions[name].invokeArn,
+        integrationUri: aliases[name].invokeArn,
       });
       new LambdaPermission(this, `${id}-permission`, {
         statementId: 'AllowApiGatewayRoute',
         action: 'lambda:InvokeFunction',
-        functionName: functions[name].functionName,
+        functionName: aliases[name].functionName,
+        qualifier: aliases[name].name,
         principal: 'apigateway.amazonaws.com',
         sourceArn: `${api.executionArn}/${stage.name}/${routeKey}`,
       });

@@ -1,5 +1,5 @@
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
-import type { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import type { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
@@ -51,16 +51,18 @@ export class AsyncFanout extends Construct {
     });
   }
 
-  /** Retries, event age and the on-failure destination of the fan-out function's asynchronous invocations. */
-  configureInvocations(fanout: LambdaFunction): void {
+  /** Retries, event age and the on-failure destination of asynchronous invocations of the fan-out function's alias. */
+  configureInvocations(fanout: LambdaAlias): void {
     new LambdaFunctionEventInvokeConfig(this, 'invoke-config', {
       functionName: fanout.functionName,
+      // Lambda applies an event invoke config to invocations of the qualifier it names only; callers use the alias.
+      qualifier: fanout.name,
       maximumRetryAttempts: FANOUT_ASYNC_INVOKE.maximumRetryAttempts,
       maximumEventAgeInSeconds: FANOUT_ASYNC_INVOKE.maximumEventAgeSeconds,
       destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
     });
     // What `npm run redrive` needs (docs/operations.md).
     new TerraformOutput(this, 'fanout_dead_letter_queue_url', { value: this.deadLetterQueue.url }).overrideLogicalId('fanout_dead_letter_queue_url');
-    new TerraformOutput(this, 'fanout_function_name', { value: fanout.functionName }).overrideLogicalId('fanout_function_name');
+    new TerraformOutput(this, 'fanout_function_name', { value: `${fanout.functionName}:${fanout.name}` }).overrideLogicalId('fanout_function_name');
   }
 }

@@ -1,6 +1,7 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
@@ -14,6 +15,17 @@ import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
 import type { JwtSettings } from './identity.ts';
 
 export const LAMBDA_RUNTIME = 'nodejs22.x';
+
+/**
+ * The alias everything invokes (API integrations, the authorizer, fan-out invokes, event invoke configs,
+ * permissions): provisioned concurrency and gradual deploys act on an alias, never on $LATEST.
+ */
+export const LIVE_ALIAS = 'live';
+
+/** `name:live`, the qualified name a caller passes as FunctionName to invoke through the alias. */
+export function aliasQualifiedName(functionName: string): string {
+  return `${functionName}:${LIVE_ALIAS}`;
+}
 
 
 export interface ConnectionsTarget {
@@ -54,6 +66,7 @@ interface PolicyStatement {
 interface CreatedFunction {
   readonly scope: Construct;
   readonly fn: LambdaFunction;
+  readonly alias: LambdaAlias;
   readonly role: IamRole;
   readonly logGroup: CloudwatchLogGroup;
 }
@@ -61,12 +74,15 @@ interface CreatedFunction {
 /** One Lambda function per catalog entry, each with its own role granting exactly what the catalog says. */
 export class ChatFunctions extends Construct {
   readonly functions: Record<FunctionName, LambdaFunction>;
+  /** The `live` alias of each function: what every caller invokes. */
+  readonly aliases: Record<FunctionName, LambdaAlias>;
   readonly logGroupNames: string[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: ChatFunctionsProps) {
     super(scope, id);
     const created = new Map(FUNCTION_NAMES.map((name) => [name, this.createFunction(name)]));
     this.functions = Object.fromEntries([...created].map(([name, { fn }]) => [name, fn])) as Record<FunctionName, LambdaFunction>;
+    this.aliases = Object.fromEntries([...created].map(([name, { alias }]) => [name, alias])) as Record<FunctionName, LambdaAlias>;
     // Policies come last: a function's may name another function (the fan-out function's ARN).
     for (const [name, { scope: fnScope, role, logGroup }] of created) {
       new IamRolePolicy(fnScope, 'policy', {
@@ -119,9 +135,17 @@ export class ChatFunctions extends Construct {
       kmsKeyArn: this.props.kmsKeyArn,
       // The catalog name, so tools reading the plan (the local drills) find a function without rebuilding its name.
       tags: { function: name },
+      // Every apply of changed code or configuration publishes an immutable version the alias can point at.
+      publish: true,
       dependsOn: [logGroup],
     });
-    return { scope, fn, role, logGroup };
+    const alias = new LambdaAlias(scope, 'alias', {
+      name: LIVE_ALIAS,
+      description: `What every caller of ${functionName} invokes`,
+      functionName: fn.functionName,
+      functionVersion: fn.version,
+    });
+    return { scope, fn, alias, role, logGroup };
   }
 
   private environment(name: FunctionName, spec: FunctionSpec): Record<string, string> {
@@ -141,7 +165,7 @@ export class ChatFunctions extends Construct {
     // Every function that posts may fan out (messages, presence, typing).
     if (spec.manageConnections) variables[ENV.fanoutConcurrency] = String(stage.fanout.concurrency);
     if (spec.broadcasts) {
-      variables[ENV.fanoutFunction] = resourceName(stage, FANOUT_FUNCTION);
+      variables[ENV.fanoutFunction] = aliasQualifiedName(resourceName(stage, FANOUT_FUNCTION));
       variables[ENV.fanoutAsyncThreshold] = String(stage.fanout.asyncThreshold);
       variables[ENV.fanoutShardSize] = String(stage.fanout.shardSize);
     }
@@ -202,7 +226,9 @@ export class ChatFunctions extends Construct {
       }
     }
     if (spec.broadcasts) {
-      statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.functions[FANOUT_FUNCTION].arn });
+      // The alias ARN only: a grant on the unqualified ARN would not cover an invoke through the alias, and none on
+      // it keeps callers off $LATEST.
+      statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.aliases[FANOUT_FUNCTION].arn });
     }
     if (name === FANOUT_FUNCTION) {
       // Lambda sends a failed event to the on-failure destination with the function's own role.

@@ -1,15 +1,16 @@
 /** What the local gateway serves, read from the plan's API Gateway resources (never re-declared here). */
+import { parseFunctionIdentifier, type FunctionTarget } from '../lambda/aliases.ts';
 import type { StackPlan } from '../plan.ts';
 
-export interface Authorizer {
-  readonly functionName: string;
+/** The function (and the qualifier: alias or version) the authorizer's URI invokes. */
+export interface Authorizer extends FunctionTarget {
   /** e.g. `route.request.querystring.token`: a missing source is a 401 before the function runs. */
   readonly identitySources: readonly string[];
 }
 
-export interface Route {
+/** A route and the function (with the qualifier: alias or version) its integration URI invokes. */
+export interface Route extends FunctionTarget {
   readonly routeKey: string;
-  readonly functionName: string;
   readonly authorizer?: Authorizer;
 }
 
@@ -48,10 +49,14 @@ function throttleOf(settings: RouteSettings | undefined, where: string): Throttl
   return { rateLimit, burstLimit };
 }
 
-function functionNameOfUri(plan: StackPlan, uri: string): string {
-  const fn = plan.byAddress(plan.referencedAddress(uri));
-  if (fn.type !== 'aws_lambda_function') throw new Error(`${uri} does not point at a Lambda function`);
-  return plan.resolve(String(fn.config.function_name));
+const INVOKE_URI = /^arn:aws:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/** The function an integration or authorizer URI invokes: a function's, alias's or version's invoke ARN. */
+function targetOfUri(plan: StackPlan, uri: string): FunctionTarget {
+  const resolved = plan.resolve(uri);
+  const functionArn = INVOKE_URI.exec(resolved)?.[1];
+  if (!functionArn) throw new Error(`${uri} does not invoke a Lambda function`);
+  return parseFunctionIdentifier(functionArn);
 }
 
 export function readApiModel(plan: StackPlan): ApiModel {
@@ -73,12 +78,12 @@ export function readApiModel(plan: StackPlan): ApiModel {
     if (config.authorization_type === 'CUSTOM') {
       const auth = plan.byAddress(plan.referencedAddress(String(config.authorizer_id))).config;
       authorizer = {
-        functionName: functionNameOfUri(plan, String(auth.authorizer_uri)),
+        ...targetOfUri(plan, String(auth.authorizer_uri)),
         identitySources: (auth.identity_sources as string[]) ?? [],
       };
     }
     const routeKey = String(config.route_key);
-    routes.set(routeKey, { routeKey, functionName: functionNameOfUri(plan, String(integration.integration_uri)), authorizer });
+    routes.set(routeKey, { routeKey, ...targetOfUri(plan, String(integration.integration_uri)), authorizer });
   }
   const routeThrottles = new Map<string, Throttle>();
   for (const settings of (stage.route_settings ?? []) as RouteSettings[]) {

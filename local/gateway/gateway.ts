@@ -179,7 +179,7 @@ export class Gateway {
   private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {
     const route = this.api.routes.get('$disconnect');
     if (!route) return;
-    const pending = this.options.invoke(route.functionName, disconnectEvent(this.api, conn, code, reason)).then((result) => {
+    const pending = this.options.invoke(route, disconnectEvent(this.api, conn, code, reason)).then((result) => {
       this.accessLog({ conn, routeKey: '$disconnect', eventType: 'DISCONNECT', status: integrationStatus(result) });
       this.pendingDisconnects.delete(pending);
     });
@@ -200,7 +200,7 @@ export class Gateway {
       return conn.send(gatewayMessage('Too Many Requests', conn.connectionId, gatewayId()));
     }
     const event = messageEvent(this.api, conn, route.routeKey, body, isBinary);
-    const { result, status, latencyMs } = await integrate(this.options.invoke, this.metric, route.functionName, event);
+    const { result, status, latencyMs } = await integrate(this.options.invoke, this.metric, route, event);
     this.accessLog({ conn, routeKey: route.routeKey, eventType: 'MESSAGE', status, latencyMs, result });
     // What API Gateway sends when the integration fails or times out.
     if (result.status !== 'ok') conn.send(gatewayMessage('Internal server error', conn.connectionId, event.requestContext.requestId));

@@ -44,7 +44,7 @@ export async function handshake(req: IncomingMessage, url: URL, context: Handsha
     const outcome = await authorize(context, connect.authorizer, conn, request, url, req);
     if (outcome !== 'allow') return { conn, refusedWith: outcome };
   }
-  const { status } = await integrate(context.invoke, context.metric, connect.functionName, connectEvent(api, conn, request));
+  const { status } = await integrate(context.invoke, context.metric, connect, connectEvent(api, conn, request));
   return status < 200 || status > 299 ? { conn, refusedWith: status } : { conn };
 }
 
@@ -73,7 +73,7 @@ async function authorize(
   req: IncomingMessage,
 ): Promise<'allow' | number> {
   if (!authorizer.identitySources.every((source) => identitySourcePresent(source, url, req))) return 401;
-  const result = await context.invoke(authorizer.functionName, authorizerEvent(context.api, conn, request));
+  const result = await context.invoke(authorizer, authorizerEvent(context.api, conn, request));
   if (result.status === 'error' && result.errorMessage === 'Unauthorized') return 401;
   if (result.status !== 'ok') {
     // An authorizer that cannot answer is API Gateway's own execution failure.

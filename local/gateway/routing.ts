@@ -1,8 +1,10 @@
 /** Which function a frame goes to, and what a Lambda proxy integration's answer means to the gateway. */
+import type { FunctionTarget } from '../lambda/aliases.ts';
 import type { InvokeResult } from '../lambda/function-pool.ts';
 import type { ApiModel, Route } from './api-model.ts';
 
-export type Invoke = (functionName: string, event: unknown) => Promise<InvokeResult>;
+/** Invokes a function as its integration URI names it (alias or version included). */
+export type Invoke = (target: FunctionTarget, event: unknown) => Promise<InvokeResult>;
 
 /** API Gateway's own metrics (AWS/ApiGateway, per API and stage). */
 export type ApiMetric = 'ConnectCount' | 'MessageCount' | 'IntegrationError' | 'ClientError' | 'ExecutionError' | 'IntegrationLatency';
@@ -41,9 +43,9 @@ export interface Integration {
 }
 
 /** Runs a route's function and records the integration metrics API Gateway does. */
-export async function integrate(invoke: Invoke, metric: RecordMetric, functionName: string, event: unknown): Promise<Integration> {
+export async function integrate(invoke: Invoke, metric: RecordMetric, target: FunctionTarget, event: unknown): Promise<Integration> {
   const started = Date.now();
-  const result = await invoke(functionName, event);
+  const result = await invoke(target, event);
   const latencyMs = Date.now() - started;
   metric('IntegrationLatency', latencyMs);
   // A throttled function is API Gateway's execution failure; any other failure is the integration's.

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { accessKeyIdOf } from '../iam.ts';
 import { LOCAL_ACCOUNT_ID, type StackPlan } from '../plan.ts';
+import { parseFunctionIdentifier, qualifiedName, type FunctionTargets, type ResolvedTarget } from './aliases.ts';
 import type { FunctionPool, InvokeResult } from './function-pool.ts';
 
 /** Payload quotas: 6 MB for a synchronous invocation, 1 MB for an asynchronous one. */
@@ -29,17 +30,21 @@ export interface AsyncInvokeConfig {
   readonly onSuccess?: Destination;
 }
 
-/** Where Lambda sends the record of an asynchronous invocation: a function (by name) or a queue (by ARN). */
+/** Where Lambda sends the record of an asynchronous invocation: a function (by `name[:qualifier]`) or a queue (by ARN). */
 export type Destination = { readonly kind: 'function'; readonly name: string } | { readonly kind: 'queue'; readonly arn: string };
 
 const DEFAULT_ASYNC_CONFIG: AsyncInvokeConfig = { maximumRetryAttempts: 2, maximumEventAgeMs: 6 * 60 * 60 * 1000 };
 
-/** Reads aws_lambda_function_event_invoke_config: retries, event age and destinations, by function name. */
+/**
+ * Reads aws_lambda_function_event_invoke_config: retries, event age and destinations, by `name[:qualifier]`. A
+ * config with a qualifier applies to invocations of that alias or version only, as on Lambda.
+ */
 export function readAsyncConfigs(plan: StackPlan): Map<string, AsyncInvokeConfig> {
   const configs = new Map<string, AsyncInvokeConfig>();
   for (const resource of plan.resources('aws_lambda_function_event_invoke_config')) {
     const config = plan.resolve(resource.config) as Record<string, unknown>;
-    const functionName = functionNameOf(String(config.function_name));
+    const target = parseFunctionIdentifier(String(config.function_name));
+    const functionName = qualifiedName(config.qualifier === undefined ? target : { ...target, qualifier: String(config.qualifier) });
     const retries = Number(config.maximum_retry_attempts ?? DEFAULT_ASYNC_CONFIG.maximumRetryAttempts);
     if (!Number.isInteger(retries) || retries < 0 || retries > 2) {
       throw new Error(`${resource.address}: maximum_retry_attempts must be 0, 1 or 2, got ${String(config.maximum_retry_attempts)}`);
@@ -56,7 +61,7 @@ export function readAsyncConfigs(plan: StackPlan): Map<string, AsyncInvokeConfig
       if (!arn.startsWith('arn:aws:lambda:')) {
         throw new Error(`${resource.address}: ${kind} destination ${arn} is neither a Lambda function nor an SQS queue; the local stack runs no SNS or EventBridge`);
       }
-      return { kind: 'function', name: functionNameOf(arn) };
+      return { kind: 'function', name: qualifiedName(parseFunctionIdentifier(arn)) };
     };
     configs.set(functionName, {
       maximumRetryAttempts: retries,
@@ -68,16 +73,11 @@ export function readAsyncConfigs(plan: StackPlan): Map<string, AsyncInvokeConfig
   return configs;
 }
 
-/** A function name, partial ARN (`123:function:name`) or ARN, with an optional `:$LATEST` qualifier. */
-function functionNameOf(identifier: string): string {
-  const match = /^(?:arn:aws:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?([A-Za-z0-9_-]+)(?::\$LATEST)?$/.exec(identifier);
-  if (!match?.[1]) throw new Error(`${identifier} is not a Lambda function name or ARN`);
-  return match[1];
-}
-
 export interface InvokeApiOptions {
   readonly region: string;
   readonly pools: ReadonlyMap<string, FunctionPool>;
+  /** The plan's versions and aliases: which qualifiers exist and what they run. */
+  readonly targets: FunctionTargets;
   readonly asyncConfigs: ReadonlyMap<string, AsyncInvokeConfig>;
   /** Undefined when allowed; otherwise AWS's AccessDenied message. */
   readonly authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
@@ -104,7 +104,7 @@ export interface DestinationRecord {
     readonly approximateInvokeCount: number;
   };
   readonly requestPayload: unknown;
-  readonly responseContext: { readonly statusCode: number; readonly executedVersion: '$LATEST'; readonly functionError?: string };
+  readonly responseContext: { readonly statusCode: number; readonly executedVersion: string; readonly functionError?: string };
   readonly responsePayload: unknown;
 }
 
@@ -124,16 +124,20 @@ export class LambdaInvokeApi {
     );
   }
 
-  /** Every function an event invoke config names (its own and its destinations') must be in the plan. */
+  /** Every function (and qualifier) an event invoke config names, its own and its destinations', must be in the plan. */
   verifyAsyncConfigs(): void {
     for (const [functionName, config] of this.options.asyncConfigs) {
       const named = [config.onFailure, config.onSuccess].flatMap((d) => (d?.kind === 'function' ? [d.name] : []));
       for (const name of [functionName, ...named]) {
-        if (!this.options.pools.has(name)) {
-          throw new Error(`the event invoke config of ${functionName} names function ${name}, which the plan does not define`);
-        }
+        if (!this.resolve(name)) throw new Error(`the event invoke config of ${functionName} names function ${name}, which the plan does not define`);
       }
     }
+  }
+
+  /** The function, version and alias `name[:qualifier]` reaches, if the plan has them and runs the function. */
+  private resolve(identifier: string): ResolvedTarget | undefined {
+    const resolved = this.options.targets.resolve(parseFunctionIdentifier(identifier));
+    return resolved && this.options.pools.has(resolved.functionName) ? resolved : undefined;
   }
 
   async listen(): Promise<string> {
@@ -159,9 +163,9 @@ export class LambdaInvokeApi {
   }
 
   /** Queues an event for a function as InvocationType Event does; resolves once it is delivered or given up. */
-  enqueue(functionName: string, payload: unknown): Promise<void> {
+  private enqueue(target: ResolvedTarget, payload: unknown): Promise<void> {
     const requestId = randomUUID();
-    const delivery = this.deliver(functionName, payload, requestId, Date.now()).finally(() => this.inFlight.delete(delivery));
+    const delivery = this.deliver(target, payload, requestId, Date.now()).finally(() => this.inFlight.delete(delivery));
     this.inFlight.add(delivery);
     return delivery;
   }
@@ -177,18 +181,23 @@ export class LambdaInvokeApi {
       return lambdaError(res, 404, 'UnknownOperationException', `${req.method} ${url.pathname} is not an operation of the local Lambda API`);
     }
     const identifier = decodeURIComponent(match[1]);
-    let functionName: string;
+    let named: ReturnType<typeof parseFunctionIdentifier>;
     try {
-      functionName = functionNameOf(identifier);
+      named = parseFunctionIdentifier(identifier);
     } catch (error) {
       return lambdaError(res, 400, 'ValidationException', (error as Error).message);
     }
-    const qualifier = url.searchParams.get('Qualifier');
-    const pool = this.options.pools.get(functionName);
-    if (!pool || (qualifier !== null && qualifier !== '$LATEST')) {
-      return lambdaError(res, 404, 'ResourceNotFoundException', `Function not found: ${this.arn(functionName)}${qualifier ? `:${qualifier}` : ''}`);
+    const qualifier = url.searchParams.get('Qualifier') ?? undefined;
+    if (qualifier !== undefined && named.qualifier !== undefined && qualifier !== named.qualifier) {
+      return lambdaError(res, 400, 'InvalidParameterValueException', 'The derived qualifier from the function name does not match the specified qualifier.');
     }
-    const denied = this.options.authorize?.(accessKeyIdOf(req.headers.authorization), 'lambda:InvokeFunction', this.arn(functionName));
+    const requested = { functionName: named.functionName, qualifier: named.qualifier ?? qualifier };
+    const target = this.resolve(qualifiedName(requested));
+    // An invocation is authorized on the ARN it names: the alias's ARN for `name:live`, the function's otherwise.
+    const requestedArn = `${this.arn(named.functionName)}${requested.qualifier === undefined ? '' : `:${requested.qualifier}`}`;
+    if (!target) return lambdaError(res, 404, 'ResourceNotFoundException', `Function not found: ${requestedArn}`);
+    const pool = this.options.pools.get(target.functionName) as FunctionPool;
+    const denied = this.options.authorize?.(accessKeyIdOf(req.headers.authorization), 'lambda:InvokeFunction', requestedArn);
     if (denied) return lambdaError(res, 403, 'AccessDeniedException', denied);
 
     const invocationType = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
@@ -215,20 +224,22 @@ export class LambdaInvokeApi {
     }
     if (invocationType === 'DryRun') return void res.writeHead(204).end();
     if (invocationType === 'Event') {
-      void this.enqueue(functionName, payload);
+      void this.enqueue(target, payload);
       return void res.writeHead(202, { 'x-amzn-requestid': randomUUID() }).end();
     }
     const result = await pool.invoke(payload);
     if (result.status === 'throttled') {
       return lambdaError(res, 429, 'TooManyRequestsException', result.errorMessage, { Reason: result.reason });
     }
-    const headers = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': randomUUID() };
+    const headers = { 'content-type': 'application/json', 'x-amz-executed-version': target.executedVersion, 'x-amzn-requestid': randomUUID() };
     if (result.status === 'ok') return void res.writeHead(200, headers).end(JSON.stringify(result.payload ?? null));
     res.writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' }).end(JSON.stringify(errorPayload(result)));
   }
 
-  private async deliver(functionName: string, payload: unknown, requestId: string, receivedAt: number): Promise<void> {
-    const pool = this.options.pools.get(functionName) as FunctionPool;
+  private async deliver(target: ResolvedTarget, payload: unknown, requestId: string, receivedAt: number): Promise<void> {
+    const pool = this.options.pools.get(target.functionName) as FunctionPool;
+    // The config of the qualifier invoked (an alias's applies to invocations through it only), else of $LATEST.
+    const functionName = qualifiedName(target.qualifier === '$LATEST' ? { functionName: target.functionName } : target);
     const config = this.options.asyncConfigs.get(functionName) ?? DEFAULT_ASYNC_CONFIG;
     const scale = this.options.timeScale;
     let attempts = 0;
@@ -236,10 +247,10 @@ export class LambdaInvokeApi {
     for (;;) {
       if (this.closed) return;
       if (Date.now() - receivedAt > config.maximumEventAgeMs / scale) {
-        return this.finish(functionName, config, requestId, payload, attempts, 'EventAgeExceeded');
+        return this.finish(target, config, requestId, payload, attempts, 'EventAgeExceeded');
       }
       const result = await pool.invoke(payload);
-      if (result.status === 'ok') return this.finish(functionName, config, requestId, payload, attempts + 1, 'Success', result);
+      if (result.status === 'ok') return this.finish(target, config, requestId, payload, attempts + 1, 'Success', result);
       if (result.status === 'throttled') {
         // Throttles do not use up retries: the event waits in the queue until its maximum age.
         await this.sleep(throttleBackoff / scale);
@@ -248,7 +259,7 @@ export class LambdaInvokeApi {
       }
       attempts++;
       if (attempts > config.maximumRetryAttempts) {
-        return this.finish(functionName, config, requestId, payload, attempts, 'RetriesExhausted', result);
+        return this.finish(target, config, requestId, payload, attempts, 'RetriesExhausted', result);
       }
       this.options.log(`${functionName} async invocation ${requestId} failed (${describe(result)}); retry ${attempts} of ${config.maximumRetryAttempts}`);
       await this.sleep((RETRY_DELAYS_MS[attempts - 1] as number) / scale);
@@ -256,7 +267,7 @@ export class LambdaInvokeApi {
   }
 
   private finish(
-    functionName: string,
+    target: ResolvedTarget,
     config: AsyncInvokeConfig,
     requestId: string,
     payload: unknown,
@@ -264,6 +275,7 @@ export class LambdaInvokeApi {
     condition: DestinationRecord['requestContext']['condition'],
     result?: InvokeResult,
   ): void {
+    const { functionName } = target;
     const destination = condition === 'Success' ? config.onSuccess : config.onFailure;
     if (condition !== 'Success') {
       this.options.log(
@@ -276,11 +288,11 @@ export class LambdaInvokeApi {
     const record: DestinationRecord = {
       version: '1.0',
       timestamp: new Date().toISOString(),
-      requestContext: { requestId, functionArn: `${this.arn(functionName)}:$LATEST`, condition, approximateInvokeCount: invokeCount },
+      requestContext: { requestId, functionArn: `${this.arn(functionName)}:${target.qualifier}`, condition, approximateInvokeCount: invokeCount },
       requestPayload: payload,
       responseContext: {
         statusCode: 200,
-        executedVersion: '$LATEST',
+        executedVersion: target.executedVersion,
         ...(result && result.status !== 'ok' ? { functionError: 'Unhandled' } : {}),
       },
       responsePayload: result ? (result.status === 'ok' ? result.payload : errorPayload(result)) : undefined,
@@ -295,7 +307,8 @@ export class LambdaInvokeApi {
       return;
     }
     // Lambda invokes a destination function asynchronously too, with its own retries.
-    void this.enqueue(destination.name, record);
+    const destinationTarget = this.resolve(destination.name);
+    if (destinationTarget) void this.enqueue(destinationTarget, record);
   }
 
   private sleep(ms: number): Promise<void> {

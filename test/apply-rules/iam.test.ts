@@ -44,6 +44,11 @@ export function resolveReferences(text: string, plan: Plan, region: string, vari
         return arn('logs', `log-group:${String(resource.name)}`);
       case 'aws_lambda_function.arn':
         return arn('lambda', `function:${String(resource.function_name)}`);
+      case 'aws_lambda_function.function_name':
+        return String(resource.function_name);
+      // A qualified ARN: the function's, then the alias name (https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html).
+      case 'aws_lambda_alias.arn':
+        return arn('lambda', `function:${resolveReferences(String(resource.function_name), plan, region, variables)}:${String(resource.name)}`);
       case 'aws_s3_bucket.arn':
         // S3 bucket ARNs name neither Region nor account; a prefixed bucket gets Terraform's unique suffix.
         return `arn:aws:s3:::${String(resource.bucket ?? `${String(resource.bucket_prefix)}20261203000000000000000001`)}`;

@@ -83,6 +83,13 @@ const { stack, connect } = useStack(() =>
           destination_config: { on_failure: { destination: '${aws_lambda_function.fixture_echo.arn}' } },
         },
       };
+      // Echo publishes its version and has an alias, as the plan's own functions do.
+      (plan.resource.aws_lambda_function!.fixture_echo as Record<string, unknown>).publish = true;
+      (plan.resource.aws_lambda_alias ??= {}).fixture_echo_live = {
+        name: 'live',
+        function_name: '${aws_lambda_function.fixture_echo.function_name}',
+        function_version: '${aws_lambda_function.fixture_echo.version}',
+      };
       // The who route's function may not run at all.
       resourceOf(plan, 'aws_lambda_function', 'who').reserved_concurrent_executions = 0;
     },
@@ -221,6 +228,45 @@ describe('the Invoke API', () => {
       message:
         `User: arn:aws:sts::000000000000:assumed-role/wschat-dev-caller-fn/wschat-dev-caller is not authorized to perform: lambda:InvokeFunction ` +
         `on resource: arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-slow because no identity-based policy allows the lambda:InvokeFunction action`,
+    });
+  });
+
+  it("invokes through the plan's alias, by name:alias or Qualifier, running the version it points at", async () => {
+    const payload = new TextEncoder().encode('{"via":"alias"}');
+    const byName = await lambda.send(new InvokeCommand({ FunctionName: 'wschat-dev-echo:live', Payload: payload }));
+    const byQualifier = await lambda.send(new InvokeCommand({ FunctionName: 'wschat-dev-echo', Qualifier: 'live', Payload: payload }));
+    const byVersion = await lambda.send(new InvokeCommand({ FunctionName: 'wschat-dev-echo:1', Payload: payload }));
+    const unqualified = await lambda.send(new InvokeCommand({ FunctionName: 'wschat-dev-echo', Payload: payload }));
+    expect([byName, byQualifier, byVersion, unqualified].map((out) => [out.StatusCode, out.ExecutedVersion])).toEqual([
+      [200, '1'],
+      [200, '1'],
+      [200, '1'],
+      [200, '$LATEST'],
+    ]);
+    expect(JSON.parse(decoder.decode(byName.Payload))).toMatchObject({ event: { via: 'alias' } });
+  });
+
+  it('answers an alias or version the plan lacks with ResourceNotFoundException, and two different qualifiers with InvalidParameterValueException', async () => {
+    const failure = (input: { FunctionName: string; Qualifier?: string }) =>
+      lambda.send(new InvokeCommand({ ...input, Payload: new TextEncoder().encode('{}') })).catch((e: unknown) => e) as Promise<Error & { $metadata: { httpStatusCode: number } }>;
+    const noAlias = await failure({ FunctionName: 'wschat-dev-echo:blue' });
+    expect([noAlias.name, noAlias.$metadata.httpStatusCode, noAlias.message]).toEqual([
+      'ResourceNotFoundException',
+      404,
+      `Function not found: arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-echo:blue`,
+    ]);
+    // The slow fixture does not publish: it has $LATEST only.
+    expect((await failure({ FunctionName: 'wschat-dev-slow', Qualifier: '1' })).name).toBe('ResourceNotFoundException');
+    expect((await failure({ FunctionName: 'wschat-dev-echo:live', Qualifier: '1' })).name).toBe('InvalidParameterValueException');
+  });
+
+  it("authorizes an invoke through an alias on the alias's ARN: a grant on the unqualified function does not cover it", async () => {
+    const denied = await invoke('wschat-dev-caller', { target: 'wschat-dev-echo:live', payload: {} });
+    expect(denied.payload).toEqual({
+      error: 'AccessDeniedException',
+      message:
+        `User: arn:aws:sts::000000000000:assumed-role/wschat-dev-caller-fn/wschat-dev-caller is not authorized to perform: lambda:InvokeFunction ` +
+        `on resource: arn:aws:lambda:${stack.region}:000000000000:function:wschat-dev-echo:live because no identity-based policy allows the lambda:InvokeFunction action`,
     });
   });
 

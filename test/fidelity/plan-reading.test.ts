@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readApiModel } from '../../local/gateway/api-model.ts';
+import { FunctionTargets } from '../../local/lambda/aliases.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from '../../local/lambda/invoke-api.ts';
 import { StackPlan } from '../../local/plan.ts';
 import { alarmNameInPlan, functionNameInPlan, tableNameInPlan } from '../../local/plan-names.ts';
@@ -48,16 +49,66 @@ describe('event invoke configs', () => {
   });
 
   it('refuses a destination function the plan does not define', () => {
-    const asyncConfigs = readAsyncConfigs(config({ destination_config: { on_failure: { destination: 'arn:aws:lambda:eu-west-1:000000000000:function:ghost' } } }));
+    const plan = config({ destination_config: { on_failure: { destination: 'arn:aws:lambda:eu-west-1:000000000000:function:ghost' } } });
     const api = new LambdaInvokeApi({
       region: 'eu-west-1',
       pools: new Map(),
-      asyncConfigs,
+      targets: FunctionTargets.fromPlan(plan),
+      asyncConfigs: readAsyncConfigs(plan),
       timeScale: 1,
       log: () => undefined,
       sendToQueue: () => 'no queues in this test',
     });
     expect(() => api.verifyAsyncConfigs()).toThrow(/the event invoke config of fn-a names function fn-a, which the plan does not define/);
+  });
+});
+
+describe('versions and aliases', () => {
+  const published = { aws_lambda_function: { a: { function_name: 'fn-a', publish: true }, b: { function_name: 'fn-b' } } };
+  const alias = (extra: Record<string, unknown> = {}) => ({
+    aws_lambda_alias: {
+      live: { name: 'live', function_name: '${aws_lambda_function.a.function_name}', function_version: '${aws_lambda_function.a.version}', ...extra },
+    },
+  });
+
+  it('resolves an alias to the version it points at, a published version to itself, and anything else to nothing', () => {
+    const targets = FunctionTargets.fromPlan(planOf({ ...published, ...alias() }));
+    expect(targets.resolve({ functionName: 'fn-a', qualifier: 'live' })).toEqual({ functionName: 'fn-a', qualifier: 'live', executedVersion: '1', alias: 'live' });
+    expect(targets.resolve({ functionName: 'fn-a', qualifier: '1' })).toEqual({ functionName: 'fn-a', qualifier: '1', executedVersion: '1' });
+    expect(targets.resolve({ functionName: 'fn-a' })).toEqual({ functionName: 'fn-a', qualifier: '$LATEST', executedVersion: '$LATEST' });
+    expect(targets.resolve({ functionName: 'fn-b', qualifier: '1' })).toBeUndefined();
+    expect(targets.resolve({ functionName: 'fn-b', qualifier: 'live' })).toBeUndefined();
+    expect(targets.resolve({ functionName: 'fn-c' })).toBeUndefined();
+  });
+
+  it('refuses an alias of a version the plan does not publish, and weighted routing it cannot run', () => {
+    const unpublished = { aws_lambda_alias: { live: { name: 'live', function_name: '${aws_lambda_function.b.function_name}', function_version: '${aws_lambda_function.b.version}' } } };
+    expect(() => FunctionTargets.fromPlan(planOf({ ...published, ...unpublished }))).toThrow(/points at version \$LATEST of fn-b, which the plan does not publish/);
+    expect(() => FunctionTargets.fromPlan(planOf({ ...published, ...alias({ routing_config: { additional_version_weights: { '2': 0.1 } } }) }))).toThrow(
+      /weighted routing to another version is not run locally/,
+    );
+  });
+
+  it("routes an integration and the authorizer to the qualifier their URI names: an alias's invoke ARN", () => {
+    const api = readApiModel(
+      planOf({
+        ...published,
+        ...alias(),
+        aws_apigatewayv2_api: { api: { protocol_type: 'WEBSOCKET', route_selection_expression: '$request.body.action' } },
+        aws_apigatewayv2_stage: { stage: { name: 'dev' } },
+        aws_apigatewayv2_authorizer: { auth: { authorizer_uri: '${aws_lambda_alias.live.invoke_arn}', identity_sources: [] } },
+        aws_apigatewayv2_integration: {
+          viaAlias: { integration_type: 'AWS_PROXY', integration_uri: '${aws_lambda_alias.live.invoke_arn}' },
+          unqualified: { integration_type: 'AWS_PROXY', integration_uri: '${aws_lambda_function.b.invoke_arn}' },
+        },
+        aws_apigatewayv2_route: {
+          connect: { route_key: '$connect', target: 'integrations/${aws_apigatewayv2_integration.viaAlias.id}', authorization_type: 'CUSTOM', authorizer_id: '${aws_apigatewayv2_authorizer.auth.id}' },
+          other: { route_key: '$default', target: 'integrations/${aws_apigatewayv2_integration.unqualified.id}' },
+        },
+      }),
+    );
+    expect(api.routes.get('$connect')).toMatchObject({ functionName: 'fn-a', qualifier: 'live', authorizer: { functionName: 'fn-a', qualifier: 'live' } });
+    expect(api.routes.get('$default')).toEqual({ routeKey: '$default', functionName: 'fn-b', authorizer: undefined });
   });
 });
 

@@ -62,6 +62,8 @@ interface StackModel {
   readonly plan: LoosePlan;
   readonly apiId: string;
   readonly functionIds: Record<FunctionName, string>;
+  /** The `live` alias of each function. */
+  readonly aliasIds: Record<FunctionName, string>;
   readonly tableIds: Record<TableKey, string>;
 }
 
@@ -74,10 +76,16 @@ function model(stage: StageName): StackModel {
       single(plan, 'aws_lambda_function', (r) => r.function_name === physical(stage, name), `function ${name}`)[0],
     ]),
   ) as Record<FunctionName, string>;
+  const aliasIds = Object.fromEntries(
+    FUNCTION_NAMES.map((name) => [
+      name,
+      single(plan, 'aws_lambda_alias', (r) => r.function_name === ref('aws_lambda_function', functionIds[name], 'function_name'), `alias of ${name}`)[0],
+    ]),
+  ) as Record<FunctionName, string>;
   const tableIds = Object.fromEntries(
     TABLE_KEYS.map((key) => [key, single(plan, 'aws_dynamodb_table', (r) => r.name === physical(stage, key), `table ${key}`)[0]]),
   ) as Record<TableKey, string>;
-  return { stage, plan, apiId, functionIds, tableIds };
+  return { stage, plan, apiId, functionIds, aliasIds, tableIds };
 }
 
 /** Every string in a JSON value with its path, skipping cdktf's `//` metadata. */
@@ -91,11 +99,12 @@ function* strings(value: unknown, at = ''): Generator<[string, string]> {
 
 describe.each(STAGE_NAMES)('stack %s', (stage) => {
   const m = model(stage);
-  const { plan, apiId, functionIds, tableIds } = m;
+  const { plan, apiId, functionIds, aliasIds, tableIds } = m;
   const config: StageConfig = STAGES[stage];
   const api = plan.resource.aws_apigatewayv2_api![apiId]!;
   const apiRef = (attr: string) => ref('aws_apigatewayv2_api', apiId, attr);
   const fnRef = (name: FunctionName, attr: string) => ref('aws_lambda_function', functionIds[name], attr);
+  const aliasRef = (name: FunctionName, attr: string) => ref('aws_lambda_alias', aliasIds[name], attr);
   const tableArns = Object.fromEntries(TABLE_KEYS.map((k) => [k, ref('aws_dynamodb_table', tableIds[k], 'arn')])) as Record<TableKey, string>;
   const [authorizerId, authorizer] = single(plan, 'aws_apigatewayv2_authorizer', () => true, 'the API');
   const [stageId, apiStage] = single(plan, 'aws_apigatewayv2_stage', () => true, 'the API');
@@ -113,7 +122,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(api.name).toBe(physical(stage, 'ws'));
     });
 
-    it('has one route per ROUTES entry, each with an AWS_PROXY integration targeting its function', () => {
+    it("has one route per ROUTES entry, each with an AWS_PROXY integration targeting its function's live alias", () => {
       const routes = entries(plan, 'aws_apigatewayv2_route');
       expect(routes.map(([, r]) => r.route_key).sort()).toEqual(ROUTES.map((r) => r.routeKey).sort());
       expect(entries(plan, 'aws_apigatewayv2_integration')).toHaveLength(ROUTES.length);
@@ -126,7 +135,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         expect(integration, `${routeKey} integration`).toBeDefined();
         expect(integration!.api_id).toBe(apiRef('id'));
         expect(integration!.integration_type, routeKey).toBe('AWS_PROXY');
-        expect(integration!.integration_uri, routeKey).toBe(fnRef(name, 'invoke_arn'));
+        expect(integration!.integration_uri, routeKey).toBe(aliasRef(name, 'invoke_arn'));
       }
     });
 
@@ -134,7 +143,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(authorizer.api_id).toBe(apiRef('id'));
       expect(authorizer.authorizer_type).toBe('REQUEST');
       expect(authorizer.identity_sources).toEqual(['route.request.querystring.token']);
-      expect(authorizer.authorizer_uri).toBe(fnRef('authorizer', 'invoke_arn'));
+      expect(authorizer.authorizer_uri).toBe(aliasRef('authorizer', 'invoke_arn'));
       for (const [, route] of entries(plan, 'aws_apigatewayv2_route')) {
         if (route.route_key === '$connect') {
           expect(route.authorization_type).toBe('CUSTOM');
@@ -146,7 +155,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
-    it('lets API Gateway invoke each route function and the authorizer, scoped by source ARN', () => {
+    it("lets API Gateway invoke each route function's and the authorizer's live alias (only), scoped by source ARN", () => {
       const permissions = entries(plan, 'aws_lambda_permission');
       expect(permissions).toHaveLength(ROUTES.length + 1);
       for (const [id, p] of permissions) {
@@ -158,7 +167,10 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         single(
           plan,
           'aws_lambda_permission',
-          (p) => p.function_name === fnRef(name, 'function_name') && p.source_arn === `${apiRef('execution_arn')}/${stage}/${routeKey}`,
+          (p) =>
+            p.function_name === aliasRef(name, 'function_name') &&
+            p.qualifier === aliasRef(name, 'name') &&
+            p.source_arn === `${apiRef('execution_arn')}/${stage}/${routeKey}`,
           `route ${routeKey}`,
         );
       }
@@ -166,7 +178,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         plan,
         'aws_lambda_permission',
         (p) =>
-          p.function_name === fnRef('authorizer', 'function_name') &&
+          p.function_name === aliasRef('authorizer', 'function_name') &&
+          p.qualifier === aliasRef('authorizer', 'name') &&
           p.source_arn === `${apiRef('execution_arn')}/authorizers/${ref('aws_apigatewayv2_authorizer', authorizerId, 'id')}`,
         'the authorizer',
       );
@@ -313,11 +326,11 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
-    it('tells every function that broadcasts where large rooms go: the fan-out function, threshold and shard size', () => {
+    it("tells every function that broadcasts where large rooms go: the fan-out function's live alias, threshold and shard size", () => {
       for (const name of FUNCTION_NAMES) {
         const variables = envOf(name);
         const expected = FUNCTIONS[name].broadcasts
-          ? [physical(stage, 'fanout'), String(config.fanout.asyncThreshold), String(config.fanout.shardSize)]
+          ? [`${physical(stage, 'fanout')}:live`, String(config.fanout.asyncThreshold), String(config.fanout.shardSize)]
           : [undefined, undefined, undefined];
         expect([variables[ENV.fanoutFunction], variables[ENV.fanoutAsyncThreshold], variables[ENV.fanoutShardSize]], name).toEqual(expected);
       }
@@ -352,22 +365,23 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       else expect(queue.sqs_managed_sse_enabled).toBe(true);
     });
 
-    it('retries a failed shard twice, for at most 15 minutes, then sends it to the dead-letter queue', () => {
+    it('retries a failed shard invoked through the live alias twice, for at most 15 minutes, then sends it to the dead-letter queue', () => {
       const [, invokeConfig] = single(plan, 'aws_lambda_function_event_invoke_config', () => true, 'the fan-out function');
       expect(invokeConfig).toMatchObject({
-        function_name: fnRef('fanout', 'function_name'),
+        function_name: aliasRef('fanout', 'function_name'),
+        qualifier: aliasRef('fanout', 'name'),
         maximum_retry_attempts: 2,
         maximum_event_age_in_seconds: 900,
         destination_config: { on_failure: { destination: queueArn } },
       });
     });
 
-    it('lets the functions that broadcast invoke the fan-out function, and the fan-out function send to its queue', () => {
+    it("lets the functions that broadcast invoke the fan-out function's live alias (not $LATEST), and the fan-out function send to its queue", () => {
       for (const name of FUNCTION_NAMES) {
         const [, policy] = single(plan, 'aws_iam_role_policy', (p) => p.role === ref('aws_iam_role', String(plan.resource.aws_lambda_function![functionIds[name]]!.role).split('.')[1]!, 'id'), name);
         const statements = statementsOf(JSON.parse(policy.policy as string));
         const invoke = statements.filter((st) => asArray(st.Action).includes('lambda:InvokeFunction'));
-        expect(invoke, name).toEqual(FUNCTIONS[name].broadcasts ? [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: fnRef('fanout', 'arn') }] : []);
+        expect(invoke, name).toEqual(FUNCTIONS[name].broadcasts ? [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: aliasRef('fanout', 'arn') }] : []);
         const sqs = statements.filter((st) => asArray(st.Action).some((a) => String(a).startsWith('sqs:')));
         expect(sqs, name).toEqual(name === 'fanout' ? [{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: queueArn }] : []);
       }
@@ -376,11 +390,33 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     it('has no route to the fan-out function: only Lambda invokes it', () => {
       const targets = entries(plan, 'aws_apigatewayv2_integration').map(([, i]) => i.integration_uri);
       expect(targets).not.toContain(fnRef('fanout', 'invoke_arn'));
+      expect(targets).not.toContain(aliasRef('fanout', 'invoke_arn'));
     });
 
     it('outputs what npm run redrive needs', () => {
       expect(plan.output?.fanout_dead_letter_queue_url).toMatchObject({ value: ref('aws_sqs_queue', queueId, 'url') });
-      expect(plan.output?.fanout_function_name).toMatchObject({ value: fnRef('fanout', 'function_name') });
+      expect(plan.output?.fanout_function_name).toMatchObject({ value: `${aliasRef('fanout', 'function_name')}:${aliasRef('fanout', 'name')}` });
+    });
+  });
+
+  describe('versions and aliases', () => {
+    it('publishes a version of every function on each change, and points one alias, live, at it', () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(plan.resource.aws_lambda_function![functionIds[name]]!.publish, name).toBe(true);
+        expect(plan.resource.aws_lambda_alias![aliasIds[name]], name).toMatchObject({ name: 'live', function_version: fnRef(name, 'version') });
+      }
+      expect(entries(plan, 'aws_lambda_alias')).toHaveLength(FUNCTION_NAMES.length);
+    });
+
+    it('invokes no function unqualified: nothing in the plan names a function invoke ARN, and every permission and invoke config names the alias', () => {
+      const planText = JSON.stringify(plan.resource);
+      for (const name of FUNCTION_NAMES) {
+        expect(planText, name).not.toContain(fnRef(name, 'invoke_arn'));
+        expect(planText, name).not.toContain(fnRef(name, 'qualified_invoke_arn'));
+      }
+      for (const type of ['aws_lambda_permission', 'aws_lambda_function_event_invoke_config']) {
+        for (const [id, resource] of entries(plan, type)) expect(String(resource.qualifier), `${type}.${id}`).toMatch(/^\$\{aws_lambda_alias\.[^.}]+\.name\}$/);
+      }
     });
   });
 

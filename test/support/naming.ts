@@ -32,6 +32,7 @@ export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
 export const NAME_EXEMPT: Readonly<Record<string, string>> = {
   aws_apigatewayv2_stage: 'the stage name is the path of the WebSocket URL',
   aws_iam_role_policy: "an inline policy's name is scoped to its role",
+  aws_lambda_alias: "an alias's name is scoped to its function (every function's is live)",
   aws_route53_record: "a DNS record's name is the operator's host name (the custom_domain_name variable)",
 };
 
