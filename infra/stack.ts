@@ -14,6 +14,7 @@ import { CustomDomain } from './constructs/custom-domain.ts';
 import { EncryptionKey } from './constructs/encryption.ts';
 import { AsyncFanout } from './constructs/fanout.ts';
 import { ChatFunctions } from './constructs/functions.ts';
+import { ProvisionedConcurrencyScaling } from './constructs/concurrency.ts';
 import { ChatIdentity } from './constructs/identity.ts';
 import { Observability } from './constructs/observability.ts';
 import { OperatorAccess } from './constructs/operators.ts';
@@ -68,6 +69,7 @@ export class ChatStack extends TerraformStack {
       fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
     });
     fanout.configureInvocations(functions.aliases.fanout);
+    new ProvisionedConcurrencyScaling(this, 'provisioned-concurrency', { stage, aliases: functions.aliases });
     const accountId = accountIdFrom(this, fanout.deadLetterQueue.arn);
     const apiStage = api.connectRoutes(functions.aliases);
     new OperatorAccess(this, 'operators', {

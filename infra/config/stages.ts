@@ -12,7 +12,7 @@ import { CONNECTIONS_PER_USER_BOUNDS } from '../../functions/domain/connection-q
 import { FANOUT_SHARD_SIZE_BOUNDS, FANOUT_THRESHOLD_BOUNDS } from '../../functions/domain/fanout.ts';
 import { MESSAGE_RETENTION_DAYS_BOUNDS } from '../../functions/domain/retention.ts';
 import { ROOM_LIMIT_BOUNDS } from '../../functions/domain/room-limits.ts';
-import { FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
+import { FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { SEND_RATE_BOUNDS, type SendRateLimit } from '../../functions/domain/rate-limit.ts';
 import { ROUTE_RATE_BOUNDS, type RouteRate } from '../../functions/domain/token-bucket.ts';
 
@@ -63,6 +63,38 @@ export interface FanoutSettings {
   readonly asyncThreshold: number;
   /** Recipients per fan-out invocation (env FANOUT_SHARD_SIZE). */
   readonly shardSize: number;
+}
+
+/**
+ * Provisioned concurrency on a function's `live` alias, scaled by Application Auto Scaling between `min` and `max`
+ * to keep LambdaProvisionedConcurrencyUtilization at `targetUtilization`.
+ */
+export interface ProvisionedConcurrency {
+  readonly min: number;
+  readonly max: number;
+  /** The share of provisioned environments busy that target tracking aims at (0.7: 30% headroom for a burst). */
+  readonly targetUtilization: number;
+  /** Known peaks: from each `schedule` (an Application Auto Scaling at()/cron() expression, UTC) the bounds are these. */
+  readonly schedules?: readonly ScheduledCapacity[];
+}
+
+export interface ScheduledCapacity {
+  /** Part of the scheduled action's name: `<service>-<stage>-<function>-<name>`. */
+  readonly name: string;
+  readonly schedule: string;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface ConcurrencySettings {
+  /**
+   * reserved_concurrent_executions of every function: the most it may run at once, and guaranteed to it, so a
+   * burst of asynchronous fan-out cannot take the connect path's concurrency. Their sum must leave AWS's
+   * unreserved minimum of the account quota (observability.lambdaConcurrencyQuota); validateStages checks it.
+   */
+  readonly reserved: Readonly<Record<FunctionName, number>>;
+  /** Pre-initialized environments on the alias of the functions named (none for the others). */
+  readonly provisioned: Readonly<Partial<Record<FunctionName, ProvisionedConcurrency>>>;
 }
 
 /** The routes with a token bucket per connection: those the function catalog marks `routeRateLimited`. */
@@ -140,6 +172,7 @@ export interface StageConfig {
    */
   readonly manageApiGatewayAccount: boolean;
   readonly fanout: FanoutSettings;
+  readonly concurrency: ConcurrencySettings;
   /** Sends one connection may make per window; more get RATE_LIMITED (env SEND_RATE_* on send). */
   readonly sendRate: SendRateLimit;
   readonly limits: ConnectionLimits;
@@ -190,6 +223,53 @@ const MB = 1024 * 1024;
  */
 const ROOM_LIMITS = { roomsPerConnection: 50, typingMaxMembers: 100 };
 
+/**
+ * Per-function reservations, 900 of an account quota of 1,000 (AWS keeps 100 unreserved). The connect path gets
+ * the most: a reconnect storm arrives there first, and its handshakes are throttled at $connect's route limit
+ * (200/s, burst 400) before they reach it; fan-out bursts are capped so they cannot starve it.
+ */
+const PROD_RESERVED_CONCURRENCY = {
+  authorizer: 150,
+  connect: 150,
+  disconnect: 60,
+  default: 10,
+  join: 60,
+  leave: 30,
+  invite: 10,
+  remove: 10,
+  send: 200,
+  upload: 20,
+  download: 30,
+  history: 40,
+  who: 10,
+  typing: 40,
+  fanout: 60,
+  ping: 20,
+} as const satisfies Record<FunctionName, number>;
+
+/**
+ * Dev's reservations, also 900 of the default quota. Local test runs queue invocations on a 2-core machine far
+ * longer than Lambda would run them, so they count as concurrent longer: the frame routes keep room for a flood.
+ */
+const DEV_RESERVED_CONCURRENCY = {
+  authorizer: 100,
+  connect: 100,
+  disconnect: 100,
+  default: 40,
+  join: 60,
+  leave: 40,
+  invite: 30,
+  remove: 30,
+  send: 100,
+  upload: 30,
+  download: 40,
+  history: 40,
+  who: 40,
+  typing: 40,
+  fanout: 50,
+  ping: 40,
+} as const satisfies Record<FunctionName, number>;
+
 export const STAGES = {
   dev: {
     name: 'dev',
@@ -209,6 +289,9 @@ export const STAGES = {
     manageApiGatewayAccount: true,
     // Low enough that the local load test's 500-member room, and the e2e suites, go through the async path.
     fanout: { concurrency: 32, asyncThreshold: 200, shardSize: 100 },
+    // Nothing provisioned: dev traffic is developers and test runs, which a cold start does not hurt. Reservations
+    // as in prod, sized to the dev account's quota: the local stack throttles beyond them as Lambda would.
+    concurrency: { reserved: DEV_RESERVED_CONCURRENCY, provisioned: {} },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     attachments: { maxBytes: 10 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
     limits: {
@@ -261,6 +344,16 @@ export const STAGES = {
     manageApiGatewayAccount: false,
     // 1,000 posts at 32 in flight take about a second in the sender; beyond that, shards run side by side.
     fanout: { concurrency: 32, asyncThreshold: 1000, shardSize: 500 },
+    concurrency: {
+      reserved: PROD_RESERVED_CONCURRENCY,
+      // The connect path and send are what a reconnect storm and a busy room hit first; a cold start there is a
+      // handshake or an ack late by the Init time (docs/operations.md#spikes). Max stays within the reservation.
+      provisioned: {
+        authorizer: { min: 10, max: 150, targetUtilization: 0.7 },
+        connect: { min: 10, max: 150, targetUtilization: 0.7 },
+        send: { min: 10, max: 200, targetUtilization: 0.7 },
+      },
+    },
     sendRate: { maxSends: 20, windowMs: 10_000 },
     attachments: { maxBytes: 25 * MB, contentTypes: ATTACHMENT_TYPES, inlineTypes: IMAGE_TYPES },
     limits: { connectionsPerUser: 10, ...ROOM_LIMITS, membersPerRoom: 10_000, routeRates: ROUTE_RATES },
@@ -311,7 +404,18 @@ const throttleFields = {
 const burstCoversRate = (t: ThrottleSettings) => t.burstLimit >= t.rateLimit;
 const burstBelowRate = { message: 'must be at least rateLimit', path: ['burstLimit'] };
 
+/**
+ * Lambda refuses a reservation that leaves fewer than 100 of the account's concurrent executions unreserved:
+ * "You can reserve up to the Unreserved account concurrency value that is shown, minus 100 for functions that
+ * don't have reserved concurrency" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html,
+ * read 2026-12-03). `terraform apply` would fail on the function that crosses it; synthesis fails first.
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
 const routeKeys = ROUTES.map((r) => r.routeKey);
+const executions = (min: number) => z.int('must be a whole number of executions').min(min, `must be at least ${min}`);
+const capacityBounds = { min: executions(0), max: executions(1) };
+const minWithinMax = { message: 'must be at most max', path: ['min'] };
 // Alarms decided by an anomaly band have no threshold to replace.
 const thresholdAlarmIds = (ALARMS as readonly AlarmDefinition[]).filter((a) => a.rule.kind !== 'anomaly').map((a) => a.id);
 const tagValue = z
@@ -366,6 +470,31 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
       .int('must be a whole number')
       .min(FANOUT_SHARD_SIZE_BOUNDS.min, `must be at least ${FANOUT_SHARD_SIZE_BOUNDS.min}`)
       .max(FANOUT_SHARD_SIZE_BOUNDS.max, `must be at most ${FANOUT_SHARD_SIZE_BOUNDS.max}`),
+  }),
+  concurrency: z.strictObject({
+    reserved: z.strictObject(
+      Object.fromEntries(
+        FUNCTION_NAMES.map((name) => [name, z.int('must be a whole number of executions').min(1, 'must be at least 1 (0 throttles every invocation)')]),
+      ) as Record<FunctionName, z.ZodInt>,
+    ),
+    provisioned: z.partialRecord(
+      z.enum(FUNCTION_NAMES as [FunctionName, ...FunctionName[]], { error: `must be a function of the catalog: ${FUNCTION_NAMES.join(', ')}` }),
+      z.strictObject({
+        ...capacityBounds,
+        targetUtilization: z.number().min(0.1, 'must be at least 0.1').max(0.9, 'must be at most 0.9 (no headroom left for a burst)'),
+        schedules: z
+          .array(
+            z
+              .strictObject({
+                name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be 1-40 lowercase letters, digits or -'),
+                schedule: z.string().regex(/^(at|cron|rate)\(.+\)$/, 'must be an at(...), cron(...) or rate(...) expression'),
+                ...capacityBounds,
+              })
+              .refine((c) => c.min <= c.max, minWithinMax),
+          )
+          .optional(),
+      }).refine((c) => c.min <= c.max, minWithinMax),
+    ),
   }),
   sendRate: z.strictObject({
     maxSends: z
@@ -443,6 +572,37 @@ const stageSchema: z.ZodType<StageConfig> = z.strictObject({
   }),
 });
 
+/**
+ * What Lambda would refuse at apply time: reservations that leave less than its unreserved minimum of the
+ * account quota, and provisioned concurrency above the function's reservation ("you can't allocate more
+ * provisioned concurrency than reserved concurrency for a function",
+ * https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html, read 2026-12-03).
+ */
+export function concurrencyProblems(key: string, stage: StageConfig): string[] {
+  const problems: string[] = [];
+  const { reserved, provisioned } = stage.concurrency;
+  const quota = stage.observability.lambdaConcurrencyQuota;
+  const total = Object.values(reserved).reduce((sum, n) => sum + n, 0);
+  const reservable = quota - UNRESERVED_CONCURRENCY_MINIMUM;
+  if (total > reservable) {
+    problems.push(
+      `${key}.concurrency.reserved: reserves ${total} concurrent executions, but the account quota ` +
+        `(${key}.observability.lambdaConcurrencyQuota: ${quota}) allows at most ${reservable}: Lambda keeps ${UNRESERVED_CONCURRENCY_MINIMUM} unreserved`,
+    );
+  }
+  for (const [name, settings] of Object.entries(provisioned) as [FunctionName, ProvisionedConcurrency][]) {
+    const limit = reserved[name];
+    const ceilings = [
+      { field: `${name}.max`, max: settings.max },
+      ...(settings.schedules ?? []).map((schedule, i) => ({ field: `${name}.schedules.${i}.max`, max: schedule.max })),
+    ];
+    for (const { field, max } of ceilings) {
+      if (max > limit) problems.push(`${key}.concurrency.provisioned.${field}: ${max} is more than ${name}'s reserved concurrency (${limit})`);
+    }
+  }
+  return problems;
+}
+
 export class StageConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid stage configuration (infra/config/stages.ts):\n  - ${problems.join('\n  - ')}`);
@@ -476,6 +636,7 @@ export function validateStages<T extends Record<string, unknown>>(stages: T): { 
       continue;
     }
     if (result.data.name !== key) problems.push(`${key}.name: must equal the stage's key "${key}", got "${result.data.name}"`);
+    problems.push(...concurrencyProblems(key, result.data));
     valid[key] = result.data;
   }
   if (problems.length > 0) throw new StageConfigError(problems);

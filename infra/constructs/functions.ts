@@ -128,6 +128,8 @@ export class ChatFunctions extends Construct {
       sourceCodeHash: asset.assetHash,
       timeout: spec.timeoutSeconds,
       memorySize: spec.memoryMb,
+      // From the stage's budget (infra/config/stages.ts), checked against the account quota before synthesis.
+      reservedConcurrentExecutions: stage.concurrency.reserved[name],
       tracingConfig: { mode: 'Active' },
       loggingConfig: { logFormat: 'Text', logGroup: logGroup.name },
       environment: { variables: this.environment(name, spec) },

@@ -73,10 +73,50 @@ describe('stage configuration', () => {
     ['a missing audit trail choice', (s) => delete s.audit.trail, 'dev.audit.trail'],
     ['a fractional audit retention', (s) => (s.audit.retentionDays = 90.5), 'dev.audit.retentionDays'],
     ['a misspelt setting', (s) => (s.deletionProtecton = true), 'dev.deletionProtecton'],
+    ['a function without a reservation', (s) => delete s.concurrency.reserved.fanout, 'dev.concurrency.reserved.fanout'],
+    ['a reservation of 0, which throttles everything', (s) => (s.concurrency.reserved.who = 0), 'dev.concurrency.reserved.who'],
+    ['provisioned concurrency for a function not in the catalog', (s) => (s.concurrency.provisioned = { chat: { min: 1, max: 2, targetUtilization: 0.7 } }), 'dev.concurrency.provisioned.chat'],
+    ['a provisioned min above its max', (s) => (s.concurrency.provisioned = { send: { min: 20, max: 10, targetUtilization: 0.7 } }), 'dev.concurrency.provisioned.send.min'],
+    ['a utilization target with no headroom', (s) => (s.concurrency.provisioned = { send: { min: 1, max: 10, targetUtilization: 1 } }), 'dev.concurrency.provisioned.send.targetUtilization'],
+    [
+      'a scheduled action that is not a schedule',
+      (s) => (s.concurrency.provisioned = { send: { min: 1, max: 10, targetUtilization: 0.7, schedules: [{ name: 'evening', schedule: '18:00', min: 5, max: 10 }] } }),
+      'dev.concurrency.provisioned.send.schedules.0.schedule',
+    ],
   ])('rejects %s, naming the field', (_what, change, field) => {
     const problems = problemsOf(devWith(change));
     expect(problems.map((p) => p.split(': ')[0])).toEqual([field]);
     expect(problems[0]!.length).toBeGreaterThan(field.length + 2);
+  });
+
+  it("rejects reservations that leave less than Lambda's unreserved 100 of the account quota, naming the quota setting", () => {
+    // dev reserves 880 of 1,000: 20 more still fit, 21 more do not.
+    const reserved = Object.values(STAGES.dev.concurrency.reserved).reduce((sum, n) => sum + n, 0);
+    const fits = devWith((s) => (s.concurrency.reserved.send += 900 - reserved));
+    expect(() => validateStages(fits)).not.toThrow();
+    expect(problemsOf(devWith((s) => (s.concurrency.reserved.send += 901 - reserved)))).toEqual([
+      'dev.concurrency.reserved: reserves 901 concurrent executions, but the account quota (dev.observability.lambdaConcurrencyQuota: 1000) allows at most 900: Lambda keeps 100 unreserved',
+    ]);
+    // The same reservations in an account whose quota is the smallest one.
+    expect(problemsOf(devWith((s) => (s.observability.lambdaConcurrencyQuota = 10)))).toEqual([
+      expect.stringMatching(/^dev\.concurrency\.reserved: reserves \d+ concurrent executions, but the account quota \(dev\.observability\.lambdaConcurrencyQuota: 10\) allows at most -90/),
+    ]);
+  });
+
+  it("rejects provisioned concurrency (or a scheduled peak) above the function's reservation", () => {
+    const problems = problemsOf(
+      devWith((s) => {
+        s.concurrency.reserved.send = 50;
+        s.concurrency.provisioned = {
+          send: { min: 1, max: 51, targetUtilization: 0.7, schedules: [{ name: 'evening', schedule: 'cron(0 18 * * ? *)', min: 10, max: 60 }] },
+          connect: { min: 1, max: 100, targetUtilization: 0.7 },
+        };
+      }),
+    );
+    expect(problems).toEqual([
+      "dev.concurrency.provisioned.send.max: 51 is more than send's reserved concurrency (50)",
+      "dev.concurrency.provisioned.send.schedules.0.max: 60 is more than send's reserved concurrency (50)",
+    ]);
   });
 
   it('rejects a threshold for an anomaly-band alarm, which has none to replace', () => {

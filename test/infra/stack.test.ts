@@ -399,6 +399,43 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     });
   });
 
+  describe('concurrency', () => {
+    it("reserves each function's concurrency from the stage budget", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(plan.resource.aws_lambda_function![functionIds[name]]!.reserved_concurrent_executions, name).toBe(config.concurrency.reserved[name]);
+      }
+    });
+
+    it('provisions the live alias of exactly the functions the stage names, scaled by Application Auto Scaling on utilization', () => {
+      const provisioned = Object.entries(config.concurrency.provisioned) as [FunctionName, { min: number; max: number; targetUtilization: number }][];
+      expect(entries(plan, 'aws_appautoscaling_target')).toHaveLength(provisioned.length);
+      expect(entries(plan, 'aws_appautoscaling_policy')).toHaveLength(provisioned.length);
+      expect(entries(plan, 'aws_lambda_provisioned_concurrency_config')).toHaveLength(0);
+      for (const [name, settings] of provisioned) {
+        const resourceId = `function:${aliasRef(name, 'function_name')}:${aliasRef(name, 'name')}`;
+        const [targetId, target] = single(plan, 'aws_appautoscaling_target', (t) => t.resource_id === resourceId, `${name}'s scalable target`);
+        expect(target, name).toMatchObject({
+          service_namespace: 'lambda',
+          scalable_dimension: 'lambda:function:ProvisionedConcurrency',
+          min_capacity: settings.min,
+          max_capacity: settings.max,
+        });
+        expect(settings.max, `${name} provisions within its reservation`).toBeLessThanOrEqual(config.concurrency.reserved[name]);
+        const [, policy] = single(plan, 'aws_appautoscaling_policy', (p) => p.resource_id === ref('aws_appautoscaling_target', targetId, 'resource_id'), `${name}'s policy`);
+        expect(policy, name).toMatchObject({
+          name: physical(stage, `${name}-provisioned-utilization`),
+          policy_type: 'TargetTrackingScaling',
+          service_namespace: ref('aws_appautoscaling_target', targetId, 'service_namespace'),
+          scalable_dimension: ref('aws_appautoscaling_target', targetId, 'scalable_dimension'),
+          target_tracking_scaling_policy_configuration: {
+            target_value: settings.targetUtilization,
+            predefined_metric_specification: { predefined_metric_type: 'LambdaProvisionedConcurrencyUtilization' },
+          },
+        });
+      }
+    });
+  });
+
   describe('versions and aliases', () => {
     it('publishes a version of every function on each change, and points one alias, live, at it', () => {
       for (const name of FUNCTION_NAMES) {
@@ -795,6 +832,15 @@ describe('stages compared', () => {
     entries(m.plan, 'aws_cloudwatch_metric_alarm')
       .filter(([, a]) => a.tags?.alarm === id)
       .map(([, a]) => a.threshold as number);
+
+  it('prod provisions the connect path (authorizer, $connect) and send; dev provisions nothing', () => {
+    const provisioned = (stage: StageName) =>
+      entries(readPlan(stackName(stage)), 'aws_appautoscaling_target')
+        .map(([, t]) => /aws_lambda_alias\.functions_([a-z]+)_alias_/.exec(String(t.resource_id))?.[1])
+        .sort();
+    expect(provisioned('prod')).toEqual(['authorizer', 'connect', 'send']);
+    expect(provisioned('dev')).toEqual([]);
+  });
 
   it('prod protects every table and its user pool from deletion; dev protects nothing', () => {
     for (const key of TABLE_KEYS) {

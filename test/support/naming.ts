@@ -7,6 +7,8 @@
 export const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   aws_apigatewayv2_api: 'name',
   aws_apigatewayv2_authorizer: 'name',
+  aws_appautoscaling_policy: 'name',
+  aws_appautoscaling_scheduled_action: 'name',
   aws_budgets_budget: 'name',
   aws_cloudtrail: 'name',
   aws_cloudwatch_composite_alarm: 'alarm_name',
