@@ -21,7 +21,7 @@ import { localEndpointGuard } from './local-endpoints.ts';
 import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
-import { FunctionTargets, qualifiedName } from './lambda/aliases.ts';
+import { FunctionTargets, qualifiedName, readProvisionedTargets } from './lambda/aliases.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
 import { AlarmEvaluator, metricRetentionMs, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
@@ -221,6 +221,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const pools = new Map<string, FunctionPool>();
   const definitions = new Map<string, FunctionDefinition>();
   const targets = FunctionTargets.fromPlan(plan);
+  const provisionedTargets = readProvisionedTargets(plan, targets);
   const lambdaApi = new LambdaInvokeApi({
     region: plan.region,
     pools,
@@ -253,6 +254,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     metrics.put('AWS/Lambda', 'Errors', dims, failed ? 1 : 0);
     metrics.put('AWS/Lambda', 'Duration', dims, record.end - record.start);
     metrics.put('AWS/Lambda', 'ConcurrentExecutions', dims, record.concurrent);
+    if (record.provisioned) {
+      // Lambda's per-alias metrics: FunctionName and Resource (`name:alias`).
+      const alias = { FunctionName: record.functionName, Resource: `${record.functionName}:${record.qualifier}` };
+      const { served, busy, environments } = record.provisioned;
+      metrics.put('AWS/Lambda', served ? 'ProvisionedConcurrencyInvocations' : 'ProvisionedConcurrencySpilloverInvocations', alias, 1);
+      metrics.put('AWS/Lambda', 'ProvisionedConcurrentExecutions', alias, served ? busy : environments);
+      // A spilled-over invocation found every provisioned environment busy.
+      metrics.put('AWS/Lambda', 'ProvisionedConcurrencyUtilization', alias, served ? busy / environments : 1);
+    }
     // The segment the Lambda service records for each invocation; the function's subsegments hang off it.
     traces.record({
       id: record.segmentId,
@@ -307,6 +317,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       memoryMb,
       logGroupName,
       reservedConcurrency: reserved === -1 ? undefined : reserved,
+      provisioned: provisionedTargets.get(functionName),
       environment: {
         ...planEnv,
         ...lambdaServiceEnvironment({
@@ -343,6 +354,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 
   lambdaApi.verifyAsyncConfigs();
+  // Provisioned environments are initialized before the stage takes traffic: their first invocations are warm.
+  await Promise.all([...pools.values()].map((pool) => pool.provision()));
 
   const sns = new LocalSns(plan, base);
   const alarms = new AlarmEvaluator(alarmDefinitions, metrics, timeScale, (status, previous) => {
@@ -357,7 +370,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const resolved = targets.resolve(target);
       const pool = resolved && pools.get(resolved.functionName);
       if (!pool) throw new Error(`the plan routes to ${qualifiedName(target)}, which it does not define`);
-      return pool.invoke(event);
+      return pool.invoke(event, resolved.qualifier);
     },
     log: (line) => log('apigateway', line),
     http: [

@@ -84,3 +84,43 @@ export class FunctionTargets {
     return aliasVersion === undefined ? undefined : { functionName, qualifier, executedVersion: aliasVersion, alias: qualifier };
   }
 }
+
+/** What Application Auto Scaling keeps provisioned on one qualifier of a function. */
+export interface ProvisionedTarget {
+  readonly functionName: string;
+  readonly qualifier: string;
+  /** The scalable target's minimum: what is initialized at boot (nothing scales it locally). */
+  readonly environments: number;
+}
+
+const PROVISIONED_RESOURCE_ID = /^function:([A-Za-z0-9_-]+):([A-Za-z0-9_-]+)$/;
+
+/**
+ * The plan's Lambda scalable targets (aws_appautoscaling_target, lambda:function:ProvisionedConcurrency) by
+ * function name. Their qualifier must be an alias or version the plan has: Lambda provisions neither $LATEST nor
+ * anything else.
+ */
+export function readProvisionedTargets(plan: StackPlan, targets: FunctionTargets): Map<string, ProvisionedTarget> {
+  const provisioned = new Map<string, ProvisionedTarget>();
+  for (const resource of plan.resources('aws_appautoscaling_target')) {
+    const config = plan.resolve(resource.config) as Record<string, unknown>;
+    if (config.service_namespace !== 'lambda') continue;
+    if (config.scalable_dimension !== 'lambda:function:ProvisionedConcurrency') {
+      throw new Error(`${resource.address}: scalable dimension ${String(config.scalable_dimension)} is not run locally`);
+    }
+    const match = PROVISIONED_RESOURCE_ID.exec(String(config.resource_id));
+    const target = match && targets.resolve({ functionName: match[1] as string, qualifier: match[2] as string });
+    if (!match || !target || target.qualifier === '$LATEST') {
+      throw new Error(`${resource.address}: resource_id ${String(config.resource_id)} is not function:<name>:<alias or version> of a function the plan defines`);
+    }
+    const environments = Number(config.min_capacity);
+    if (!Number.isInteger(environments) || environments < 0 || environments > Number(config.max_capacity)) {
+      throw new Error(`${resource.address}: min_capacity must be a whole number from 0 to max_capacity, got ${String(config.min_capacity)}`);
+    }
+    if (provisioned.has(target.functionName)) {
+      throw new Error(`${resource.address}: ${target.functionName} already has provisioned concurrency on another qualifier; the local stack runs one`);
+    }
+    provisioned.set(target.functionName, { functionName: target.functionName, qualifier: target.qualifier, environments });
+  }
+  return provisioned;
+}

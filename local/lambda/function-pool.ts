@@ -22,6 +22,8 @@ export interface FunctionDefinition {
   readonly environment: Readonly<Record<string, string>>;
   /** The plan's reserved_concurrent_executions: invocations beyond it are throttled (0 throttles them all). */
   readonly reservedConcurrency?: number;
+  /** Provisioned concurrency on one qualifier (an alias): environments initialized before any invocation. */
+  readonly provisioned?: { readonly qualifier: string; readonly environments: number };
 }
 
 /** Why Lambda throttled an invocation, as its TooManyRequestsException names it. */
@@ -45,6 +47,15 @@ export interface InvocationRecord {
   readonly end: number;
   /** Invocations in flight when this one started, itself included. */
   readonly concurrent: number;
+  /** The qualifier invoked (`$LATEST`, a version or an alias). */
+  readonly qualifier: string;
+  /**
+   * For an invocation of the provisioned qualifier: whether a provisioned environment ran it, or it spilled over
+   * to an on-demand one; and the provisioned environments busy then, this one included.
+   */
+  readonly provisioned?: { readonly served: boolean; readonly busy: number; readonly environments: number };
+  /** It waited for a new environment's Init (a cold start). */
+  readonly coldStart: boolean;
   readonly traceId: string;
   readonly segmentId: string;
   readonly errorMessage?: string;
@@ -63,10 +74,20 @@ type InitOutcome = { readonly ok: true } | { readonly ok: false; readonly errorT
 
 interface Environment {
   readonly worker: Worker;
+  /** Kept initialized for the provisioned qualifier's invocations, never reclaimed while idle. */
+  readonly provisioned: boolean;
+  /** Its Init succeeded: a provisioned environment that ends after that is replaced. */
+  initializedOk: boolean;
   readonly logStream: string;
   /** Settles when the Init phase has run: an invocation's timeout and deadline start only after it, as on Lambda. */
   readonly initialized: Promise<InitOutcome>;
   pending?: { id: number; settle: (result: InvokeResult) => void };
+}
+
+/** Where an invocation ran: in a new environment (cold start), and for the provisioned qualifier, on what. */
+interface Placement {
+  readonly coldStart: boolean;
+  readonly provisioned?: InvocationRecord['provisioned'];
 }
 
 /** Node options that load code before the module, each followed by its value unless written `--flag=value`. */
@@ -114,6 +135,8 @@ function compiledWorker(): string {
 
 export class FunctionPool {
   private readonly idle: Environment[] = [];
+  private readonly provisionedIdle: Environment[] = [];
+  private provisionedBusy = 0;
   private readonly all = new Set<Environment>();
   private readonly waiting: ((env: Environment) => void)[] = [];
   private nextId = 0;
@@ -137,7 +160,27 @@ export class FunctionPool {
     return this.all.size;
   }
 
-  async invoke(event: unknown): Promise<InvokeResult> {
+  /** Initializes the provisioned environments, as Lambda does before an alias's provisioned concurrency is READY. */
+  async provision(): Promise<void> {
+    const count = this.definition.provisioned?.environments ?? 0;
+    const environments = Array.from({ length: count }, () => this.spawn(true));
+    await Promise.all(
+      environments.map(async (env) => {
+        const init = await env.initialized;
+        if (init.ok) return this.release(env);
+        // Lambda reports the allocation FAILED; the alias's invocations then run on demand.
+        this.log(this.definition.name, `provisioned concurrency FAILED: ${init.errorType}: ${init.errorMessage}`, env.logStream);
+        await this.discard(env);
+      }),
+    );
+  }
+
+  /** Provisioned environments initialized and alive. */
+  get provisionedEnvironments(): number {
+    return [...this.all].filter((env) => env.provisioned).length;
+  }
+
+  async invoke(event: unknown, qualifier = '$LATEST'): Promise<InvokeResult> {
     const trace = this.hooks.traceContext();
     const fault = this.hooks.fault?.(this.definition.name);
     this.inFlight++;
@@ -145,13 +188,19 @@ export class FunctionPool {
     let result: InvokeResult;
     // Duration starts when an environment takes the invocation, not while it waits for one.
     let start = Date.now();
+    let placement: Placement = { coldStart: false };
     try {
       if (this.closed) result = { status: 'crashed', errorMessage: `${this.definition.name} is shut down` };
       else if (fault === 'throttle') result = { status: 'throttled', errorMessage: 'Rate Exceeded.', reason: 'CallerRateLimitExceeded' };
       else if (this.definition.reservedConcurrency !== undefined && concurrent > this.definition.reservedConcurrency) {
         result = { status: 'throttled', errorMessage: 'Rate Exceeded.', reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
       }
-      else result = await this.run(event, trace.header, fault === 'crash', (at) => (start = at));
+      else {
+        result = await this.run(event, qualifier, trace.header, fault === 'crash', (at, placed) => {
+          start = at;
+          placement = placed;
+        });
+      }
     } finally {
       this.inFlight--;
     }
@@ -161,6 +210,9 @@ export class FunctionPool {
       start,
       end: Date.now(),
       concurrent,
+      qualifier,
+      provisioned: placement.provisioned,
+      coldStart: placement.coldStart,
       traceId: trace.traceId,
       segmentId: trace.segmentId,
       errorMessage: 'errorMessage' in result ? result.errorMessage : undefined,
@@ -168,15 +220,37 @@ export class FunctionPool {
     return result;
   }
 
-  private async run(event: unknown, traceHeader: string, crash: boolean, started: (at: number) => void): Promise<InvokeResult> {
-    const env = await this.acquire();
-    const init = await env.initialized;
-    if (!init.ok) {
-      // A failed Init leaves nothing to reuse; Lambda tries a fresh Init on the next invocation.
-      await this.discard(env);
-      return { status: 'error', errorType: init.errorType, errorMessage: init.errorMessage };
+  private async run(
+    event: unknown,
+    qualifier: string,
+    traceHeader: string,
+    crash: boolean,
+    started: (at: number, placement: Placement) => void,
+  ): Promise<InvokeResult> {
+    const provisioned = this.definition.provisioned;
+    const viaProvisioned = provisioned !== undefined && provisioned.qualifier === qualifier;
+    // An invocation of the provisioned alias takes an idle provisioned environment; without one it spills over.
+    const reserved = viaProvisioned ? this.provisionedIdle.pop() : undefined;
+    const { env, spawned } = reserved ? { env: reserved, spawned: false } : await this.acquire();
+    if (reserved) this.provisionedBusy++;
+    try {
+      const init = await env.initialized;
+      if (!init.ok) {
+        // A failed Init leaves nothing to reuse; Lambda tries a fresh Init on the next invocation.
+        await this.discard(env);
+        return { status: 'error', errorType: init.errorType, errorMessage: init.errorMessage };
+      }
+      started(Date.now(), {
+        coldStart: spawned,
+        ...(viaProvisioned ? { provisioned: { served: reserved !== undefined, busy: this.provisionedBusy, environments: provisioned.environments } } : {}),
+      });
+      return await this.execute(env, event, traceHeader, crash);
+    } finally {
+      if (reserved) this.provisionedBusy--;
     }
-    started(Date.now());
+  }
+
+  private async execute(env: Environment, event: unknown, traceHeader: string, crash: boolean): Promise<InvokeResult> {
     const requestId = randomUUID();
     const id = ++this.nextId;
     const { timeoutMs } = this.definition;
@@ -207,7 +281,7 @@ export class FunctionPool {
     return result;
   }
 
-  /** Ends every idle environment, as Lambda reclaims unused ones; the next invocation cold-starts. */
+  /** Ends every idle on-demand environment, as Lambda reclaims unused ones; the next invocation cold-starts. */
   async discardIdle(): Promise<void> {
     await Promise.all([...this.idle].map((env) => this.discard(env)));
   }
@@ -217,21 +291,27 @@ export class FunctionPool {
     await Promise.all([...this.all].map((env) => this.discard(env)));
   }
 
-  private acquire(): Promise<Environment> {
+  /** An on-demand environment: an idle one, a new one (a cold start), or the next one released. */
+  private acquire(): Promise<{ env: Environment; spawned: boolean }> {
     const env = this.idle.pop();
-    if (env) return Promise.resolve(env);
-    if (this.all.size < this.maxEnvironments) return Promise.resolve(this.spawn());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (env) return Promise.resolve({ env, spawned: false });
+    if (this.onDemandCount() < this.maxEnvironments) return Promise.resolve({ env: this.spawn(false), spawned: true });
+    return new Promise((resolve) => this.waiting.push((next) => resolve({ env: next, spawned: false })));
+  }
+
+  private onDemandCount(): number {
+    return this.all.size - this.provisionedEnvironments;
   }
 
   private release(env: Environment): void {
     env.pending = undefined;
+    if (env.provisioned) return void this.provisionedIdle.push(env);
     const next = this.waiting.shift();
     if (next) next(env);
     else this.idle.push(env);
   }
 
-  private spawn(): Environment {
+  private spawn(provisioned: boolean): Environment {
     const d = this.definition;
     const logStream = `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${randomUUID().replace(/-/g, '')}`;
     const data: WorkerData = {
@@ -253,13 +333,14 @@ export class FunctionPool {
     });
     let initDone: (outcome: InitOutcome) => void = () => undefined;
     const initialized = new Promise<InitOutcome>((resolve) => (initDone = resolve));
-    const env: Environment = { worker, logStream, initialized };
+    const env: Environment = { worker, provisioned, initializedOk: false, logStream, initialized };
     for (const stream of [worker.stdout, worker.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line, logStream));
     }
     worker.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'init') {
-        if (reply.ok) this.log(d.name, `INIT cold start ${reply.initMs} ms`, logStream);
+        env.initializedOk = reply.ok;
+        if (reply.ok) this.log(d.name, `INIT ${provisioned ? 'provisioned' : 'cold start'} ${reply.initMs} ms`, logStream);
         initDone(reply.ok ? { ok: true } : { ok: false, errorType: reply.errorType, errorMessage: reply.errorMessage });
         return;
       }
@@ -284,10 +365,23 @@ export class FunctionPool {
   private forget(env: Environment): void {
     env.pending = undefined;
     this.all.delete(env);
-    const at = this.idle.indexOf(env);
-    if (at >= 0) this.idle.splice(at, 1);
+    for (const list of [this.idle, this.provisionedIdle]) {
+      const at = list.indexOf(env);
+      if (at >= 0) list.splice(at, 1);
+    }
+    if (this.closed) return;
+    // Lambda replaces a provisioned environment that ended; it is ready again once its Init has run.
+    if (env.provisioned && env.initializedOk) {
+      const replacement = this.spawn(true);
+      void replacement.initialized.then((init) => {
+        if (!this.all.has(replacement)) return;
+        if (init.ok) this.release(replacement);
+        else void this.discard(replacement);
+      });
+      return;
+    }
     // A waiter that lost its environment gets a fresh one.
-    if (this.waiting.length && !this.closed && this.all.size < this.maxEnvironments) this.waiting.shift()?.(this.spawn());
+    if (this.waiting.length && this.onDemandCount() < this.maxEnvironments) this.waiting.shift()?.(this.spawn(false));
   }
 
   private async discard(env: Environment): Promise<void> {

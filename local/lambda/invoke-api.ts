@@ -227,7 +227,7 @@ export class LambdaInvokeApi {
       void this.enqueue(target, payload);
       return void res.writeHead(202, { 'x-amzn-requestid': randomUUID() }).end();
     }
-    const result = await pool.invoke(payload);
+    const result = await pool.invoke(payload, target.qualifier);
     if (result.status === 'throttled') {
       return lambdaError(res, 429, 'TooManyRequestsException', result.errorMessage, { Reason: result.reason });
     }
@@ -249,7 +249,7 @@ export class LambdaInvokeApi {
       if (Date.now() - receivedAt > config.maximumEventAgeMs / scale) {
         return this.finish(target, config, requestId, payload, attempts, 'EventAgeExceeded');
       }
-      const result = await pool.invoke(payload);
+      const result = await pool.invoke(payload, target.qualifier);
       if (result.status === 'ok') return this.finish(target, config, requestId, payload, attempts + 1, 'Success', result);
       if (result.status === 'throttled') {
         // Throttles do not use up retries: the event waits in the queue until its maximum age.

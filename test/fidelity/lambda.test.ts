@@ -83,6 +83,25 @@ const { stack, connect } = useStack(() =>
           destination_config: { on_failure: { destination: '${aws_lambda_function.fixture_echo.arn}' } },
         },
       };
+      // A gated function with one provisioned environment on its alias, and one on the dev plan's $connect alias.
+      addFunction(plan, dir, { id: 'warm', source: GATED, timeout: 60, reservedConcurrency: 2 });
+      (plan.resource.aws_lambda_function!.fixture_warm as Record<string, unknown>).publish = true;
+      (plan.resource.aws_lambda_alias ??= {}).fixture_warm_live = {
+        name: 'live',
+        function_name: '${aws_lambda_function.fixture_warm.function_name}',
+        function_version: '${aws_lambda_function.fixture_warm.version}',
+      };
+      const provisioned = (resourceId: string) => ({
+        service_namespace: 'lambda',
+        scalable_dimension: 'lambda:function:ProvisionedConcurrency',
+        resource_id: resourceId,
+        min_capacity: 1,
+        max_capacity: 2,
+      });
+      plan.resource.aws_appautoscaling_target = {
+        fixture_warm: provisioned('function:${aws_lambda_alias.fixture_warm_live.function_name}:${aws_lambda_alias.fixture_warm_live.name}'),
+        fixture_connect: provisioned('function:wschat-dev-connect:live'),
+      };
       // Echo publishes its version and has an alias, as the plan's own functions do.
       (plan.resource.aws_lambda_function!.fixture_echo as Record<string, unknown>).publish = true;
       (plan.resource.aws_lambda_alias ??= {}).fixture_echo_live = {
@@ -184,9 +203,13 @@ describe('the plan timeout and reserved concurrency', () => {
     const since = Date.now();
     expect(await invoke('wschat-dev-echo', { hello: 'claimed' })).toMatchObject({ status: 200 });
     const max = (name: string) => stack.metrics.stat({ namespace: 'AWS/Lambda', name, dimensions: {} }, 'Maximum', since, Date.now() + 1);
-    // The gated function reserves 1 (idle now), the who function 0: one more than what runs.
+    // Every reservation counts whole (the dev plan's, the gated and warm fixtures', who's 0), plus echo running.
+    const reserved = stack.plan
+      .resources('aws_lambda_function')
+      .reduce((sum, fn) => sum + (fn.config.reserved_concurrent_executions === undefined ? 0 : Number(fn.config.reserved_concurrent_executions)), 0);
+    expect(reserved).toBeGreaterThan(3);
     expect(max('ConcurrentExecutions')).toBe(1);
-    expect(max('ClaimedAccountConcurrency')).toBe(2);
+    expect(max('ClaimedAccountConcurrency')).toBe(reserved + 1);
   });
 
   it('throttles a route whose function reserves 0: the client gets an error frame, Lambda counts Throttles', async () => {
@@ -196,6 +219,51 @@ describe('the plan timeout and reserved concurrency', () => {
     const throttles = stack.metrics.stat({ namespace: 'AWS/Lambda', name: 'Throttles', dimensions: { FunctionName: 'wschat-dev-who' } }, 'Sum', 0, Date.now() + 1);
     expect(throttles).toBe(1);
     await client.close();
+  });
+});
+
+describe('provisioned concurrency', () => {
+  const aliasMetric = (functionName: string, name: string, stat: 'Sum' | 'Maximum') =>
+    stack.metrics.stat({ namespace: 'AWS/Lambda', name, dimensions: { FunctionName: functionName, Resource: `${functionName}:live` } }, stat, 0, Date.now() + 1);
+  const initLines = (functionName: string, kind: 'provisioned' | 'cold start') =>
+    stack.printed.filter((line) => line.startsWith(`${functionName} INIT ${kind} `));
+
+  it("initializes the alias's provisioned environments at boot: the first $connect through it is warm", async () => {
+    expect(initLines('wschat-dev-connect', 'provisioned')).toHaveLength(1);
+    const served = aliasMetric('wschat-dev-connect', 'ProvisionedConcurrencyInvocations', 'Sum') ?? 0;
+    await connect('provisioned-carol');
+    expect(aliasMetric('wschat-dev-connect', 'ProvisionedConcurrencyInvocations', 'Sum')).toBe(served + 1);
+    expect(aliasMetric('wschat-dev-connect', 'ProvisionedConcurrencySpilloverInvocations', 'Sum'), 'no spillover datapoint').toBeUndefined();
+    expect(initLines('wschat-dev-connect', 'cold start')).toEqual([]);
+    // The authorizer, which nothing provisions here, cold-started for the same handshake.
+    expect(initLines('wschat-dev-authorizer', 'cold start')).not.toHaveLength(0);
+  });
+
+  it('runs an invocation beyond the provisioned environments on demand (a cold start), counted as spillover', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'wschat-warm-')), 'open');
+    const holding = () => stack.printed.filter((line) => line.startsWith('wschat-dev-warm') && line.includes(`HOLDING ${gate}`)).length;
+    const first = invoke('wschat-dev-warm:live', { gate });
+    await expect.poll(holding).toBe(1);
+    expect(initLines('wschat-dev-warm', 'provisioned')).toHaveLength(1);
+    expect(initLines('wschat-dev-warm', 'cold start')).toEqual([]);
+    const second = invoke('wschat-dev-warm:live', { gate });
+    await expect.poll(holding).toBe(2);
+    expect(initLines('wschat-dev-warm', 'cold start')).toHaveLength(1);
+    writeFileSync(gate, '');
+    expect((await Promise.all([first, second])).map((r) => r.payload)).toEqual(['released', 'released']);
+    expect(aliasMetric('wschat-dev-warm', 'ProvisionedConcurrencyInvocations', 'Sum')).toBe(1);
+    expect(aliasMetric('wschat-dev-warm', 'ProvisionedConcurrencySpilloverInvocations', 'Sum')).toBe(1);
+    expect(aliasMetric('wschat-dev-warm', 'ProvisionedConcurrencyUtilization', 'Maximum')).toBe(1);
+  });
+
+  it('does not serve an unqualified invocation from the provisioned environments', async () => {
+    const before = initLines('wschat-dev-warm', 'cold start').length;
+    await stack.discardIdleEnvironments();
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'wschat-warm-')), 'open');
+    writeFileSync(gate, '');
+    expect((await invoke('wschat-dev-warm', { gate })).payload).toBe('released');
+    expect(initLines('wschat-dev-warm', 'cold start')).toHaveLength(before + 1);
+    expect(aliasMetric('wschat-dev-warm', 'ProvisionedConcurrencyInvocations', 'Sum')).toBe(1);
   });
 });
 
