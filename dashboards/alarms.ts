@@ -9,9 +9,10 @@ import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
 export type Severity = 'page' | 'ticket';
 /**
  * What an alarm is instantiated for: once per API, per function, per table, per dead-letter queue, per account,
- * for the service, or for the custom domain's certificate (stages with a custom domain only).
+ * for the service, for the custom domain's certificate (stages with a custom domain only), or per function alias
+ * the stage provisions concurrency on (its metrics' dimensions: FunctionName and Resource `name:alias`).
  */
-export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service' | 'certificate';
+export type AlarmScope = 'api' | 'function' | 'table' | 'queue' | 'account' | 'service' | 'certificate' | 'provisioned-alias';
 /** `PR(:n)`: the percentage of datapoints at most n (percentile rank), as the SLOs count events within a bound. */
 export type Statistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount' | 'p50' | 'p90' | 'p99' | `PR(:${number})`;
 export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
@@ -228,6 +229,31 @@ const ENTRIES = [
     rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ClaimedAccountConcurrency', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: { quotaShare: 0.9 } },
     evaluationPeriods: 10,
     drill: { notDrillable: "90% of the account quota (900 of AWS's default 1,000) needs that many workers at once; one 2-core machine cannot hold them" },
+  },
+  {
+    id: 'provisioned-concurrency-spillover',
+    whatBroke: "A provisioned alias's invocations run on demand with cold starts: its provisioned concurrency is used up and scaling has not caught up",
+    scope: 'provisioned-alias',
+    // Spillover still serves, a cold start later; target tracking scales out within minutes. Five minutes of it means
+    // the scalable target is at its max or scaling is failing: raise the max (within the reservation) in hours, not now.
+    severity: 'ticket',
+    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ProvisionedConcurrencySpilloverInvocations', stat: 'Sum' }, comparison: 'GreaterThanThreshold', threshold: 0 },
+    evaluationPeriods: 5,
+    drill: {
+      notDrillable:
+        'the drills run the dev plan, which provisions nothing; test/fidelity/lambda.test.ts shows the local stack counting a spillover on a provisioned alias',
+    },
+  },
+  {
+    id: 'provisioned-concurrency-utilization',
+    whatBroke: "A provisioned alias has run above 90% of its provisioned concurrency for 15 minutes: target tracking (70%) cannot scale it further",
+    scope: 'provisioned-alias',
+    severity: 'ticket',
+    rule: { kind: 'threshold', metric: { namespace: LAMBDA, name: 'ProvisionedConcurrencyUtilization', stat: 'Maximum' }, comparison: 'GreaterThanThreshold', threshold: 0.9 },
+    evaluationPeriods: 15,
+    drill: {
+      notDrillable: 'the drills run the dev plan, which provisions nothing; 15 minutes of saturated provisioned environments is a capacity review, not an incident to rehearse',
+    },
   },
   {
     id: 'lambda-destination-failures',

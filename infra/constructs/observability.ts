@@ -19,6 +19,7 @@ import { QUERIES } from '../../dashboards/queries.ts';
 import { FUNCTIONS, ROUTES, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
+import { aliasQualifiedName } from './functions.ts';
 import { ALARM_TARGET_VARIABLES, RUNBOOK_BASE_URL_VARIABLE, SLACK_CHANNEL_VARIABLE } from '../config/variables.ts';
 
 export interface ObservabilityProps {
@@ -303,6 +304,12 @@ export class Observability extends Construct {
           return [{ definition, dimensions: { service: SERVICE, stage: stage.name } }];
         case 'certificate':
           return this.props.certificateArn ? [{ definition, dimensions: { CertificateArn: this.props.certificateArn } }] : [];
+        case 'provisioned-alias':
+          return (Object.keys(stage.concurrency.provisioned) as FunctionName[]).map((name) => ({
+            definition,
+            suffix: name,
+            dimensions: { FunctionName: functions[name].functionName, Resource: aliasQualifiedName(functions[name].functionName) },
+          }));
       }
     });
   }
