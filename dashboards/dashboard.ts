@@ -40,8 +40,8 @@ export type Widget =
 
 export interface Section {
   readonly title: string;
-  /** Repeat the section for every function or table of the stack. */
-  readonly each?: 'function' | 'table';
+  /** Repeat the section for every function or table of the stack, or every alias it provisions concurrency on. */
+  readonly each?: 'function' | 'table' | 'provisioned-alias';
   /** Only on stages with detailed (per-route) API metrics; elsewhere the `Route` dimension has no data. */
   readonly onlyWithDetailedMetrics?: true;
   readonly widgets: readonly Widget[];
@@ -132,6 +132,25 @@ export const DASHBOARD: readonly Section[] = [
         annotations: [{ alarm: 'lambda-duration' }],
       },
       { type: 'metric', title: 'Concurrency', scope: 'function', series: [lambda('ConcurrentExecutions', 'Maximum')] },
+    ],
+  },
+  {
+    // Only where the stage provisions concurrency (prod: the connect path and send).
+    title: 'Provisioned concurrency',
+    each: 'provisioned-alias',
+    widgets: [
+      {
+        type: 'metric',
+        title: 'Provisioned environments in use',
+        scope: 'provisioned-alias',
+        series: [lambda('ProvisionedConcurrentExecutions', 'Maximum'), lambda('ProvisionedConcurrencyUtilization', 'Maximum')],
+      },
+      {
+        type: 'metric',
+        title: 'Served warm and spilled over (cold)',
+        scope: 'provisioned-alias',
+        series: [lambda('ProvisionedConcurrencyInvocations'), lambda('ProvisionedConcurrencySpilloverInvocations')],
+      },
     ],
   },
   {

@@ -19,7 +19,7 @@ import { QUERIES } from '../../dashboards/queries.ts';
 import { FUNCTIONS, ROUTES, tableOperations, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
-import { aliasQualifiedName } from './functions.ts';
+import { aliasQualifiedName, LIVE_ALIAS } from './functions.ts';
 import { ALARM_TARGET_VARIABLES, RUNBOOK_BASE_URL_VARIABLE, SLACK_CHANNEL_VARIABLE } from '../config/variables.ts';
 
 export interface ObservabilityProps {
@@ -273,6 +273,15 @@ export class Observability extends Construct {
     slack.addOverride('count', `\${var.${SLACK_CHANNEL_VARIABLE} == null ? 0 : 1}`);
   }
 
+  /** The aliases the stage provisions concurrency on, with the dimensions Lambda publishes their metrics under. */
+  private provisionedAliases(): { name: FunctionName; dimensions: Dimensions }[] {
+    const { stage, functions } = this.props;
+    return (Object.keys(stage.concurrency.provisioned) as FunctionName[]).map((name) => ({
+      name,
+      dimensions: { FunctionName: functions[name].functionName, Resource: aliasQualifiedName(functions[name].functionName) },
+    }));
+  }
+
   private instances(): AlarmInstance[] {
     const { apiId, stage, functions, tables } = this.props;
     return (ALARMS as readonly AlarmDefinition[]).flatMap((definition): AlarmInstance[] => {
@@ -305,11 +314,7 @@ export class Observability extends Construct {
         case 'certificate':
           return this.props.certificateArn ? [{ definition, dimensions: { CertificateArn: this.props.certificateArn } }] : [];
         case 'provisioned-alias':
-          return (Object.keys(stage.concurrency.provisioned) as FunctionName[]).map((name) => ({
-            definition,
-            suffix: name,
-            dimensions: { FunctionName: functions[name].functionName, Resource: aliasQualifiedName(functions[name].functionName) },
-          }));
+          return this.provisionedAliases().map(({ name, dimensions }) => ({ definition, suffix: name, dimensions }));
       }
     });
   }
@@ -546,7 +551,9 @@ export class Observability extends Construct {
           ? (Object.keys(functions) as FunctionName[]).map((name) => ({ label: name, dimensions: { FunctionName: functions[name].functionName }, function: name }))
           : section.each === 'table'
             ? (Object.keys(tables) as TableKey[]).map((key) => ({ label: key, dimensions: { TableName: tables[key].name }, table: key }))
-            : [{ dimensions: {} }];
+            : section.each === 'provisioned-alias'
+              ? this.provisionedAliases().map(({ name, dimensions }) => ({ label: `${name}:${LIVE_ALIAS}`, dimensions }))
+              : [{ dimensions: {} }];
       for (const instance of instances) {
         const title = instance.label ? `${section.title}: ${instance.label}` : section.title;
         widgets.push({ type: 'text', x: 0, y, width: 24, height: 1, properties: { markdown: `## ${title}` } });

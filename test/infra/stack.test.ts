@@ -842,6 +842,29 @@ describe('stages compared', () => {
     expect(provisioned('dev')).toEqual([]);
   });
 
+  it('watches and charts each provisioned alias by FunctionName and Resource (name:live) where there is one: prod', () => {
+    const alarmsOn = (stage: StageName) =>
+      entries(readPlan(stackName(stage)), 'aws_cloudwatch_metric_alarm')
+        .filter(([, a]) => String(a.tags.alarm).startsWith('provisioned-concurrency-'))
+        .map(([, a]) => `${a.tags.alarm} ${a.dimensions.FunctionName}|${a.dimensions.Resource}`)
+        .sort();
+    const fn = (name: string) => `\${aws_lambda_function.functions_${name}_function_`;
+    const prod = alarmsOn('prod');
+    expect(prod).toHaveLength(6);
+    for (const name of ['authorizer', 'connect', 'send']) {
+      for (const id of ['provisioned-concurrency-spillover', 'provisioned-concurrency-utilization']) {
+        expect(prod.filter((line) => line.startsWith(`${id} ${fn(name)}`) && line.endsWith('.function_name}:live')), `${id} ${name}`).toHaveLength(1);
+      }
+    }
+    expect(alarmsOn('dev')).toEqual([]);
+    const sections = (stage: StageName) => {
+      const [, dashboard] = single(readPlan(stackName(stage)), 'aws_cloudwatch_dashboard', () => true, 'the dashboard');
+      return [...String(dashboard.dashboard_body).matchAll(/## Provisioned concurrency: ([a-z]+:live)/g)].map((m) => m[1]);
+    };
+    expect(sections('prod')).toEqual(['authorizer:live', 'connect:live', 'send:live']);
+    expect(sections('dev')).toEqual([]);
+  });
+
   it('prod protects every table and its user pool from deletion; dev protects nothing', () => {
     for (const key of TABLE_KEYS) {
       expect(prod.plan.resource.aws_dynamodb_table![prod.tableIds[key]]!.deletion_protection_enabled, key).toBe(true);
