@@ -224,31 +224,32 @@ const MB = 1024 * 1024;
 const ROOM_LIMITS = { roomsPerConnection: 50, typingMaxMembers: 100 };
 
 /**
- * Per-function reservations, 900 of an account quota of 1,000 (AWS keeps 100 unreserved). The connect path gets
- * the most: a reconnect storm arrives there first, and its handshakes are throttled at $connect's route limit
- * (200/s, burst 400) before they reach it; fan-out bursts are capped so they cannot starve it.
+ * Per-function reservations, 700 of an account quota of 1,000: Lambda keeps 100 unreserved, and 200 more stay free
+ * for the account's other functions, so the lambda-concurrency ticket (90% claimed) still means something. The
+ * connect path and send get the most (each at least its provisioned max): a reconnect storm arrives there first,
+ * throttled at $connect's route limit (200/s, burst 400); fan-out bursts are capped so they cannot starve it.
  */
 const PROD_RESERVED_CONCURRENCY = {
   authorizer: 150,
   connect: 150,
-  disconnect: 60,
-  default: 10,
-  join: 60,
-  leave: 30,
-  invite: 10,
-  remove: 10,
+  disconnect: 40,
+  default: 5,
+  join: 30,
+  leave: 10,
+  invite: 5,
+  remove: 5,
   send: 200,
-  upload: 20,
-  download: 30,
-  history: 40,
-  who: 10,
-  typing: 40,
-  fanout: 60,
-  ping: 20,
+  upload: 10,
+  download: 15,
+  history: 20,
+  who: 5,
+  typing: 20,
+  fanout: 25,
+  ping: 10,
 } as const satisfies Record<FunctionName, number>;
 
 /**
- * Dev's reservations, also 900 of the default quota. Local test runs queue invocations on a 2-core machine far
+ * Dev's reservations, 880 of the default quota. Local test runs queue invocations on a 2-core machine far
  * longer than Lambda would run them, so they count as concurrent longer: the frame routes keep room for a flood.
  */
 const DEV_RESERVED_CONCURRENCY = {
