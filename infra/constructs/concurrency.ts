@@ -7,8 +7,8 @@ import type { FunctionName } from '../../functions/catalog/functions.ts';
 import { resourceName, type ProvisionedConcurrency, type StageConfig } from '../config/stages.ts';
 
 /** Application Auto Scaling's names for Lambda provisioned concurrency. */
-export const PROVISIONED_CONCURRENCY_DIMENSION = 'lambda:function:ProvisionedConcurrency';
-export const PROVISIONED_UTILIZATION_METRIC = 'LambdaProvisionedConcurrencyUtilization';
+const PROVISIONED_CONCURRENCY_DIMENSION = 'lambda:function:ProvisionedConcurrency';
+const PROVISIONED_UTILIZATION_METRIC = 'LambdaProvisionedConcurrencyUtilization';
 
 export interface ProvisionedConcurrencyProps {
   readonly stage: StageConfig;

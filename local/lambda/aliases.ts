@@ -69,11 +69,6 @@ export class FunctionTargets {
     return new FunctionTargets(versions, aliases);
   }
 
-  /** The aliases of a function, by name. */
-  aliasesOf(functionName: string): string[] {
-    return [...this.aliases.keys()].filter((key) => key.startsWith(`${functionName}:`)).map((key) => key.slice(functionName.length + 1));
-  }
-
   /** What an invocation of `target` runs; undefined when the function or its qualifier does not exist. */
   resolve(target: FunctionTarget): ResolvedTarget | undefined {
     const { functionName, qualifier = '$LATEST' } = target;

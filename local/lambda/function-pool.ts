@@ -175,8 +175,8 @@ export class FunctionPool {
     );
   }
 
-  /** Provisioned environments initialized and alive. */
-  get provisionedEnvironments(): number {
+  /** Provisioned environments alive (initialized or being replaced). */
+  private get provisionedEnvironments(): number {
     return [...this.all].filter((env) => env.provisioned).length;
   }
 
