@@ -4,7 +4,7 @@
  * keeps verifying for a bounded time (stale-if-error), each failed refresh is reported, and refreshes are retried
  * at most every 30 s so an outage does not add a fetch timeout to every handshake.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, jwtVerify, type JWTVerifyGetKey, type JWKSCacheInput } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwksCache, jwtVerify, type JWTVerifyGetKey, type JWKSCacheInput } from 'jose';
 import { Unauthorized, type TokenVerifier, type VerifiedToken } from '../app/authorize.ts';
 
 export const ALLOWED_ALGORITHMS = ['RS256', 'ES256'];
@@ -26,6 +26,12 @@ export interface JwtSettings {
   readonly jwksUrl: string;
   /** Told each time a refresh failed and the last good key set (fetched `ageMs` ago) verified instead. */
   readonly onStaleKeys?: (ageMs: number, error: unknown) => void;
+  /**
+   * A machine client (the canary) whose access tokens are accepted too: OAuth access tokens of the
+   * client-credentials grant carry `client_id` and `scope` and no audience (Cognito's shape), so they are
+   * verified by issuer, signature, client and scope instead.
+   */
+  readonly machineClient?: { readonly clientId: string; readonly scope: string };
   /** Test seam for the refresh interval (jose's cacheMaxAge). */
   readonly refreshMs?: number;
   readonly now?: () => number;
@@ -76,6 +82,19 @@ export class JwksTokenVerifier implements TokenVerifier {
 
   async verify(token: string): Promise<VerifiedToken> {
     try {
+      const machine = this.settings.machineClient;
+      // Which rules apply is read from the unverified token; the verification that follows enforces them.
+      if (machine && claimedClientId(token) === machine.clientId) {
+        const { payload } = await jwtVerify(token, this.keys, {
+          issuer: this.settings.issuer,
+          algorithms: ALLOWED_ALGORITHMS,
+          requiredClaims: ['exp', 'sub', 'scope'],
+          clockTolerance: 5,
+        });
+        const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+        if (payload.token_use !== 'access' || !scopes.includes(machine.scope)) throw new Unauthorized('ERR_JWT_CLAIM_VALIDATION_FAILED');
+        return { subject: payload.sub as string, expiresAt: payload.exp as number, machineClient: true };
+      }
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
@@ -88,5 +107,14 @@ export class JwksTokenVerifier implements TokenVerifier {
       if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) throw new Unauthorized(error.code);
       throw error;
     }
+  }
+}
+
+/** The `client_id` an (unverified) token claims, or undefined when it has none or is no JWT. */
+function claimedClientId(token: string): unknown {
+  try {
+    return decodeJwt(token).client_id;
+  } catch {
+    return undefined;
   }
 }

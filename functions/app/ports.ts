@@ -230,3 +230,27 @@ export interface Telemetry {
   durationMs(metric: CustomMetricName, ms: number, about?: Readonly<Record<string, string>>): void;
   warn(message: string, details: Record<string, unknown>): void;
 }
+
+/** A bearer token from an identity provider: the canary's, by the client-credentials grant. */
+export interface TokenSource {
+  token(): Promise<string>;
+}
+
+/** What arrives on a client's WebSocket connection. */
+export interface ClientSocketEvents {
+  /** A text frame as received. */
+  frame(text: string): void;
+  closed(code: number): void;
+}
+
+/** A WebSocket connection opened as a chat client opens one (the canary's). */
+export interface ClientSocket {
+  send(frame: Readonly<Record<string, unknown>>): void;
+  /** Resolves once the connection is closed. */
+  close(): Promise<void>;
+}
+
+export interface ClientSocketOpener {
+  /** Rejects when the handshake is refused (e.g. 401, 500) or takes longer than `timeoutMs`. */
+  open(url: string, events: ClientSocketEvents, timeoutMs: number): Promise<ClientSocket>;
+}

@@ -40,6 +40,8 @@ export interface FunctionSpec {
    * upload or download itself does.
    */
   readonly attachments?: readonly AttachmentObjectAction[];
+  /** Invoked by an EventBridge rule on this schedule expression instead of by a route (the canary). */
+  readonly schedule?: string;
 }
 
 /** Unites grant lists into one grant per table (the infra renders one policy statement per table). */
@@ -260,6 +262,16 @@ export const FUNCTIONS = {
     broadcasts: false,
     routeRateLimited: true,
   },
+  canary: {
+    description: 'The synthetic chat user: every minute it gets a token, connects, joins its room, sends, receives, reads history and disconnects',
+    // Seven steps of at most CANARY_STEP_TIMEOUT_MS each, and the rest of the minute to spare.
+    timeoutSeconds: 45,
+    memoryMb: 256,
+    tables: [],
+    manageConnections: false,
+    broadcasts: false,
+    schedule: 'rate(1 minute)',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -268,11 +280,20 @@ export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 
 export interface Route {
   readonly routeKey: string;
-  readonly function: Exclude<FunctionName, 'authorizer' | 'fanout'>;
+  readonly function: Exclude<FunctionName, 'authorizer' | 'fanout' | 'canary'>;
 }
 
 /** Receives the shards of large rooms; every function that broadcasts may invoke it. */
 export const FANOUT_FUNCTION: FunctionName = 'fanout';
+
+/** The synthetic chat user: a client of the stage's own API, with the machine identity the authorizer confines to its room. */
+export const CANARY_FUNCTION: FunctionName = 'canary';
+
+/** The canary's own room: its identity may enter no other (the authorizer confines its tokens to it). */
+export const CANARY_ROOM = 'wschat-canary';
+
+/** How long each canary step may take: a step slower than this is an outage to the user who waits for it. */
+export const CANARY_STEP_TIMEOUT_MS = 5000;
 
 /** `$request.body.action` selects a route; anything else (or no JSON) lands on `$default`. */
 export const ROUTE_SELECTION_EXPRESSION = '$request.body.action';

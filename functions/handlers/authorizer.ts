@@ -1,15 +1,17 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { authorize, Unauthorized } from '../app/authorize.ts';
 import { describeError, JwksTokenVerifier } from '../adapters/jwt-verifier.ts';
-import { ENV, requireEnv } from '../catalog/env.ts';
+import { canaryIdentityFromEnv, ENV, requireEnv } from '../catalog/env.ts';
 import { TOKEN_QUERY_PARAMETER } from '../catalog/functions.ts';
 import { encodeRoomScope } from '../domain/access.ts';
 import { logger, telemetry, withLogsAndMetrics } from '../runtime/observability.ts';
 
+const canary = canaryIdentityFromEnv();
 const verifier = new JwksTokenVerifier({
   issuer: requireEnv(ENV.jwtIssuer),
   audience: requireEnv(ENV.jwtAudience),
   jwksUrl: requireEnv(ENV.jwksUrl),
+  ...(canary ? { machineClient: { clientId: canary.clientId, scope: canary.scope } } : {}),
   onStaleKeys(ageMs, error) {
     telemetry.count('JwksRefreshFailed');
     logger.warn('JWKS refresh failed; verifying with the last good key set', { staleForMs: ageMs, error: describeError(error) });
@@ -38,7 +40,7 @@ function policy(effect: 'Allow' | 'Deny', resource: string, context?: Authorizer
 export const handler = withLogsAndMetrics(async (event: APIGatewayRequestAuthorizerEvent) => {
   logger.appendKeys({ connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId });
   try {
-    const decision = await authorize(verifier, event.queryStringParameters?.[TOKEN_QUERY_PARAMETER]);
+    const decision = await authorize(verifier, event.queryStringParameters?.[TOKEN_QUERY_PARAMETER], canary);
     if (decision.effect === 'Allow') {
       logger.appendKeys({ userId: decision.userId });
       const { userId, tokenExpiresAt, roomScope } = decision;

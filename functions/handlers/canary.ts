@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { CANARY_STEPS, runCanary, type CanaryStep } from '../app/canary.ts';
+import { ClientCredentialsTokenSource } from '../adapters/client-credentials.ts';
+import { readSecretString } from '../adapters/secrets-manager.ts';
+import { webSocketOpener } from '../adapters/websocket-client.ts';
+import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import { ENV, requireEnv } from '../catalog/env.ts';
+import { CANARY_STEP_TIMEOUT_MS } from '../catalog/functions.ts';
+import { logger, telemetry, withLogsAndMetrics } from '../runtime/observability.ts';
+
+const LATENCY_METRICS: Readonly<Record<CanaryStep, CustomMetricName>> = {
+  token: 'CanaryTokenLatency',
+  connect: 'CanaryConnectLatency',
+  join: 'CanaryJoinLatency',
+  ack: 'CanaryAckLatency',
+  delivery: 'CanaryDeliveryLatency',
+  history: 'CanaryHistoryLatency',
+  disconnect: 'CanaryDisconnectLatency',
+};
+
+const region = requireEnv('AWS_REGION');
+const clientId = requireEnv(ENV.canaryClientId);
+const secretArn = requireEnv(ENV.canarySecretArn);
+const tokens = new ClientCredentialsTokenSource({
+  tokenEndpoint: requireEnv(ENV.canaryTokenEndpoint),
+  scope: requireEnv(ENV.canaryScope),
+  credentials: async () => ({ clientId, clientSecret: await readSecretString(secretArn, { region }) }),
+});
+const settings = { url: requireEnv(ENV.canaryUrl), room: requireEnv(ENV.canaryRoom), stepTimeoutMs: CANARY_STEP_TIMEOUT_MS };
+
+/**
+ * Invoked by the schedule. A failed run is reported by its metrics and a log line, never by throwing: the
+ * canary's alarm decides, and an error would only make Lambda retry a run the next minute repeats anyway.
+ */
+export const handler = withLogsAndMetrics(async () => {
+  const result = await runCanary({ tokens, sockets: webSocketOpener, now: () => performance.now() }, { ...settings, runId: `canary-${randomUUID()}` });
+  telemetry.count('CanarySuccess', result.ok ? 1 : 0);
+  for (const step of CANARY_STEPS) {
+    const ms = result.latencyMs[step];
+    if (ms !== undefined) telemetry.durationMs(LATENCY_METRICS[step], Math.round(ms));
+  }
+  if (result.ok) logger.info('canary run succeeded', { latencyMs: result.latencyMs });
+  else logger.error('canary run failed', { failedStep: result.failedStep, reason: result.reason, latencyMs: result.latencyMs });
+  return { ok: result.ok };
+});
