@@ -10,6 +10,7 @@ import { ChatApi } from './constructs/api.ts';
 import { AuditTrail } from './constructs/audit-trail.ts';
 import { CostBudget } from './constructs/budget.ts';
 import { AttachmentBucket } from './constructs/attachments.ts';
+import { CanarySecret } from './constructs/canary.ts';
 import { CustomDomain } from './constructs/custom-domain.ts';
 import { EncryptionKey } from './constructs/encryption.ts';
 import { AsyncFanout } from './constructs/fanout.ts';
@@ -58,6 +59,7 @@ export class ChatStack extends TerraformStack {
     });
     const attachments = new AttachmentBucket(this, 'attachments', { stage, kmsKeyArn: encryption.keyArn });
     const fanout = new AsyncFanout(this, 'fanout', { stage, kmsKeyArn: encryption.keyArn });
+    const canarySecret = new CanarySecret(this, 'canary', { stage, clientSecret: identity.canary.clientSecret, kmsKeyArn: encryption.keyArn });
     const functions = new ChatFunctions(this, 'functions', {
       stage,
       tables: tables.tables,
@@ -67,6 +69,8 @@ export class ChatStack extends TerraformStack {
       buildDir: path.join(props.buildDir, stage.name),
       attachments: { bucketName: attachments.bucket.bucket, objectsArn: attachments.objectsArn, kmsKeyArn: encryption.keyArn },
       fanoutDeadLetters: { queueArn: fanout.deadLetterQueue.arn, kmsKeyArn: encryption.keyArn },
+      // The canary connects where clients do: the custom domain when the stage serves one.
+      canary: { client: identity.canary, secretArn: canarySecret.arn, kmsKeyArn: encryption.keyArn, url: api.connections.endpoint.replace(/^https:/, 'wss:') },
     });
     fanout.configureInvocations(functions.aliases.fanout);
     new ProvisionedConcurrencyScaling(this, 'provisioned-concurrency', { stage, aliases: functions.aliases });

@@ -47,3 +47,15 @@ export const RUNBOOK_BASE_URL_VARIABLE = 'runbook_base_url';
 
 /** Every stage: the browser origins the attachment bucket's CORS admits (the local runtime passes its own). */
 export const ATTACHMENT_CORS_VARIABLE = 'attachment_cors_origins';
+
+/**
+ * Declared by stages whose identity provider is `external`: the issuer's OAuth 2.0 token endpoint and the machine
+ * client the canary gets its token with (client-credentials grant), and the scope it asks for. The secret goes
+ * into the stage's Secrets Manager secret, the only one the canary may read.
+ */
+export const CANARY_VARIABLES = {
+  tokenEndpoint: 'canary_token_endpoint',
+  clientId: 'canary_client_id',
+  clientSecret: 'canary_client_secret',
+  scope: 'canary_scope',
+} as const;

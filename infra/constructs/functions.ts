@@ -1,18 +1,21 @@
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { LambdaAlias } from '@cdktf/provider-aws/lib/lambda-alias/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/catalog/env.ts';
 import { retentionSecondsOfDays } from '../../functions/domain/retention.ts';
-import { FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
+import { CANARY_FUNCTION, CANARY_ROOM, FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
 import type { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { bundleFunction, HANDLER } from '../bundle.ts';
 import { resourceName, SERVICE, type StageConfig } from '../config/stages.ts';
-import type { JwtSettings } from './identity.ts';
+import type { CanaryClient, JwtSettings } from './identity.ts';
 
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 
@@ -55,6 +58,8 @@ export interface ChatFunctionsProps {
   readonly attachments: { readonly bucketName: string; readonly objectsArn: string; readonly kmsKeyArn?: string };
   /** The queue the fan-out function's failed events go to (its on-failure destination). */
   readonly fanoutDeadLetters: { readonly queueArn: string; readonly kmsKeyArn?: string };
+  /** The canary's machine client, the secret holding its client secret, and the wss:// URL it connects to. */
+  readonly canary: { readonly client: CanaryClient; readonly secretArn: string; readonly kmsKeyArn?: string; readonly url: string };
 }
 
 interface PolicyStatement {
@@ -147,7 +152,26 @@ export class ChatFunctions extends Construct {
       functionName: fn.functionName,
       functionVersion: fn.version,
     });
+    if (spec.schedule) this.schedule(scope, functionName, alias, spec.schedule);
     return { scope, fn, alias, role, logGroup };
+  }
+
+  /** An EventBridge rule invokes the function's live alias on its schedule, with the permission Lambda needs to let it. */
+  private schedule(scope: Construct, functionName: string, alias: LambdaAlias, expression: string): void {
+    const rule = new CloudwatchEventRule(scope, 'schedule', {
+      name: `${functionName}-schedule`,
+      description: `Invokes ${functionName} ${expression}`,
+      scheduleExpression: expression,
+    });
+    new CloudwatchEventTarget(scope, 'schedule-target', { rule: rule.name, targetId: 'function', arn: alias.arn });
+    new LambdaPermission(scope, 'schedule-permission', {
+      statementId: 'schedule',
+      action: 'lambda:InvokeFunction',
+      functionName: alias.functionName,
+      qualifier: alias.name,
+      principal: 'events.amazonaws.com',
+      sourceArn: rule.arn,
+    });
   }
 
   private environment(name: FunctionName, spec: FunctionSpec): Record<string, string> {
@@ -159,10 +183,23 @@ export class ChatFunctions extends Construct {
     };
     for (const grant of spec.tables) variables[tableEnvVar(grant.table)] = tables[grant.table].name;
     if (spec.manageConnections) variables[ENV.connectionsEndpoint] = connections.endpoint;
+    const { canary } = this.props;
     if (name === 'authorizer') {
       variables[ENV.jwtIssuer] = identity.issuer;
       variables[ENV.jwtAudience] = identity.audience;
       variables[ENV.jwksUrl] = identity.jwksUrl;
+      // Which machine client's tokens it accepts, and the one room it confines them to.
+      variables[ENV.canaryClientId] = canary.client.clientId;
+      variables[ENV.canaryScope] = canary.client.scope;
+      variables[ENV.canaryRoom] = CANARY_ROOM;
+    }
+    if (name === CANARY_FUNCTION) {
+      variables[ENV.canaryUrl] = canary.url;
+      variables[ENV.canaryRoom] = CANARY_ROOM;
+      variables[ENV.canaryTokenEndpoint] = canary.client.tokenEndpoint;
+      variables[ENV.canaryScope] = canary.client.scope;
+      variables[ENV.canaryClientId] = canary.client.clientId;
+      variables[ENV.canarySecretArn] = canary.secretArn;
     }
     // Every function that posts may fan out (messages, presence, typing).
     if (spec.manageConnections) variables[ENV.fanoutConcurrency] = String(stage.fanout.concurrency);
@@ -231,6 +268,12 @@ export class ChatFunctions extends Construct {
       // The alias ARN only: a grant on the unqualified ARN would not cover an invoke through the alias, and none on
       // it keeps callers off $LATEST.
       statements.push({ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: this.aliases[FANOUT_FUNCTION].arn });
+    }
+    if (name === CANARY_FUNCTION) {
+      // Its client secret and nothing else; decrypting it needs the key when the stage has its own.
+      const { secretArn, kmsKeyArn } = this.props.canary;
+      statements.push({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn });
+      if (kmsKeyArn) statements.push({ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: kmsKeyArn });
     }
     if (name === FANOUT_FUNCTION) {
       // Lambda sends a failed event to the on-failure destination with the function's own role.
