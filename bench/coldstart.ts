@@ -89,7 +89,7 @@ function serviceEnvironment(functionName: string, runtime: string, region: strin
     logGroupName: `/aws/lambda/${functionName}`,
     codeDir,
     handler,
-    endpoints: { dynamodb: CLOSED_ENDPOINT, lambda: CLOSED_ENDPOINT, sqs: CLOSED_ENDPOINT, s3: CLOSED_ENDPOINT, xrayDaemon: '127.0.0.1:9' },
+    endpoints: { dynamodb: CLOSED_ENDPOINT, lambda: CLOSED_ENDPOINT, sqs: CLOSED_ENDPOINT, s3: CLOSED_ENDPOINT, secretsManager: CLOSED_ENDPOINT, xrayDaemon: '127.0.0.1:9' },
   });
 }
 

@@ -198,6 +198,13 @@ export class StackPlan {
       }
       case 'aws_sns_topic':
         return { id: name('name'), arn: `arn:aws:sns:${region}:${account}:${name('name')}` };
+      case 'aws_secretsmanager_secret': {
+        // Secrets Manager ends every ARN in six random characters; locally they are fixed.
+        const arn = `arn:aws:secretsmanager:${region}:${account}:secret:${name('name')}-local0`;
+        return { id: arn, arn };
+      }
+      case 'aws_cloudwatch_event_rule':
+        return { id: name('name'), arn: `arn:aws:events:${region}:${account}:rule/${name('name')}` };
       default:
         // Other resources (routes, integrations, authorizers) are identified by their address locally.
         return { id: resource.address };

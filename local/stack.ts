@@ -2,12 +2,12 @@
  * Boots a synthesized stack on this machine: its tables on a DynamoDB endpoint, its bundles as Lambda-like
  * workers with the plan's environment, its API behind a local API Gateway. Everything comes from the plan.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ATTACHMENT_CORS_VARIABLE, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { ATTACHMENT_CORS_VARIABLE, CANARY_VARIABLES, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
 import { operatorPolicyName } from '../infra/constructs/operators.ts';
 import { chatPageHandler } from './chat-page.ts';
 import { DynamoProxy } from './dynamodb-proxy.ts';
@@ -18,7 +18,7 @@ import { Gateway } from './gateway/gateway.ts';
 import type { AccountQuotas } from './gateway/limits.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam, OPERATOR_ACCESS_KEY_ID } from './iam.ts';
 import { localEndpointGuard } from './local-endpoints.ts';
-import { jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider } from './idp.ts';
+import { clientCredentialsHandler, jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider, type MachineClient } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { FunctionTargets, qualifiedName, readProvisionedTargets } from './lambda/aliases.ts';
@@ -33,6 +33,8 @@ import { newTraceContext, XrayCollector } from './observability/xray.ts';
 import { LOCAL_ACCOUNT_ID, StackPlan, type Json, type PlanResource } from './plan.ts';
 import { LocalSns } from './sns.ts';
 import { LocalS3, type LocalBucket } from './s3.ts';
+import { readSchedules, runSchedules } from './schedules.ts';
+import { LocalSecrets } from './secrets-manager.ts';
 import { LocalQueues } from './sqs.ts';
 import { extractZip } from './zip.ts';
 
@@ -63,6 +65,11 @@ export interface LocalStackOptions {
   readonly variables?: Readonly<Record<string, Json>>;
   /** Account quotas other than AWS's defaults (they are raisable on AWS; tests lower them). */
   readonly quotas?: Partial<AccountQuotas>;
+  /**
+   * Run the plan's EventBridge schedules (the canary every minute, scaled); default true, as a deployed stage does.
+   * Off only for tests that count every invocation of an action and must not see the canary's among them.
+   */
+  readonly runSchedules?: boolean;
 }
 
 export interface LocalStack {
@@ -93,6 +100,8 @@ export interface LocalStack {
   /** The plan's SQS queues (the fan-out dead-letter queue), as AWS_ENDPOINT_URL_SQS tells the functions. */
   readonly sqsEndpoint: string;
   readonly queues: LocalQueues;
+  /** The canary's machine client at the local identity provider (its secret is the plan's Secrets Manager secret). */
+  readonly canaryClient: MachineClient;
   /** The alarm topics and their subscriptions; `sns.deliveries` lists every notification sent. */
   readonly sns: LocalSns;
   /** The plan's S3 buckets (attachments), as AWS_ENDPOINT_URL_S3 tells the functions; presigned URLs point here. */
@@ -161,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const port = options.port || (await freePort());
   const base = `http://127.0.0.1:${port}`;
+  // The dev stage's issuer is this stack: it registers the canary's machine client with a secret of this run.
+  const canaryClient: MachineClient = { clientId: LOCAL_IDP.canaryClientId, clientSecret: randomBytes(24).toString('base64url'), scope: LOCAL_IDP.canaryScope };
   const plan = StackPlan.load(options.stackDir, {
     apiId: localApiId(options.stackDir),
     variables: {
@@ -170,6 +181,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [IDENTITY_VARIABLES.jwksUrl]: `${base}${LOCAL_IDP.jwksPath}`,
       // The chat page this stack serves is the browser origin that uploads and downloads attachments.
       [ATTACHMENT_CORS_VARIABLE]: JSON.stringify([base, `http://localhost:${port}`]),
+      [CANARY_VARIABLES.tokenEndpoint]: `${base}${LOCAL_IDP.oauthTokenPath}`,
+      [CANARY_VARIABLES.clientId]: canaryClient.clientId,
+      [CANARY_VARIABLES.clientSecret]: canaryClient.clientSecret,
+      [CANARY_VARIABLES.scope]: canaryClient.scope,
     },
   });
   const alarmDefinitions = readAlarms(plan);
@@ -218,6 +233,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     onRefused: (code, message) => log('s3', `refused: ${code} ${message}`),
   });
   const s3Endpoint = await s3.listen();
+  const secrets = new LocalSecrets(plan, { authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message });
+  const secretsManagerEndpoint = await secrets.listen();
   const pools = new Map<string, FunctionPool>();
   const definitions = new Map<string, FunctionDefinition>();
   const targets = FunctionTargets.fromPlan(plan);
@@ -287,6 +304,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // The plan's @connections endpoint is an AWS host; locally the same API answers on the gateway's port.
   const awsApiHost = `https://${plan.apiId}.execute-api.${plan.region}.amazonaws.com`;
+  // The stage's wss:// URL (the canary's) is the gateway's WebSocket endpoint.
+  const awsWebSocketHost = `wss://${plan.apiId}.execute-api.${plan.region}.amazonaws.com`;
+  const localWebSocketHost = `ws://127.0.0.1:${port}`;
   const planRuntimes = new Set<string>();
   for (const fn of plan.resources('aws_lambda_function')) {
     const config = plan.resolve(fn.config);
@@ -299,7 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       string,
       string
     >;
-    const planEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, v.split(awsApiHost).join(base)]));
+    const planEnv = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, v.split(awsApiHost).join(base).split(awsWebSocketHost).join(localWebSocketHost)]));
     const logGroupName = String((config.logging_config as { log_group?: string } | undefined)?.log_group ?? `/aws/lambda/${functionName}`);
     logGroups.set(functionName, logGroupName);
     const memoryMb = Number(config.memory_size ?? 128);
@@ -328,7 +348,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           logGroupName,
           codeDir,
           handler: String(config.handler),
-          endpoints: { dynamodb: functionsDynamoEndpoint, lambda: lambdaEndpoint, sqs: sqsEndpoint, s3: s3Endpoint, xrayDaemon },
+          endpoints: { dynamodb: functionsDynamoEndpoint, lambda: lambdaEndpoint, sqs: sqsEndpoint, s3: s3Endpoint, secretsManager: secretsManagerEndpoint, xrayDaemon },
         }),
       },
     };
@@ -377,6 +397,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       jwksHandler(idp),
       localEndpointGuard(port),
       tokenHandler(idp),
+      clientCredentialsHandler(idp, canaryClient),
       faultsHandler(faults),
       sns.handler(),
       dashboardHandler({ plan, metrics, alarms, logs, traces, sns, timeScale }),
@@ -395,6 +416,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await gateway.listen(port);
   // Subscriptions exist from the start; each endpoint confirms when it is ready (a failed one is on the dashboard).
   void sns.requestConfirmations();
+  const schedules = readSchedules(plan);
+  const stopSchedules =
+    options.runSchedules === false
+      ? () => undefined
+      : runSchedules(
+          schedules,
+          plan.region,
+          timeScale,
+          (functionName, event) => {
+            const pool = pools.get(functionName);
+            if (!pool) throw new Error(`a schedule targets ${functionName}, which the plan does not define`);
+            return pool.invoke(event);
+          },
+          (schedule, error) => log('events', `${schedule.ruleName}: invoking ${schedule.functionName} failed: ${(error as Error).message}`),
+        );
 
   return {
     url: `ws://127.0.0.1:${port}/${api.stage}`,
@@ -421,6 +457,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sqsEndpoint,
     queues,
     sns,
+    canaryClient,
     s3Endpoint,
     buckets: s3.buckets,
     functionEnvironment(functionName) {
@@ -438,7 +475,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0);
     },
     async close() {
+      stopSchedules();
       await gateway.close();
+      await secrets.close();
       await lambdaApi.close();
       await queues.close();
       await s3.close();

@@ -17,7 +17,14 @@ export interface ServiceEnvironmentInput {
   readonly codeDir: string;
   readonly handler: string;
   /** Where this machine's services answer for the AWS APIs the function calls, and the X-Ray daemon (host:port). */
-  readonly endpoints: { readonly dynamodb: string; readonly lambda: string; readonly sqs: string; readonly s3: string; readonly xrayDaemon: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly lambda: string;
+    readonly sqs: string;
+    readonly s3: string;
+    readonly secretsManager: string;
+    readonly xrayDaemon: string;
+  };
 }
 
 export function lambdaServiceEnvironment(input: ServiceEnvironmentInput): Record<string, string> {
@@ -40,6 +47,7 @@ export function lambdaServiceEnvironment(input: ServiceEnvironmentInput): Record
     AWS_ENDPOINT_URL_LAMBDA: input.endpoints.lambda,
     AWS_ENDPOINT_URL_SQS: input.endpoints.sqs,
     AWS_ENDPOINT_URL_S3: input.endpoints.s3,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: input.endpoints.secretsManager,
     // Lambda's execution environment: it turns the Powertools tracer on and points it at the daemon.
     AWS_EXECUTION_ENV: `AWS_Lambda_${input.runtime}`,
     AWS_XRAY_DAEMON_ADDRESS: input.endpoints.xrayDaemon,

@@ -211,6 +211,12 @@ function breaches(value: number, comparison: string, threshold: number): boolean
 export class AlarmEvaluator {
   readonly statuses = new Map<string, AlarmStatus>();
   private timer?: NodeJS.Timeout;
+  /**
+   * Periods that began before this stack did are not missing data, they are before its time: without this, an
+   * alarm that treats missing data as breaching (the canary's) would page on every boot before its first run.
+   * On AWS the same alarm pages once, at the stage's first deployment (docs/operations.md#canary).
+   */
+  private readonly bornAt = Date.now();
 
   constructor(
     private readonly alarms: readonly (MetricAlarm | CompositeAlarm)[],
@@ -271,8 +277,8 @@ export class AlarmEvaluator {
   private evaluateMetric(alarm: MetricAlarm, now: number): void {
     if (alarm.notLocal) return;
     const periodMs = (alarm.periodSeconds * 1000) / this.timeScale;
-    const values = Array.from({ length: alarm.evaluationPeriods }, (_, i) => {
-      const end = now - (alarm.evaluationPeriods - 1 - i) * periodMs;
+    const ends = Array.from({ length: alarm.evaluationPeriods }, (_, i) => now - (alarm.evaluationPeriods - 1 - i) * periodMs);
+    const values = ends.map((end) => {
       const inputs = Object.fromEntries(
         Object.entries(alarm.metrics).map(([id, m]) => [id, this.store.stat({ namespace: m.namespace, name: m.name, dimensions: m.dimensions }, m.stat, end - periodMs, end)]),
       );
@@ -281,11 +287,12 @@ export class AlarmEvaluator {
     const status = this.statuses.get(alarm.name) as AlarmStatus;
     status.values = values;
     const present = values.filter((v): v is number => v !== undefined);
-    const missing = values.length - present.length;
+    const missing = values.filter((v, i) => v === undefined && (ends[i] as number) - periodMs >= this.bornAt).length;
     const treat = alarm.treatMissingData;
     if (present.length === 0) {
       if (treat === 'ignore') return;
       if (treat === 'missing') return this.transition(alarm.name, 'INSUFFICIENT_DATA', 'no datapoints', now);
+      if (treat === 'breaching' && missing === 0) return this.transition(alarm.name, 'INSUFFICIENT_DATA', 'no whole period since the stack started', now);
     }
     const breaching =
       present.filter((v) => breaches(v, alarm.comparison, alarm.threshold)).length + (treat === 'breaching' ? missing : 0);
