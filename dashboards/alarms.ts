@@ -69,7 +69,9 @@ export type DrillFault =
   | 'connection-flood'
   | 'fanout-crash'
   | 'dead-letters-aging'
-  | 'dead-letter-queue-unreachable';
+  | 'dead-letter-queue-unreachable'
+  /** Every $connect fails (its function crashes) while no user is connected: only the canary can tell. */
+  | 'connect-outage';
 
 /** How an alarm decides over time; the catalog states only what differs from ALARM_DEFAULTS. */
 export interface AlarmEvaluation {
@@ -134,6 +136,21 @@ const custom = (name: CustomMetricName, stat: Statistic): MetricRef => ({ namesp
 const integratedRequests: MetricRef = { namespace: API, name: 'IntegrationLatency', stat: 'SampleCount' };
 
 const ENTRIES = [
+  {
+    id: 'canary-failing',
+    whatBroke: 'The synthetic chat user cannot chat: its runs fail (token, connect, join, send, delivery or history) or stopped reporting',
+    scope: 'service',
+    severity: 'page',
+    // Maximum < 1: a minute in which no run succeeded. The canary runs whether or not users do, so this is the
+    // alarm that pages when the API dies at night with nobody connected.
+    rule: { kind: 'threshold', metric: custom('CanarySuccess', 'Maximum'), comparison: 'LessThanThreshold', threshold: 1 },
+    evaluationPeriods: 3,
+    // Two bad minutes of three: one lost run (a deployment, a cold start past the step timeout) is not an outage.
+    datapointsToAlarm: 2,
+    // No result is an outage: the schedule, the function, its metrics or everything behind them stopped.
+    treatMissingData: 'breaching',
+    drill: { fault: 'connect-outage' },
+  },
   {
     id: 'api-integration-errors',
     whatBroke: 'WebSocket requests are failing in their Lambda integration (crashes or timeouts)',

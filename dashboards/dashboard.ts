@@ -62,11 +62,24 @@ const business = (name: CustomMetricName, stat: MetricRef['stat'] = 'Sum'): Seri
 
 const pageAlarms = ALARMS.filter((a) => a.severity === 'page').length;
 
+/** The canary's step latencies, in the order it runs them. */
+const CANARY_LATENCIES: readonly CustomMetricName[] = [
+  'CanaryTokenLatency',
+  'CanaryConnectLatency',
+  'CanaryJoinLatency',
+  'CanaryAckLatency',
+  'CanaryDeliveryLatency',
+  'CanaryHistoryLatency',
+  'CanaryDisconnectLatency',
+];
+
 export const DASHBOARD: readonly Section[] = [
   {
-    // The canary's success and latency (issue #15 §1) belong first in this section, above the page.
     title: 'Health',
     widgets: [
+      // The top row: whether a user can chat right now, whatever the traffic (dashboards/runbooks/canary-failing.md).
+      { type: 'metric', title: 'Canary success (1 = every step worked)', scope: 'service', series: [business('CanarySuccess', 'Minimum')] },
+      { type: 'metric', title: 'Canary latency by step (ms)', scope: 'service', series: CANARY_LATENCIES.map((name) => business(name, 'Maximum')) },
       {
         type: 'text',
         markdown: [

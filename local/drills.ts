@@ -87,6 +87,8 @@ const PLANS: Record<DrillFault, DrillPlan> = {
     traffic: 'large-room-sends',
     everyMs: 2000,
   },
+  // No users at all: the canary's runs are the only traffic, and every $connect fails.
+  'connect-outage': { fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn('connect') }), traffic: 'none' },
   'dead-letters-aging': {
     fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
     traffic: 'large-room-sends',
@@ -98,7 +100,8 @@ const PLANS: Record<DrillFault, DrillPlan> = {
 
 const SOCKETS = 4;
 
-type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens' | 'connection-flood';
+/** `none`: no user traffic at all (the stack's own schedules, the canary, still run). */
+type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens' | 'connection-flood' | 'none';
 
 /** Handshakes the connection-flood traffic attempts per tick, as its one user. */
 const FLOOD_HANDSHAKES_PER_TICK = 10;
@@ -169,6 +172,7 @@ class TrafficGenerator {
   }
 
   async start(everyMs: number): Promise<void> {
+    if (this.kind === 'none') return;
     // The connections share the requests, so each stays inside its routes' token buckets.
     for (let i = 0; i < SOCKETS; i++) this.sockets.push(await open(`${this.stack.url}?token=${await this.tokenOf('drill-bot', i)}`));
     if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
@@ -478,7 +482,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // that has been OK for as long as this alarm looks back, so it pages once, for this drill.
   for (const composite of composites) await waitForQuiet(stack, composite, subject.lookBackMs, budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
-  report(`${alarmName}: OK before the drill; starting ${plan.traffic} traffic`);
+  report(`${alarmName}: OK before the drill; starting ${plan.traffic === 'none' ? 'no user' : plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts. Four requests a period clear the dev stage's traffic floor.
   await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
