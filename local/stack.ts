@@ -378,10 +378,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await Promise.all([...pools.values()].map((pool) => pool.provision()));
 
   const sns = new LocalSns(plan, base);
-  const alarms = new AlarmEvaluator(alarmDefinitions, metrics, timeScale, (status, previous) => {
-    sns.notifyAlarm(status, previous, plan.region);
-    options.onAlarm?.(status);
-  });
+  const alarms = new AlarmEvaluator(
+    alarmDefinitions,
+    metrics,
+    timeScale,
+    (status, previous) => {
+      sns.notifyAlarm(status, previous, plan.region);
+      options.onAlarm?.(status);
+    },
+    Date.now(),
+  );
   alarms.start();
 
   const gateway = new Gateway({

@@ -6,7 +6,8 @@ import { webSocketOpener } from '../adapters/websocket-client.ts';
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
 import { ENV, requireEnv } from '../catalog/env.ts';
 import { CANARY_STEP_TIMEOUT_MS } from '../catalog/functions.ts';
-import { logger, telemetry, withLogsAndMetrics } from '../runtime/observability.ts';
+import { logger, telemetry } from '../runtime/observability.ts';
+import { tracer, withPowertools } from '../runtime/tracing.ts';
 
 const LATENCY_METRICS: Readonly<Record<CanaryStep, CustomMetricName>> = {
   token: 'CanaryTokenLatency',
@@ -32,9 +33,11 @@ const settings = { url: requireEnv(ENV.canaryUrl), room: requireEnv(ENV.canaryRo
  * Invoked by the schedule. A failed run is reported by its metrics and a log line, never by throwing: the
  * canary's alarm decides, and an error would only make Lambda retry a run the next minute repeats anyway.
  */
-export const handler = withLogsAndMetrics(async () => {
+export const handler = withPowertools(async () => {
   const result = await runCanary({ tokens, sockets: webSocketOpener, now: () => performance.now() }, { ...settings, runId: `canary-${randomUUID()}` });
   telemetry.count('CanarySuccess', result.ok ? 1 : 0);
+  // A failed run's trace joins the stage's problem traces (annotation.outcome != "ok").
+  tracer.putAnnotation('outcome', result.ok ? 'ok' : `failed-${result.failedStep}`);
   for (const step of CANARY_STEPS) {
     const ms = result.latencyMs[step];
     if (ms !== undefined) telemetry.durationMs(LATENCY_METRICS[step], Math.round(ms));

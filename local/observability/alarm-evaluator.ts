@@ -211,12 +211,6 @@ function breaches(value: number, comparison: string, threshold: number): boolean
 export class AlarmEvaluator {
   readonly statuses = new Map<string, AlarmStatus>();
   private timer?: NodeJS.Timeout;
-  /**
-   * Periods that began before this stack did are not missing data, they are before its time: without this, an
-   * alarm that treats missing data as breaching (the canary's) would page on every boot before its first run.
-   * On AWS the same alarm pages once, at the stage's first deployment (docs/operations.md#canary).
-   */
-  private readonly bornAt = Date.now();
 
   constructor(
     private readonly alarms: readonly (MetricAlarm | CompositeAlarm)[],
@@ -224,6 +218,12 @@ export class AlarmEvaluator {
     private readonly timeScale = 1,
     /** Called on every state change with the state the alarm left, as CloudWatch runs the new state's actions. */
     private readonly onChange: (status: AlarmStatus, previous: AlarmState) => void = () => undefined,
+    /**
+     * When the stack started: periods that began before it are not missing data, they are before its time.
+     * Without it, an alarm that treats missing data as breaching (the canary's) would page on every boot before
+     * the first run. On AWS the same alarm pages once, at the stage's first deployment (docs/operations.md#canary).
+     */
+    private readonly bornAt = Number.NEGATIVE_INFINITY,
   ) {
     for (const alarm of alarms) {
       const notLocal = alarm.kind === 'metric' ? alarm.notLocal : undefined;

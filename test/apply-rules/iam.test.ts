@@ -56,6 +56,9 @@ export function resolveReferences(text: string, plan: Plan, region: string, vari
         return arn('sqs', String(resource.name));
       case 'aws_apigatewayv2_api.execution_arn':
         return arn('execute-api', 'a1b2c3d4e5');
+      case 'aws_secretsmanager_secret.arn':
+        // Secrets Manager appends a hyphen and six random characters to the name.
+        return arn('secretsmanager', `secret:${String(resource.name)}-AbCdEf`);
       default:
         return whole;
     }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { ENV } from '../../functions/catalog/env.ts';
-import { FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
+import { CANARY_ROOM, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS, TABLES, tableEnvVar, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { STAGE_NAMES, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
 import {
@@ -31,6 +31,7 @@ type LoosePlan = Omit<Plan, 'resource'> & { resource: Record<string, Record<stri
 
 /** The deployment variables each optional feature declares (spelled out, not via infra's constants). */
 const IDENTITY_VARIABLE_NAMES = ['jwt_audience', 'jwt_issuer', 'jwks_url'];
+const CANARY_VARIABLE_NAMES = ['canary_client_id', 'canary_client_secret', 'canary_scope', 'canary_token_endpoint'];
 const KMS_VARIABLE = 'kms_key_arn';
 const DOMAIN_VARIABLES = ['custom_domain_certificate_arn', 'custom_domain_name'];
 const PUSH_TO_LOGS = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
@@ -156,7 +157,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
     });
 
     it("lets API Gateway invoke each route function's and the authorizer's live alias (only), scoped by source ARN", () => {
-      const permissions = entries(plan, 'aws_lambda_permission');
+      // The other principal is EventBridge, for the scheduled functions (next test).
+      const permissions = entries(plan, 'aws_lambda_permission').filter(([, p]) => p.principal !== 'events.amazonaws.com');
       expect(permissions).toHaveLength(ROUTES.length + 1);
       for (const [id, p] of permissions) {
         expect(p.action, id).toBe('lambda:InvokeFunction');
@@ -186,6 +188,24 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       // Statement ids are unique per function's resource policy.
       const keys = permissions.map(([, p]) => `${p.function_name}#${p.statement_id}`);
       expect(new Set(keys).size).toBe(keys.length);
+    });
+
+    it('lets EventBridge invoke each scheduled function (the canary) on its catalog schedule, from its own rule only', () => {
+      const scheduled = FUNCTION_NAMES.filter((name) => (FUNCTIONS[name] as { schedule?: string }).schedule);
+      expect(scheduled).toEqual(['canary']);
+      const fromEvents = entries(plan, 'aws_lambda_permission').filter(([, p]) => p.principal === 'events.amazonaws.com');
+      expect(fromEvents).toHaveLength(scheduled.length);
+      for (const name of scheduled) {
+        const [ruleId, rule] = single(plan, 'aws_cloudwatch_event_rule', (r) => r.name === physical(stage, `${name}-schedule`), name);
+        expect(rule.schedule_expression).toBe((FUNCTIONS[name] as { schedule?: string }).schedule);
+        single(plan, 'aws_cloudwatch_event_target', (t) => t.rule === ref('aws_cloudwatch_event_rule', ruleId, 'name') && t.arn === fnRef(name, 'arn'), name);
+        single(
+          plan,
+          'aws_lambda_permission',
+          (p) => p.principal === 'events.amazonaws.com' && p.action === 'lambda:InvokeFunction' && p.function_name === fnRef(name, 'function_name') && p.source_arn === ref('aws_cloudwatch_event_rule', ruleId, 'arn'),
+          name,
+        );
+      }
     });
 
     it('deploys after every route and redeploys when one changes', () => {
@@ -566,6 +586,25 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       }
     });
 
+    it("lets the canary, and no other function, read the canary's secret, that secret only (and decrypt it with the stage key)", () => {
+      const [secretId] = single(plan, 'aws_secretsmanager_secret', () => true, 'the canary');
+      const secretArn = ref('aws_secretsmanager_secret', secretId, 'arn');
+      for (const { name, document } of policies) {
+        const statements = statementsOf(document);
+        const secrets = statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('secretsmanager:')));
+        const kms = statements.filter((st) => asArray(st.Action).includes('kms:Decrypt'));
+        if (name === 'canary') {
+          expect(secrets, name).toEqual([{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn }]);
+          expect(kms, name).toEqual(config.customerManagedKey ? [{ Effect: 'Allow', Action: ['kms:Decrypt'], Resource: '${var.kms_key_arn}' }] : []);
+          // Its grants beside logs and traces are the secret's: no table, no @connections, no invoke.
+          expect(statements.length, name).toBe(2 + secrets.length + kms.length);
+        } else {
+          expect(secrets, name).toEqual([]);
+        }
+      }
+      expect(envOf('canary')[ENV.canarySecretArn]).toBe(secretArn);
+    });
+
     it('lets each function write to its own log group and send traces', () => {
       for (const { name, document } of policies) {
         const [logGroupId] = single(plan, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${physical(stage, name!)}`, name!);
@@ -609,7 +648,9 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
   describe('identity', () => {
     const authorizerEnv = () => envOf('authorizer');
     const pools = entries(plan, 'aws_cognito_user_pool');
-    const clients = entries(plan, 'aws_cognito_user_pool_client');
+    // The chat app's client; the canary's machine client is the one with a secret (below).
+    const clients = entries(plan, 'aws_cognito_user_pool_client').filter(([, c]) => c.generate_secret !== true);
+    const machineClients = entries(plan, 'aws_cognito_user_pool_client').filter(([, c]) => c.generate_secret === true);
 
     if (config.identityProvider === 'external') {
       it('trusts the issuer named by the jwt_* variables, and creates no user pool', () => {
@@ -620,6 +661,24 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
           [ENV.jwtAudience]: '${var.jwt_audience}',
           [ENV.jwksUrl]: '${var.jwks_url}',
         });
+      });
+
+      it("takes the canary's token endpoint, client and scope from validated variables, its secret marked sensitive", () => {
+        expect(machineClients).toEqual([]);
+        for (const name of CANARY_VARIABLE_NAMES) {
+          const variable = plan.variable?.[name] as Res | undefined;
+          expect(variable, name).toBeDefined();
+          expect(variable!.validation?.[0]?.condition, name).toContain(`var.${name}`);
+          expect(variable!.validation?.[0]?.error_message, name).toMatch(new RegExp(`^${name} .+\\.$`));
+        }
+        expect((plan.variable!.canary_client_secret as Res).sensitive).toBe(true);
+        expect((plan.variable!.canary_token_endpoint as Res).validation[0].condition).toContain('^https://');
+        expect(authorizerEnv()).toMatchObject({ [ENV.canaryClientId]: '${var.canary_client_id}', [ENV.canaryScope]: '${var.canary_scope}', [ENV.canaryRoom]: CANARY_ROOM });
+        expect(envOf('canary')).toMatchObject({ [ENV.canaryTokenEndpoint]: '${var.canary_token_endpoint}', [ENV.canaryClientId]: '${var.canary_client_id}' });
+        // The secret reaches the function through Secrets Manager only, never its environment.
+        expect(Object.values(envOf('canary')).join(' ')).not.toContain('canary_client_secret');
+        const [, version] = single(plan, 'aws_secretsmanager_secret_version', () => true, 'the canary');
+        expect(version.secret_string).toBe('${var.canary_client_secret}');
       });
 
       it('takes the issuer settings as validated string variables without defaults', () => {
@@ -656,7 +715,35 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       });
 
       it('declares no issuer variables', () => {
-        for (const name of IDENTITY_VARIABLE_NAMES) expect(plan.variable ?? {}, name).not.toHaveProperty(name);
+        for (const name of [...IDENTITY_VARIABLE_NAMES, ...CANARY_VARIABLE_NAMES]) expect(plan.variable ?? {}, name).not.toHaveProperty(name);
+      });
+
+      it("creates the canary's machine client: client-credentials only, for its own resource server's one scope, accepted by the authorizer", () => {
+        expect(machineClients).toHaveLength(1);
+        const [poolId] = pools[0]!;
+        const [clientId, client] = machineClients[0]!;
+        const [serverId, server] = single(plan, 'aws_cognito_resource_server', () => true, 'the pool');
+        expect(server.user_pool_id).toBe(ref('aws_cognito_user_pool', poolId, 'id'));
+        expect(server.scope).toEqual([expect.objectContaining({ scope_name: 'canary' })]);
+        const scope = `${String(server.identifier)}/canary`;
+        expect(client).toMatchObject({
+          name: physical(stage, 'canary'),
+          user_pool_id: ref('aws_cognito_user_pool', poolId, 'id'),
+          allowed_oauth_flows: ['client_credentials'],
+          allowed_oauth_flows_user_pool_client: true,
+          allowed_oauth_scopes: [scope],
+          explicit_auth_flows: [],
+        });
+        expect(client.depends_on).toContain(`aws_cognito_resource_server.${serverId}`);
+        const [domainId] = single(plan, 'aws_cognito_user_pool_domain', (d) => d.user_pool_id === ref('aws_cognito_user_pool', poolId, 'id'), 'the pool');
+        expect(authorizerEnv()).toMatchObject({ [ENV.canaryClientId]: ref('aws_cognito_user_pool_client', clientId, 'id'), [ENV.canaryScope]: scope, [ENV.canaryRoom]: CANARY_ROOM });
+        expect(envOf('canary')).toMatchObject({
+          [ENV.canaryClientId]: ref('aws_cognito_user_pool_client', clientId, 'id'),
+          [ENV.canaryScope]: scope,
+          [ENV.canaryTokenEndpoint]: `https://${ref('aws_cognito_user_pool_domain', domainId, 'domain')}.auth.${config.region}.amazoncognito.com/oauth2/token`,
+        });
+        const [, version] = single(plan, 'aws_secretsmanager_secret_version', () => true, 'the canary');
+        expect(version.secret_string).toBe(ref('aws_cognito_user_pool_client', clientId, 'client_secret'));
       });
     }
   });
@@ -763,7 +850,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       const expected = [
         // Every stage: the browser origins the attachment bucket's CORS admits.
         'attachment_cors_origins',
-        ...(config.identityProvider === 'external' ? IDENTITY_VARIABLE_NAMES : []),
+        ...(config.identityProvider === 'external' ? [...IDENTITY_VARIABLE_NAMES, ...CANARY_VARIABLE_NAMES] : []),
         ...(config.customerManagedKey ? [KMS_VARIABLE] : []),
         ...(config.customDomain ? DOMAIN_VARIABLES : []),
       ].sort();

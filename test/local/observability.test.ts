@@ -202,6 +202,17 @@ describe('alarm evaluation', () => {
     expect(evaluator.statuses.get('n')?.state).toBe('OK');
   });
 
+  it('counts no period that began before it started as missing data (a breaching alarm waits for one whole period)', () => {
+    const store = new MetricStore();
+    const startedAt = 10 * minute;
+    const evaluator = new AlarmEvaluator([{ ...alarm('breaching'), name: 'b' }], store, 1, () => undefined, startedAt);
+    evaluator.evaluate(startedAt + minute / 2);
+    expect(evaluator.statuses.get('b')).toMatchObject({ state: 'INSUFFICIENT_DATA', reason: 'no whole period since the stack started' });
+    // Positive control: once whole periods without data have passed since the start, they breach.
+    evaluator.evaluate(startedAt + 4 * minute);
+    expect(evaluator.statuses.get('b')?.state).toBe('ALARM');
+  });
+
   it('compresses periods by the time scale', () => {
     const store = new MetricStore();
     const evaluator = new AlarmEvaluator([alarm('notBreaching')], store, 60);
