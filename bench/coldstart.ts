@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { IDENTITY_VARIABLES } from '../infra/config/variables.ts';
+import { ATTACHMENT_CORS_VARIABLE, CANARY_VARIABLES, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
 import { LOCAL_IDP } from '../local/idp.ts';
 import { lambdaServiceEnvironment } from '../local/lambda/service-environment.ts';
 import { synthesizedStackDir } from '../local/paths.ts';
@@ -76,6 +76,11 @@ function loadPlan(): StackPlan {
       [IDENTITY_VARIABLES.issuer]: LOCAL_IDP.issuer,
       [IDENTITY_VARIABLES.audience]: LOCAL_IDP.audience,
       [IDENTITY_VARIABLES.jwksUrl]: `${CLOSED_ENDPOINT}${LOCAL_IDP.jwksPath}`,
+      [ATTACHMENT_CORS_VARIABLE]: JSON.stringify([CLOSED_ENDPOINT]),
+      [CANARY_VARIABLES.tokenEndpoint]: `${CLOSED_ENDPOINT}${LOCAL_IDP.oauthTokenPath}`,
+      [CANARY_VARIABLES.clientId]: LOCAL_IDP.canaryClientId,
+      [CANARY_VARIABLES.clientSecret]: 'coldstart',
+      [CANARY_VARIABLES.scope]: LOCAL_IDP.canaryScope,
     },
   });
 }

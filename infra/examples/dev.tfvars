@@ -7,6 +7,15 @@ jwt_issuer   = "https://login.example.com/"
 jwt_audience = "wschat-dev"
 jwks_url     = "https://login.example.com/.well-known/jwks.json"
 
+# The canary's machine client at the same issuer (client-credentials grant): it asks for canary_scope and the
+# authorizer accepts its tokens for the canary room only. The secret lands in the stage's Secrets Manager secret
+# (and in the Terraform state, like every secret Terraform writes): pass it with TF_VAR_canary_client_secret from
+# the pipeline's secret store rather than committing it.
+canary_token_endpoint = "https://login.example.com/oauth2/token"
+canary_client_id      = "wschat-dev-canary"
+canary_client_secret  = "replace-with-the-client-secret"
+canary_scope          = "wschat/canary"
+
 # Who hears about alarms. Ticket targets also get the budget notifications (80% actual, 100% forecast).
 # Dev pages nobody unless you add a target; HTTPS endpoints are PagerDuty / Opsgenie event URLs.
 page_alarm_emails            = []

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ALARM_TARGET_VARIABLES, ATTACHMENT_CORS_VARIABLE } from '../../infra/config/variables.ts';
+import { ALARM_TARGET_VARIABLES, ATTACHMENT_CORS_VARIABLE, CANARY_VARIABLES } from '../../infra/config/variables.ts';
 import { AlarmEvaluator, readAlarms, type AlarmStatus } from '../../local/observability/alarm-evaluator.ts';
 import { dashboardState } from '../../local/observability/dashboard.ts';
 import { LogStore } from '../../local/observability/log-store.ts';
@@ -39,6 +39,10 @@ function load(variables: Record<string, string[]>): { plan: StackPlan; sns: Loca
       jwt_audience: 'wschat',
       jwks_url: 'https://issuer.invalid/jwks',
       [ATTACHMENT_CORS_VARIABLE]: JSON.stringify(['http://127.0.0.1:8080']),
+      [CANARY_VARIABLES.tokenEndpoint]: 'https://issuer.invalid/oauth2/token',
+      [CANARY_VARIABLES.clientId]: 'canary',
+      [CANARY_VARIABLES.clientSecret]: 'canary-secret',
+      [CANARY_VARIABLES.scope]: 'wschat/canary',
       ...variables,
     },
   });

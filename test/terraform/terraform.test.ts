@@ -71,6 +71,11 @@ const EXPECTED_TYPES = [
   'aws_s3_bucket_policy',
   'aws_s3_bucket_cors_configuration',
   'aws_s3_bucket_lifecycle_configuration',
+  // The canary: its schedule and its client secret.
+  'aws_cloudwatch_event_rule',
+  'aws_cloudwatch_event_target',
+  'aws_secretsmanager_secret',
+  'aws_secretsmanager_secret_version',
 ] as const;
 
 /** The stage's own audit trail and its key and bucket (planned while no organization trail is declared). */
@@ -100,7 +105,9 @@ function tfvarsNames(file: string): string[] {
 /** The types a stage's optional features add, by the stage configuration that turns them on. */
 function featureTypes(config: StageConfig): string[] {
   return [
-    ...(config.identityProvider === 'cognito' ? ['aws_cognito_user_pool', 'aws_cognito_user_pool_client'] : []),
+    ...(config.identityProvider === 'cognito'
+      ? ['aws_cognito_user_pool', 'aws_cognito_user_pool_client', 'aws_cognito_resource_server', 'aws_cognito_user_pool_domain']
+      : []),
     ...(config.customDomain ? ['aws_apigatewayv2_domain_name', 'aws_apigatewayv2_api_mapping'] : []),
     ...(config.manageApiGatewayAccount ? ['aws_api_gateway_account', 'aws_iam_role_policy_attachment'] : []),
     ...(config.audit.trail ? AUDIT_TYPES : []),
@@ -111,6 +118,10 @@ const IDENTITY_VARS = {
   jwt_issuer: 'https://issuer.terraform-test.invalid/',
   jwt_audience: 'wschat-terraform-test',
   jwks_url: 'https://issuer.terraform-test.invalid/.well-known/jwks.json',
+  canary_token_endpoint: 'https://issuer.terraform-test.invalid/oauth2/token',
+  canary_client_id: 'wschat-terraform-test-canary',
+  canary_client_secret: 'terraform-test-secret',
+  canary_scope: 'wschat/canary',
 } as const;
 
 /** A valid value for every deployment variable a stack may require, as an SRE's tfvars would hold. */
@@ -129,6 +140,10 @@ const INVALID_VALUES: Record<string, { value: string; error: RegExp }> = {
   jwt_issuer: { value: ' ', error: /jwt_issuer must name the token issuer/ },
   jwt_audience: { value: '', error: /jwt_audience must name the token audience/ },
   jwks_url: { value: 'http://issuer.terraform-test.invalid/jwks.json', error: /jwks_url must be an https:\/\/ URL/ },
+  canary_token_endpoint: { value: 'http://issuer.terraform-test.invalid/oauth2/token', error: /canary_token_endpoint must be an https:\/\/ URL/ },
+  canary_client_id: { value: ' ', error: /canary_client_id must name the canary's machine client/ },
+  canary_client_secret: { value: '', error: /canary_client_secret must hold the canary's client secret/ },
+  canary_scope: { value: 'wschat/canary wschat/admin', error: /canary_scope must be one scope, without spaces/ },
   kms_key_arn: { value: 'alias/wschat', error: /kms_key_arn must be the ARN of a KMS key/ },
   custom_domain_name: { value: 'Chat.Example.com', error: /custom_domain_name must be a lowercase DNS host name/ },
   attachment_cors_origins: {
