@@ -4,6 +4,9 @@
  * Secrets Manager; its identity is confined to its room; its failures are reported by metrics and logs.
  */
 import { describe, expect, it } from 'vitest';
+import { ClientCredentialsTokenSource } from '../../functions/adapters/client-credentials.ts';
+import { webSocketOpener } from '../../functions/adapters/websocket-client.ts';
+import { runCanary, type CanaryResult } from '../../functions/app/canary.ts';
 import { CANARY_ROOM } from '../../functions/catalog/functions.ts';
 import { functionAccessKeyId } from '../../local/iam.ts';
 import { LOCAL_IDP } from '../../local/idp.ts';
@@ -65,6 +68,49 @@ describe('the canary', () => {
       stack.faults.clear();
     }
     expect(stack.printed.some((line) => line.includes('canary run failed') && line.includes('"failedStep":"join"'))).toBe(true);
+  });
+});
+
+describe('a canary run names the step that failed', () => {
+  const run = (options: { secret?: string; url?: string } = {}): Promise<CanaryResult> => {
+    const { clientId, clientSecret, scope } = stack.canaryClient;
+    const tokens = new ClientCredentialsTokenSource({
+      tokenEndpoint: `http://127.0.0.1:${stack.port}${LOCAL_IDP.oauthTokenPath}`,
+      scope,
+      credentials: async () => ({ clientId, clientSecret: options.secret ?? clientSecret }),
+    });
+    return runCanary(
+      { tokens, sockets: webSocketOpener, now: () => performance.now() },
+      { url: options.url ?? stack.url, room: CANARY_ROOM, stepTimeoutMs: 5000, runId: `test-${Math.random().toString(36).slice(2)}` },
+    );
+  };
+
+  it('succeeds against the stack with the real adapters (positive control)', async () => {
+    const result = await run();
+    expect(result).toMatchObject({ ok: true });
+    expect(Object.keys(result.latencyMs).sort()).toEqual(['ack', 'connect', 'delivery', 'disconnect', 'history', 'join', 'token']);
+  });
+
+  it('token: the issuer refuses its credentials', async () => {
+    expect(await run({ secret: 'rotated-elsewhere' })).toMatchObject({ ok: false, failedStep: 'token', reason: 'the token endpoint answered 401 invalid_client' });
+  });
+
+  it('connect: the handshake is refused', async () => {
+    expect(await run({ url: stack.url.replace(/\/dev$/, '/nope') })).toMatchObject({ ok: false, failedStep: 'connect' });
+  });
+
+  it.each([
+    ['send', 'ack'],
+    ['history', 'history'],
+  ] as const)('%s crashes: the run fails at %s', async (route, step) => {
+    stack.faults.inject({ kind: 'function-crash', functionName: functionNameInPlan(stack.plan, route) });
+    try {
+      const result = await run();
+      expect(result).toMatchObject({ ok: false, failedStep: step });
+      expect(result.latencyMs).toHaveProperty('join');
+    } finally {
+      stack.faults.clear();
+    }
   });
 });
 

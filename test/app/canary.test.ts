@@ -1,0 +1,59 @@
+/** The canary's inbox: frames kept until a step takes them, error frames and a closed connection failing the step. */
+import { describe, expect, it } from 'vitest';
+import { CanaryStepFailed, FrameInbox } from '../../functions/app/canary.ts';
+
+const anyError = () => true;
+const noError = () => false;
+
+describe('FrameInbox', () => {
+  it('hands a step a frame that arrived before the step asked, and keeps the frames nobody took', async () => {
+    const inbox = new FrameInbox();
+    inbox.receive(JSON.stringify({ type: 'message', room: 'r', text: 'x' }));
+    inbox.receive(JSON.stringify({ type: 'ack', clientMsgId: 'c-1' }));
+    await expect(inbox.take((f) => f.type === 'ack', noError, 1000)).resolves.toMatchObject({ clientMsgId: 'c-1' });
+    await expect(inbox.take((f) => f.type === 'message', noError, 1000)).resolves.toMatchObject({ text: 'x' });
+  });
+
+  it('hands each waiting step its own frame, whatever the order they arrive in', async () => {
+    const inbox = new FrameInbox();
+    const ack = inbox.take((f) => f.type === 'ack', noError, 5000);
+    const message = inbox.take((f) => f.type === 'message', noError, 5000);
+    inbox.receive(JSON.stringify({ type: 'message', text: 'm' }));
+    inbox.receive(JSON.stringify({ type: 'ack', clientMsgId: 'c' }));
+    await expect(Promise.all([ack, message])).resolves.toEqual([{ type: 'ack', clientMsgId: 'c' }, { type: 'message', text: 'm' }]);
+  });
+
+  it('fails a step with the error frame meant for it, and not with one meant for another', async () => {
+    const inbox = new FrameInbox();
+    const mine = inbox.take((f) => f.type === 'ack', (e) => e.clientMsgId === 'c-1', 5000);
+    inbox.receive(JSON.stringify({ type: 'error', code: 'RATE_LIMITED', message: 'slow down', clientMsgId: 'c-2' }));
+    inbox.receive(JSON.stringify({ type: 'error', code: 'INTERNAL', message: 'boom', clientMsgId: 'c-1' }));
+    await expect(mine).rejects.toThrow('error INTERNAL: boom');
+    // The other error frame is still there for whoever it concerns.
+    await expect(inbox.take(() => false, anyError, 1000)).rejects.toThrow('error RATE_LIMITED: slow down');
+  });
+
+  it('fails waiting steps when the connection closes, and later ones at once', async () => {
+    const inbox = new FrameInbox();
+    const waiting = inbox.take((f) => f.type === 'joined', anyError, 5000);
+    inbox.closed(1006);
+    await expect(waiting).rejects.toThrow(new CanaryStepFailed('the connection closed (1006)'));
+    await expect(inbox.take((f) => f.type === 'history', anyError, 5000)).rejects.toThrow('the connection closed (1006)');
+  });
+
+  it('fails a step that gets no answer in time', async () => {
+    const inbox = new FrameInbox();
+    await expect(inbox.take((f) => f.type === 'joined', anyError, 20)).rejects.toThrow('no answer within 20 ms');
+    // Positive control: the same wait is answered when the frame comes.
+    const answered = inbox.take((f) => f.type === 'joined', anyError, 5000);
+    inbox.receive(JSON.stringify({ type: 'joined', room: 'r' }));
+    await expect(answered).resolves.toMatchObject({ room: 'r' });
+  });
+
+  it('fails waiting steps on a frame that is not JSON', async () => {
+    const inbox = new FrameInbox();
+    const waiting = inbox.take((f) => f.type === 'joined', anyError, 5000);
+    inbox.receive('<html>');
+    await expect(waiting).rejects.toThrow('the server sent a frame that is not JSON: <html>');
+  });
+});
