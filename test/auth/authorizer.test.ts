@@ -397,3 +397,50 @@ describe('stale-if-error: the last good key set outlives a provider outage, for 
     flakyDown = false;
   });
 });
+
+describe("the canary's machine client (client-credentials access tokens)", () => {
+  const CANARY = { clientId: 'canary-client', scope: 'wschat/canary' };
+  const room = 'wschat-canary';
+  let machine: JwksTokenVerifier;
+  /** An access token as Cognito's client-credentials grant issues it: client_id, scope, token_use, no audience. */
+  const accessToken = (claims: JWTPayload = {}) =>
+    new SignJWT({ iss: ISSUER, sub: CANARY.clientId, client_id: CANARY.clientId, scope: CANARY.scope, token_use: 'access', iat: now(), exp: now() + 300, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: ec.kid, typ: 'JWT' })
+      .sign(ec.privateKey);
+
+  beforeAll(() => {
+    machine = new JwksTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: `${baseUrl}/.well-known/jwks.json`, machineClient: CANARY });
+  });
+
+  it('is allowed into the canary room only, whatever rooms its token claims', async () => {
+    expect(await authorize(machine, await accessToken({ rooms: ['*'] }), { room })).toEqual({
+      effect: 'Allow',
+      userId: CANARY.clientId,
+      tokenExpiresAt: expect.any(Number),
+      roomScope: [room],
+    });
+  });
+
+  it('is denied where the authorizer knows no canary room', async () => {
+    expect(await authorize(machine, await accessToken())).toEqual({ effect: 'Deny', reason: 'this stage accepts no machine client' });
+  });
+
+  it('is unauthorized without its scope, as another token use, from another issuer or key, or expired', async () => {
+    for (const claims of [{ scope: 'wschat/admin' }, { scope: undefined }, { token_use: 'id' }, { iss: 'https://elsewhere.test/' }, { exp: now() - 60 }]) {
+      expect(await unauthorized(await accessToken(claims), machine), JSON.stringify(claims)).toMatch(/^ERR_JWT_CLAIM_VALIDATION_FAILED$|^ERR_JWT_EXPIRED$/);
+    }
+    const forged = await new SignJWT({ iss: ISSUER, sub: CANARY.clientId, client_id: CANARY.clientId, scope: CANARY.scope, token_use: 'access', exp: now() + 300 })
+      .setProtectedHeader({ alg: 'ES256', kid: stranger.kid })
+      .sign(stranger.privateKey);
+    expect(await unauthorized(forged, machine)).toBe('ERR_JWKS_NO_MATCHING_KEY');
+  });
+
+  it("is an ordinary token to a verifier that knows no machine client: without an audience it is unauthorized", async () => {
+    expect(await unauthorized(await accessToken())).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it("leaves user tokens to the audience rule, also with a machine client configured (positive control)", async () => {
+    expect(await authorize(machine, await token(ec))).toMatchObject({ effect: 'Allow', userId: 'alice' });
+    expect(await unauthorized(await token(ec, { aud: 'someone-else' }), machine)).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+});
