@@ -3,7 +3,7 @@
  * how to prove locally that it fires. Infra renders `aws_cloudwatch_metric_alarm` from it, the runbooks in
  * dashboards/runbooks/ are named by its ids, the dashboards place its alarms, and the drills inject its faults.
  */
-import { FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
+import { CANARY_FUNCTION, FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
 import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
 
 export type Severity = 'page' | 'ticket';
@@ -105,6 +105,11 @@ export interface AlarmDefinition extends AlarmEvaluation {
   readonly onlyFunctions?: { readonly functions: readonly string[]; readonly reason: string };
   /** How the local drill produces it, or why it cannot be produced on one machine. */
   readonly drill: { readonly fault: DrillFault } | { readonly notDrillable: string };
+  /**
+   * Its metric is published only by this scheduled function (the canary): tagged so on the alarm, so a local stack
+   * that runs without schedules leaves it unevaluated instead of reading the silence as an outage.
+   */
+  readonly scheduledFunction?: string;
 }
 
 /** A catalog entry: ALARM_DEFAULTS fill what it leaves out, and datapointsToAlarm defaults to every evaluated period. */
@@ -149,6 +154,7 @@ const ENTRIES = [
     datapointsToAlarm: 2,
     // No result is an outage: the schedule, the function, its metrics or everything behind them stopped.
     treatMissingData: 'breaching',
+    scheduledFunction: CANARY_FUNCTION,
     drill: { fault: 'connect-outage' },
   },
   {
@@ -444,6 +450,9 @@ export function alarmById(id: string): AlarmDefinition {
   if (!alarm) throw new Error(`no alarm "${id}"; alarms: ${ALARMS.map((a) => a.id).join(', ')}`);
   return alarm;
 }
+
+/** The tag that names the scheduled function an alarm's metric comes from (AlarmDefinition.scheduledFunction). */
+export const SCHEDULED_FUNCTION_TAG = 'scheduled-function';
 
 /** Repository path of an alarm's runbook; infra turns it into a link with the stage's runbook base URL. */
 export function runbookPath(id: string): string {

@@ -46,6 +46,11 @@ interface DrillPlan {
   readonly agesPastThreshold?: true;
   /** The traffic is the fault (no stack fault to inject): clearing the fault stops the traffic. */
   readonly trafficIsTheFault?: true;
+  /**
+   * The alarm's metric comes from the stack's schedules (the canary): the stack must run them, at a time scale
+   * no higher than this, so that a compressed minute still holds a whole run on a busy machine.
+   */
+  readonly schedules?: { readonly maxTimeScale: number };
 }
 
 const PLANS: Record<DrillFault, DrillPlan> = {
@@ -88,7 +93,11 @@ const PLANS: Record<DrillFault, DrillPlan> = {
     everyMs: 2000,
   },
   // No users at all: the canary's runs are the only traffic, and every $connect fails.
-  'connect-outage': { fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn('connect') }), traffic: 'none' },
+  'connect-outage': {
+    fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn('connect') }),
+    traffic: 'none',
+    schedules: { maxTimeScale: 10 },
+  },
   'dead-letters-aging': {
     fault: ({ fn }) => ({ kind: 'function-crash', functionName: fn(FANOUT_FUNCTION) }),
     traffic: 'large-room-sends',
@@ -470,10 +479,19 @@ export function drillTarget(stack: LocalStack, alarmId: string): { alarmName: st
   return { alarmName: alarmNameInPlan(stack.plan, alarmId, dimension), fault: definition.drill.fault };
 }
 
+/** What the stack must offer a drill: its schedules run, at most this time scale (undefined: any stack will do). */
+export function drillRequirements(alarmId: string): DrillPlan['schedules'] {
+  const { drill } = alarmById(alarmId);
+  return 'fault' in drill ? PLANS[drill.fault].schedules : undefined;
+}
+
 export async function runDrill(stack: LocalStack, alarmId: string, report: (line: string) => void = () => undefined): Promise<DrillResult> {
   const subject = drillSubject(stack, alarmId);
   const { alarmName, fault, plan, periodMs } = subject;
   const budget = periodMs * (subject.evaluationPeriods + 2) + 30_000;
+  if (plan.schedules && !(stack.runsSchedules && stack.timeScale <= plan.schedules.maxTimeScale)) {
+    throw new Error(`${alarmId} needs a stack that runs its schedules at a time scale of at most ${plan.schedules.maxTimeScale} (this one: ${stack.runsSchedules ? 'runs them' : 'does not run them'}, ${stack.timeScale}x)`);
+  }
   const composites = [...stack.alarms.statuses.values()].filter((s) => s.members?.includes(alarmName)).map((s) => s.name);
   // Before any traffic: an alarm already in ALARM fails the drill at once. A composite may still be settling from
   // an earlier drill's other members, so it gets the budget to return to OK.

@@ -65,6 +65,8 @@ const stack = await startLocalStack({
   dataDir: values['data-dir'],
   dynamoEndpoint: values['dynamodb-endpoint'],
   timeScale,
+  // The canary runs every minute (compressed by the time scale), as on a deployed stage.
+  runSchedules: true,
   log: (source, line) => console.log(formatLogLine(source, line)),
   onAlarm: (alarm) => {
     // The first evaluation moves every alarm out of INSUFFICIENT_DATA; only real transitions are news.

@@ -11,7 +11,7 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { XrayGroup } from '@cdktf/provider-aws/lib/xray-group/index.js';
 import { TerraformIterator, TerraformOutput, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { ALARMS, alarmById, runbookPath, type AlarmDefinition, type AlarmScope, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
+import { ALARMS, alarmById, runbookPath, SCHEDULED_FUNCTION_TAG, type AlarmDefinition, type AlarmScope, type MetricRef, type Severity } from '../../dashboards/alarms.ts';
 import { DASHBOARD, type Annotation, type Widget } from '../../dashboards/dashboard.ts';
 import { METRICS_NAMESPACE } from '../../dashboards/metrics.ts';
 import { BURN_RATE_TIERS, burnRate, SLO_PERIOD_SECONDS, SLOS, sloAlarmId, sloById, sloRunbookId, type BurnRateTier, type SloDefinition, type SliMetric } from '../../dashboards/slos.ts';
@@ -332,7 +332,7 @@ export class Observability extends Construct {
       comparisonOperator: 'GreaterThanThreshold',
       alarmActions: actions,
       okActions: actions,
-      tags: { severity: d.severity, alarm: d.id },
+      tags: { severity: d.severity, alarm: d.id, ...(d.scheduledFunction ? { [SCHEDULED_FUNCTION_TAG]: d.scheduledFunction } : {}) },
     };
     const threshold = (fallback: number) => this.stageThreshold(d, fallback);
     const query = (id: string, metric: MetricRef, seriesDims: Dimensions = dimensions) => ({

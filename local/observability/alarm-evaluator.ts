@@ -3,6 +3,7 @@
  * the local metric store the way CloudWatch does: the last `evaluation_periods` periods, `datapoints_to_alarm`
  * of them breaching, missing data treated as the alarm says. A time scale compresses periods for drills.
  */
+import { SCHEDULED_FUNCTION_TAG } from '../../dashboards/alarms.ts';
 import type { StackPlan } from '../plan.ts';
 import { evaluateExpression } from './expression.ts';
 import type { Dimensions, MetricStore } from './metric-store.ts';
@@ -80,10 +81,15 @@ function metricSpec(m: Config, fallbackPeriod: number): MetricSpec & { period: n
   };
 }
 
-export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
+/**
+ * `schedulesRun`: whether the stack runs the plan's schedules. Without them, an alarm tagged with the scheduled
+ * function its metric comes from (the canary's) is not evaluated: its silence says nothing about the service.
+ */
+export function readAlarms(plan: StackPlan, options: { readonly schedulesRun?: boolean } = {}): (MetricAlarm | CompositeAlarm)[] {
   const alarms: (MetricAlarm | CompositeAlarm)[] = [];
   for (const { config: raw } of plan.resources('aws_cloudwatch_metric_alarm')) {
     const c = plan.resolve(raw) as Config;
+    const scheduledFunction = (c.tags as Record<string, string> | undefined)?.[SCHEDULED_FUNCTION_TAG];
     const queries = (c.metric_query ?? []) as Config[];
     let metrics: Record<string, MetricSpec> = {};
     let expression = 'm1';
@@ -104,6 +110,9 @@ export function readAlarms(plan: StackPlan): (MetricAlarm | CompositeAlarm)[] {
       if (/ANOMALY_DETECTION_BAND/.test(expression)) {
         notLocal = 'anomaly detection bands are computed by CloudWatch from days of history';
       }
+    }
+    if (scheduledFunction && options.schedulesRun === false) {
+      notLocal = `its metric comes from the scheduled ${scheduledFunction} function, and this stack runs without schedules (runSchedules: false)`;
     }
     alarms.push({
       kind: 'metric',

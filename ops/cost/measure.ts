@@ -24,8 +24,6 @@ const stack = await startLocalStack({
   port: 0,
   stateDir,
   log: (_source, line) => (logBytes += Buffer.byteLength(line) + 1),
-  // The canary's runs are the stage's own fixed work, not a client action's: they must not be counted in one.
-  runSchedules: false,
 });
 let run;
 try {

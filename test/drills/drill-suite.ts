@@ -15,13 +15,15 @@ import { SnsReceiver } from '../support/sns-receiver.ts';
 /** One minute of alarm time per second: a 3-period alarm fires within seconds. */
 export const DRILL_TIME_SCALE = 60;
 
-export function drillSuite(alarmIds: readonly string[], options: { readonly timeScale?: number } = {}): void {
+/** `runSchedules`: the stack runs the plan's schedules (the canary), which only the canary's drill needs. */
+export function drillSuite(alarmIds: readonly string[], options: { readonly timeScale?: number; readonly runSchedules?: boolean } = {}): void {
   let stack: BootedStack;
   const receiver = new SnsReceiver();
   beforeAll(async () => {
     await receiver.listen();
     stack = await bootDevStack({
       timeScale: options.timeScale ?? DRILL_TIME_SCALE,
+      runSchedules: options.runSchedules,
       variables: {
         [ALARM_TARGET_VARIABLES.page.httpsEndpoints]: [receiver.url('/page')],
         [ALARM_TARGET_VARIABLES.ticket.httpsEndpoints]: [receiver.url('/ticket')],

@@ -15,7 +15,7 @@ import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, handshakeStatus } from '../support/ws-client.ts';
 
 // 30: the canary runs every 2 s, so a few runs fit in a test.
-const { stack } = useStack(() => bootDevStack({ timeScale: 30 }));
+const { stack } = useStack(() => bootDevStack({ timeScale: 30, runSchedules: true }));
 
 const SERVICE_DIMENSIONS = { service: 'wschat', stage: 'dev' };
 const since = Date.now();

@@ -24,8 +24,7 @@ let stack: BootedStack;
 let run: MeasurementRun;
 
 beforeAll(async () => {
-  // As ops/cost/measure.ts measures: without the canary's scheduled runs among the actions' work.
-  stack = await bootDevStack({ runSchedules: false });
+  stack = await bootDevStack();
   // Every line the stack printed is a log line of some source; its bytes are only a progress signal here.
   const logBytes = () => stack.printed.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
   run = await measureActions(stack, logBytes, MEASURED_ROOM_SIZES);
