@@ -14,8 +14,8 @@ import { functionNameInPlan } from '../../local/plan-names.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import { ChatClient, handshakeStatus } from '../support/ws-client.ts';
 
-// 30: the canary runs every 2 s, so a few runs fit in a test.
-const { stack } = useStack(() => bootDevStack({ timeScale: 30, runSchedules: true }));
+// 10: the canary runs every 6 s, so a few runs fit in a test and each has time to finish on a busy machine.
+const { stack } = useStack(() => bootDevStack({ timeScale: 10, runSchedules: true }));
 
 const SERVICE_DIMENSIONS = { service: 'wschat', stage: 'dev' };
 const since = Date.now();

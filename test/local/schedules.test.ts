@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CANARY_VARIABLES, IDENTITY_VARIABLES, ATTACHMENT_CORS_VARIABLE } from '../../infra/config/variables.ts';
 import { readAlarms } from '../../local/observability/alarm-evaluator.ts';
 import { StackPlan } from '../../local/plan.ts';
-import { ratePeriodMs, readSchedules, scheduledEvent } from '../../local/schedules.ts';
+import { ratePeriodMs, readSchedules, runSchedules, scheduledEvent, type PlanSchedule } from '../../local/schedules.ts';
 import { editedPlanDir, resourceOf } from '../support/plan-copy.ts';
 import { stackDir } from '../support/plan.ts';
 
@@ -71,5 +71,46 @@ describe("the dev plan's schedules", () => {
     expect(canaryAlarm(false)).toMatchObject({ notLocal: expect.stringContaining('runs without schedules') });
     expect(canaryAlarm(true)).toMatchObject({ treatMissingData: 'breaching' });
     expect(canaryAlarm(true)).not.toHaveProperty('notLocal', expect.anything());
+  });
+});
+
+describe('running schedules', () => {
+  const schedule: PlanSchedule = { ruleName: 'r', ruleArn: 'arn:aws:events:us-east-1:000000000000:rule/r', expression: 'rate(1 minute)', periodMs: 60_000, functionName: 'f' };
+
+  it('fires at once and every scaled period, but never beside a run still in flight', async () => {
+    const releases: (() => void)[] = [];
+    let invocations = 0;
+    // 600x: a minute is 100 ms.
+    const stop = runSchedules([schedule], 'us-east-1', 600, () => {
+      invocations++;
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }, () => undefined);
+    try {
+      expect(invocations).toBe(1);
+      // Several periods pass while the first run is held: none of them starts another.
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect(invocations).toBe(1);
+      // Positive control: once it ends, the next period's run starts.
+      releases.shift()?.();
+      await expect.poll(() => invocations, { timeout: 5000 }).toBe(2);
+    } finally {
+      stop();
+      for (const release of releases) release();
+    }
+  });
+
+  it('reports a failed invocation and keeps the schedule going', async () => {
+    const errors: string[] = [];
+    let invocations = 0;
+    const stop = runSchedules([schedule], 'us-east-1', 600, async () => {
+      invocations++;
+      throw new Error(`throttled ${invocations}`);
+    }, (s, error) => errors.push(`${s.functionName}: ${(error as Error).message}`));
+    try {
+      await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+      expect(errors.slice(0, 2)).toEqual(['f: throttled 1', 'f: throttled 2']);
+    } finally {
+      stop();
+    }
   });
 });
