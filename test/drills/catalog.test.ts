@@ -6,6 +6,7 @@ import { ALARMS, runbookPath } from '../../dashboards/alarms.ts';
 import { BURN_RATE_TIERS, SLOS, sloAlarmId, sloRunbookId } from '../../dashboards/slos.ts';
 import { STAGE_NAMES, stackName } from '../../infra/config/stages.ts';
 import { RUNBOOK_BASE_URL_VARIABLE } from '../../infra/config/variables.ts';
+import { drillRequirements } from '../../local/drills.ts';
 import { readPlan, resourcesOf } from '../support/plan.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -34,6 +35,15 @@ const GNU_ONLY: readonly [RegExp, string][] = [
 function commandsIn(markdown: string): string[] {
   return [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g), ...markdown.matchAll(/`([^`\n]+)`/g)].map((m) => m[1] as string);
 }
+
+describe('drills that need the stack\'s schedules', () => {
+  it('are the ones whose alarm is fed by a scheduled function, at a time scale a run fits in', () => {
+    for (const alarm of ALARMS.filter((a) => 'fault' in a.drill)) {
+      expect(drillRequirements(alarm.id), alarm.id).toEqual(alarm.scheduledFunction ? { maxTimeScale: 10 } : undefined);
+    }
+    expect(ALARMS.filter((a) => a.scheduledFunction).map((a) => a.id)).toEqual(['canary-failing']);
+  });
+});
 
 describe('runbooks', () => {
   const files = readdirSync(path.join(root, 'dashboards', 'runbooks')).filter((f) => f.endsWith('.md'));
