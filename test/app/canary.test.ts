@@ -1,5 +1,10 @@
-/** The canary's inbox: frames kept until a step takes them, error frames and a closed connection failing the step. */
+/**
+ * The canary's inbox (frames kept until a step takes them, error frames and a closed connection failing the step)
+ * and its token source against a real HTTP token endpoint.
+ */
+import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { ClientCredentialsTokenSource } from '../../functions/adapters/client-credentials.ts';
 import { CanaryStepFailed, FrameInbox } from '../../functions/app/canary.ts';
 
 const anyError = () => true;
@@ -55,5 +60,56 @@ describe('FrameInbox', () => {
     const waiting = inbox.take((f) => f.type === 'joined', anyError, 5000);
     inbox.receive('<html>');
     await expect(waiting).rejects.toThrow('the server sent a frame that is not JSON: <html>');
+  });
+});
+
+describe('ClientCredentialsTokenSource (against a local token endpoint)', () => {
+  it('sends HTTP Basic credentials and the scope, reuses the token until a minute before it expires, then asks again', async () => {
+    const requests: { authorization?: string; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        requests.push({ authorization: req.headers.authorization, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `token-${requests.length}`, expires_in: 3600 }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let clock = 0;
+    const source = new ClientCredentialsTokenSource({
+      tokenEndpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}/oauth2/token`,
+      scope: 'wschat/canary',
+      credentials: async () => ({ clientId: 'canary', clientSecret: 's:cret' }),
+      now: () => clock,
+    });
+    try {
+      expect(await source.token()).toBe('token-1');
+      expect(requests[0]).toEqual({
+        authorization: `Basic ${Buffer.from('canary:s%3Acret').toString('base64')}`,
+        body: 'grant_type=client_credentials&scope=wschat%2Fcanary',
+      });
+      clock = 3600_000 - 60_001;
+      expect(await source.token()).toBe('token-1');
+      clock = 3600_000 - 60_000;
+      expect(await source.token()).toBe('token-2');
+      expect(requests).toHaveLength(2);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("fails with the endpoint's status and OAuth error", async () => {
+    const server = createServer((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_scope' })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const source = new ClientCredentialsTokenSource({
+      tokenEndpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}/oauth2/token`,
+      scope: 'wschat/canary',
+      credentials: async () => ({ clientId: 'canary', clientSecret: 'secret' }),
+    });
+    try {
+      await expect(source.token()).rejects.toThrow('the token endpoint answered 400 invalid_scope');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
