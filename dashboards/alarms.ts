@@ -4,7 +4,7 @@
  * dashboards/runbooks/ are named by its ids, the dashboards place its alarms, and the drills inject its faults.
  */
 import { CANARY_FUNCTION, FANOUT_FUNCTION } from '../functions/catalog/functions.ts';
-import { METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
+import { METRICS_NAMESPACE, type MetricName } from './metrics.ts';
 
 export type Severity = 'page' | 'ticket';
 /**
@@ -119,7 +119,7 @@ const API = 'AWS/ApiGateway';
 const LAMBDA = 'AWS/Lambda';
 const DYNAMODB = 'AWS/DynamoDB';
 const SQS = 'AWS/SQS';
-const custom = (name: CustomMetricName, stat: Statistic): MetricRef => ({ namespace: METRICS_NAMESPACE, name, stat });
+const custom = (name: MetricName, stat: Statistic): MetricRef => ({ namespace: METRICS_NAMESPACE, name, stat });
 
 /*
  * The denominator of the API error ratios: requests clients sent, never the frames the backend posts to them.

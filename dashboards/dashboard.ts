@@ -7,7 +7,7 @@
  * each alarm's threshold (with the stage's overrides) as a horizontal annotation.
  */
 import { ALARMS, type AlarmId, type AlarmScope, type MetricRef } from './alarms.ts';
-import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from './metrics.ts';
+import { METRICS_NAMESPACE, metricUnit, type CanaryMetricName, type MetricName } from './metrics.ts';
 import { QUERIES } from './queries.ts';
 import { SLOS, type SloId } from './slos.ts';
 
@@ -55,15 +55,15 @@ const table = (name: string, across?: MetricRef['across'], stat: MetricRef['stat
   label: stat === 'Sum' ? name : `${name} (${stat})`,
 });
 const queue = (name: string, stat: MetricRef['stat']): Series => ({ metric: { namespace: 'AWS/SQS', name, stat }, label: `${name} (${stat})` });
-const business = (name: CustomMetricName, stat: MetricRef['stat'] = 'Sum'): Series => ({
+const business = (name: MetricName, stat: MetricRef['stat'] = 'Sum'): Series => ({
   metric: { namespace: METRICS_NAMESPACE, name, stat },
-  label: `${name}${CUSTOM_METRICS[name].unit === 'Milliseconds' ? ` ${stat} (ms)` : ''}`,
+  label: `${name}${metricUnit(name) === 'Milliseconds' ? ` ${stat} (ms)` : ''}`,
 });
 
 const pageAlarms = ALARMS.filter((a) => a.severity === 'page').length;
 
 /** The canary's step latencies, in the order it runs them. */
-const CANARY_LATENCIES: readonly CustomMetricName[] = [
+const CANARY_LATENCIES: readonly CanaryMetricName[] = [
   'CanaryTokenLatency',
   'CanaryConnectLatency',
   'CanaryJoinLatency',

@@ -73,7 +73,13 @@ export const CUSTOM_METRICS = {
   AttachmentsRefusedAlreadyAttached: { unit: 'Count', meaning: 'A send named an upload another message already carries (BAD_REQUEST).' },
   TypingDropped: { unit: 'Count', meaning: 'A typing event was dropped: its connection sent one for the room < 2 s before.' },
   TypingNotRelayed: { unit: 'Count', meaning: "A typing event was not relayed: its room has more users than the stage's typingMaxMembers." },
-  // Every bundle carries this catalog: the canary's meanings are short, and its runbook says the rest.
+} as const satisfies Record<string, CustomMetric>;
+
+/**
+ * The canary's metrics (dashboards/runbooks/canary-failing.md), apart from CUSTOM_METRICS: every function bundle
+ * carries CUSTOM_METRICS through the shared telemetry, and only the canary publishes these.
+ */
+export const CANARY_METRICS = {
   CanarySuccess: { unit: 'Count', meaning: 'Canary run: 1 if every step succeeded, else 0.' },
   CanaryTokenLatency: { unit: 'Milliseconds', meaning: 'Canary: token.' },
   CanaryConnectLatency: { unit: 'Milliseconds', meaning: 'Canary: connect.' },
@@ -84,4 +90,13 @@ export const CUSTOM_METRICS = {
   CanaryDisconnectLatency: { unit: 'Milliseconds', meaning: 'Canary: disconnect.' },
 } as const satisfies Record<string, CustomMetric>;
 
+/** Metrics the chat functions publish through the Telemetry port. */
 export type CustomMetricName = keyof typeof CUSTOM_METRICS;
+export type CanaryMetricName = keyof typeof CANARY_METRICS;
+/** Every metric of the namespace: what alarms and the dashboard may name. */
+export type MetricName = CustomMetricName | CanaryMetricName;
+
+/** A metric's unit, whichever catalog holds it. */
+export function metricUnit(name: MetricName): MetricUnit {
+  return (name in CUSTOM_METRICS ? CUSTOM_METRICS[name as CustomMetricName] : CANARY_METRICS[name as CanaryMetricName]).unit;
+}

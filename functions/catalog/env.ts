@@ -47,18 +47,25 @@ export const ENV = {
   attachmentContentTypes: 'ATTACHMENT_CONTENT_TYPES',
   /** With ATTACHMENTS_BUCKET: the types downloads show inline (images), comma-separated; may be empty. */
   attachmentInlineTypes: 'ATTACHMENT_INLINE_TYPES',
+} as const;
+
+/**
+ * The canary's variables, apart from ENV: every bundle carries ENV, and only the canary and the authorizer read
+ * these (a separate object is left out of the other bundles).
+ */
+export const CANARY_ENV = {
   /** On the canary: the stage's wss:// URL, as clients connect to it. */
-  canaryUrl: 'CANARY_URL',
+  url: 'CANARY_URL',
   /** On the canary and the authorizer: the one room the canary's identity may enter. */
-  canaryRoom: 'CANARY_ROOM',
+  room: 'CANARY_ROOM',
   /** On the canary: the issuer's OAuth 2.0 token endpoint (client-credentials grant). */
-  canaryTokenEndpoint: 'CANARY_TOKEN_ENDPOINT',
+  tokenEndpoint: 'CANARY_TOKEN_ENDPOINT',
   /** On the canary and the authorizer: the scope the canary's token is asked for and must carry. */
-  canaryScope: 'CANARY_SCOPE',
+  scope: 'CANARY_SCOPE',
   /** On the canary and the authorizer: the machine client's id (the canary's tokens carry it as client_id). */
-  canaryClientId: 'CANARY_CLIENT_ID',
+  clientId: 'CANARY_CLIENT_ID',
   /** On the canary: the Secrets Manager secret holding the machine client's secret (the only secret it may read). */
-  canarySecretArn: 'CANARY_SECRET_ARN',
+  secretArn: 'CANARY_SECRET_ARN',
 } as const;
 
 /** Posts in flight at once: enough to hide latency, few enough to stay under the account's callback throttle. */
@@ -174,9 +181,9 @@ export interface CanaryIdentity {
 
 /** On the authorizer: the canary's identity, or undefined on a stage without one; half a setting fails the cold start. */
 export function canaryIdentityFromEnv(env: NodeJS.ProcessEnv = process.env): CanaryIdentity | undefined {
-  const names = [ENV.canaryClientId, ENV.canaryScope, ENV.canaryRoom];
+  const names = [CANARY_ENV.clientId, CANARY_ENV.scope, CANARY_ENV.room];
   const set = names.filter((name) => env[name]);
   if (set.length === 0) return undefined;
   if (set.length < names.length) throw new Error(`Environment variables ${names.join(', ')} go together; only ${set.join(', ')} set`);
-  return { clientId: env[ENV.canaryClientId] as string, scope: env[ENV.canaryScope] as string, room: env[ENV.canaryRoom] as string };
+  return { clientId: env[CANARY_ENV.clientId] as string, scope: env[CANARY_ENV.scope] as string, room: env[CANARY_ENV.room] as string };
 }

@@ -9,7 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
-import { CUSTOM_METRICS, METRICS_NAMESPACE, type CustomMetricName } from '../../dashboards/metrics.ts';
+import { CANARY_METRICS, CUSTOM_METRICS, METRICS_NAMESPACE, type CanaryMetricName, type CustomMetricName } from '../../dashboards/metrics.ts';
 import type { Telemetry } from '../app/ports.ts';
 import { ENV } from '../catalog/env.ts';
 
@@ -43,6 +43,11 @@ export const telemetry: Telemetry = {
     logger.warn(message, details);
   },
 };
+
+/** The canary's own metrics (CANARY_METRICS): a separate function, so the other bundles leave that catalog out. */
+export function publishCanaryMetric(metric: CanaryMetricName, value: number): void {
+  metrics.addMetric(metric, UNITS[CANARY_METRICS[metric].unit], value);
+}
 
 /**
  * Every handler runs with the invocation's context in its logs and its metrics flushed at the end; `outer`

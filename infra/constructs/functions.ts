@@ -8,7 +8,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/catalog/env.ts';
+import { CANARY_ENV, ENV } from '../../functions/catalog/env.ts';
 import { retentionSecondsOfDays } from '../../functions/domain/retention.ts';
 import { CANARY_FUNCTION, CANARY_ROOM, FANOUT_FUNCTION, FUNCTION_NAMES, FUNCTIONS, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { tableEnvVar, type TableKey } from '../../functions/catalog/tables.ts';
@@ -189,17 +189,17 @@ export class ChatFunctions extends Construct {
       variables[ENV.jwtAudience] = identity.audience;
       variables[ENV.jwksUrl] = identity.jwksUrl;
       // Which machine client's tokens it accepts, and the one room it confines them to.
-      variables[ENV.canaryClientId] = canary.client.clientId;
-      variables[ENV.canaryScope] = canary.client.scope;
-      variables[ENV.canaryRoom] = CANARY_ROOM;
+      variables[CANARY_ENV.clientId] = canary.client.clientId;
+      variables[CANARY_ENV.scope] = canary.client.scope;
+      variables[CANARY_ENV.room] = CANARY_ROOM;
     }
     if (name === CANARY_FUNCTION) {
-      variables[ENV.canaryUrl] = canary.url;
-      variables[ENV.canaryRoom] = CANARY_ROOM;
-      variables[ENV.canaryTokenEndpoint] = canary.client.tokenEndpoint;
-      variables[ENV.canaryScope] = canary.client.scope;
-      variables[ENV.canaryClientId] = canary.client.clientId;
-      variables[ENV.canarySecretArn] = canary.secretArn;
+      variables[CANARY_ENV.url] = canary.url;
+      variables[CANARY_ENV.room] = CANARY_ROOM;
+      variables[CANARY_ENV.tokenEndpoint] = canary.client.tokenEndpoint;
+      variables[CANARY_ENV.scope] = canary.client.scope;
+      variables[CANARY_ENV.clientId] = canary.client.clientId;
+      variables[CANARY_ENV.secretArn] = canary.secretArn;
     }
     // Every function that posts may fan out (messages, presence, typing).
     if (spec.manageConnections) variables[ENV.fanoutConcurrency] = String(stage.fanout.concurrency);

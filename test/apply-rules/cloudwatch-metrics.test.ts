@@ -4,7 +4,7 @@
  * publishes and under which dimension sets (from its metric documentation); WsChat is our own EMF catalog.
  */
 import { describe, expect, it } from 'vitest';
-import { CUSTOM_METRICS, METRICS_NAMESPACE } from '../../dashboards/metrics.ts';
+import { CANARY_METRICS, CUSTOM_METRICS, METRICS_NAMESPACE } from '../../dashboards/metrics.ts';
 import { named, readPlan, ruleData, synthesizedStacks, type Plan } from './support.ts';
 
 interface NamespaceData {
@@ -16,8 +16,8 @@ const FILES = ['apigateway-websocket', 'lambda', 'dynamodb', 'sqs', 'sns', 'synt
 const PUBLISHED = new Map<string, Record<string, string[][]>>(
   FILES.map((f) => ruleData<NamespaceData>(`metrics/${f}.json`)).map((d) => [d.namespace, d.metrics]),
 );
-// Powertools publishes every business metric under the service and stage dimensions (functions/runtime/observability.ts).
-PUBLISHED.set(METRICS_NAMESPACE, Object.fromEntries(Object.keys(CUSTOM_METRICS).map((m) => [m, [['service', 'stage']]])));
+// Powertools publishes every business metric, the canary's too, under the service and stage dimensions (functions/runtime/observability.ts).
+PUBLISHED.set(METRICS_NAMESPACE, Object.fromEntries([...Object.keys(CUSTOM_METRICS), ...Object.keys(CANARY_METRICS)].map((m) => [m, [['service', 'stage']]])));
 
 export interface MetricUse {
   readonly where: string;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
-import { ENV } from '../../functions/catalog/env.ts';
+import { CANARY_ENV, ENV } from '../../functions/catalog/env.ts';
 import { CANARY_ROOM, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS, TABLES, tableEnvVar, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { STAGE_NAMES, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
@@ -602,7 +602,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
           expect(secrets, name).toEqual([]);
         }
       }
-      expect(envOf('canary')[ENV.canarySecretArn]).toBe(secretArn);
+      expect(envOf('canary')[CANARY_ENV.secretArn]).toBe(secretArn);
     });
 
     it('lets each function write to its own log group and send traces', () => {
@@ -673,8 +673,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         }
         expect((plan.variable!.canary_client_secret as Res).sensitive).toBe(true);
         expect((plan.variable!.canary_token_endpoint as Res).validation[0].condition).toContain('^https://');
-        expect(authorizerEnv()).toMatchObject({ [ENV.canaryClientId]: '${var.canary_client_id}', [ENV.canaryScope]: '${var.canary_scope}', [ENV.canaryRoom]: CANARY_ROOM });
-        expect(envOf('canary')).toMatchObject({ [ENV.canaryTokenEndpoint]: '${var.canary_token_endpoint}', [ENV.canaryClientId]: '${var.canary_client_id}' });
+        expect(authorizerEnv()).toMatchObject({ [CANARY_ENV.clientId]: '${var.canary_client_id}', [CANARY_ENV.scope]: '${var.canary_scope}', [CANARY_ENV.room]: CANARY_ROOM });
+        expect(envOf('canary')).toMatchObject({ [CANARY_ENV.tokenEndpoint]: '${var.canary_token_endpoint}', [CANARY_ENV.clientId]: '${var.canary_client_id}' });
         // The secret reaches the function through Secrets Manager only, never its environment.
         expect(Object.values(envOf('canary')).join(' ')).not.toContain('canary_client_secret');
         const [, version] = single(plan, 'aws_secretsmanager_secret_version', () => true, 'the canary');
@@ -736,11 +736,11 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         });
         expect(client.depends_on).toContain(`aws_cognito_resource_server.${serverId}`);
         const [domainId] = single(plan, 'aws_cognito_user_pool_domain', (d) => d.user_pool_id === ref('aws_cognito_user_pool', poolId, 'id'), 'the pool');
-        expect(authorizerEnv()).toMatchObject({ [ENV.canaryClientId]: ref('aws_cognito_user_pool_client', clientId, 'id'), [ENV.canaryScope]: scope, [ENV.canaryRoom]: CANARY_ROOM });
+        expect(authorizerEnv()).toMatchObject({ [CANARY_ENV.clientId]: ref('aws_cognito_user_pool_client', clientId, 'id'), [CANARY_ENV.scope]: scope, [CANARY_ENV.room]: CANARY_ROOM });
         expect(envOf('canary')).toMatchObject({
-          [ENV.canaryClientId]: ref('aws_cognito_user_pool_client', clientId, 'id'),
-          [ENV.canaryScope]: scope,
-          [ENV.canaryTokenEndpoint]: `https://${ref('aws_cognito_user_pool_domain', domainId, 'domain')}.auth.${config.region}.amazoncognito.com/oauth2/token`,
+          [CANARY_ENV.clientId]: ref('aws_cognito_user_pool_client', clientId, 'id'),
+          [CANARY_ENV.scope]: scope,
+          [CANARY_ENV.tokenEndpoint]: `https://${ref('aws_cognito_user_pool_domain', domainId, 'domain')}.auth.${config.region}.amazoncognito.com/oauth2/token`,
         });
         const [, version] = single(plan, 'aws_secretsmanager_secret_version', () => true, 'the canary');
         expect(version.secret_string).toBe(ref('aws_cognito_user_pool_client', clientId, 'client_secret'));
