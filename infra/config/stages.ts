@@ -224,7 +224,7 @@ const MB = 1024 * 1024;
 const ROOM_LIMITS = { roomsPerConnection: 50, typingMaxMembers: 100 };
 
 /**
- * Per-function reservations, 700 of an account quota of 1,000: Lambda keeps 100 unreserved, and 200 more stay free
+ * Per-function reservations, 701 of an account quota of 1,000 (the canary's 1 on top of 700): Lambda keeps 100 unreserved, and 200 more stay free
  * for the account's other functions, so the lambda-concurrency ticket (90% claimed) still means something. The
  * connect path and send get the most (each at least its provisioned max): a reconnect storm arrives there first,
  * throttled at $connect's route limit (200/s, burst 400); fan-out bursts are capped so they cannot starve it.
@@ -246,10 +246,12 @@ const PROD_RESERVED_CONCURRENCY = {
   typing: 20,
   fanout: 25,
   ping: 10,
+  // One run at a time: its 45 s timeout keeps minute runs apart, and a second environment would be idle cost.
+  canary: 1,
 } as const satisfies Record<FunctionName, number>;
 
 /**
- * Dev's reservations, 880 of the default quota. Local test runs queue invocations on a 2-core machine far
+ * Dev's reservations, 881 of the default quota (the canary's 1 included). Local test runs queue invocations on a 2-core machine far
  * longer than Lambda would run them, so they count as concurrent longer: the frame routes keep room for a flood.
  */
 const DEV_RESERVED_CONCURRENCY = {
@@ -269,6 +271,7 @@ const DEV_RESERVED_CONCURRENCY = {
   typing: 40,
   fanout: 50,
   ping: 40,
+  canary: 1,
 } as const satisfies Record<FunctionName, number>;
 
 export const STAGES = {
