@@ -54,10 +54,12 @@ describe.each(STACKS)('$stage dashboard', ({ stage, plan }) => {
       .filter(([, a]) => pred(a))
       .map(([name]) => `\${aws_cloudwatch_composite_alarm.${name}.arn}`);
 
-  it('opens on the page and the SLO tiers, then the error budgets and burn rates, then every alarm, ALARM first', () => {
+  it('opens on the canary, the page and the SLO tiers, then the error budgets and burn rates, then every alarm, ALARM first', () => {
     const health = widgets.slice(0, widgets.findIndex((w, i) => i > 0 && w.properties.markdown?.startsWith('## ')));
-    expect(health.map((w) => w.type)).toEqual(['text', 'text', 'alarm', ...SLOS.map(() => 'metric'), ...SLOS.map(() => 'metric'), ...health.filter((w) => w.properties.title?.startsWith('Every alarm')).map(() => 'alarm')]);
-    const [, , page] = health;
+    expect(health.map((w) => w.type)).toEqual(['text', 'metric', 'metric', 'text', 'alarm', ...SLOS.map(() => 'metric'), ...SLOS.map(() => 'metric'), ...health.filter((w) => w.properties.title?.startsWith('Every alarm')).map(() => 'alarm')]);
+    // The top row (issue #15 §1 and §4): whether a user can chat right now, then how long each step takes.
+    expect(health.slice(1, 3).map((w) => w.properties.title)).toEqual(['Canary success (1 = every step worked)', 'Canary latency by step (ms)']);
+    const [, , , , page] = health;
     expect(page?.properties.alarms?.[0]).toBe(compositeRef((a) => (a.tags as Record<string, string>).severity === 'page' && !(a.tags as Record<string, string>).slo)[0]);
     expect(new Set(page?.properties.alarms?.slice(1))).toEqual(new Set(compositeRef((a) => Boolean((a.tags as Record<string, string>).slo))));
     const every = titled(widgets, /^Every alarm/).flatMap((w) => w.properties.alarms ?? []);

@@ -198,11 +198,17 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       for (const name of scheduled) {
         const [ruleId, rule] = single(plan, 'aws_cloudwatch_event_rule', (r) => r.name === physical(stage, `${name}-schedule`), name);
         expect(rule.schedule_expression).toBe((FUNCTIONS[name] as { schedule?: string }).schedule);
-        single(plan, 'aws_cloudwatch_event_target', (t) => t.rule === ref('aws_cloudwatch_event_rule', ruleId, 'name') && t.arn === fnRef(name, 'arn'), name);
+        // The live alias, as every caller invokes.
+        single(plan, 'aws_cloudwatch_event_target', (t) => t.rule === ref('aws_cloudwatch_event_rule', ruleId, 'name') && t.arn === aliasRef(name, 'arn'), name);
         single(
           plan,
           'aws_lambda_permission',
-          (p) => p.principal === 'events.amazonaws.com' && p.action === 'lambda:InvokeFunction' && p.function_name === fnRef(name, 'function_name') && p.source_arn === ref('aws_cloudwatch_event_rule', ruleId, 'arn'),
+          (p) =>
+            p.principal === 'events.amazonaws.com' &&
+            p.action === 'lambda:InvokeFunction' &&
+            p.function_name === aliasRef(name, 'function_name') &&
+            p.qualifier === aliasRef(name, 'name') &&
+            p.source_arn === ref('aws_cloudwatch_event_rule', ruleId, 'arn'),
           name,
         );
       }
