@@ -123,7 +123,9 @@ async function redriveDeadLetters(stack: LocalStack): Promise<void> {
   try {
     for (const queueName of stack.queues.names) {
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-      await redriveFanoutDeadLetters({ sqs, lambda, queueUrl: QueueUrl as string, functionName: functionNameInPlan(stack.plan, FANOUT_FUNCTION) });
+      // Into the function as the send path invokes it (its alias, whose event-invoke config retries a failure).
+      const functionName = stack.functionEnvironment(functionNameInPlan(stack.plan, 'send'))[ENV.fanoutFunction] as string;
+      await redriveFanoutDeadLetters({ sqs, lambda, queueUrl: QueueUrl as string, functionName });
     }
   } finally {
     sqs.destroy();

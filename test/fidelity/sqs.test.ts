@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/catalog/env.ts';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
 import { bootEditedStack, resourceOf, type EditedStack } from '../support/plan-copy.ts';
 
@@ -29,10 +30,13 @@ function clientsOf(stack: { region: string; sqsEndpoint: string; lambdaEndpoint:
   };
 }
 
-async function invokeAsync(lambda: LambdaClient, payload: unknown): Promise<number | undefined> {
-  const result = await lambda.send(
-    new InvokeCommand({ FunctionName: 'wschat-dev-fanout', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
-  );
+/**
+ * Invokes the fan-out function as the send path does, by the qualified name the plan gives it: the event-invoke
+ * config (retries, destination) is the alias's, so an unqualified invocation would have none.
+ */
+async function invokeAsync(lambda: LambdaClient, stack: Pick<BootedStack, 'functionEnvironment'>, payload: unknown): Promise<number | undefined> {
+  const functionName = stack.functionEnvironment('wschat-dev-send')[ENV.fanoutFunction];
+  const result = await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }));
   return result.StatusCode;
 }
 
@@ -55,7 +59,7 @@ describe('the fan-out dead-letter queue', () => {
   });
 
   it('receives the destination record of a shard that failed three times', async () => {
-    expect(await invokeAsync(lambda, BAD_SHARD)).toBe(202);
+    expect(await invokeAsync(lambda, stack, BAD_SHARD)).toBe(202);
     const depth = async () =>
       Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))).Attributes?.ApproximateNumberOfMessages);
     await expect.poll(depth, { timeout: 20_000 }).toBe(1);
@@ -69,7 +73,7 @@ describe('the fan-out dead-letter queue', () => {
     const record = JSON.parse(Messages[0]!.Body as string);
     expect(record).toMatchObject({
       version: '1.0',
-      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3, functionArn: expect.stringMatching(/:function:wschat-dev-fanout:\$LATEST$/) },
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3, functionArn: expect.stringMatching(/:function:wschat-dev-fanout:live$/) },
       requestPayload: BAD_SHARD,
       responsePayload: { errorMessage: expect.stringMatching(/^invalid fan-out shard: .*recipients: Too small/) },
     });
@@ -131,7 +135,7 @@ describe('a fan-out role without sqs:SendMessage', () => {
   });
 
   it('gets no record into the queue, and the local Lambda says why', async () => {
-    expect(await invokeAsync(clients.lambda, BAD_SHARD)).toBe(202);
+    expect(await invokeAsync(clients.lambda, stack, BAD_SHARD)).toBe(202);
     const denial = () => stack.printed.find((l) => l.includes('could not send to arn:aws:sqs'));
     await expect.poll(denial, { timeout: 20_000 }).toBeDefined();
     expect(denial()).toContain(
