@@ -143,6 +143,22 @@ export function open(url: string): Promise<WebSocket> {
   });
 }
 
+/**
+ * Opens a drill member's connection as a client does: a handshake refused with 5xx or 429 (a connect that timed
+ * out on a busy machine, a throttle) is tried again after a backoff, up to 4 tries; other refusals fail at once.
+ */
+async function openAsClient(url: string): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open(url);
+    } catch (error) {
+      const status = Number(/^handshake (\d+)$/.exec((error as Error).message)?.[1]);
+      if (attempt === 4 || !(status >= 500 || status === 429)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
 async function forgedToken(): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256');
   return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'forged' }).setSubject('mallory').setIssuer(LOCAL_IDP.issuer).setAudience(LOCAL_IDP.audience).setExpirationTime('1h').sign(privateKey);
@@ -185,7 +201,7 @@ class TrafficGenerator {
   async start(everyMs: number): Promise<void> {
     if (this.kind === 'none') return;
     // The connections share the requests, so each stays inside its routes' token buckets.
-    for (let i = 0; i < SOCKETS; i++) this.sockets.push(await open(`${this.stack.url}?token=${await this.tokenOf('drill-bot', i)}`));
+    for (let i = 0; i < SOCKETS; i++) this.sockets.push(await openAsClient(`${this.stack.url}?token=${await this.tokenOf('drill-bot', i)}`));
     if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
       for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -268,7 +284,7 @@ class TrafficGenerator {
     for (let batch = 0; batch < count; batch += 10) {
       const joined = await Promise.all(
         Array.from({ length: Math.min(10, count - batch) }, async (_, i) => {
-          const ws = await open(`${this.stack.url}?token=${await this.tokenOf(user, first + batch + i)}`);
+          const ws = await openAsClient(`${this.stack.url}?token=${await this.tokenOf(user, first + batch + i)}`);
           // A connection closed before its answer (the gateway's maximum connection duration, compressed by the
           // time scale, ends connections of a room that takes minutes to fill) fails the drill instead of hanging it.
           await new Promise<void>((resolve, reject) => {
