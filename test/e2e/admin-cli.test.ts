@@ -2,43 +2,14 @@
  * `ops/admin-cli.ts disconnect` as an operator runs it: a child process with the operator identity's credentials
  * (local IAM holds it to the plan's operator policy on DynamoDB and @connections) against the local stack.
  */
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
-import { REPO_ROOT } from '../../local/paths.ts';
+import { runAdmin } from '../support/admin-cli.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 
 const { stack, connect } = useStack(() => bootDevStack());
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-function admin(args: string[], accessKeyId = OPERATOR_ACCESS_KEY_ID): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, 'ops/admin-cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_REGION: stack.region,
-        AWS_ENDPOINT_URL_DYNAMODB: stack.functionsDynamoEndpoint,
-        WSCHAT_CONNECTIONS_ENDPOINT: '',
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const admin = (args: string[], accessKeyId?: string) => runAdmin(stack, args, accessKeyId);
 
 let untouched: Awaited<ReturnType<typeof connect>> | undefined;
 const endpoint = () => `http://127.0.0.1:${stack.port}/${stack.stage}`;

@@ -2,8 +2,6 @@
  * `ops/admin-cli.ts erase-user` as an operator runs it: a child process with the operator identity's credentials
  * (local IAM holds it to the plan's operator policy on DynamoDB, S3 and @connections) against the local stack.
  */
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,52 +13,24 @@ import { S3AttachmentStorage } from '../../functions/adapters/s3-attachments.ts'
 import { TABLE_KEYS } from '../../functions/catalog/tables.ts';
 import { attachmentKey } from '../../functions/domain/attachments.ts';
 import type { MessageView } from '../../functions/domain/protocol.ts';
-import { functionAccessKeyId, OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
+import { functionAccessKeyId } from '../../local/iam.ts';
 import { LOCAL_SECRET_ACCESS_KEY } from '../../local/lambda/service-environment.ts';
-import { REPO_ROOT } from '../../local/paths.ts';
+import { runAdmin } from '../support/admin-cli.ts';
 import { bootDevStack, useStack } from '../support/local-stack.ts';
 import type { ChatClient, Frame } from '../support/ws-client.ts';
 
 const { stack, connect, joined } = useStack(() => bootDevStack());
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const libraryClients: LibraryClient[] = [];
 
 afterAll(() => {
   for (const client of libraryClients.splice(0)) client.close();
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 const attachmentBucket = () => String(stack.buckets.find((b) => b.name.startsWith('wschat-dev-attachments-'))?.name);
 const endpoint = () => `http://127.0.0.1:${stack.port}/${stack.stage}`;
 
-function admin(args: string[], accessKeyId = OPERATOR_ACCESS_KEY_ID): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, 'ops/admin-cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
-        AWS_REGION: stack.region,
-        AWS_ENDPOINT_URL_DYNAMODB: stack.functionsDynamoEndpoint,
-        AWS_ENDPOINT_URL_S3: stack.s3Endpoint,
-        WSCHAT_CONNECTIONS_ENDPOINT: '',
-        WSCHAT_ATTACHMENTS_BUCKET: '',
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const admin = (args: string[], accessKeyId?: string) => runAdmin(stack, args, accessKeyId);
 
 const eraseArgs = (user: string) => ['erase-user', '--user', user, '--stage', 'dev', '--connections-endpoint', endpoint(), '--attachments-bucket', attachmentBucket()];
 
