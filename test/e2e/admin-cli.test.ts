@@ -8,7 +8,6 @@ import { bootDevStack, useStack } from '../support/local-stack.ts';
 
 const { stack, connect } = useStack(() => bootDevStack());
 
-
 const admin = (args: string[], accessKeyId?: string) => runAdmin(stack, args, accessKeyId);
 
 let untouched: Awaited<ReturnType<typeof connect>> | undefined;

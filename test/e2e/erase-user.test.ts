@@ -26,7 +26,6 @@ afterAll(() => {
   for (const client of libraryClients.splice(0)) client.close();
 });
 
-
 const attachmentBucket = () => String(stack.buckets.find((b) => b.name.startsWith('wschat-dev-attachments-'))?.name);
 const endpoint = () => `http://127.0.0.1:${stack.port}/${stack.stage}`;
 
