@@ -173,6 +173,8 @@ class TrafficGenerator {
   private readonly sockets: WebSocket[] = [];
   /** Members that only fill the room (large-room-sends); the first sockets send. */
   private readonly extraMembers: WebSocket[] = [];
+  /** Indexes of traffic connections being reopened. */
+  private readonly reconnecting = new Set<number>();
   private sent = 0;
   /** Set when the drill injects its fault: forged-token traffic is healthy pings until then. */
   private faulty = false;
@@ -230,7 +232,9 @@ class TrafficGenerator {
     const flooder = this.kind === 'connection-flood' ? `${this.stack.url}?token=${await this.stack.idp.mint('drill-flooder')}` : '';
     const forged = this.kind === 'forged-tokens' ? await forgedToken() : '';
     this.tick = () => {
-      const ws = this.sockets[this.sent++ % this.sockets.length] as WebSocket;
+      const index = this.sent++ % this.sockets.length;
+      const ws = this.sockets[index] as WebSocket;
+      if (ws.readyState === WebSocket.CLOSED) this.reconnect(index);
       if (ws.readyState !== WebSocket.OPEN) return;
       switch (this.kind) {
         case 'pings':
@@ -252,6 +256,30 @@ class TrafficGenerator {
     };
     this.everyMs = everyMs;
     this.timer = setInterval(this.tick, everyMs);
+  }
+
+  /**
+   * Replaces a traffic connection the gateway closed (its maximum duration, compressed by the time scale, is a
+   * two minutes at 60x), as a client reconnects: a drill whose windows outlast it keeps its traffic.
+   */
+  private reconnect(index: number): void {
+    if (this.stopped || this.reconnecting.has(index)) return;
+    this.reconnecting.add(index);
+    void (async () => {
+      const ws = await openAsClient(`${this.stack.url}?token=${await this.tokenOf('drill-bot', index)}`);
+      if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
+        await new Promise<void>((resolve, reject) => {
+          ws.once('message', () => resolve());
+          ws.once('close', (code) => reject(new Error(`closed (${code}) before its join was answered`)));
+          ws.send(JSON.stringify({ action: 'join', room: this.room }));
+        });
+      }
+      if (this.stopped) ws.close();
+      else this.sockets[index] = ws;
+    })()
+      // A failed reconnect is tried again on this connection's next tick.
+      .catch(() => undefined)
+      .finally(() => this.reconnecting.delete(index));
   }
 
   /** Stops sending (the connections stay open) until resume(). */
@@ -515,8 +543,10 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // an earlier drill's other members, so it gets the budget to return to OK.
   await requireOk(stack, [alarmName], 'before the drill', periodMs * 2 + 5000);
   // An earlier drill's fault can still be in other members' evaluation windows: the page starts from a composite
-  // that has been OK for as long as this alarm looks back, so it pages once, for this drill.
-  for (const composite of composites) await waitForQuiet(stack, composite, subject.lookBackMs, budget);
+  // that has been OK for as long as this alarm looks back, so it pages once, for this drill. A stack that has had
+  // no fault and no drill has nothing in any window to wait out.
+  const quietMs = lastDisturbedAt(stack) === undefined ? 0 : subject.lookBackMs;
+  for (const composite of composites) await waitForQuiet(stack, composite, quietMs, budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   report(`${alarmName}: OK before the drill; starting ${plan.traffic === 'none' ? 'no user' : plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
@@ -565,5 +595,15 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   } finally {
     stack.faults.clear();
     traffic.stop();
+    drillEnded.set(stack, Date.now());
   }
+}
+
+/** When each stack's last drill ended: a drill's fault can be its traffic alone (forged tokens, a flood). */
+const drillEnded = new WeakMap<LocalStack, number>();
+
+/** The last time this stack had a fault in force or a drill running; undefined if it never had either. */
+function lastDisturbedAt(stack: LocalStack): number | undefined {
+  const times = [stack.faults.lastActiveAt(), drillEnded.get(stack)].filter((t) => t !== undefined);
+  return times.length ? Math.max(...times) : undefined;
 }

@@ -37,6 +37,7 @@ const KINDS: readonly FaultKind[] = [
 export class FaultController {
   private readonly active = new Map<FaultKind, Fault>();
   private readonly listeners: ((kind: FaultKind, on: boolean) => void)[] = [];
+  private lastCleared?: number;
 
   inject(fault: Fault): void {
     this.active.set(fault.kind, fault);
@@ -45,8 +46,16 @@ export class FaultController {
 
   clear(kind?: FaultKind): void {
     for (const k of kind ? [kind] : [...this.active.keys()]) {
-      if (this.active.delete(k)) for (const listener of this.listeners) listener(k, false);
+      if (this.active.delete(k)) {
+        this.lastCleared = Date.now();
+        for (const listener of this.listeners) listener(k, false);
+      }
     }
+  }
+
+  /** The last time a fault was in force: now while one is, undefined if none ever was on this stack. */
+  lastActiveAt(): number | undefined {
+    return this.active.size > 0 ? Date.now() : this.lastCleared;
   }
 
   get<K extends FaultKind>(kind: K): Extract<Fault, { kind: K }> | undefined {

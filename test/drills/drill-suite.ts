@@ -44,8 +44,8 @@ export function drillSuite(alarmIds: readonly string[], options: { readonly time
   });
   for (const id of alarmIds) {
     // A large-room drill first fills a room of 200+ connections; on a busy machine that alone takes a minute. An
-    // SLO tier's long window is a minute at this time scale, and the drill waits it out three times: quiet page,
-    // healthy traffic, the burn leaving the window.
+    // SLO tier's long window is a minute at this time scale, and the drill waits it out up to three times: a
+    // quiet page (after an earlier drill on the stack), healthy traffic, the burn leaving the window.
     it(`${id} goes OK → ALARM under its fault → OK when it clears, and notifies`, { timeout: isSloTierId(id) ? 480_000 : 300_000 }, async () => {
       // Each phase is printed, so a drill that runs out of time shows where it was.
       const result = await runDrill(stack, id, (line) => console.log(`[drill] ${line}`));

@@ -1,6 +1,6 @@
-/** The faults API's validation: every refusal names what is wrong; a table-scoped DynamoDB fault is accepted. */
+/** The faults API's validation (every refusal names what is wrong; a table-scoped DynamoDB fault is accepted), and the controller's record of when a fault was last in force. */
 import { describe, expect, it } from 'vitest';
-import { parseFault } from '../../local/faults.ts';
+import { FaultController, parseFault } from '../../local/faults.ts';
 
 describe('parseFault', () => {
   it('accepts each kind with what it needs', () => {
@@ -24,5 +24,23 @@ describe('parseFault', () => {
     [{ kind: 'dynamodb-system-error', tableName: 7 }, /^dynamodb-system-error: tableName/],
   ])('refuses %j', (input, message) => {
     expect(() => parseFault(input)).toThrow(message);
+  });
+});
+
+describe('when a fault was last in force (a drill waits out the evaluation windows it reached)', () => {
+  it('is unknown before any fault, now while one is, and the moment the last one cleared after', () => {
+    const faults = new FaultController();
+    expect(faults.lastActiveAt()).toBeUndefined();
+    faults.inject({ kind: 'lost-disconnects' });
+    const during = Date.now();
+    expect(faults.lastActiveAt()).toBeGreaterThanOrEqual(during);
+    const beforeClear = Date.now();
+    faults.clear();
+    const cleared = faults.lastActiveAt() as number;
+    expect(cleared).toBeGreaterThanOrEqual(beforeClear);
+    expect(cleared).toBeLessThanOrEqual(Date.now());
+    // Clearing a fault that is not in force changes nothing.
+    faults.clear('dynamodb-slow');
+    expect(faults.lastActiveAt()).toBe(cleared);
   });
 });
