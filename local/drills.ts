@@ -173,6 +173,8 @@ class TrafficGenerator {
   private readonly sockets: WebSocket[] = [];
   /** Members that only fill the room (large-room-sends); the first sockets send. */
   private readonly extraMembers: WebSocket[] = [];
+  /** Drill-ghost members stranded so far. */
+  private stranded = 0;
   /** Indexes of traffic connections being reopened. */
   private readonly reconnecting = new Set<number>();
   private sent = 0;
@@ -297,9 +299,14 @@ class TrafficGenerator {
     this.faulty = true;
   }
 
-  /** Members that join and then vanish without a $disconnect reaching the backend. */
+  /**
+   * Members that join and then vanish without a $disconnect reaching the backend. Each wave is new users: a
+   * vanished member's connection slot is never released by a $disconnect.
+   */
   async strandMembers(count: number): Promise<void> {
-    const ghosts = await this.joinMembers('drill-ghost', count, 0, []);
+    const first = this.stranded;
+    this.stranded += count;
+    const ghosts = await this.joinMembers('drill-ghost', count, first, []);
     for (const ws of ghosts) ws.terminate();
   }
 
@@ -348,8 +355,15 @@ async function waitForIdle(stack: LocalStack, timeoutMs: number): Promise<void> 
   while (stack.invocationsInFlight() > 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-/** Runs `task` now and then every `everyMs` after it settles, until stopped. */
-function repeatUntilStopped(task: () => Promise<void>, everyMs: number): { stop(): void } {
+/** A wave of vanishing members: more than the alarm's threshold of pruned connections a period. */
+function vanishingWave(alarmId: string): number {
+  const { rule } = alarmById(alarmId);
+  if (rule.kind !== 'threshold' || typeof rule.threshold !== 'number') throw new Error(`${alarmId}: a vanishing-members drill needs a count threshold`);
+  return Math.ceil(rule.threshold * 1.2);
+}
+
+/** Runs `task` after `firstAfterMs` and then every `everyMs` after it settles, until stopped. */
+function repeatUntilStopped(task: () => Promise<void>, everyMs: number, firstAfterMs = 0): { stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const run = () => {
@@ -360,7 +374,7 @@ function repeatUntilStopped(task: () => Promise<void>, everyMs: number): { stop(
         if (!stopped) timer = setTimeout(run, everyMs);
       });
   };
-  run();
+  timer = setTimeout(run, firstAfterMs);
   return {
     stop() {
       stopped = true;
@@ -563,7 +577,15 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     injectedAt = Date.now();
     for (const f of injected) stack.faults.inject(f);
     traffic.beginFault();
-    if (plan.traffic === 'vanishing-members') await traffic.strandMembers(60);
+    let stranding: { stop(): void } | undefined;
+    if (plan.traffic === 'vanishing-members') {
+      // Waves of vanishing members, one a period, until the alarm fires. One wave's pruning can straddle a period
+      // boundary (sends fan out while its members are being cut), which would leave both periods under the
+      // threshold; a network problem goes on cutting connections anyway.
+      const wave = vanishingWave(alarmId);
+      await traffic.strandMembers(wave);
+      stranding = repeatUntilStopped(() => traffic.strandMembers(wave), periodMs, periodMs);
+    }
     let ageMs = 0;
     if (plan.agesPastThreshold) {
       // A dead letter needs every async retry of a crashing function, each a fresh cold start: on a busy machine
@@ -576,7 +598,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
       ageMs = (rule.threshold * 1000) / stack.timeScale;
       report(`${alarmName}: a dead letter arrived; waiting for it to age past ${rule.threshold} s`);
     }
-    const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget + ageMs);
+    const firedAfterMs = await waitForState(stack, alarmName, 'ALARM', budget + ageMs).finally(() => stranding?.stop());
     report(`${alarmName}: ALARM after ${firedAfterMs} ms — clearing the fault`);
     stack.faults.clear();
     // Requests a slowing fault held up may still be queued for an environment: recovery is timed from when they
