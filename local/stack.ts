@@ -122,7 +122,8 @@ export interface LocalStack {
   environmentCount(): number;
   /** Invocations running now across all functions: 0 means every post a function made has been answered. */
   invocationsInFlight(): number;
-  close(): Promise<void>;
+  /** `runDisconnects: false` cuts the connections without their `$disconnect` (a test's teardown). */
+  close(options?: { runDisconnects?: boolean }): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -486,9 +487,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     invocationsInFlight() {
       return [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0);
     },
-    async close() {
+    async close(closing) {
       stopSchedules();
-      await gateway.close();
+      await gateway.close(closing);
       await secrets.close();
       await lambdaApi.close();
       await queues.close();

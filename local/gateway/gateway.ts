@@ -53,6 +53,8 @@ export class Gateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.messageBytes, perMessageDeflate: false });
   private readonly connections = new Map<string, Connection>();
   private readonly pendingDisconnects = new Set<Promise<unknown>>();
+  /** False once the gateway closes without running `$disconnect`. */
+  private disconnectsRun = true;
   private readonly api: ApiModel;
   private readonly throttles: StageThrottles;
   private readonly connectionsApi: ConnectionsApi;
@@ -94,10 +96,18 @@ export class Gateway {
   }
 
   /** Closes every connection as API Gateway does on a deployment going away, then the port. */
-  async close(): Promise<void> {
+  /**
+   * `runDisconnects: false` (a test's teardown) cuts every socket without running `$disconnect`, which AWS only
+   * promises on a best-effort basis: a closing stack owes nobody the presence fan-out of a room of hundreds.
+   */
+  async close({ runDisconnects = true }: { runDisconnects?: boolean } = {}): Promise<void> {
     clearInterval(this.sweeper);
-    for (const conn of this.connections.values()) conn.ws.close(1001, 'Going away');
-    await Promise.allSettled([...this.pendingDisconnects]);
+    this.disconnectsRun = runDisconnects;
+    for (const conn of this.connections.values()) {
+      if (runDisconnects) conn.ws.close(1001, 'Going away');
+      else conn.ws.terminate();
+    }
+    if (runDisconnects) await Promise.allSettled([...this.pendingDisconnects]);
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -178,7 +188,7 @@ export class Gateway {
 
   private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {
     const route = this.api.routes.get('$disconnect');
-    if (!route) return;
+    if (!route || !this.disconnectsRun) return;
     const pending = this.options.invoke(route, disconnectEvent(this.api, conn, code, reason)).then((result) => {
       this.accessLog({ conn, routeKey: '$disconnect', eventType: 'DISCONNECT', status: integrationStatus(result) });
       this.pendingDisconnects.delete(pending);
