@@ -150,7 +150,11 @@ export class ChatFunctions extends Construct {
       name: LIVE_ALIAS,
       description: `What every caller of ${functionName} invokes`,
       functionName: fn.functionName,
+      // The first apply creates the alias on the version that apply publishes; from then on the rollout
+      // (ops/rollout.ts) moves it, shifting weight to each newly published version, and records the version it
+      // replaced in the description. Terraform leaves all three alone, so a rollout is not drift.
       functionVersion: fn.version,
+      lifecycle: { ignoreChanges: ['function_version', 'routing_config', 'description'] },
     });
     if (spec.schedule) this.schedule(scope, functionName, alias, spec.schedule);
     return { scope, fn, alias, role, logGroup };

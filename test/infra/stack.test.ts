@@ -471,6 +471,14 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(entries(plan, 'aws_lambda_alias')).toHaveLength(FUNCTION_NAMES.length);
     });
 
+    it('leaves the alias to the rollout after creation: Terraform ignores its version, weights and description', () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(plan.resource.aws_lambda_alias![aliasIds[name]]!.lifecycle?.ignore_changes, name).toEqual(['function_version', 'routing_config', 'description']);
+        // Never weighted by the plan: a routing_config there would be ignored after the first apply anyway.
+        expect(plan.resource.aws_lambda_alias![aliasIds[name]]!.routing_config, name).toBeUndefined();
+      }
+    });
+
     it('invokes no function unqualified: nothing in the plan names a function invoke ARN, and every permission and invoke config names the alias', () => {
       const planText = JSON.stringify(plan.resource);
       for (const name of FUNCTION_NAMES) {
