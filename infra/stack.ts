@@ -81,6 +81,7 @@ export class ChatStack extends TerraformStack {
       connections: api.connections,
       tableArns: Object.fromEntries(TABLE_KEYS.map((key) => [key, tables.tables[key].arn])) as Record<TableKey, string>,
       attachmentObjectsArn: attachments.objectsArn,
+      functionArns: Object.values(functions.functions).map((fn) => fn.arn),
     });
     customDomain?.serve(api.api, apiStage);
     const observability = new Observability(this, 'observability', {

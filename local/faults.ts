@@ -11,7 +11,8 @@ export type Fault =
   /** DynamoDB throttles and errors are per table: `tableName` limits the fault to one (default: every table). */
   | { readonly kind: 'dynamodb-throttle'; readonly tableName?: string }
   | { readonly kind: 'dynamodb-system-error'; readonly tableName?: string }
-  | { readonly kind: 'function-crash'; readonly functionName: string }
+  /** `version` limits the crash to one published version (a bad deploy: the local stack runs one bundle per function). */
+  | { readonly kind: 'function-crash'; readonly functionName: string; readonly version?: string }
   | { readonly kind: 'function-throttle'; readonly functionName: string }
   | { readonly kind: 'slow-fanout'; readonly delayMs: number }
   | { readonly kind: 'connections-api-error' }
@@ -83,6 +84,9 @@ export function parseFault(input: unknown): Fault {
   }
   if ((kind === 'function-crash' || kind === 'function-throttle') && (typeof f.functionName !== 'string' || !f.functionName)) {
     throw new Error(`${kind} needs functionName`);
+  }
+  if (kind === 'function-crash' && f.version !== undefined && (typeof f.version !== 'string' || !/^[1-9][0-9]*$/.test(f.version))) {
+    throw new Error(`${kind}: version, when given, must be a published version number`);
   }
   if ((kind === 'dynamodb-throttle' || kind === 'dynamodb-system-error') && f.tableName !== undefined && (typeof f.tableName !== 'string' || !f.tableName)) {
     throw new Error(`${kind}: tableName, when given, must be a table's name`);

@@ -25,6 +25,7 @@ import { FunctionTargets, qualifiedName, readProvisionedTargets } from './lambda
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
 import { AlarmEvaluator, metricRetentionMs, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
+import { LocalCloudWatchApi } from './observability/cloudwatch-api.ts';
 import { dashboardHandler } from './observability/dashboard.ts';
 import { ingestEmf } from './observability/emf.ts';
 import { LogStore } from './observability/log-store.ts';
@@ -102,6 +103,8 @@ export interface LocalStack {
   /** The local Lambda API (Invoke), as AWS_ENDPOINT_URL_LAMBDA tells the functions. */
   readonly lambdaEndpoint: string;
   readonly lambda: LambdaInvokeApi;
+  /** CloudWatch's DescribeAlarms (Query protocol) over the local alarm evaluator: what a rollout watches. */
+  readonly cloudWatchEndpoint: string;
   /** The plan's SQS queues (the fan-out dead-letter queue), as AWS_ENDPOINT_URL_SQS tells the functions. */
   readonly sqsEndpoint: string;
   readonly queues: LocalQueues;
@@ -277,6 +280,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     metrics.put('AWS/Lambda', 'Errors', dims, failed ? 1 : 0);
     metrics.put('AWS/Lambda', 'Duration', dims, record.end - record.start);
     metrics.put('AWS/Lambda', 'ConcurrentExecutions', dims, record.concurrent);
+    if (record.qualifier !== record.executedVersion) {
+      // Lambda's per-alias metrics by the version that ran: how a rollout tells the new version's share of traffic.
+      const byVersion = { FunctionName: record.functionName, Resource: `${record.functionName}:${record.qualifier}`, ExecutedVersion: record.executedVersion };
+      metrics.put('AWS/Lambda', 'Invocations', byVersion, 1);
+      metrics.put('AWS/Lambda', 'Errors', byVersion, failed ? 1 : 0);
+    }
     if (record.provisioned) {
       // Lambda's per-alias metrics: FunctionName and Resource (`name:alias`).
       const alias = { FunctionName: record.functionName, Resource: `${record.functionName}:${record.qualifier}` };
@@ -300,12 +309,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const poolHooks = {
     traceContext: newTraceContext,
     clock: options.functionClock?.buffer,
-    fault: (functionName: string) =>
-      faults.get('function-throttle')?.functionName === functionName
-        ? ('throttle' as const)
-        : faults.get('function-crash')?.functionName === functionName
-          ? ('crash' as const)
-          : undefined,
+    fault: (functionName: string, executedVersion: string) => {
+      if (faults.get('function-throttle')?.functionName === functionName) return 'throttle' as const;
+      const crash = faults.get('function-crash');
+      return crash?.functionName === functionName && (crash.version === undefined || crash.version === executedVersion) ? ('crash' as const) : undefined;
+    },
   };
 
   // The plan's @connections endpoint is an AWS host; locally the same API answers on the gateway's port.
@@ -395,6 +403,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Date.now(),
   );
   alarms.start();
+  const cloudWatchApi = new LocalCloudWatchApi({
+    region: plan.region,
+    statuses: alarms.statuses,
+    authorize: (accessKeyId, action, resource) => iam.check(accessKeyId, action, resource)?.message,
+  });
+  const cloudWatchEndpoint = await cloudWatchApi.listen();
 
   const gateway = new Gateway({
     api,
@@ -402,7 +416,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const resolved = targets.resolve(target);
       const pool = resolved && pools.get(resolved.functionName);
       if (!pool) throw new Error(`the plan routes to ${qualifiedName(target)}, which it does not define`);
-      return pool.invoke(event, resolved.qualifier);
+      return pool.invoke(event, resolved.qualifier, resolved.executedVersion);
     },
     log: (line) => log('apigateway', line),
     http: [
@@ -467,6 +481,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     iam,
     lambdaEndpoint,
     lambda: lambdaApi,
+    cloudWatchEndpoint,
     sqsEndpoint,
     queues,
     sns,
@@ -492,6 +507,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await gateway.close(closing);
       await secrets.close();
       await lambdaApi.close();
+      await cloudWatchApi.close();
       await queues.close();
       await s3.close();
       if (!options.dataDir) rmSync(s3Directory, { recursive: true, force: true });

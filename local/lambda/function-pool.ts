@@ -49,6 +49,8 @@ export interface InvocationRecord {
   readonly concurrent: number;
   /** The qualifier invoked (`$LATEST`, a version or an alias). */
   readonly qualifier: string;
+  /** The version that ran: an alias's version, or the one its weights picked. */
+  readonly executedVersion: string;
   /**
    * For an invocation of the provisioned qualifier: whether a provisioned environment ran it, or it spilled over
    * to an on-demand one; and the provisioned environments busy then, this one included.
@@ -64,7 +66,7 @@ export interface InvocationRecord {
 export interface PoolHooks {
   readonly observe?: (record: InvocationRecord) => void;
   /** Consulted per invocation: refuse it (throttle) or kill its environment mid-invocation (crash). */
-  readonly fault?: (functionName: string) => 'throttle' | 'crash' | undefined;
+  readonly fault?: (functionName: string, executedVersion: string) => 'throttle' | 'crash' | undefined;
   readonly traceContext: () => { traceId: string; segmentId: string; header: string };
   /** Shared memory of a test's FunctionClock: the environments' Date reads it. */
   readonly clock?: SharedArrayBuffer;
@@ -180,9 +182,10 @@ export class FunctionPool {
     return [...this.all].filter((env) => env.provisioned).length;
   }
 
-  async invoke(event: unknown, qualifier = '$LATEST'): Promise<InvokeResult> {
+  /** `executedVersion`: what an alias resolved to for this call (aliases.ts); a version or $LATEST runs itself. */
+  async invoke(event: unknown, qualifier = '$LATEST', executedVersion = qualifier): Promise<InvokeResult> {
     const trace = this.hooks.traceContext();
-    const fault = this.hooks.fault?.(this.definition.name);
+    const fault = this.hooks.fault?.(this.definition.name, executedVersion);
     this.inFlight++;
     const concurrent = this.inFlight;
     let result: InvokeResult;
@@ -211,6 +214,7 @@ export class FunctionPool {
       end: Date.now(),
       concurrent,
       qualifier,
+      executedVersion,
       provisioned: placement.provisioned,
       coldStart: placement.coldStart,
       traceId: trace.traceId,

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { accessKeyIdOf } from '../iam.ts';
 import { LOCAL_ACCOUNT_ID, type StackPlan } from '../plan.ts';
 import { parseFunctionIdentifier, qualifiedName, type FunctionTargets, type ResolvedTarget } from './aliases.ts';
+import { handleControlPlane } from './control-api.ts';
 import type { FunctionPool, InvokeResult } from './function-pool.ts';
 
 /** Payload quotas: 6 MB for a synchronous invocation, 1 MB for an asynchronous one. */
@@ -175,6 +176,8 @@ export class LambdaInvokeApi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { region, targets, authorize, log } = this.options;
+    if (await handleControlPlane({ region, targets, authorize, log }, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
     if (!match?.[1] || req.method !== 'POST') {
@@ -227,7 +230,7 @@ export class LambdaInvokeApi {
       void this.enqueue(target, payload);
       return void res.writeHead(202, { 'x-amzn-requestid': randomUUID() }).end();
     }
-    const result = await pool.invoke(payload, target.qualifier);
+    const result = await pool.invoke(payload, target.qualifier, target.executedVersion);
     if (result.status === 'throttled') {
       return lambdaError(res, 429, 'TooManyRequestsException', result.errorMessage, { Reason: result.reason });
     }
@@ -249,7 +252,7 @@ export class LambdaInvokeApi {
       if (Date.now() - receivedAt > config.maximumEventAgeMs / scale) {
         return this.finish(target, config, requestId, payload, attempts, 'EventAgeExceeded');
       }
-      const result = await pool.invoke(payload, target.qualifier);
+      const result = await pool.invoke(payload, target.qualifier, target.executedVersion);
       if (result.status === 'ok') return this.finish(target, config, requestId, payload, attempts + 1, 'Success', result);
       if (result.status === 'throttled') {
         // Throttles do not use up retries: the event waits in the queue until its maximum age.

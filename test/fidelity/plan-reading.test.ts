@@ -89,6 +89,36 @@ describe('versions and aliases', () => {
     );
   });
 
+  it('publishes further versions and moves the alias as UpdateAlias does, refusing what Lambda refuses', () => {
+    const targets = FunctionTargets.fromPlan(planOf({ ...published, ...alias({ description: 'plan' }) }));
+    expect(targets.publishVersion('fn-a')).toBe('2');
+    expect(targets.publishedVersions('fn-a')).toEqual(['1', '2']);
+    const first = targets.alias('fn-a', 'live');
+    expect(first).toMatchObject({ functionVersion: '1', additionalVersionWeights: {}, description: 'plan' });
+    const moved = targets.updateAlias('fn-a', 'live', { functionVersion: '2', description: 'previous version 1', revisionId: first.revisionId });
+    expect(moved).toMatchObject({ functionVersion: '2', description: 'previous version 1' });
+    expect(moved.revisionId).not.toBe(first.revisionId);
+    expect(() => targets.updateAlias('fn-a', 'live', { functionVersion: '1', revisionId: first.revisionId })).toThrow(/Revision Id provided does not match/);
+    expect(() => targets.updateAlias('fn-a', 'live', { functionVersion: '3' })).toThrow(/only point at a published version of fn-a; 3 is not one/);
+    expect(() => targets.updateAlias('fn-a', 'live', { functionVersion: '$LATEST' })).toThrow(/\$LATEST is not one/);
+    expect(() => targets.updateAlias('fn-a', 'live', { additionalVersionWeights: { '2': 0.1 } })).toThrow(/must differ from the alias's version/);
+    expect(() => targets.updateAlias('fn-a', 'live', { functionVersion: '1', additionalVersionWeights: { '2': 1.5 } })).toThrow(/between 0.0 and 1.0/);
+    expect(() => targets.alias('fn-a', 'blue')).toThrow(/Alias not found: fn-a:blue/);
+    expect(() => targets.publishVersion('fn-c')).toThrow(/Function not found: fn-c/);
+  });
+
+  it("picks each invocation's version by the alias's additional version weight", () => {
+    // A scripted random source: the first two draws fall under the 0.25 weight, the next two above it.
+    const draws = [0.1, 0.2, 0.3, 0.9];
+    const targets = FunctionTargets.fromPlan(planOf({ ...published, ...alias() }), () => draws.shift() as number);
+    targets.publishVersion('fn-a');
+    targets.updateAlias('fn-a', 'live', { additionalVersionWeights: { '2': 0.25 } });
+    const picked = Array.from({ length: 4 }, () => targets.resolve({ functionName: 'fn-a', qualifier: 'live' })?.executedVersion);
+    expect(picked).toEqual(['2', '2', '1', '1']);
+    // A version invoked by number runs itself, whatever the alias's weights.
+    expect(targets.resolve({ functionName: 'fn-a', qualifier: '2' })?.executedVersion).toBe('2');
+  });
+
   it("routes an integration and the authorizer to the qualifier their URI names: an alias's invoke ARN", () => {
     const api = readApiModel(
       planOf({

@@ -570,7 +570,7 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].manageConnections && !FRAME_FUNCTIONS.has(name)).sort()).toEqual(['disconnect', 'fanout']);
     });
 
-    it("gives operators one policy: GET and DELETE on this stage's @connections (never POST), the slots query, and an erasure's scans and deletes", () => {
+    it("gives operators one policy: GET and DELETE on this stage's @connections (never POST), the slots query, an erasure's scans and deletes, and a rollout's aliases and alarms", () => {
       const [, operator] = single(plan, 'aws_iam_policy', (p) => p.name === physical(stage, 'operator'), 'operator policy');
       const [bucketId] = single(plan, 'aws_s3_bucket', (b) => (b.tags as Record<string, string> | undefined)?.bucket === 'attachments', 'attachment bucket');
       expect(JSON.parse(String(operator.policy))).toEqual({
@@ -590,6 +590,17 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
           // Raising a room's seq counter past an erased message; no other write, no PutItem anywhere.
           { Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: tableArns.rooms },
           { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: `\${aws_s3_bucket.${bucketId}.arn}/rooms/*` },
+          // A rollout or rollback by hand: versions and aliases of this stage's functions, and its metric alarms.
+          {
+            Effect: 'Allow',
+            Action: ['lambda:PublishVersion', 'lambda:ListVersionsByFunction', 'lambda:GetAlias', 'lambda:UpdateAlias'],
+            Resource: FUNCTION_NAMES.flatMap((name) => [fnRef(name, 'arn'), `${fnRef(name, 'arn')}:*`]),
+          },
+          {
+            Effect: 'Allow',
+            Action: ['cloudwatch:DescribeAlarms'],
+            Resource: `arn:aws:cloudwatch:${config.region}:*:alarm:${physical(stage, '*')}`,
+          },
         ],
       });
     });
