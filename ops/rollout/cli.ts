@@ -74,7 +74,7 @@ if (command === 'rollback') {
       console.log(`rollout: promoted ${result.shifts.length} functions`);
       break;
     case 'rolled-back':
-      console.error(`rollout: ROLLED BACK ${result.shifts.length} functions: ${result.firing.join(', ')} in ALARM`);
+      console.error(`rollout: ROLLED BACK ${result.shifts.length} functions because of: ${result.firing.join(', ')}`);
       process.exitCode = 1;
       break;
     case 'refused':

@@ -8,10 +8,16 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlarmWatch } from './rollout.ts';
 
 /** CloudWatch's limit of names per DescribeAlarms request. */
 const NAMES_PER_REQUEST = 100;
+/** As the SDK's standard retry mode: the first attempt and two retries. */
+const MAX_ATTEMPTS = 3;
+
+/** A failure worth another attempt: the request did not arrive, or CloudWatch was busy or failing. */
+class TransientError extends Error {}
 
 /** SHA-256 (keyed: HMAC) in the shape the signer expects. */
 class Sha256 {
@@ -56,7 +62,19 @@ export class CloudWatchAlarms implements AlarmWatch {
     return firing;
   }
 
+  /** Retries what the SDK's standard mode retries: network errors, 5xx and throttling, with backoff. */
   private async describe(body: string): Promise<{ name: string; state: string }[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.describeOnce(body);
+      } catch (error) {
+        if (!(error instanceof TransientError) || attempt === MAX_ATTEMPTS) throw error;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async describeOnce(body: string): Promise<{ name: string; state: string }[]> {
     const signed = await this.signer.sign({
       method: 'POST',
       protocol: this.endpoint.protocol,
@@ -66,12 +84,17 @@ export class CloudWatchAlarms implements AlarmWatch {
       headers: { host: this.endpoint.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
       body,
     });
-    const response = await fetch(this.endpoint, { method: 'POST', headers: signed.headers, body });
+    let response: Response;
+    try {
+      response = await fetch(this.endpoint, { method: 'POST', headers: signed.headers, body });
+    } catch (error) {
+      throw new TransientError(`CloudWatch DescribeAlarms could not be sent: ${(error as Error).message}`);
+    }
     const text = await response.text();
     if (!response.ok) {
       const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(response.status);
-      const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text;
-      throw new Error(`CloudWatch DescribeAlarms failed: ${code}: ${unescape(message)}`);
+      const message = `CloudWatch DescribeAlarms failed: ${code}: ${unescape(/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text)}`;
+      throw response.status >= 500 || code === 'Throttling' ? new TransientError(message) : new Error(message);
     }
     const metricAlarms = /<MetricAlarms>([\s\S]*?)<\/MetricAlarms>/.exec(text)?.[1] ?? '';
     return [...metricAlarms.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, member]) => ({

@@ -126,11 +126,19 @@ export async function rollout(lambda: AliasControl, watch: AlarmWatch, options: 
   return { outcome: 'promoted', shifts };
 }
 
-/** Polls the alarms until the bake time is over; returns those found in ALARM (empty: it baked clean). */
+/**
+ * Polls the alarms until the bake time is over; returns those found in ALARM (empty: it baked clean). Alarms
+ * that cannot be read fail the bake too: a canary nobody watches must not be promoted.
+ */
 async function bake(watch: AlarmWatch, options: RolloutOptions): Promise<string[]> {
   const until = options.now() + options.bakeMs;
   for (;;) {
-    const firing = await watch.firing(options.alarms);
+    let firing: string[];
+    try {
+      firing = await watch.firing(options.alarms);
+    } catch (error) {
+      return [`the alarms could not be read (${(error as Error).message})`];
+    }
     if (firing.length > 0) return firing;
     const left = until - options.now();
     if (left <= 0) return [];
