@@ -100,6 +100,7 @@ running the synthesized plan ${path.relative(REPO_ROOT, stackDir)}
   tokens     npm run token -- <user>
   connect    wscat -c "${stack.url}?token=$(npm run -s token -- alice)"
   admin      AWS_ACCESS_KEY_ID=${OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${LOCAL_SECRET_ACCESS_KEY} AWS_REGION=${stack.region} AWS_ENDPOINT_URL_DYNAMODB=${stack.functionsDynamoEndpoint} AWS_ENDPOINT_URL_S3=${stack.s3Endpoint} npm run admin -- <command> --user <user> --connections-endpoint http://127.0.0.1:${stack.port}/${stack.stage}${attachmentsBucketFlag(stack.buckets)}
+  rollout    AWS_ACCESS_KEY_ID=${OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${LOCAL_SECRET_ACCESS_KEY} AWS_REGION=${stack.region} AWS_ENDPOINT_URL_LAMBDA=${stack.lambdaEndpoint} AWS_ENDPOINT_URL_CLOUDWATCH=${stack.cloudWatchEndpoint} npm run rollout -- --stage ${stack.stage} --bake-minutes 1 --poll-seconds 1 (or npm run rollback -- --stage ${stack.stage})
 ${stack.url}`);
 
 let stopping = false;
