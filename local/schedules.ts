@@ -4,6 +4,7 @@
  * from that rule (without one, EventBridge's invocations fail on AWS). Periods shrink with the time scale.
  */
 import { randomUUID } from 'node:crypto';
+import { parseFunctionIdentifier, type FunctionTarget } from './lambda/aliases.ts';
 import { LOCAL_ACCOUNT_ID, type StackPlan } from './plan.ts';
 
 export interface PlanSchedule {
@@ -12,6 +13,8 @@ export interface PlanSchedule {
   readonly expression: string;
   readonly periodMs: number;
   readonly functionName: string;
+  /** The alias (or version) the target's ARN names: EventBridge invokes through it, weights and all. */
+  readonly qualifier?: string;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -40,7 +43,8 @@ export function readSchedules(plan: StackPlan): PlanSchedule[] {
       (p) => p.principal === 'events.amazonaws.com' && p.action === 'lambda:InvokeFunction' && p.function_name === functionName && p.source_arn === ruleArn,
     );
     if (!permitted) throw new Error(`${rule.address} targets ${functionName}, but no aws_lambda_permission lets events.amazonaws.com invoke it from that rule`);
-    return { ruleName, ruleArn, expression, periodMs: ratePeriodMs(expression), functionName };
+    const { qualifier } = parseFunctionIdentifier(plan.resolve(String(target.config.arn)));
+    return { ruleName, ruleArn, expression, periodMs: ratePeriodMs(expression), functionName, ...(qualifier === undefined ? {} : { qualifier }) };
   });
 }
 
@@ -69,7 +73,7 @@ export function runSchedules(
   schedules: readonly PlanSchedule[],
   region: string,
   timeScale: number,
-  invoke: (functionName: string, event: Record<string, unknown>) => Promise<unknown>,
+  invoke: (target: FunctionTarget, event: Record<string, unknown>) => Promise<unknown>,
   onError: (schedule: PlanSchedule, error: unknown) => void,
 ): () => void {
   const timers = schedules.map((schedule) => {
@@ -77,7 +81,7 @@ export function runSchedules(
     const fire = () => {
       if (running) return;
       running = true;
-      invoke(schedule.functionName, scheduledEvent(schedule, region))
+      invoke({ functionName: schedule.functionName, qualifier: schedule.qualifier }, scheduledEvent(schedule, region))
         .catch((error: unknown) => onError(schedule, error))
         .finally(() => {
           running = false;

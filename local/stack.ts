@@ -450,10 +450,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           schedules,
           plan.region,
           timeScale,
-          (functionName, event) => {
-            const pool = pools.get(functionName);
-            if (!pool) throw new Error(`a schedule targets ${functionName}, which the plan does not define`);
-            return pool.invoke(event);
+          (target, event) => {
+            const resolved = targets.resolve(target);
+            const pool = resolved && pools.get(resolved.functionName);
+            if (!pool) throw new Error(`a schedule targets ${qualifiedName(target)}, which the plan does not define`);
+            return pool.invoke(event, resolved.qualifier, resolved.executedVersion);
           },
           (schedule, error) => log('events', `${schedule.ruleName}: invoking ${schedule.functionName} failed: ${(error as Error).message}`),
         );

@@ -46,6 +46,8 @@ describe("the dev plan's schedules", () => {
         expression: 'rate(1 minute)',
         periodMs: 60_000,
         functionName: 'wschat-dev-canary',
+        // The target is the live alias: a rollout's weights apply to the canary's runs too.
+        qualifier: 'live',
       },
     ]);
     const [schedule] = readSchedules(plan);
