@@ -10,7 +10,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FunctionTargets } from '../../local/lambda/aliases.ts';
 import { StackPlan } from '../../local/plan.ts';
+import { ALARMS } from '../../dashboards/alarms.ts';
+import { FUNCTION_NAMES } from '../../functions/catalog/functions.ts';
+import { STAGE_NAMES, stackName } from '../../infra/config/stages.ts';
 import { previousVersionOf, rollback, rollout, type AlarmWatch, type AliasControl, type RolloutOptions } from '../../ops/rollout/rollout.ts';
+import { readRolloutTargets } from '../../ops/rollout/stage-plan.ts';
+import { readPlan, stackDir } from '../support/plan.ts';
 
 const FUNCTIONS = ['fn-a', 'fn-b'];
 
@@ -146,5 +151,22 @@ describe('rollback', () => {
       { functionName: 'fn-a', action: 'unchanged', reason: 'no previous version recorded; stays on 1' },
       { functionName: 'fn-b', action: 'unchanged', reason: 'no previous version recorded; stays on 1' },
     ]);
+  });
+});
+
+describe.each(STAGE_NAMES)('what a rollout of %s acts on, read from its synthesized plan', (stage) => {
+  const targets = readRolloutTargets(stackDir(stackName(stage)));
+
+  it('is every function of the catalog', () => {
+    expect([...targets.functions].sort()).toEqual(FUNCTION_NAMES.map((name) => `wschat-${stage}-${name}`).sort());
+  });
+
+  it("watches exactly the plan's metric alarms tagged severity page, the canary's among them", () => {
+    const planned = Object.values(readPlan(stackName(stage)).resource.aws_cloudwatch_metric_alarm ?? {}) as { alarm_name: string; tags?: Record<string, string> }[];
+    const paging = planned.filter((a) => a.tags?.severity === 'page').map((a) => a.alarm_name);
+    expect([...targets.alarms].sort()).toEqual(paging.sort());
+    const canary = ALARMS.find((a) => a.scheduledFunction !== undefined);
+    expect(canary?.severity).toBe('page');
+    expect(targets.alarms).toContain(`wschat-${stage}-${canary?.id}`);
   });
 });
