@@ -12,6 +12,8 @@ describe('parseFault', () => {
     });
     expect(parseFault({ kind: 'slow-fanout', delayMs: 100 })).toEqual({ kind: 'slow-fanout', delayMs: 100 });
     expect(parseFault({ kind: 'function-crash', functionName: 'wschat-dev-ping' })).toMatchObject({ functionName: 'wschat-dev-ping' });
+    // A bad deploy: only the version a rollout is shifting traffic to crashes.
+    expect(parseFault({ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '3' })).toEqual({ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '3' });
   });
 
   it.each([
@@ -22,6 +24,8 @@ describe('parseFault', () => {
     [{ kind: 'function-throttle', functionName: '' }, /^function-throttle needs functionName$/],
     [{ kind: 'dynamodb-throttle', tableName: '' }, /^dynamodb-throttle: tableName, when given, must be a table's name$/],
     [{ kind: 'dynamodb-system-error', tableName: 7 }, /^dynamodb-system-error: tableName/],
+    [{ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '$LATEST' }, /^function-crash: version, when given, must be a published version number$/],
+    [{ kind: 'function-crash', functionName: 'wschat-dev-ping', version: 3 }, /^function-crash: version, when given/],
   ])('refuses %j', (input, message) => {
     expect(() => parseFault(input)).toThrow(message);
   });
