@@ -83,6 +83,30 @@ describe('weighted alias routing', () => {
   });
 });
 
+describe('refusals of the local control plane and CloudWatch API', () => {
+  const signed = { authorization: `AWS4-HMAC-SHA256 Credential=${OPERATOR_ACCESS_KEY_ID}/20261203/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0` };
+
+  it('answers an UpdateAlias body that is not JSON with InvalidRequestContentException', async () => {
+    const fn = functionNameInPlan(stack.plan, 'typing');
+    const res = await fetch(`${stack.lambdaEndpoint}/2015-03-31/functions/${fn}/aliases/live`, { method: 'PUT', headers: signed, body: '{' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-amzn-errortype')).toBe('InvalidRequestContentException');
+  });
+
+  it('answers another action, no alarm names or too many with CloudWatch\'s Query errors', async () => {
+    const post = (body: string) => fetch(stack.cloudWatchEndpoint, { method: 'POST', headers: { ...signed, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const other = await post('Action=PutMetricAlarm&Version=2010-08-01');
+    expect(other.status).toBe(400);
+    expect(await other.text()).toContain('<Code>InvalidAction</Code>');
+    const none = await post('Action=DescribeAlarms&Version=2010-08-01');
+    expect(await none.text()).toContain('<Code>InvalidParameterValue</Code>');
+    const names = Array.from({ length: 101 }, (_, i) => `AlarmNames.member.${i + 1}=wschat-dev-a${i}`).join('&');
+    const tooMany = await post(`Action=DescribeAlarms&Version=2010-08-01&${names}`);
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.text()).toContain('AlarmNames holds at most 100 names');
+  });
+});
+
 describe('CloudWatch DescribeAlarms', () => {
   it("answers the rollout's adapter with the states of the plan's page alarms, and refuses an identity without the grant", async () => {
     const { alarms } = readRolloutTargets(stackDir('wschat-dev'));
