@@ -4,6 +4,11 @@
  * cost about 0.9 ms of CPU per post against 0.2 ms for the same signed request (measured on this project's bench
  * machine), and a fan-out is nothing but posts. Errors keep the SDK's shape (name from `x-amzn-errortype`,
  * `$metadata.httpStatusCode`), so failures are classified the same way everywhere.
+ *
+ * Each request carries the invocation's trace header, as the SDK's recursion-detection middleware adds it in
+ * Lambda. That header also tells the X-Ray SDK's HTTP capture (which the Powertools tracer installs on `http` and
+ * `https`) that the request is already traced, so a fan-out does not open, close and send an X-Ray subsegment for
+ * every post: the invocation's own trace and the Fanout* metrics cover it (docs/performance.md).
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -73,6 +78,9 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       headers,
       body,
     });
+    const trace = invocationTraceHeader();
+    // Added after signing: SigV4 never signs X-Amzn-Trace-Id, as the SDK's signer leaves it out too.
+    if (trace) signed.headers[TRACE_HEADER] = trace;
     return this.request(method, path, signed.headers, body);
   }
 
@@ -99,6 +107,15 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       req.end(body);
     });
   }
+}
+
+/** Spelled as the SDK spells it: the X-Ray SDK's HTTP capture looks for exactly this key to skip a request. */
+const TRACE_HEADER = 'X-Amzn-Trace-Id';
+
+/** The trace header of the running invocation, when in Lambda (what the SDK's recursion detection sends). */
+function invocationTraceHeader(): string | undefined {
+  if (!process.env.AWS_LAMBDA_FUNCTION_NAME) return undefined;
+  return process.env._X_AMZN_TRACE_ID || undefined;
 }
 
 /** An SDK-shaped error named from `x-amzn-errortype`. */

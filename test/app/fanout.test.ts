@@ -25,6 +25,7 @@ interface Post {
   url: string;
   connectionId: string;
   body: string;
+  headers: IncomingMessage['headers'];
 }
 
 let server: Server;
@@ -34,7 +35,7 @@ const posts: Post[] = [];
 function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
   const match = /^\/dev\/@connections\/([^/?]+)/.exec(req.url ?? '');
   const connectionId = decodeURIComponent(match?.[1] ?? '');
-  posts.push({ method: req.method ?? '', url: req.url ?? '', connectionId, body });
+  posts.push({ method: req.method ?? '', url: req.url ?? '', connectionId, body, headers: req.headers });
   if (connectionId.startsWith('gone-')) {
     res.writeHead(410, { 'content-type': 'application/json', 'x-amzn-errortype': 'GoneException' });
     res.end(JSON.stringify({ message: 'Gone' }));
@@ -473,5 +474,29 @@ describe('ConnectionsApiNotifier', () => {
       '/dev/@connections/jammed-n',
       '/dev/@connections/broken-n',
     ]);
+  });
+
+  it("sends the invocation's trace header unsigned in Lambda, as the SDK does, and none outside Lambda", async () => {
+    const { notifier } = notifierFor(endpoint);
+    const saved = { name: process.env.AWS_LAMBDA_FUNCTION_NAME, trace: process.env._X_AMZN_TRACE_ID };
+    const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    try {
+      process.env.AWS_LAMBDA_FUNCTION_NAME = 'wschat-dev-fanout';
+      process.env._X_AMZN_TRACE_ID = trace;
+      await notifier.post('ok-traced', frame('r'));
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      await notifier.post('ok-untraced', frame('r'));
+    } finally {
+      for (const [key, value] of [['AWS_LAMBDA_FUNCTION_NAME', saved.name], ['_X_AMZN_TRACE_ID', saved.trace]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    const [traced, untraced] = posts;
+    expect(traced?.headers['x-amzn-trace-id']).toBe(trace);
+    // SigV4 leaves the trace header out of the signature, as AWS's signers do.
+    expect(traced?.headers.authorization).toMatch(/SignedHeaders=content-length;content-type;host;x-amz-content-sha256;x-amz-date,/);
+    expect(untraced?.connectionId).toBe('ok-untraced');
+    expect(untraced?.headers['x-amzn-trace-id']).toBeUndefined();
   });
 });
