@@ -437,7 +437,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return iam.authenticate(accessKeyId) ?? (denial && { type: 'ForbiddenException', message: denial.message });
     },
     quotas: options.quotas,
-    metric: (name, value) => metrics.put('AWS/ApiGateway', name, { ApiId: api.apiId, Stage: api.stage }, value),
+    metric: metrics.recorder('AWS/ApiGateway', { ApiId: api.apiId, Stage: api.stage }),
   });
   await gateway.listen(port);
   // Subscriptions exist from the start; each endpoint confirms when it is ready (a failed one is on the dashboard).

@@ -68,6 +68,8 @@ export function statistic(values: readonly number[], stat: string): number | und
 
 export class MetricStore {
   private readonly series = new Map<string, Series>();
+  /** Counts clear() calls, so recorders know when the series they found were dropped. */
+  private generation = 0;
 
   /**
    * @param retentionMs datapoints older than this are dropped: the store serves alarm windows and the
@@ -77,12 +79,42 @@ export class MetricStore {
 
   put(namespace: string, name: string, dimensions: Dimensions, value: number, t = Date.now()): void {
     if (!Number.isFinite(value)) return;
+    this.append(this.seriesOf(namespace, name, dimensions), value, t);
+  }
+
+  /**
+   * Records one namespace and dimension set by metric name, for a caller that records the same few series on a hot
+   * path (the gateway's MessageCount, once per `@connections` post): each series is found once, not by building
+   * and hashing its key for every datapoint.
+   */
+  recorder(namespace: string, dimensions: Dimensions): (name: string, value: number, t?: number) => void {
+    const fixed = { ...dimensions };
+    let found = new Map<string, Series>();
+    let generation = this.generation;
+    return (name, value, t = Date.now()) => {
+      if (!Number.isFinite(value)) return;
+      // clear() starts new series; the ones found before it are no longer the store's.
+      if (generation !== this.generation) {
+        found = new Map();
+        generation = this.generation;
+      }
+      let series = found.get(name);
+      if (!series) found.set(name, (series = this.seriesOf(namespace, name, fixed)));
+      this.append(series, value, t);
+    };
+  }
+
+  private seriesOf(namespace: string, name: string, dimensions: Dimensions): Series {
     const key = keyOf(namespace, name, dimensions);
     let series = this.series.get(key);
     if (!series) {
       series = { namespace, name, dimensions: { ...dimensions }, times: [], values: [] };
       this.series.set(key, series);
     }
+    return series;
+  }
+
+  private append(series: Series, value: number, t: number): void {
     // Times stay sorted so windows are found by binary search; EMF timestamps from workers may arrive a little late.
     const at = series.times.length === 0 || t >= (series.times.at(-1) as number) ? series.times.length : firstAtOrAfter(series.times, t + 1);
     if (at === series.times.length) {
@@ -128,6 +160,7 @@ export class MetricStore {
   /** Forgets every datapoint. */
   clear(): void {
     this.series.clear();
+    this.generation++;
   }
 
   keys(): MetricKey[] {

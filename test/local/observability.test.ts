@@ -34,6 +34,29 @@ describe('statistics', () => {
     expect(store.stat({ ...key, dimensions: {} }, 'Sum', 0, 3000)).toBeUndefined();
     expect(store.history(key, "Sum", 1000, 3, 3000)).toEqual([undefined, 1, 2]);
   });
+
+  it("records through a recorder into the same series as put, copies its dimensions, and starts anew after clear()", () => {
+    const store = new MetricStore();
+    const dimensions = { ApiId: 'api', Stage: 'dev' };
+    const record = store.recorder('AWS/ApiGateway', dimensions);
+    record('MessageCount', 1, 1000);
+    store.put('AWS/ApiGateway', 'MessageCount', { Stage: 'dev', ApiId: 'api' }, 1, 1100);
+    record('MessageCount', 1, 1200);
+    record('MessageCount', Number.NaN, 1300);
+    record('ClientError', 1, 1200);
+    // A caller changing its object afterwards does not move the recorder's series.
+    (dimensions as { Stage: string }).Stage = 'prod';
+    record('MessageCount', 1, 1400);
+    const messages = { namespace: 'AWS/ApiGateway', name: 'MessageCount', dimensions: { ApiId: 'api', Stage: 'dev' } };
+    expect(store.stat(messages, 'Sum', 0, 2000)).toBe(4);
+    expect(store.stat({ ...messages, name: 'ClientError' }, 'SampleCount', 0, 2000)).toBe(1);
+    expect(store.keys()).toHaveLength(2);
+    store.clear();
+    expect(store.datapoints).toBe(0);
+    record('MessageCount', 1, 1500);
+    expect(store.stat(messages, 'SampleCount', 0, 2000)).toBe(1);
+    expect(store.datapoints).toBe(1);
+  });
 });
 
 describe('metric math', () => {
