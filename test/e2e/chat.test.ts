@@ -142,6 +142,28 @@ describe('chat between two users', () => {
     expect(denied).toMatchObject({ code: 'NOT_A_MEMBER', retryable: false });
     expect(bob.ofType('message').some((f) => f.seq === ack.seq)).toBe(false);
   });
+
+  it("traces a send's invocation and its DynamoDB calls, and opens no X-Ray subsegment per @connections post", async () => {
+    const sendTraces = () => stack.traces.list(1000).filter((t) => t.name.endsWith('-send'));
+    const earlier = new Set(sendTraces().map((t) => t.traceId));
+    // A room of its own, so the seqs the other tests expect in 'general' stay theirs.
+    await alice.request({ action: 'join', room: 'traced' }, 'joined');
+    await bob.request({ action: 'join', room: 'traced' }, 'joined');
+    const ack = await alice.request({ action: 'send', room: 'traced', text: 'traced', clientMsgId: 'm-traced' }, 'ack');
+    await bob.next((f) => f.type === 'message' && f.id === ack.id);
+    let rows: { name: string }[] = [];
+    // The handler's subsegment closes after the room's posts: once it has arrived, a post's subsegment would have too.
+    await expect
+      .poll(() => {
+        const trace = sendTraces().find((t) => !earlier.has(t.traceId));
+        rows = trace ? stack.traces.waterfall(trace.traceId) : [];
+        return rows.some((row) => row.name.startsWith('## '));
+      })
+      .toBe(true);
+    expect(rows.map((row) => row.name)).toContain('DynamoDB');
+    // The X-Ray SDK's HTTP capture names a request's subsegment after its host: the gateway's.
+    expect(rows.filter((row) => row.name === '127.0.0.1')).toEqual([]);
+  });
 });
 
 describe('bad frames get an error frame and the connection stays usable', () => {
