@@ -11,12 +11,14 @@
  * every post: the invocation's own trace and the Fanout* metrics cover it (docs/performance.md).
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ConnectionNotifier, PostOutcome } from '../app/ports.ts';
-import { ConnectionsSigner, payloadHash } from './connections-signer.ts';
 import { ServiceError } from './service-error.ts';
+import { Sha256 } from './sha256.ts';
 
 export interface ConnectionsApiOptions {
   /** `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` (CONNECTIONS_ENDPOINT). */
@@ -29,14 +31,12 @@ export interface ConnectionsApiOptions {
 interface Body {
   readonly frame: object;
   readonly bytes: Buffer;
-  readonly length: number;
-  readonly payloadHash: string;
+  readonly sha256: string;
 }
 
 export class ConnectionsApiNotifier implements ConnectionNotifier {
   private readonly url: URL;
-  private readonly signer: ConnectionsSigner;
-  private readonly credentials: AwsCredentialIdentityProvider;
+  private readonly signer: SignatureV4;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly send: typeof httpRequest;
   private lastBody: Body | undefined;
@@ -44,9 +44,13 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
   constructor(options: ConnectionsApiOptions) {
     this.url = new URL(options.endpoint.replace(/\/+$/, ''));
     if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error(`${options.endpoint} is not an http(s) URL`);
-    this.signer = new ConnectionsSigner(options.region);
-    // The SDK's own chain: Lambda's environment variables.
-    this.credentials = options.credentials ?? defaultProvider();
+    this.signer = new SignatureV4({
+      service: 'execute-api',
+      region: options.region,
+      // The SDK's own chain: Lambda's environment variables, memoized and refreshed as clients do.
+      credentials: options.credentials ?? defaultProvider(),
+      sha256: Sha256,
+    });
     const https = this.url.protocol === 'https:';
     // Keep-alive, and enough sockets for every post a fan-out keeps in flight.
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 128 }) : new HttpAgent({ keepAlive: true, maxSockets: 128 });
@@ -70,24 +74,39 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
   }
 
   /**
-   * The frame's bytes and their hash. A fan-out posts one frame object to every member, so the last one is kept:
-   * it is serialized and hashed once per fan-out rather than once per post.
+   * The frame's bytes and their SHA-256. A fan-out posts one frame object to every member, so the last one is
+   * kept: it is serialized and hashed once per fan-out rather than once per post.
    */
   private bodyOf(frame: object): Body {
     if (this.lastBody?.frame !== frame) {
       const bytes = Buffer.from(JSON.stringify(frame));
-      this.lastBody = { frame, bytes, length: bytes.length, payloadHash: payloadHash(bytes) };
+      this.lastBody = { frame, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
     }
     return this.lastBody;
   }
 
-  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, body?: Body) {
+  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, payload?: Body) {
     const path = `${this.url.pathname}/@connections/${encodeURIComponent(connectionId)}`;
-    const headers = this.signer.sign({ method, host: this.url.host, path, ...(body ? { body } : {}) }, await this.credentials());
+    const headers: Record<string, string> = { host: this.url.host };
+    const body = payload?.bytes;
+    if (payload) {
+      // The signer takes a payload hash it is given (and signs it, as it signs the one it computes).
+      Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.bytes.length), 'x-amz-content-sha256': payload.sha256 });
+    }
+    const signed = await this.signer.sign({
+      method,
+      protocol: this.url.protocol,
+      hostname: this.url.hostname,
+      port: this.url.port ? Number(this.url.port) : undefined,
+      path,
+      query: {},
+      headers,
+      body,
+    });
     const trace = invocationTraceHeader();
     // Added after signing: SigV4 never signs X-Amzn-Trace-Id, as the SDK's signer leaves it out too.
-    if (trace) headers[TRACE_HEADER] = trace;
-    return this.request(method, path, headers, body?.bytes);
+    if (trace) signed.headers[TRACE_HEADER] = trace;
+    return this.request(method, path, signed.headers, body);
   }
 
   private request(
