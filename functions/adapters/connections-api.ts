@@ -12,7 +12,6 @@
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -27,19 +26,11 @@ export interface ConnectionsApiOptions {
   readonly credentials?: AwsCredentialIdentityProvider;
 }
 
-/** A frame serialized for posting, with the SHA-256 its signature needs. */
-interface Body {
-  readonly frame: object;
-  readonly bytes: Buffer;
-  readonly sha256: string;
-}
-
 export class ConnectionsApiNotifier implements ConnectionNotifier {
   private readonly url: URL;
   private readonly signer: SignatureV4;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly send: typeof httpRequest;
-  private lastBody: Body | undefined;
 
   constructor(options: ConnectionsApiOptions) {
     this.url = new URL(options.endpoint.replace(/\/+$/, ''));
@@ -58,7 +49,7 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
   }
 
   async post(connectionId: string, frame: { readonly type: string }): Promise<PostOutcome> {
-    const { status, response } = await this.signedRequest('POST', connectionId, this.bodyOf(frame));
+    const { status, response } = await this.signedRequest('POST', connectionId, Buffer.from(JSON.stringify(frame)));
     if (status >= 200 && status < 300) return 'delivered';
     if (status === 410) return 'gone';
     // The account's callback throttle: the caller backs off and retries.
@@ -73,26 +64,10 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
     throw failure(status, response, connectionId);
   }
 
-  /**
-   * The frame's bytes and their SHA-256. A fan-out posts one frame object to every member, so the last one is
-   * kept: it is serialized and hashed once per fan-out rather than once per post.
-   */
-  private bodyOf(frame: object): Body {
-    if (this.lastBody?.frame !== frame) {
-      const bytes = Buffer.from(JSON.stringify(frame));
-      this.lastBody = { frame, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
-    }
-    return this.lastBody;
-  }
-
-  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, payload?: Body) {
+  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, body?: Buffer) {
     const path = `${this.url.pathname}/@connections/${encodeURIComponent(connectionId)}`;
     const headers: Record<string, string> = { host: this.url.host };
-    const body = payload?.bytes;
-    if (payload) {
-      // The signer takes a payload hash it is given (and signs it, as it signs the one it computes).
-      Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(payload.bytes.length), 'x-amz-content-sha256': payload.sha256 });
-    }
+    if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(body.length) });
     const signed = await this.signer.sign({
       method,
       protocol: this.url.protocol,
@@ -103,9 +78,10 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       headers,
       body,
     });
-    const trace = invocationTraceHeader();
-    // Added after signing: SigV4 never signs X-Amzn-Trace-Id, as the SDK's signer leaves it out too.
-    if (trace) signed.headers[TRACE_HEADER] = trace;
+    // The invocation's trace header, as the SDK's recursion detection sends it in Lambda; added after signing,
+    // as SigV4 never signs it. The X-Ray SDK's HTTP capture looks for exactly this spelling to skip a request.
+    const trace = process.env.AWS_LAMBDA_FUNCTION_NAME && process.env._X_AMZN_TRACE_ID;
+    if (trace) signed.headers['X-Amzn-Trace-Id'] = trace;
     return this.request(method, path, signed.headers, body);
   }
 
@@ -132,15 +108,6 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       req.end(body);
     });
   }
-}
-
-/** Spelled as the SDK spells it: the X-Ray SDK's HTTP capture looks for exactly this key to skip a request. */
-const TRACE_HEADER = 'X-Amzn-Trace-Id';
-
-/** The trace header of the running invocation, when in Lambda (what the SDK's recursion detection sends). */
-function invocationTraceHeader(): string | undefined {
-  if (!process.env.AWS_LAMBDA_FUNCTION_NAME) return undefined;
-  return process.env._X_AMZN_TRACE_ID || undefined;
 }
 
 /** An SDK-shaped error named from `x-amzn-errortype`. */
