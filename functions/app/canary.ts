@@ -43,6 +43,16 @@ class FailedIn extends Error {
 }
 
 /**
+ * API Gateway's own answer to a request that did not reach its function or failed in it ("Internal server error",
+ * "Forbidden", "Too Many Requests", docs/protocol.md): a frame with a message and no `type`, and no clientMsgId either.
+ */
+function gatewayFailure(frame: unknown): CanaryStepFailed | undefined {
+  if (typeof frame !== 'object' || frame === null || 'type' in frame || !('message' in frame) || typeof frame.message !== 'string') return undefined;
+  const requestId = 'requestId' in frame && typeof frame.requestId === 'string' ? ` (request ${frame.requestId})` : '';
+  return new CanaryStepFailed(`API Gateway answered "${frame.message}"${requestId}`);
+}
+
+/**
  * Frames received on the connection, kept until a step takes them: the ack and the message of one send may
  * arrive in either order, and a step may start after its frame arrived.
  */
@@ -50,6 +60,8 @@ export class FrameInbox {
   private readonly frames: ServerFrame[] = [];
   private readonly waiters: { pick: (frame: ServerFrame) => boolean; resolve: (frame: ServerFrame) => void; reject: (error: Error) => void }[] = [];
   private closedCode?: number;
+  /** A gateway failure no step was waiting for: the canary sends one request at a time, so it is the next step's. */
+  private unclaimedGatewayFailure?: CanaryStepFailed;
 
   receive(text: string): void {
     let frame: ServerFrame;
@@ -57,6 +69,13 @@ export class FrameInbox {
       frame = JSON.parse(text) as ServerFrame;
     } catch {
       return this.failAll(new CanaryStepFailed(`the server sent a frame that is not JSON: ${text.slice(0, 80)}`));
+    }
+    // It names no request the canary can match, and every waiting step hangs on the request it answers.
+    const gateway = gatewayFailure(frame);
+    if (gateway) {
+      if (this.waiters.length) this.failAll(gateway);
+      else this.unclaimedGatewayFailure = gateway;
+      return;
     }
     const waiter = this.waiters.find((w) => w.pick(frame));
     if (waiter) {
@@ -82,6 +101,11 @@ export class FrameInbox {
     };
     if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0] as ServerFrame).then(settle);
     if (this.closedCode !== undefined) return Promise.reject(new CanaryStepFailed(`the connection closed (${this.closedCode})`));
+    const unclaimed = this.unclaimedGatewayFailure;
+    if (unclaimed) {
+      this.unclaimedGatewayFailure = undefined;
+      return Promise.reject(unclaimed);
+    }
     return new Promise<ServerFrame>((resolve, reject) => {
       const waiter = {
         pick: accepts,

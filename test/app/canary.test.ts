@@ -55,6 +55,26 @@ describe('FrameInbox', () => {
     await expect(answered).resolves.toMatchObject({ room: 'r' });
   });
 
+  it("fails every waiting step at once with API Gateway's own error frame (no type), not at the step timeout", async () => {
+    const inbox = new FrameInbox();
+    // A wait long enough that only the gateway frame, not the timeout, can end it within the test.
+    const ack = inbox.take((f) => f.type === 'ack', noError, 600_000);
+    const delivery = inbox.take((f) => f.type === 'message', noError, 600_000);
+    inbox.receive(JSON.stringify({ message: 'Internal server error', connectionId: 'c=', requestId: 'r-1' }));
+    await expect(ack).rejects.toThrow(new CanaryStepFailed('API Gateway answered "Internal server error" (request r-1)'));
+    await expect(delivery).rejects.toThrow('API Gateway answered "Internal server error" (request r-1)');
+  });
+
+  it('fails the next step with a gateway error frame that came while no step waited, and only that step', async () => {
+    const inbox = new FrameInbox();
+    inbox.receive(JSON.stringify({ message: 'Forbidden', connectionId: 'c=', requestId: 'r-2' }));
+    await expect(inbox.take((f) => f.type === 'joined', anyError, 600_000)).rejects.toThrow('API Gateway answered "Forbidden" (request r-2)');
+    // Positive control: the step after it is answered as usual.
+    const answered = inbox.take((f) => f.type === 'joined', anyError, 600_000);
+    inbox.receive(JSON.stringify({ type: 'joined', room: 'r' }));
+    await expect(answered).resolves.toMatchObject({ room: 'r' });
+  });
+
   it('fails waiting steps on a frame that is not JSON', async () => {
     const inbox = new FrameInbox();
     const waiting = inbox.take((f) => f.type === 'joined', anyError, 5000);

@@ -102,11 +102,11 @@ describe('a canary run names the step that failed', () => {
   it.each([
     ['send', 'ack'],
     ['history', 'history'],
-  ] as const)('%s crashes: the run fails at %s', async (route, step) => {
+  ] as const)("%s crashes: the run fails at %s with API Gateway's message, not the step timeout's", async (route, step) => {
     stack.faults.inject({ kind: 'function-crash', functionName: functionNameInPlan(stack.plan, route) });
     try {
       const result = await run();
-      expect(result).toMatchObject({ ok: false, failedStep: step });
+      expect(result).toMatchObject({ ok: false, failedStep: step, reason: expect.stringMatching(/^API Gateway answered "Internal server error" \(request .+\)$/) });
       expect(result.latencyMs).toHaveProperty('join');
     } finally {
       stack.faults.clear();
