@@ -1,6 +1,6 @@
 /**
  * `npx tsx ops/cost/capacity-report.ts`: draws docs/images/cost-vs-scale.svg (monthly cost of each scenario from
- * 1,000 to 1,000,000 concurrent connections, and the fixed cost of observability and audit) and prints the tables
+ * 1,000 to 1,000,000 concurrent connections, and the fixed monthly cost: observability, audit, the canary and provisioned concurrency) and prints the tables
  * of docs/capacity.md, all from ops/cost/coefficients.json and the prices, so the doc is regenerated, not edited.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -4,15 +4,15 @@
  * (ops/cost/chart.ts) both call it.
  */
 import { z } from 'zod';
-import { FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
+import { CANARY_FUNCTION, FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
 import { TABLES, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
-import { MEASURED_ROOM_SIZES, type ActionMeasurement, type Coefficients } from './coefficients.ts';
+import { MEASURED_ROOM_SIZES, MINUTES_PER_MONTH, type ActionMeasurement, type Coefficients, type FixedResources } from './coefficients.ts';
 
 export interface Prices {
   readonly region: string;
   readonly read: string;
   readonly apiGateway: { websocketMessagesPerMillion: number; websocketMessageUnitBytes: number; connectionMinutesPerMillion: number };
-  readonly lambda: { requestsPerMillion: number; arm64GbSecond: number };
+  readonly lambda: { requestsPerMillion: number; arm64GbSecond: number; arm64ProvisionedConcurrencyGbSecond: number; arm64ProvisionedDurationGbSecond: number };
   readonly dynamodb: { writeRequestUnitsPerMillion: number; readRequestUnitsPerMillion: number };
   readonly cloudwatch: {
     customMetricMonth: number;
@@ -27,6 +27,8 @@ export interface Prices {
   readonly sqs: { requestsPerMillion: number };
   readonly cloudtrail: { dataEventsPer100k: number };
   readonly kms: { keyMonth: number };
+  readonly secretsManager: { secretMonth: number; apiCallsPer10k: number };
+  readonly cognito: { machineClientMonth: number; machineTokenRequestsPerThousand: number };
 }
 
 /** How clients use the service, besides how many are connected and how fast they send. */
@@ -71,7 +73,7 @@ export interface CostLine {
   readonly usd: number;
 }
 
-export const MINUTES_PER_MONTH = 730 * 60;
+export { MINUTES_PER_MONTH };
 const SECONDS_PER_MONTH = MINUTES_PER_MONTH * 60;
 
 /** X-Ray's default sampling, which Lambda applies: the first request each second, then 5% of the rest. */
@@ -131,11 +133,32 @@ export function monthlyWork(coefficients: Coefficients, traffic: Traffic): Recor
   return total;
 }
 
-/** Every priced line of a month: per-request services from the traffic, the observability and audit by the month. */
-export function monthlyCost(coefficients: Coefficients, prices: Prices, traffic: Traffic, stage = 'prod'): CostLine[] {
-  const work = monthlyWork(coefficients, traffic);
-  const fixed = coefficients.fixed[stage];
-  if (!fixed) throw new Error(`the coefficients count no resources of stage ${stage}: regenerate them`);
+/**
+ * A healthy canary run's billed duration at its catalog memory: seven steps of round trips within the Region on a
+ * warm environment. An estimate (the measurement does not run the canary); its other work is measured.
+ */
+export const CANARY_RUN_BILLED_MS = 1000;
+
+/**
+ * The canary's month: each run is a client's connect, join, send, history page and disconnect in its own room (one
+ * member), a connection of under a minute, and the scheduled invocation itself.
+ */
+export function canaryWork(coefficients: Coefficients, runs: number): Record<string, number> {
+  const total: Record<string, number> = {};
+  accumulate(total, coefficients.actions.connect!, runs);
+  for (const action of ['join', 'send', 'history', 'disconnect']) accumulate(total, workInRoom(coefficients, action, 1), runs);
+  const canary = `wschat-${coefficients.stage}-${CANARY_FUNCTION}`;
+  accumulate(total, { [`lambda.invocations.${canary}`]: 1, [`lambda.billedMs.${canary}`]: CANARY_RUN_BILLED_MS, 'apigateway.connectionMinutes': 1 }, runs);
+  return total;
+}
+
+/**
+ * The lines of a month's work by request: messages, connections, invocations, request units, logs, traces, data
+ * events. `provisionedFits`: the work's concurrency stays within the provisioned environments (the canary's), so
+ * the provisioned functions' invocations are billed at the provisioned duration price; the traffic's compute is
+ * priced on demand (an upper bound: beyond the minimum, scaling adds environments and spills bursts over).
+ */
+function pricedWork(coefficients: Coefficients, prices: Prices, fixed: FixedResources, work: Record<string, number>, provisionedFits: boolean): CostLine[] {
   const sum = (prefix: string) => Object.entries(work).filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
   const lines: CostLine[] = [];
   const line = (service: string, item: string, quantity: number, unit: string, usd: number) => lines.push({ service, item, quantity, unit, usd });
@@ -147,11 +170,18 @@ export function monthlyCost(coefficients: Coefficients, prices: Prices, traffic:
 
   const invocations = sum('lambda.invocations.');
   let gbSeconds = 0;
+  let provisionedGbSeconds = 0;
   for (const [key, ms] of Object.entries(work).filter(([k]) => k.startsWith('lambda.billedMs.'))) {
-    gbSeconds += (ms / 1000) * (FUNCTIONS[functionOf(key.slice('lambda.billedMs.'.length), coefficients.stage)].memoryMb / 1024);
+    const name = functionOf(key.slice('lambda.billedMs.'.length), coefficients.stage);
+    const used = (ms / 1000) * (FUNCTIONS[name].memoryMb / 1024);
+    if (provisionedFits && fixed.provisionedConcurrency[name]) provisionedGbSeconds += used;
+    else gbSeconds += used;
   }
   line('Lambda', 'requests', invocations, 'invocations', (invocations / 1e6) * prices.lambda.requestsPerMillion);
   line('Lambda', 'compute (arm64)', gbSeconds, 'GB-seconds', gbSeconds * prices.lambda.arm64GbSecond);
+  if (provisionedGbSeconds > 0) {
+    line('Lambda', 'compute on provisioned environments (arm64)', provisionedGbSeconds, 'GB-seconds', provisionedGbSeconds * prices.lambda.arm64ProvisionedDurationGbSecond);
+  }
 
   const readUnits = sum('dynamodb.readUnits.');
   // A write to an item of a table with a keys-only index writes the index too: one more unit (an upper bound).
@@ -164,32 +194,66 @@ export function monthlyCost(coefficients: Coefficients, prices: Prices, traffic:
   line('DynamoDB', 'write request units (indexes included)', writeUnits, 'WRU', (writeUnits / 1e6) * prices.dynamodb.writeRequestUnitsPerMillion);
 
   const logGb = (work['logs.bytes'] ?? 0) / 2 ** 30;
-  const metrics = coefficients.customMetricSeries + fixed.detailedMetricRoutes * API_METRICS_PER_ROUTE;
   line('CloudWatch', 'logs ingested', logGb, 'GB', logGb * prices.cloudwatch.logsIngestedGb);
   line('CloudWatch', `logs stored (${fixed.logRetentionDays} days retention)`, logGb * (fixed.logRetentionDays / 30), 'GB-months', logGb * (fixed.logRetentionDays / 30) * prices.cloudwatch.logsStoredGbMonth);
-  line('CloudWatch', 'custom and per-route metrics', metrics, 'metrics', metrics * prices.cloudwatch.customMetricMonth);
-  line('CloudWatch', 'alarms (standard, anomaly, composite)', fixed.standardAlarms + fixed.anomalyAlarms + fixed.compositeAlarms, 'alarms',
-    fixed.standardAlarms * prices.cloudwatch.standardAlarmMonth + fixed.anomalyAlarms * prices.cloudwatch.anomalyDetectionAlarmMonth + fixed.compositeAlarms * prices.cloudwatch.compositeAlarmMonth);
-  line('CloudWatch', 'dashboards', fixed.dashboards, 'dashboards', fixed.dashboards * prices.cloudwatch.dashboardMonth);
 
   const traces = sampledTraces(invocations);
   line('X-Ray', 'traces recorded (Lambda default sampling)', traces, 'traces', (traces / 1e6) * prices.xray.tracesRecordedPerMillion);
-  // Only failed fan-out shards reach the dead-letter queue; a healthy month sends none.
-  line('SQS', 'dead-letter queue (failures only)', 0, 'requests', 0);
   if (fixed.trails > 0) {
     // The trail leaves out the stage's functions' own calls (infra/constructs/audit-trail.ts): what remains are
     // API Gateway's invokes of the route functions (an upper bound: they carry no role ARN to filter on).
     const dataEvents = invocations - (work[`lambda.invocations.wschat-${coefficients.stage}-fanout`] ?? 0);
     line('CloudTrail', 'data events (API Gateway invokes, at most)', dataEvents, 'events', (dataEvents / 1e5) * prices.cloudtrail.dataEventsPer100k);
-    line('KMS', 'audit trail key', fixed.kmsKeys, 'keys', fixed.kmsKeys * prices.kms.keyMonth);
   }
+  return lines;
+}
+
+/** Every priced line of a month: per-request services from the traffic, the observability, audit and canary by the month. */
+export function monthlyCost(coefficients: Coefficients, prices: Prices, traffic: Traffic, stage = 'prod'): CostLine[] {
+  const work = monthlyWork(coefficients, traffic);
+  const fixed = coefficients.fixed[stage];
+  if (!fixed) throw new Error(`the coefficients count no resources of stage ${stage}: regenerate them`);
+  const lines = pricedWork(coefficients, prices, fixed, work, false);
+  const line = (service: string, item: string, quantity: number, unit: string, usd: number) => lines.push({ service, item, quantity, unit, usd });
+
+  const metrics = coefficients.customMetricSeries + fixed.detailedMetricRoutes * API_METRICS_PER_ROUTE;
+  line('CloudWatch', 'custom and per-route metrics', metrics, 'metrics', metrics * prices.cloudwatch.customMetricMonth);
+  line('CloudWatch', 'alarms (standard, anomaly, composite)', fixed.standardAlarms + fixed.anomalyAlarms + fixed.compositeAlarms, 'alarms',
+    fixed.standardAlarms * prices.cloudwatch.standardAlarmMonth + fixed.anomalyAlarms * prices.cloudwatch.anomalyDetectionAlarmMonth + fixed.compositeAlarms * prices.cloudwatch.compositeAlarmMonth);
+  line('CloudWatch', 'dashboards', fixed.dashboards, 'dashboards', fixed.dashboards * prices.cloudwatch.dashboardMonth);
+  // Only failed fan-out shards reach the dead-letter queue; a healthy month sends none.
+  line('SQS', 'dead-letter queue (failures only)', 0, 'requests', 0);
+  if (fixed.trails > 0) line('KMS', 'audit trail key', fixed.kmsKeys, 'keys', fixed.kmsKeys * prices.kms.keyMonth);
+
+  const provisioned = Object.values(fixed.provisionedConcurrency);
+  if (provisioned.length) {
+    // Held all month at the scaling targets' minimum; scaling up under load adds to it.
+    const environments = provisioned.reduce((n, p) => n + p.environments, 0);
+    const gbSeconds = provisioned.reduce((gb, p) => gb + p.environments * (p.memoryMb / 1024), 0) * SECONDS_PER_MONTH;
+    line('Lambda', `provisioned concurrency (${environments} environments at the minimum, allocated)`, gbSeconds, 'GB-seconds', gbSeconds * prices.lambda.arm64ProvisionedConcurrencyGbSecond);
+  }
+  if (fixed.canaryRunsPerMonth > 0) {
+    const runs = fixed.canaryRunsPerMonth;
+    for (const l of pricedWork(coefficients, prices, fixed, canaryWork(coefficients, runs), true)) {
+      if (l.quantity > 0) lines.push({ ...l, service: 'Canary', item: `${l.service}: ${l.item}` });
+    }
+    // The canary keeps its token until a minute before it expires: one token, and one read of the secret, per
+    // token lifetime of a warm environment (a cold start asks again); without a machine client of the stack's, at most one per run.
+    const tokens = fixed.machineTokenMinutes > 1 ? Math.min(runs, MINUTES_PER_MONTH / (fixed.machineTokenMinutes - 1)) : runs;
+    if (fixed.machineClients > 0) {
+      line('Canary', 'Cognito: machine client', fixed.machineClients, 'app clients', fixed.machineClients * prices.cognito.machineClientMonth);
+      line('Canary', 'Cognito: client-credentials token requests', tokens, 'tokens', (tokens / 1000) * prices.cognito.machineTokenRequestsPerThousand);
+    }
+    line('Canary', 'Secrets Manager: secret reads', tokens, 'API calls', (tokens / 1e4) * prices.secretsManager.apiCallsPer10k);
+  }
+  if (fixed.secrets > 0) line('Secrets Manager', "secrets (the canary's client secret)", fixed.secrets, 'secrets', fixed.secrets * prices.secretsManager.secretMonth);
   return lines;
 }
 
 /** API Gateway metrics per route with detailed metrics on (ConnectCount, MessageCount, three errors, latency). */
 export const API_METRICS_PER_ROUTE = 6;
 
-/** The services whose lines do not grow with traffic: what observability and audit cost with no client at all. */
+/** The lines that do not grow with traffic: what observability, audit, the canary and provisioned concurrency cost with no client at all. */
 export function fixedMonthlyCost(coefficients: Coefficients, prices: Prices, stage = 'prod'): CostLine[] {
   return monthlyCost(coefficients, prices, { connections: 0, messagesPerSecond: 0, profile: DEFAULT_PROFILE }, stage).filter((l) => l.usd > 0);
 }

@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MEASURED_ROOM_SIZES, readCoefficients, type Coefficients, type FixedResources } from '../../ops/cost/coefficients.ts';
+import { fixedResources, MEASURED_ROOM_SIZES, readCoefficients, runsPerMonth, type Coefficients, type FixedResources } from '../../ops/cost/coefficients.ts';
+import { stackName } from '../../infra/config/stages.ts';
+import { readPlan } from '../support/plan.ts';
 import { parseTraffic, PRICES_FILE, render, UsageError } from '../../ops/cost/cli.ts';
-import { DEFAULT_PROFILE, fixedMonthlyCost, MINUTES_PER_MONTH, monthlyCost, monthlyWork, workInRoom, type Prices } from '../../ops/cost/model.ts';
+import { CANARY_RUN_BILLED_MS, DEFAULT_PROFILE, fixedMonthlyCost, MINUTES_PER_MONTH, monthlyCost, monthlyWork, workInRoom, type Prices } from '../../ops/cost/model.ts';
 import { REPO_ROOT } from '../../local/paths.ts';
 
 const PRICES = JSON.parse(readFileSync(PRICES_FILE, 'utf8')) as Prices & { sources: Record<string, string> };
@@ -23,6 +25,11 @@ const NO_FIXED: FixedResources = {
   trails: 0,
   detailedMetricRoutes: 0,
   logRetentionDays: 30,
+  canaryRunsPerMonth: 0,
+  secrets: 0,
+  machineClients: 0,
+  machineTokenMinutes: 0,
+  provisionedConcurrency: {},
 };
 
 /** Work made up for the arithmetic: a send costs one message in and one out per member. */
@@ -34,7 +41,7 @@ function coefficients(fixed: Partial<FixedResources> = {}): Coefficients {
     measuredAt: { commit: '0'.repeat(40), date: '2026-12-03' },
     stage: 'dev',
     actions: {
-      connect: { 'lambda.invocations.wschat-dev-connect': 1, 'lambda.billedMs.wschat-dev-connect': 1000 },
+      connect: { 'lambda.invocations.wschat-dev-connect': 1, 'lambda.billedMs.wschat-dev-connect': 1000, 'apigateway.ConnectCount': 1 },
       ping: { 'apigateway.MessageCount': 2 },
       ...room('join', {}),
       ...room('history', {}),
@@ -87,6 +94,74 @@ describe('the cost model', () => {
       dashboards: 3,
       'audit trail key': 1,
     });
+  });
+});
+
+describe("the canary's and provisioned concurrency's fixed part", () => {
+  const withCanary = coefficients({ canaryRunsPerMonth: MINUTES_PER_MONTH, secrets: 1, machineClients: 1, machineTokenMinutes: 60, provisionedConcurrency: { connect: { environments: 10, memoryMb: 256 } } });
+  const fixed = Object.fromEntries(fixedMonthlyCost(withCanary, PRICES).map((l) => [`${l.service}: ${l.item}`, l]));
+
+  it('holds the provisioned environments at the minimum all month, at the allocation price', () => {
+    const gbSeconds = 10 * 0.25 * MINUTES_PER_MONTH * 60;
+    expect(fixed['Lambda: provisioned concurrency (10 environments at the minimum, allocated)']).toMatchObject({ quantity: gbSeconds, usd: gbSeconds * PRICES.lambda.arm64ProvisionedConcurrencyGbSecond });
+  });
+
+  it("prices each canary run as a client's requests, its connection minute and its own invocation", () => {
+    // The made-up connect: one invocation of the connect function (1 s at 256 MB), on a provisioned environment here.
+    expect(fixed['Canary: Lambda: requests']!.quantity).toBe(2 * MINUTES_PER_MONTH);
+    expect(fixed['Canary: API Gateway: connection minutes']!.quantity).toBe(MINUTES_PER_MONTH);
+    expect(fixed['Canary: Lambda: compute (arm64)']!.quantity).toBeCloseTo(MINUTES_PER_MONTH * (CANARY_RUN_BILLED_MS / 1000) * 0.25, 6);
+    expect(fixed['Canary: Lambda: compute on provisioned environments (arm64)']).toMatchObject({
+      quantity: MINUTES_PER_MONTH * 0.25,
+      usd: MINUTES_PER_MONTH * 0.25 * PRICES.lambda.arm64ProvisionedDurationGbSecond,
+    });
+    // Its message in a room of one: one message out (made-up send work of one per member).
+    expect(fixed['Canary: API Gateway: WebSocket messages (32 KB units)']!.quantity).toBe(MINUTES_PER_MONTH);
+  });
+
+  it('asks for a token (and reads its secret) once per token lifetime less a minute, and pays for the machine client and the secret', () => {
+    const tokens = MINUTES_PER_MONTH / 59;
+    expect(fixed['Canary: Cognito: client-credentials token requests']).toMatchObject({ quantity: tokens, usd: (tokens / 1000) * PRICES.cognito.machineTokenRequestsPerThousand });
+    expect(fixed['Canary: Secrets Manager: secret reads']).toMatchObject({ quantity: tokens, usd: (tokens / 1e4) * PRICES.secretsManager.apiCallsPer10k });
+    expect(fixed['Canary: Cognito: machine client']!.usd).toBe(PRICES.cognito.machineClientMonth);
+    expect(fixed["Secrets Manager: secrets (the canary's client secret)"]!.usd).toBe(PRICES.secretsManager.secretMonth);
+  });
+
+  it('reads the secret once per run when the stack has no machine client (an issuer of the operator)', () => {
+    const external = fixedMonthlyCost(coefficients({ canaryRunsPerMonth: 100, secrets: 1 }), PRICES);
+    expect(external.find((l) => l.item === 'Secrets Manager: secret reads')!.quantity).toBe(100);
+    expect(external.filter((l) => l.item.startsWith('Cognito'))).toEqual([]);
+  });
+
+  it('prices no canary, secret or provisioned concurrency a plan does not have (positive control above)', () => {
+    expect(fixedMonthlyCost(coefficients(), PRICES).filter((l) => /Canary|Secrets|provisioned/.test(`${l.service} ${l.item}`))).toEqual([]);
+  });
+});
+
+describe("a plan's fixed resources (fixedResources)", () => {
+  it("counts each stage's canary schedule, secret, machine client and provisioned concurrency from its plan", () => {
+    const dev = fixedResources(readPlan(stackName('dev')));
+    const prod = fixedResources(readPlan(stackName('prod')));
+    expect(dev).toMatchObject({ canaryRunsPerMonth: MINUTES_PER_MONTH, secrets: 1, machineClients: 0, machineTokenMinutes: 0, provisionedConcurrency: {} });
+    expect(prod).toMatchObject({ canaryRunsPerMonth: MINUTES_PER_MONTH, secrets: 1, machineClients: 1, machineTokenMinutes: 60 });
+    expect(prod.provisionedConcurrency).toEqual({
+      authorizer: { environments: 10, memoryMb: 256 },
+      connect: { environments: 10, memoryMb: 256 },
+      send: { environments: 10, memoryMb: 512 },
+    });
+  });
+
+  it('counts the runs of rate schedules, and refuses an expression it cannot count', () => {
+    expect(runsPerMonth('rate(1 minute)')).toBe(MINUTES_PER_MONTH);
+    expect(runsPerMonth('rate(5 minutes)')).toBe(MINUTES_PER_MONTH / 5);
+    expect(runsPerMonth('rate(2 hours)')).toBe(MINUTES_PER_MONTH / 120);
+    expect(() => runsPerMonth('cron(0 12 * * ? *)')).toThrow('cannot count the runs of schedule cron(0 12 * * ? *)');
+    expect(() => runsPerMonth('rate(1 fortnight)')).toThrow(/only rate\(N minute/);
+  });
+
+  it('refuses a plan whose canary schedule targets an alias the plan does not hold', () => {
+    const plan = { resource: { aws_cloudwatch_event_target: { t: { arn: '${aws_lambda_alias.gone.arn}', rule: '${aws_cloudwatch_event_rule.r.name}' } } } };
+    expect(() => fixedResources(plan)).toThrow('the plan references no aws_lambda_alias in ${aws_lambda_alias.gone.arn}');
   });
 });
 
