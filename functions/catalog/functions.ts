@@ -74,6 +74,25 @@ const broadcastGrants: readonly TableGrant[] = [
 /** A route's token bucket lives on the connection item: one conditional update per request, a read on refusal. */
 const routeRateGrants: readonly TableGrant[] = [{ table: 'connections', actions: ['UpdateItem', 'GetItem'] }];
 
+/**
+ * A change to a user's role in a private room (invite grants one, remove withdraws it): the room's settings and the
+ * caller's own role are read first, then the role item is written or deleted.
+ */
+function roleChange<const Broadcasts extends boolean>(description: string, roleWrite: 'PutItem' | 'DeleteItem', broadcasts: Broadcasts) {
+  return {
+    description,
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    tables: grants(broadcasts ? broadcastGrants : [], routeRateGrants, [
+      { table: 'rooms', actions: ['GetItem'] },
+      { table: 'roles', actions: ['GetItem', roleWrite] },
+    ]),
+    manageConnections: true,
+    broadcasts,
+    routeRateLimited: true,
+  } as const satisfies FunctionSpec;
+}
+
 export const FUNCTIONS = {
   authorizer: {
     description: 'Verifies the JWT in the token query parameter on $connect',
@@ -138,30 +157,9 @@ export const FUNCTIONS = {
     broadcasts: true,
     routeRateLimited: true,
   },
-  invite: {
-    description: "Grants a user a role (member or admin) in a private room, by the room's owner or an admin",
-    timeoutSeconds: 10,
-    memoryMb: 256,
-    tables: grants(routeRateGrants, [
-      { table: 'rooms', actions: ['GetItem'] },
-      { table: 'roles', actions: ['GetItem', 'PutItem'] },
-    ]),
-    manageConnections: true,
-    broadcasts: false,
-    routeRateLimited: true,
-  },
-  remove: {
-    description: "Withdraws a user's role in a private room, ends their memberships there and tells their connections",
-    timeoutSeconds: 10,
-    memoryMb: 256,
-    tables: grants(broadcastGrants, routeRateGrants, [
-      { table: 'rooms', actions: ['GetItem'] },
-      { table: 'roles', actions: ['GetItem', 'DeleteItem'] },
-    ]),
-    manageConnections: true,
-    broadcasts: true,
-    routeRateLimited: true,
-  },
+  invite: roleChange("Grants a user a role (member or admin) in a private room, by the room's owner or an admin", 'PutItem', false),
+  // Ending the user's memberships there announces their departure to the room.
+  remove: roleChange("Withdraws a user's role in a private room, ends their memberships there and tells their connections", 'DeleteItem', true),
   send: {
     description: 'Stores a message once and fans it out to the room',
     timeoutSeconds: 29,
