@@ -73,7 +73,10 @@ function totals(stack: LocalStack, logBytes: number): Record<string, number> {
   for (const key of stack.metrics.keys()) {
     const sum = stack.metrics.stat(key, 'Sum', ...everything) ?? 0;
     const count = stack.metrics.stat(key, 'SampleCount', ...everything) ?? 0;
-    const { FunctionName: fn, TableName: table, RouteKey: route } = key.dimensions;
+    const { TableName: table, RouteKey: route } = key.dimensions;
+    // A function's own series only: an alias's invocations are also published by Resource and ExecutedVersion.
+    const dimensionNames = Object.keys(key.dimensions);
+    const fn = dimensionNames.length === 1 ? key.dimensions.FunctionName : undefined;
     if (key.namespace === 'AWS/Lambda' && fn && key.name === 'Invocations') add(`lambda.invocations.${fn}`, sum);
     // Lambda bills each invocation's duration rounded up to the millisecond.
     if (key.namespace === 'AWS/Lambda' && fn && key.name === 'Duration') add(`lambda.billedMs.${fn}`, Math.ceil(sum) + count);
