@@ -73,7 +73,8 @@ const PLANS: Record<DrillFault, DrillPlan> = {
   'slow-fanout': { fault: () => ({ kind: 'slow-fanout', delayMs: 6000 }), traffic: 'sends' },
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
   'stale-connections': { fault: () => ({ kind: 'lost-disconnects' }), traffic: 'vanishing-members' },
-  'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens' },
+  // Handshakes with forged tokens at twice the alarm's threshold a period; they stop when the drill clears.
+  'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens', trafficIsTheFault: true },
   // One user opening connection after connection (a client that never closes its old ones): once it holds the
   // plan's connections per user, every handshake is refused.
   'connection-flood': { fault: () => undefined, traffic: 'connection-flood', trafficIsTheFault: true },
@@ -180,6 +181,7 @@ class TrafficGenerator {
   private sent = 0;
   /** Set when the drill injects its fault: forged-token traffic is healthy pings until then. */
   private faulty = false;
+  private faultyHandshakesPerTick = 0;
   private stopped = false;
   /** Tokens of the drill users, minted once each. */
   private readonly tokens = new Map<string, string>();
@@ -249,7 +251,7 @@ class TrafficGenerator {
           return ws.send(JSON.stringify({ action: 'send', room: this.room, text: `drill ${this.sent}`, clientMsgId: `drill-${this.sent}` }));
         case 'forged-tokens':
           if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
-          for (let i = 0; i < 5; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
+          for (let i = 0; i < this.faultyHandshakesPerTick; i++) open(`${this.stack.url}?token=${forged}`).then((s) => s.close(), () => undefined);
           return;
         case 'connection-flood':
           if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
@@ -294,8 +296,9 @@ class TrafficGenerator {
     if (this.tick) this.timer = setInterval(this.tick, this.everyMs);
   }
 
-  /** The drill's fault begins: traffic that is itself the fault (forged tokens) starts now. */
-  beginFault(): void {
+  /** The drill's fault begins: traffic that is itself the fault (forged tokens, this many a tick) starts now. */
+  beginFault(handshakesPerTick = 0): void {
+    this.faultyHandshakesPerTick = handshakesPerTick;
     this.faulty = true;
   }
 
@@ -355,11 +358,16 @@ async function waitForIdle(stack: LocalStack, timeoutMs: number): Promise<void> 
   while (stack.invocationsInFlight() > 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+/** The count a period above which the alarm breaches, for drills whose traffic is sized by it. */
+function countThreshold(alarmId: string): number {
+  const { rule } = alarmById(alarmId);
+  if (rule.kind !== 'threshold' || typeof rule.threshold !== 'number') throw new Error(`${alarmId}: its drill sizes its traffic by a count threshold, and the alarm has none`);
+  return rule.threshold;
+}
+
 /** A wave of vanishing members: more than the alarm's threshold of pruned connections a period. */
 function vanishingWave(alarmId: string): number {
-  const { rule } = alarmById(alarmId);
-  if (rule.kind !== 'threshold' || typeof rule.threshold !== 'number') throw new Error(`${alarmId}: a vanishing-members drill needs a count threshold`);
-  return Math.ceil(rule.threshold * 1.2);
+  return Math.ceil(countThreshold(alarmId) * 1.2);
 }
 
 /** Runs `task` after `firstAfterMs` and then every `everyMs` after it settles, until stopped. */
@@ -565,7 +573,8 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   report(`${alarmName}: OK before the drill; starting ${plan.traffic === 'none' ? 'no user' : plan.traffic} traffic`);
   // Slow requests arrive no faster than the environments can take them, so completions (and datapoints)
   // keep coming evenly instead of in bursts. Four requests a period clear the dev stage's traffic floor.
-  await traffic.start(plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4))));
+  const everyMs = plan.everyMs ?? (fault === 'dynamodb-slow' ? 500 : Math.max(50, Math.min(500, periodMs / 4)));
+  await traffic.start(everyMs);
   let injectedAt = 0;
   try {
     // The healthy traffic alone must leave the alarm OK for a whole period: the positive control of the drill.
@@ -576,7 +585,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     report(`${alarmName}: OK under healthy traffic; injecting ${fault}${injected.length ? ` (${JSON.stringify(injected)})` : ''}`);
     injectedAt = Date.now();
     for (const f of injected) stack.faults.inject(f);
-    traffic.beginFault();
+    traffic.beginFault(plan.traffic === 'forged-tokens' ? Math.ceil((2 * countThreshold(alarmId) * everyMs) / periodMs) : 0);
     let stranding: { stop(): void } | undefined;
     if (plan.traffic === 'vanishing-members') {
       // Waves of vanishing members, one a period, until the alarm fires. One wave's pruning can straddle a period
