@@ -73,7 +73,7 @@ const PLANS: Record<DrillFault, DrillPlan> = {
   'slow-fanout': { fault: () => ({ kind: 'slow-fanout', delayMs: 6000 }), traffic: 'sends' },
   'connections-api-error': { fault: () => ({ kind: 'connections-api-error' }), traffic: 'sends' },
   'stale-connections': { fault: () => ({ kind: 'lost-disconnects' }), traffic: 'vanishing-members' },
-  // Handshakes with forged tokens at twice the alarm's threshold a period; they stop when the drill clears.
+  // Handshakes with forged tokens; they stop when the drill clears.
   'forged-tokens': { fault: () => undefined, traffic: 'forged-tokens', trafficIsTheFault: true },
   // One user opening connection after connection (a client that never closes its old ones): once it holds the
   // plan's connections per user, every handshake is refused.
@@ -112,9 +112,6 @@ const SOCKETS = 4;
 
 /** `none`: no user traffic at all (the stack's own schedules, the canary, still run). */
 type Traffic = 'pings' | 'joins' | 'sends' | 'large-room-sends' | 'vanishing-members' | 'forged-tokens' | 'connection-flood' | 'none';
-
-/** Handshakes the connection-flood traffic attempts per tick, as its one user. */
-const FLOOD_HANDSHAKES_PER_TICK = 10;
 
 /** The runbook's mitigation: redrive the dead-letter queue into the (healthy again) fan-out function. */
 async function redriveDeadLetters(stack: LocalStack): Promise<void> {
@@ -255,7 +252,7 @@ class TrafficGenerator {
           return;
         case 'connection-flood':
           if (!this.faulty) return ws.send(JSON.stringify({ action: 'ping' }));
-          for (let i = 0; i < FLOOD_HANDSHAKES_PER_TICK; i++) open(flooder).then((s) => this.keepOpen(s), () => undefined);
+          for (let i = 0; i < this.faultyHandshakesPerTick; i++) open(flooder).then((s) => this.keepOpen(s), () => undefined);
       }
     };
     this.everyMs = everyMs;
@@ -585,7 +582,10 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     report(`${alarmName}: OK under healthy traffic; injecting ${fault}${injected.length ? ` (${JSON.stringify(injected)})` : ''}`);
     injectedAt = Date.now();
     for (const f of injected) stack.faults.inject(f);
-    traffic.beginFault(plan.traffic === 'forged-tokens' ? Math.ceil((2 * countThreshold(alarmId) * everyMs) / periodMs) : 0);
+    // Traffic that is the fault comes at twice the alarm's threshold a period: a busy machine's slower handshakes
+    // still cross it.
+    const handshakeFlood = plan.traffic === 'forged-tokens' || plan.traffic === 'connection-flood';
+    traffic.beginFault(handshakeFlood ? Math.ceil((2 * countThreshold(alarmId) * everyMs) / periodMs) : 0);
     let stranding: { stop(): void } | undefined;
     if (plan.traffic === 'vanishing-members') {
       // Waves of vanishing members, one a period, until the alarm fires. One wave's pruning can straddle a period
