@@ -125,6 +125,8 @@ export interface LocalStack {
   environmentCount(): number;
   /** Invocations running now across all functions: 0 means every post a function made has been answered. */
   invocationsInFlight(): number;
+  /** Cold starts so far by function name: invocations that waited for a new environment's Init. */
+  coldStarts(): Readonly<Record<string, number>>;
   /** `runDisconnects: false` cuts the connections without their `$disconnect` (a test's teardown). */
   close(options?: { runDisconnects?: boolean }): Promise<void>;
 }
@@ -502,6 +504,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     invocationsInFlight() {
       return [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0);
+    },
+    coldStarts() {
+      return Object.fromEntries([...pools].map(([name, pool]) => [name, pool.coldStarts]));
     },
     async close(closing) {
       stopSchedules();

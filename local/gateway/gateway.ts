@@ -186,6 +186,16 @@ export class Gateway {
     return closing;
   }
 
+  /**
+   * Drops every open connection at once without a close frame, as a network blip or a fleet restart does: each
+   * client sees 1006 (closed abnormally) and $disconnect reports the same. Returns how many were dropped.
+   */
+  dropAllConnections(): number {
+    const open = [...this.connections.values()];
+    for (const conn of open) conn.ws.terminate();
+    return open.length;
+  }
+
   private dispatchDisconnect(conn: ConnectionInfo, code: number, reason: string): void {
     const route = this.api.routes.get('$disconnect');
     if (!route || !this.disconnectsRun) return;

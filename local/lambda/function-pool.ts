@@ -144,6 +144,7 @@ export class FunctionPool {
   private nextId = 0;
   private closed = false;
   private inFlight = 0;
+  private coldStartCount = 0;
 
   constructor(
     readonly definition: FunctionDefinition,
@@ -155,6 +156,11 @@ export class FunctionPool {
 
   get concurrency(): number {
     return this.inFlight;
+  }
+
+  /** Invocations so far that waited for a new environment's Init (provisioned environments' Init at boot is none). */
+  get coldStarts(): number {
+    return this.coldStartCount;
   }
 
   /** Environments alive, busy or idle: each is a worker thread with its own heap. */
@@ -207,6 +213,7 @@ export class FunctionPool {
     } finally {
       this.inFlight--;
     }
+    if (placement.coldStart) this.coldStartCount++;
     this.hooks.observe?.({
       functionName: this.definition.name,
       status: result.status,
