@@ -1,0 +1,265 @@
+/**
+ * A reconnect storm on a local stack: clients connected and joined through the client library, every socket
+ * dropped at once by the gateway (1006, as a network blip does), and each client left to come back by itself
+ * (jittered backoff, a fresh token, a re-join resuming after the last seq it delivered). While they are down,
+ * members of every room send messages (queued by the library until their own re-join), so coming back means
+ * catching up. The storm is over when every client is back and has delivered every message of its room.
+ *
+ * Layout, from the plan's limits: each user holds as many connections as the connect function allows
+ * (CONNECTIONS_PER_USER), all of them in the user's one room; a room holds `usersPerRoom` users, at most the join
+ * function's MEMBERS_PER_ROOM. One room per connection is within ROOMS_PER_CONNECTION on any valid stage.
+ */
+import WebSocket from 'ws';
+import { ChatClient } from '../client/chat-client.ts';
+import type { WebSocketFactory } from '../client/socket.ts';
+import { forEachLimited } from '../functions/app/concurrency.ts';
+import { ENV } from '../functions/catalog/env.ts';
+import { connectionsPerUserInPlan, crowdUser } from '../local/crowd.ts';
+import { functionNameInPlan } from '../local/plan-names.ts';
+import type { LocalStack } from '../local/stack.ts';
+import { auditDeliveries, type DeliveryAudit } from './storm-ledger.ts';
+import { percentile } from './statistics.ts';
+
+export type StormStack = Pick<LocalStack, 'url' | 'plan' | 'functionEnvironment' | 'idp' | 'gateway' | 'coldStarts'>;
+
+export interface StormOptions {
+  readonly clients: number;
+  /** Users sharing one room (capped at the plan's MEMBERS_PER_ROOM). */
+  readonly usersPerRoom?: number;
+  /** Messages each room gets before the drop: every client resumes from a seq it delivered. */
+  readonly messagesBeforeDrop?: number;
+  /** Messages each room gets while its members are down, sent by distinct members as they come back. */
+  readonly messagesDuringStorm?: number;
+  /** Handshakes the setup keeps in flight (the storm itself is the clients' own doing). */
+  readonly setupInFlight?: number;
+  /** How long setup and the storm may each take before the run gives up and reports what it has. */
+  readonly timeoutMs: number;
+  /** Progress lines (setup, the drop); the report is returned, not printed. */
+  readonly progress?: (line: string) => void;
+}
+
+export interface Distribution {
+  readonly p50?: number;
+  readonly p99?: number;
+  readonly max?: number;
+}
+
+export interface StormReport {
+  readonly clients: number;
+  readonly users: number;
+  readonly rooms: number;
+  readonly connectionsPerUser: number;
+  readonly usersPerRoom: number;
+  readonly setupSeconds: number;
+  readonly dropped: number;
+  /** Drop → a client's re-join answered (its room's `joined` frame), in seconds. */
+  readonly backSeconds: Distribution;
+  /** Drop → a client delivered every message of its room, in seconds. */
+  readonly caughtUpSeconds: Distribution;
+  readonly notBack: number;
+  readonly notCaughtUp: number;
+  /** Handshakes the clients made after the drop, and those refused: 429 (a throttle), 5xx (a failed invocation). */
+  readonly handshakes: { readonly attempts: number; readonly throttled: number; readonly failed: number; readonly retried: number };
+  /** Cold starts during the storm, by function (those with none left out). */
+  readonly coldStarts: Readonly<Record<string, number>>;
+  readonly messages: {
+    readonly beforeDrop: number;
+    readonly duringStorm: number;
+    /** Deliveries owed, at the moment a storm message was acknowledged, to members of its room not back yet. */
+    readonly owedToClientsDown: number;
+    readonly sendsFailed: number;
+  };
+  readonly audit: DeliveryAudit;
+  /** Every client back and caught up, nothing lost, duplicated or foreign, every send acknowledged. */
+  readonly complete: boolean;
+}
+
+interface StormClient {
+  readonly name: string;
+  readonly user: string;
+  readonly room: string;
+  readonly chat: ChatClient;
+  readonly delivered: { seq: number; id: string }[];
+  lastSeq: number;
+  backAt?: number;
+  caughtUpAt?: number;
+}
+
+const DEFAULTS = { usersPerRoom: 5, messagesBeforeDrop: 2, messagesDuringStorm: 3, setupInFlight: 8 } as const;
+const POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A join function's limit as the plan sets it. */
+function joinLimit(stack: StormStack, name: string): number {
+  const value = Number(stack.functionEnvironment(functionNameInPlan(stack.plan, 'join'))[name]);
+  if (!(value > 0)) throw new Error(`the plan's join function has no ${name}`);
+  return value;
+}
+
+function distribution(values: readonly number[]): Distribution {
+  return { p50: percentile(values, 50), p99: percentile(values, 99), max: values.length ? Math.max(...values) : undefined };
+}
+
+/** Counts the handshakes the library makes and how the gateway refused them (ws names the status in its error). */
+class HandshakeCounter {
+  attempts = 0;
+  throttled = 0;
+  failed = 0;
+
+  readonly factory: WebSocketFactory = (url) => {
+    this.attempts++;
+    const ws = new WebSocket(url);
+    ws.on('error', (error) => {
+      const status = Number(/Unexpected server response: (\d+)/.exec(error.message)?.[1]);
+      if (status === 429) this.throttled++;
+      else if (status >= 500) this.failed++;
+    });
+    return ws;
+  };
+
+  reset(): void {
+    this.attempts = this.throttled = this.failed = 0;
+  }
+}
+
+export async function runStorm(stack: StormStack, options: StormOptions): Promise<StormReport> {
+  const progress = options.progress ?? (() => undefined);
+  const connectionsPerUser = connectionsPerUserInPlan(stack);
+  const usersPerRoom = Math.min(options.usersPerRoom ?? DEFAULTS.usersPerRoom, joinLimit(stack, ENV.membersPerRoom));
+  if (joinLimit(stack, ENV.roomsPerConnection) < 1) throw new Error('the plan lets a connection join no room');
+  const messagesBeforeDrop = options.messagesBeforeDrop ?? DEFAULTS.messagesBeforeDrop;
+  const messagesDuringStorm = options.messagesDuringStorm ?? DEFAULTS.messagesDuringStorm;
+  const clientsPerRoom = connectionsPerUser * usersPerRoom;
+  const handshakes = new HandshakeCounter();
+
+  const clients: StormClient[] = Array.from({ length: options.clients }, (_, index) => {
+    const user = crowdUser('storm', index, connectionsPerUser);
+    const room = `storm-${Math.floor(index / clientsPerRoom)}`;
+    const chat = new ChatClient({
+      url: stack.url,
+      token: () => stack.idp.mint(user),
+      webSocket: handshakes.factory,
+      // A send queued during the storm waits for its sender's return, however long the storm lasts.
+      sendTimeoutMs: options.timeoutMs,
+    });
+    return { name: `${user}#${index % connectionsPerUser}`, user, room, chat, delivered: [], lastSeq: 0 };
+  });
+  const rooms = new Map<string, StormClient[]>();
+  for (const client of clients) rooms.set(client.room, [...(rooms.get(client.room) ?? []), client]);
+  // Seqs start at 1 in a new room and are contiguous: a room's last seq is the number of messages sent to it.
+  const roomTotal = messagesBeforeDrop + messagesDuringStorm;
+  const acked = new Map<string, Map<number, string>>();
+  const recordAck = (room: string, seq: number, id: string) => {
+    const seqs = acked.get(room) ?? new Map<number, string>();
+    acked.set(room, seqs);
+    seqs.set(seq, id);
+  };
+
+  let droppedAt: number | undefined;
+  for (const client of clients) {
+    client.chat.on('message', (message) => {
+      client.delivered.push({ seq: message.seq, id: message.id });
+      client.lastSeq = Math.max(client.lastSeq, message.seq);
+      if (droppedAt !== undefined && client.caughtUpAt === undefined && client.backAt !== undefined && client.lastSeq >= roomTotal) {
+        client.caughtUpAt = performance.now();
+      }
+    });
+    client.chat.on('joined', () => {
+      if (droppedAt === undefined || client.backAt !== undefined) return;
+      client.backAt = performance.now();
+      if (client.lastSeq >= roomTotal) client.caughtUpAt = client.backAt;
+    });
+  }
+
+  try {
+    // ---- setup: connect and join, a few handshakes at a time (the library retries throttled ones) ----
+    const setupStarted = performance.now();
+    const setupDeadline = Date.now() + options.timeoutMs;
+    let ready = 0;
+    await forEachLimited(clients, options.setupInFlight ?? DEFAULTS.setupInFlight, async (client) => {
+      if (Date.now() > setupDeadline) throw new Error(`setup timed out with ${ready} of ${clients.length} clients joined`);
+      await client.chat.connect();
+      await client.chat.join(client.room);
+      if (++ready % 500 === 0) progress(`${ready} of ${clients.length} clients connected and joined`);
+    });
+    await Promise.all(
+      [...rooms].map(async ([room, members]) => {
+        for (let k = 0; k < messagesBeforeDrop; k++) {
+          const ack = await (members[k % members.length] as StormClient).chat.send(room, `before the drop ${k}`);
+          recordAck(room, ack.seq, ack.id);
+        }
+      }),
+    );
+    while (!clients.every((c) => c.lastSeq >= messagesBeforeDrop)) {
+      if (Date.now() > setupDeadline) throw new Error('setup timed out waiting for the messages sent before the drop');
+      await sleep(POLL_MS);
+    }
+    const setupSeconds = (performance.now() - setupStarted) / 1000;
+    progress(`setup: ${clients.length} clients of ${rooms.size} rooms joined in ${setupSeconds.toFixed(1)} s; dropping every connection`);
+
+    // ---- the storm ----
+    const coldBefore = stack.coldStarts();
+    handshakes.reset();
+    droppedAt = performance.now();
+    const dropped = stack.gateway.dropAllConnections();
+    let owedToClientsDown = 0;
+    let sendsFailed = 0;
+    const sends = [...rooms].flatMap(([room, members]) =>
+      Array.from({ length: messagesDuringStorm }, async (_, k) => {
+        const sender = members[(messagesBeforeDrop + k) % members.length] as StormClient;
+        try {
+          const ack = await sender.chat.send(room, `during the storm ${k}`);
+          recordAck(room, ack.seq, ack.id);
+          owedToClientsDown += members.filter((member) => member.backAt === undefined).length;
+        } catch {
+          sendsFailed++;
+        }
+      }),
+    );
+    const stormDeadline = Date.now() + options.timeoutMs;
+    const allCaughtUp = () => clients.every((c) => c.caughtUpAt !== undefined);
+    while (!allCaughtUp() && Date.now() < stormDeadline) await sleep(POLL_MS);
+    await Promise.all(sends);
+    const coldAfter = stack.coldStarts();
+
+    const since = (at: number | undefined) => (at === undefined ? [] : [(at - (droppedAt as number)) / 1000]);
+    const audit = auditDeliveries(
+      acked,
+      clients.map((c) => ({ client: c.name, room: c.room, delivered: c.delivered })),
+    );
+    const notBack = clients.filter((c) => c.backAt === undefined).length;
+    const notCaughtUp = clients.filter((c) => c.caughtUpAt === undefined).length;
+    const coldStarts = Object.fromEntries(
+      Object.entries(coldAfter)
+        .map(([name, count]) => [name, count - (coldBefore[name] ?? 0)] as const)
+        .filter(([, count]) => count > 0),
+    );
+    return {
+      clients: clients.length,
+      users: new Set(clients.map((c) => c.user)).size,
+      rooms: rooms.size,
+      connectionsPerUser,
+      usersPerRoom,
+      setupSeconds,
+      dropped,
+      backSeconds: distribution(clients.flatMap((c) => since(c.backAt))),
+      caughtUpSeconds: distribution(clients.flatMap((c) => since(c.caughtUpAt))),
+      notBack,
+      notCaughtUp,
+      handshakes: {
+        attempts: handshakes.attempts,
+        throttled: handshakes.throttled,
+        failed: handshakes.failed,
+        retried: Math.max(0, handshakes.attempts - (clients.length - notBack)),
+      },
+      coldStarts,
+      messages: { beforeDrop: messagesBeforeDrop * rooms.size, duringStorm: messagesDuringStorm * rooms.size, owedToClientsDown, sendsFailed },
+      audit,
+      complete:
+        notBack === 0 && notCaughtUp === 0 && sendsFailed === 0 && audit.lost === 0 && audit.duplicated === 0 && audit.foreign === 0,
+    };
+  } finally {
+    for (const client of clients) client.chat.close();
+  }
+}
