@@ -69,6 +69,7 @@ export interface StormReport {
     readonly owedToClientsDown: number;
     readonly sendsFailed: number;
   };
+  /** Of the clients that came back: each must have delivered every acknowledged message of its room once. */
   readonly audit: DeliveryAudit;
   /** Every client back and caught up, nothing lost, duplicated or foreign, every send acknowledged. */
   readonly complete: boolean;
@@ -224,9 +225,10 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
     const coldAfter = stack.coldStarts();
 
     const since = (at: number | undefined) => (at === undefined ? [] : [(at - (droppedAt as number)) / 1000]);
+    // A client that never came back lost nothing (it would resume when it does): it is counted as not back.
     const audit = auditDeliveries(
       acked,
-      clients.map((c) => ({ client: c.name, room: c.room, delivered: c.delivered })),
+      clients.filter((c) => c.backAt !== undefined).map((c) => ({ client: c.name, room: c.room, delivered: c.delivered })),
     );
     const notBack = clients.filter((c) => c.backAt === undefined).length;
     const notCaughtUp = clients.filter((c) => c.caughtUpAt === undefined).length;

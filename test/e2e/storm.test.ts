@@ -15,7 +15,7 @@ describe('a reconnect storm', () => {
     const perUser = connectionsPerUserInPlan(stack);
     const report = await runStorm(stack, { clients: 50, usersPerRoom: 2, timeoutMs: 120_000 });
     expect(report.audit.examples).toEqual([]);
-    expect(report).toMatchObject({
+    expect(report, JSON.stringify(report)).toMatchObject({
       clients: 50,
       users: Math.ceil(50 / perUser),
       rooms: Math.ceil(50 / perUser / 2),
