@@ -32,7 +32,9 @@ export interface StormOptions {
   readonly messagesDuringStorm?: number;
   /** Handshakes the setup keeps in flight (the storm itself is the clients' own doing). */
   readonly setupInFlight?: number;
-  /** How long setup and the storm may each take before the run gives up and reports what it has. */
+  /** How long the setup may take: thousands of clients through the stage's $connect throttle take minutes. */
+  readonly setupTimeoutMs?: number;
+  /** How long the storm may take before the run gives up and reports what it has. */
   readonly timeoutMs: number;
   /** Progress lines (setup, the drop); the report is returned, not printed. */
   readonly progress?: (line: string) => void;
@@ -86,7 +88,11 @@ interface StormClient {
   caughtUpAt?: number;
 }
 
-const DEFAULTS = { usersPerRoom: 5, messagesBeforeDrop: 2, messagesDuringStorm: 3, setupInFlight: 8 } as const;
+/**
+ * 32 handshakes in flight keep the connect path busy without starting more environments than a pool runs (16 per
+ * function); setup may take 20 minutes on a busy machine.
+ */
+const DEFAULTS = { usersPerRoom: 5, messagesBeforeDrop: 2, messagesDuringStorm: 3, setupInFlight: 32, setupTimeoutMs: 20 * 60_000 } as const;
 const POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -142,7 +148,7 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
       token: () => stack.idp.mint(user),
       webSocket: handshakes.factory,
       // A send queued during the storm waits for its sender's return, however long the storm lasts.
-      sendTimeoutMs: options.timeoutMs,
+      sendTimeoutMs: Math.max(options.timeoutMs, options.setupTimeoutMs ?? DEFAULTS.setupTimeoutMs),
     });
     return { name: `${user}#${index % connectionsPerUser}`, user, room, chat, delivered: [], lastSeq: 0 };
   });
@@ -176,7 +182,8 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
   try {
     // ---- setup: connect and join, a few handshakes at a time (the library retries throttled ones) ----
     const setupStarted = performance.now();
-    const setupDeadline = Date.now() + options.timeoutMs;
+    const setupTimeoutMs = options.setupTimeoutMs ?? DEFAULTS.setupTimeoutMs;
+    const setupDeadline = Date.now() + setupTimeoutMs;
     let ready = 0;
     await forEachLimited(clients, options.setupInFlight ?? DEFAULTS.setupInFlight, async (client) => {
       if (Date.now() > setupDeadline) throw new Error(`setup timed out with ${ready} of ${clients.length} clients joined`);

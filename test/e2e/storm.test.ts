@@ -13,7 +13,7 @@ const { stack } = useStack(() => bootDevStack());
 describe('a reconnect storm', () => {
   it('brings 50 dropped clients back, each caught up, none losing or repeating a message', { timeout: 300_000 }, async () => {
     const perUser = connectionsPerUserInPlan(stack);
-    const report = await runStorm(stack, { clients: 50, usersPerRoom: 2, timeoutMs: 120_000 });
+    const report = await runStorm(stack, { clients: 50, usersPerRoom: 2, timeoutMs: 120_000, setupTimeoutMs: 120_000 });
     expect(report.audit.examples).toEqual([]);
     expect(report, JSON.stringify(report)).toMatchObject({
       clients: 50,
