@@ -61,7 +61,11 @@ export interface StormReport {
   readonly caughtUpSeconds: Distribution;
   readonly notBack: number;
   readonly notCaughtUp: number;
-  /** Handshakes the clients made after the drop, and those refused: 429 (a throttle), 5xx (a failed invocation). */
+  /**
+   * Handshakes the clients made after the drop, and those refused: 429 (the route or account throttle, or the
+   * connect function: the user's slots still held by dropped connections whose $disconnect has not run), 5xx (a
+   * failed or timed-out authorizer or $connect invocation).
+   */
   readonly handshakes: { readonly attempts: number; readonly throttled: number; readonly failed: number; readonly retried: number };
   /** Cold starts during the storm, by function (those with none left out). */
   readonly coldStarts: Readonly<Record<string, number>>;

@@ -90,7 +90,7 @@ for (const mode of modes) {
   console.log(`  caught up: ${spread(r.caughtUpSeconds)}; ${r.notCaughtUp} not caught up`);
   console.log(
     `  handshakes after the drop: ${r.handshakes.attempts} (${r.handshakes.retried} retries): ` +
-      `${r.handshakes.throttled} throttled with 429, ${r.handshakes.failed} failed with 5xx`,
+      `${r.handshakes.throttled} refused with 429 (a throttle, or the user's connection slots still held), ${r.handshakes.failed} with 5xx`,
   );
   console.log(`  cold starts during the storm: ${cold}`);
   console.log(
