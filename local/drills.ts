@@ -362,9 +362,29 @@ function countThreshold(alarmId: string): number {
   return rule.threshold;
 }
 
-/** A wave of vanishing members: more than the alarm's threshold of pruned connections a period. */
-function vanishingWave(alarmId: string): number {
-  return Math.ceil(countThreshold(alarmId) * 1.2);
+/**
+ * Handshakes a tick of traffic that is itself the fault (forged tokens, a flood). A count alarm gets twice its
+ * threshold a period, so a busy machine's slower handshakes still cross it; a ratio alarm gets five for each healthy
+ * request of the tick, a share of 83%, far past any percentage it alarms on.
+ */
+function faultyHandshakesPerTick(alarmId: string, everyMs: number, periodMs: number): number {
+  if (alarmById(alarmId).rule.kind === 'ratio') return 5;
+  return Math.ceil((2 * countThreshold(alarmId) * everyMs) / periodMs);
+}
+
+/**
+ * How much of a drill's fault is its own traffic, sized by the alarm it must raise: handshakes a tick (forged
+ * tokens, a flood) and members a wave of vanishing ones (more than the alarm's threshold of pruned connections a
+ * period). Zero where the drill's traffic is not the fault. Throws when the alarm's rule cannot size it.
+ */
+export function faultTrafficSize(alarmId: string, everyMs: number, periodMs: number): { handshakesPerTick: number; vanishingWave: number } {
+  // An SLO tier's drill sends healthy-looking traffic into a failing table: none of it is sized.
+  const definition = isSloTierId(alarmId) ? undefined : alarmById(alarmId);
+  const traffic = definition && 'fault' in definition.drill ? PLANS[definition.drill.fault].traffic : undefined;
+  return {
+    handshakesPerTick: traffic === 'forged-tokens' || traffic === 'connection-flood' ? faultyHandshakesPerTick(alarmId, everyMs, periodMs) : 0,
+    vanishingWave: traffic === 'vanishing-members' ? Math.ceil(countThreshold(alarmId) * 1.2) : 0,
+  };
 }
 
 /** Runs `task` after `firstAfterMs` and then every `everyMs` after it settles, until stopped. */
@@ -582,16 +602,14 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
     report(`${alarmName}: OK under healthy traffic; injecting ${fault}${injected.length ? ` (${JSON.stringify(injected)})` : ''}`);
     injectedAt = Date.now();
     for (const f of injected) stack.faults.inject(f);
-    // Traffic that is the fault comes at twice the alarm's threshold a period: a busy machine's slower handshakes
-    // still cross it.
-    const handshakeFlood = plan.traffic === 'forged-tokens' || plan.traffic === 'connection-flood';
-    traffic.beginFault(handshakeFlood ? Math.ceil((2 * countThreshold(alarmId) * everyMs) / periodMs) : 0);
+    const sized = faultTrafficSize(alarmId, everyMs, periodMs);
+    traffic.beginFault(sized.handshakesPerTick);
     let stranding: { stop(): void } | undefined;
     if (plan.traffic === 'vanishing-members') {
       // Waves of vanishing members, one a period, until the alarm fires. One wave's pruning can straddle a period
       // boundary (sends fan out while its members are being cut), which would leave both periods under the
       // threshold; a network problem goes on cutting connections anyway.
-      const wave = vanishingWave(alarmId);
+      const wave = sized.vanishingWave;
       await traffic.strandMembers(wave);
       stranding = repeatUntilStopped(() => traffic.strandMembers(wave), periodMs, periodMs);
     }

@@ -6,7 +6,7 @@ import { ALARMS, runbookPath } from '../../dashboards/alarms.ts';
 import { BURN_RATE_TIERS, SLOS, sloAlarmId, sloRunbookId } from '../../dashboards/slos.ts';
 import { STAGE_NAMES, stackName } from '../../infra/config/stages.ts';
 import { RUNBOOK_BASE_URL_VARIABLE } from '../../infra/config/variables.ts';
-import { drillRequirements } from '../../local/drills.ts';
+import { drillableIds, drillRequirements, faultTrafficSize } from '../../local/drills.ts';
 import { readPlan, resourcesOf } from '../support/plan.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -35,6 +35,23 @@ const GNU_ONLY: readonly [RegExp, string][] = [
 function commandsIn(markdown: string): string[] {
   return [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g), ...markdown.matchAll(/`([^`\n]+)`/g)].map((m) => m[1] as string);
 }
+
+describe('drills whose traffic is the fault', () => {
+  // At the drills' time scale a 300 s period is 5 s, with a tick of 500 ms.
+  it.each(drillableIds().filter((d) => d.drill.startsWith('fault ')).map((d) => d.id))('%s: its alarm sizes the traffic its drill sends', (id) => {
+    const sized = faultTrafficSize(id, 500, 5000);
+    expect(sized.handshakesPerTick).toBeGreaterThanOrEqual(0);
+    expect(sized.vanishingWave).toBeGreaterThanOrEqual(0);
+  });
+
+  it('sends count alarms twice their threshold a period, ratio alarms five handshakes for each healthy request', () => {
+    expect(faultTrafficSize('auth-failures', 500, 5000).handshakesPerTick).toBe(20);
+    expect(faultTrafficSize('connections-refused', 500, 5000).handshakesPerTick).toBe(10);
+    expect(faultTrafficSize('api-client-errors', 500, 5000).handshakesPerTick).toBe(5);
+    expect(faultTrafficSize('stale-connections', 500, 5000)).toEqual({ handshakesPerTick: 0, vanishingWave: 60 });
+    expect(faultTrafficSize('lambda-errors', 500, 5000)).toEqual({ handshakesPerTick: 0, vanishingWave: 0 });
+  });
+});
 
 describe('drills that need the stack\'s schedules', () => {
   it('are the ones whose alarm is fed by a scheduled function, at a time scale a run fits in', () => {
