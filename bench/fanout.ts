@@ -16,7 +16,6 @@
  * the retryAfterMs it names and timed from the retry.
  */
 import { paginateScan, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +31,7 @@ import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { FanoutServerMessage } from './fanout-server.ts';
 import { closeAll, openAll, type OpenedSockets } from './handshakes.ts';
+import { loadAverage, revision } from './run-context.ts';
 import { forkServer, type ServerProcess } from './servers.ts';
 import { percentile } from './statistics.ts';
 
@@ -344,15 +344,6 @@ const describeOpened = (opened: OpenedSockets) =>
   `(${commas(opened.sockets.length / opened.seconds)}/s; handshakes retried after ${HANDSHAKE_RETRY_PAUSE_MS} ms: ` +
   `${commas(opened.throttled)} throttled with 429, ${commas(opened.failed)} failed with 5xx)`;
 
-function revision(): string {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${commit} with uncommitted changes` : commit;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
 
 interface SizeResult {
   readonly members: number;
@@ -368,7 +359,7 @@ console.log(
     `${TEXT_CHARS}-character texts; local stack (${path.relative(REPO_ROOT, stackDir)}) and a bare ws server`,
 );
 console.log(
-  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, load average ${loadAverage()}; ` +
     `node ${process.version}; commit ${revision()}; ${new Date().toISOString()}`,
 );
 
@@ -487,7 +478,7 @@ for (const { members, stack, raw } of results) {
 const frameBytes = results.map((r) => `${commas(r.members)}: ${r.stack.frameBytes} / ${r.raw.frameBytes} B`).join(', ');
 console.log('');
 console.log(`message frame sizes, stack / raw: ${frameBytes}; sends retried after the stage's rate limit: ${rateLimitWaits}`);
-console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`load average at the end: ${loadAverage()}`);
 
 /** PASS, FAIL, or why it could not be judged. */
 const verdicts: boolean[] = [];

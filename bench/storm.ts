@@ -5,12 +5,12 @@
  * client is back and caught up, handshakes throttled and retried, cold starts and messages lost, against the
  * plan's throttles and the target. docs/operations.md#spikes holds the figures.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
+import { loadAverage, revision } from './run-context.ts';
 import { forkServer } from './servers.ts';
 import type { Distribution } from './storm-harness.ts';
 import { provisionedPlanDir } from './storm-plan.ts';
@@ -42,17 +42,7 @@ for (const dir of modes.includes('on') ? [devDir, prodDir] : [devDir]) {
 /** The issue's target on this machine. */
 const TARGET = { clients: 5000, seconds: 60 } as const;
 
-function revision(): string {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${commit} with uncommitted changes` : commit;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
 
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const seconds = (value: number | undefined) => (value === undefined ? '—' : `${value.toFixed(1)} s`);
 const spread = (d: Distribution) => `p50 ${seconds(d.p50)}, p99 ${seconds(d.p99)}, last ${seconds(d.max)}`;
 
