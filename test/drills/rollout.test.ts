@@ -7,30 +7,22 @@
  * before. The drill prints how many requests the bad version served.
  */
 import { GetAliasCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
 import { open } from '../../local/drills.ts';
 import { OPERATOR_ACCESS_KEY_ID } from '../../local/iam.ts';
 import { LOCAL_SECRET_ACCESS_KEY } from '../../local/lambda/service-environment.ts';
-import { REPO_ROOT } from '../../local/paths.ts';
 import { functionNameInPlan } from '../../local/plan-names.ts';
 import { readRolloutTargets } from '../../ops/rollout/stage-plan.ts';
+import { runAsOperator, type OperatorRun } from '../support/admin-cli.ts';
 import { bootDevStack, type BootedStack } from '../support/local-stack.ts';
 import { stackDir } from '../support/plan.ts';
 import { DRILL_TIME_SCALE } from './drill-suite.ts';
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const STACK_DIR = stackDir('wschat-dev');
 /** Each connection pings once a second, the ping route's per-connection rate. */
 const SOCKETS = 8;
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let stack: BootedStack;
 let lambda: LambdaClient;
@@ -39,25 +31,11 @@ const sockets: WebSocket[] = [];
 let traffic: NodeJS.Timeout | undefined;
 
 /** `npm run rollout|rollback -- --stage dev …` as the pipeline runs it, pointed at the local stack's endpoints. */
-function runCli(command: 'rollout' | 'rollback', args: string[] = []): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, 'ops/rollout/cli.ts', command, '--stage', 'dev', '--stack-dir', STACK_DIR, ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: OPERATOR_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
-        AWS_REGION: stack.region,
-        AWS_ENDPOINT_URL_LAMBDA: stack.lambdaEndpoint,
-        AWS_ENDPOINT_URL_CLOUDWATCH: stack.cloudWatchEndpoint,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function runCli(command: 'rollout' | 'rollback', args: string[] = []): Promise<OperatorRun> {
+  return runAsOperator('ops/rollout/cli.ts', [command, '--stage', 'dev', '--stack-dir', STACK_DIR, ...args], {
+    AWS_REGION: stack.region,
+    AWS_ENDPOINT_URL_LAMBDA: stack.lambdaEndpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH: stack.cloudWatchEndpoint,
   });
 }
 
