@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FaultController } from './faults.ts';
 import { accessKeyIdOf } from './iam.ts';
+import { closeNow } from './loopback-server.ts';
 
 export type TableMetric = (table: string, name: string, value: number, extra?: Record<string, string>) => void;
 
@@ -60,10 +61,7 @@ export class DynamoProxy {
   /** Unreachable for real: the port refuses connections and open ones are cut. */
   async stopListening(): Promise<void> {
     if (!this.server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeNow(this.server);
   }
 
   /**

@@ -7,8 +7,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessKeyIdOf } from './iam.ts';
+import { closeNow, listenOnLoopback } from './loopback-server.ts';
 import { LOCAL_ACCOUNT_ID, type StackPlan } from './plan.ts';
 
 /** SQS's defaults where the plan sets nothing: 4 days of retention, 30 s of visibility after a receive. */
@@ -98,22 +98,16 @@ export class LocalQueues {
   }
 
   async listen(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
-    });
+    const endpoint = await listenOnLoopback(this.server);
     // SQS reports queue depth to CloudWatch once a minute.
     this.metricsTimer = setInterval(() => this.reportDepth(), 60_000 / this.options.timeScale);
     this.metricsTimer.unref();
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return endpoint;
   }
 
   async close(): Promise<void> {
     clearInterval(this.metricsTimer);
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeNow(this.server);
   }
 
   private reportDepth(now = Date.now()): void {

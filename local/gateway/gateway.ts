@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FaultController } from '../faults.ts';
+import { closeNow } from '../loopback-server.ts';
 import { accessLog, type AccessLog } from './access-log.ts';
 import type { ApiModel } from './api-model.ts';
 import { closeReason, Connection } from './connection.ts';
@@ -103,15 +104,11 @@ export class Gateway {
   async close({ runDisconnects = true }: { runDisconnects?: boolean } = {}): Promise<void> {
     clearInterval(this.sweeper);
     this.disconnectsRun = runDisconnects;
-    for (const conn of this.connections.values()) {
-      if (runDisconnects) conn.ws.close(1001, 'Going away');
-      else conn.ws.terminate();
-    }
-    if (runDisconnects) await Promise.allSettled([...this.pendingDisconnects]);
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    if (runDisconnects) {
+      for (const conn of this.connections.values()) conn.ws.close(1001, 'Going away');
+      await Promise.allSettled([...this.pendingDisconnects]);
+    } else this.dropAllConnections();
+    await closeNow(this.server);
   }
 
   private readonly metric = (name: ApiMetric, value: number): void => {

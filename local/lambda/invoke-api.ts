@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessKeyIdOf } from '../iam.ts';
+import { closeNow, listenOnLoopback } from '../loopback-server.ts';
 import { LOCAL_ACCOUNT_ID, type StackPlan } from '../plan.ts';
 import { parseFunctionIdentifier, qualifiedName, type FunctionTargets, type ResolvedTarget } from './aliases.ts';
 import { handleControlPlane } from './control-api.ts';
@@ -142,11 +142,7 @@ export class LambdaInvokeApi {
   }
 
   async listen(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   /** Queued events are dropped, as a deleted function's would be; running ones finish first. */
@@ -157,10 +153,7 @@ export class LambdaInvokeApi {
       wake();
     }
     await Promise.allSettled([...this.inFlight]);
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeNow(this.server);
   }
 
   /** Queues an event for a function as InvocationType Event does; resolves once it is delivered or given up. */

@@ -4,9 +4,9 @@
  * alarms only, by name, as the local evaluator holds them; each name is authorized on its alarm ARN.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessKeyIdOf } from '../iam.ts';
 import { LOCAL_ACCOUNT_ID } from '../plan.ts';
+import { closeNow, listenOnLoopback } from '../loopback-server.ts';
 import type { AlarmStatus } from './alarm-evaluator.ts';
 
 export interface CloudWatchApiOptions {
@@ -31,18 +31,11 @@ export class LocalCloudWatchApi {
   }
 
   async listen(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeNow(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
