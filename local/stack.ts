@@ -21,7 +21,7 @@ import { localEndpointGuard } from './local-endpoints.ts';
 import { clientCredentialsHandler, jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider, type MachineClient } from './idp.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
-import { FunctionTargets, qualifiedName, readProvisionedTargets } from './lambda/aliases.ts';
+import { FunctionTargets, qualifiedName, readProvisionedTargets, type FunctionTarget } from './lambda/aliases.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
 import { AlarmEvaluator, metricRetentionMs, readAlarms, type AlarmStatus } from './observability/alarm-evaluator.ts';
@@ -405,6 +405,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Date.now(),
   );
   alarms.start();
+  /** An invocation of a function or its alias as its caller names it: the alias's weights pick the version. */
+  const invokeTarget = (target: FunctionTarget, event: unknown, caller: string) => {
+    const resolved = targets.resolve(target);
+    const pool = resolved && pools.get(resolved.functionName);
+    if (!pool) throw new Error(`${caller} targets ${qualifiedName(target)}, which the plan does not define`);
+    return pool.invoke(event, resolved.qualifier, resolved.executedVersion);
+  };
+
   const cloudWatchApi = new LocalCloudWatchApi({
     region: plan.region,
     statuses: alarms.statuses,
@@ -414,12 +422,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const gateway = new Gateway({
     api,
-    invoke: (target, event) => {
-      const resolved = targets.resolve(target);
-      const pool = resolved && pools.get(resolved.functionName);
-      if (!pool) throw new Error(`the plan routes to ${qualifiedName(target)}, which it does not define`);
-      return pool.invoke(event, resolved.qualifier, resolved.executedVersion);
-    },
+    invoke: (target, event) => invokeTarget(target, event, 'a route'),
     log: (line) => log('apigateway', line),
     http: [
       jwksHandler(idp),
@@ -452,12 +455,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           schedules,
           plan.region,
           timeScale,
-          (target, event) => {
-            const resolved = targets.resolve(target);
-            const pool = resolved && pools.get(resolved.functionName);
-            if (!pool) throw new Error(`a schedule targets ${qualifiedName(target)}, which the plan does not define`);
-            return pool.invoke(event, resolved.qualifier, resolved.executedVersion);
-          },
+          (target, event) => invokeTarget(target, event, 'a schedule'),
           (schedule, error) => log('events', `${schedule.ruleName}: invoking ${schedule.functionName} failed: ${(error as Error).message}`),
         );
 
