@@ -205,7 +205,7 @@ class TrafficGenerator {
     if (this.kind === 'none') return;
     // The connections share the requests, so each stays inside its routes' token buckets.
     for (let i = 0; i < SOCKETS; i++) this.sockets.push(await openAsClient(`${this.stack.url}?token=${await this.tokenOf('drill-bot', i)}`));
-    if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
+    if (this.joinsRoom) {
       for (const ws of this.sockets) ws.send(JSON.stringify({ action: 'join', room: this.room }));
       await new Promise((resolve) => setTimeout(resolve, 1500));
     }
@@ -260,7 +260,7 @@ class TrafficGenerator {
   }
 
   /**
-   * Replaces a traffic connection the gateway closed (its maximum duration, compressed by the time scale, is a
+   * Replaces a traffic connection the gateway closed (its maximum duration, compressed by the time scale, is
    * two minutes at 60x), as a client reconnects: a drill whose windows outlast it keeps its traffic.
    */
   private reconnect(index: number): void {
@@ -268,13 +268,7 @@ class TrafficGenerator {
     this.reconnecting.add(index);
     void (async () => {
       const ws = await openAsClient(`${this.stack.url}?token=${await this.tokenOf('drill-bot', index)}`);
-      if (this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends') {
-        await new Promise<void>((resolve, reject) => {
-          ws.once('message', () => resolve());
-          ws.once('close', (code) => reject(new Error(`closed (${code}) before its join was answered`)));
-          ws.send(JSON.stringify({ action: 'join', room: this.room }));
-        });
-      }
+      if (this.joinsRoom) await this.join(ws, 'it reconnects on its next tick');
       if (this.stopped) ws.close();
       else this.sockets[index] = ws;
     })()
@@ -322,17 +316,27 @@ class TrafficGenerator {
           const ws = await openAsClient(`${this.stack.url}?token=${await this.tokenOf(user, first + batch + i)}`);
           // A connection closed before its answer (the gateway's maximum connection duration, compressed by the
           // time scale, ends connections of a room that takes minutes to fill) fails the drill instead of hanging it.
-          await new Promise<void>((resolve, reject) => {
-            ws.once('message', () => resolve());
-            ws.once('close', (code) => reject(new Error(`a member's connection closed (${code}) before its join was answered: filling the room took too long`)));
-            ws.send(JSON.stringify({ action: 'join', room: this.room }));
-          });
+          await this.join(ws, 'filling the room took too long');
           return ws;
         }),
       );
       members.push(...joined);
     }
     return members;
+  }
+
+  /** Traffic that sends into the drill's room: its connections are members. */
+  private get joinsRoom(): boolean {
+    return this.kind === 'sends' || this.kind === 'vanishing-members' || this.kind === 'large-room-sends';
+  }
+
+  /** Joins the drill's room and waits for the answer; a close before it rejects, saying what that means (`meaning`). */
+  private join(ws: WebSocket, meaning: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      ws.once('message', () => resolve());
+      ws.once('close', (code) => reject(new Error(`a member's connection closed (${code}) before its join was answered: ${meaning}`)));
+      ws.send(JSON.stringify({ action: 'join', room: this.room }));
+    });
   }
 
   /** Keeps a connection that opened while the traffic runs; one that opened after it stopped is closed. */
@@ -584,7 +588,7 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   // An earlier drill's fault can still be in other members' evaluation windows: the page starts from a composite
   // that has been OK for as long as this alarm looks back, so it pages once, for this drill. A stack that has had
   // no fault and no drill has nothing in any window to wait out.
-  const quietMs = lastDisturbedAt(stack) === undefined ? 0 : subject.lookBackMs;
+  const quietMs = everDisturbed(stack) ? subject.lookBackMs : 0;
   for (const composite of composites) await waitForQuiet(stack, composite, quietMs, budget);
   const traffic = new TrafficGenerator(stack, plan.traffic, `drill-${alarmId}`);
   report(`${alarmName}: OK before the drill; starting ${plan.traffic === 'none' ? 'no user' : plan.traffic} traffic`);
@@ -644,15 +648,14 @@ export async function runDrill(stack: LocalStack, alarmId: string, report: (line
   } finally {
     stack.faults.clear();
     traffic.stop();
-    drillEnded.set(stack, Date.now());
+    drilled.add(stack);
   }
 }
 
-/** When each stack's last drill ended: a drill's fault can be its traffic alone (forged tokens, a flood). */
-const drillEnded = new WeakMap<LocalStack, number>();
+/** Stacks a drill has run on: a drill's fault can be its traffic alone (forged tokens, a flood). */
+const drilled = new WeakSet<LocalStack>();
 
-/** The last time this stack had a fault in force or a drill running; undefined if it never had either. */
-function lastDisturbedAt(stack: LocalStack): number | undefined {
-  const times = [stack.faults.lastActiveAt(), drillEnded.get(stack)].filter((t) => t !== undefined);
-  return times.length ? Math.max(...times) : undefined;
+/** Whether this stack ever had a fault in force or a drill run on it. */
+function everDisturbed(stack: LocalStack): boolean {
+  return stack.faults.lastActiveAt() !== undefined || drilled.has(stack);
 }
