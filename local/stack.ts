@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ATTACHMENT_CORS_VARIABLE, CANARY_VARIABLES, IDENTITY_VARIABLES } from '../infra/config/variables.ts';
@@ -32,6 +33,7 @@ import { LogStore } from './observability/log-store.ts';
 import { MetricStore } from './observability/metric-store.ts';
 import { newTraceContext, XrayCollector } from './observability/xray.ts';
 import { LOCAL_ACCOUNT_ID, StackPlan, type Json, type PlanResource } from './plan.ts';
+import { listenOnLoopback } from './loopback-server.ts';
 import { LocalSns } from './sns.ts';
 import { LocalS3, type LocalBucket } from './s3.ts';
 import { readSchedules, runSchedules } from './schedules.ts';
@@ -131,8 +133,9 @@ export interface LocalStack {
   close(options?: { runDisconnects?: boolean }): Promise<void>;
 }
 
+/** A port for a child process to listen on (it may be taken before the child listens: callers retry or accept that). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
+  const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
@@ -179,8 +182,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ingestEmf(line, metrics);
     print(source, line);
   };
-  const port = options.port || (await freePort());
-  const base = `http://127.0.0.1:${port}`;
+  // Listening before anything else: the port is in the plan's variables, and a port picked then released could be
+  // taken by another process before a later listen.
+  const gatewayServer = createServer();
+  const base = await listenOnLoopback(gatewayServer, options.port ?? 0);
+  const port = Number(new URL(base).port);
   // The dev stage's issuer is this stack: it registers the canary's machine client with a secret of this run.
   const canaryClient: MachineClient = { clientId: LOCAL_IDP.canaryClientId, clientSecret: randomBytes(24).toString('base64url'), scope: LOCAL_IDP.canaryScope };
   const plan = StackPlan.load(options.stackDir, {
@@ -421,6 +427,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const cloudWatchEndpoint = await cloudWatchApi.listen();
 
   const gateway = new Gateway({
+    server: gatewayServer,
     api,
     invoke: (target, event) => invokeTarget(target, event, 'a route'),
     log: (line) => log('apigateway', line),
@@ -444,7 +451,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     quotas: options.quotas,
     metric: metrics.recorder('AWS/ApiGateway', { ApiId: api.apiId, Stage: api.stage }),
   });
-  await gateway.listen(port);
   // Subscriptions exist from the start; each endpoint confirms when it is ready (a failed one is on the dashboard).
   void sns.requestConfirmations();
   const schedules = readSchedules(plan);

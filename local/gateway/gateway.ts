@@ -3,7 +3,7 @@
  * `@connections` management API, the stage's and the account's throttles, the service limits clients hit and
  * the access log, and keeps the open connections.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FaultController } from '../faults.ts';
@@ -23,6 +23,11 @@ export interface GatewayOptions {
   readonly api: ApiModel;
   readonly invoke: Invoke;
   readonly log: (line: string) => void;
+  /**
+   * The HTTP server the gateway answers on, already listening: the stack opens it first because its port goes into
+   * the plan's variables (a port picked and released earlier could be taken by another process before the listen).
+   */
+  readonly server: Server;
   /** Extra HTTP endpoints on the same port (the development identity provider); true when handled. */
   readonly http?: readonly HttpHandler[];
   /** Divides idle and maximum connection durations, so tests can watch them expire. */
@@ -76,28 +81,19 @@ export class Gateway {
       authorize: options.authorize,
       faults: options.faults,
     });
-    this.server = createServer((req, res) => this.onHttp(req, res));
+    this.server = options.server;
+    this.server.on('request', (req, res) => this.onHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket, head));
     this.sweeper = setInterval(() => this.closeExpiredConnections(), sweepIntervalMs(options.timeScale ?? 1));
     this.sweeper.unref();
-  }
-
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      });
-    });
   }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
-  /** Closes every connection as API Gateway does on a deployment going away, then the port. */
   /**
+   * Closes every connection as API Gateway does on a deployment going away, then the port.
    * `runDisconnects: false` (a test's teardown) cuts every socket without running `$disconnect`, which AWS only
    * promises on a best-effort basis: a closing stack owes nobody the presence fan-out of a room of hundreds.
    */
