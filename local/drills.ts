@@ -657,5 +657,5 @@ const drilled = new WeakSet<LocalStack>();
 
 /** Whether this stack ever had a fault in force or a drill run on it. */
 function everDisturbed(stack: LocalStack): boolean {
-  return stack.faults.lastActiveAt() !== undefined || drilled.has(stack);
+  return stack.faults.hasHadFaults() || drilled.has(stack);
 }

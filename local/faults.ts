@@ -38,25 +38,25 @@ const KINDS: readonly FaultKind[] = [
 export class FaultController {
   private readonly active = new Map<FaultKind, Fault>();
   private readonly listeners: ((kind: FaultKind, on: boolean) => void)[] = [];
-  private lastCleared?: number;
+  private everInjected = false;
 
   inject(fault: Fault): void {
     this.active.set(fault.kind, fault);
+    this.everInjected = true;
     for (const listener of this.listeners) listener(fault.kind, true);
   }
 
   clear(kind?: FaultKind): void {
     for (const k of kind ? [kind] : [...this.active.keys()]) {
       if (this.active.delete(k)) {
-        this.lastCleared = Date.now();
         for (const listener of this.listeners) listener(k, false);
       }
     }
   }
 
-  /** The last time a fault was in force: now while one is, undefined if none ever was on this stack. */
-  lastActiveAt(): number | undefined {
-    return this.active.size > 0 ? Date.now() : this.lastCleared;
+  /** Whether any fault was ever injected on this stack (a drill waits out alarm windows only after one). */
+  hasHadFaults(): boolean {
+    return this.everInjected;
   }
 
   get<K extends FaultKind>(kind: K): Extract<Fault, { kind: K }> | undefined {

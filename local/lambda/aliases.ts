@@ -97,7 +97,7 @@ export class FunctionTargets {
         throw new Error(`${resource.address}: points at version ${version} of ${functionName}, which the plan does not publish`);
       }
       if (config.routing_config !== undefined) {
-        throw new Error(`${resource.address}: weighted routing to another version is not run locally (the plan has one version per function)`);
+        throw new Error(`${resource.address}: routing_config weighs a version the plan does not publish (a plan publishes one version per function; a rollout sets the weights)`);
       }
       const name = String(config.name);
       aliases.set(`${functionName}:${name}`, {

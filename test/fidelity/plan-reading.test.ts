@@ -81,11 +81,11 @@ describe('versions and aliases', () => {
     expect(targets.resolve({ functionName: 'fn-c' })).toBeUndefined();
   });
 
-  it('refuses an alias of a version the plan does not publish, and weighted routing it cannot run', () => {
+  it('refuses an alias of a version the plan does not publish, and weights on a version it does not publish', () => {
     const unpublished = { aws_lambda_alias: { live: { name: 'live', function_name: '${aws_lambda_function.b.function_name}', function_version: '${aws_lambda_function.b.version}' } } };
     expect(() => FunctionTargets.fromPlan(planOf({ ...published, ...unpublished }))).toThrow(/points at version \$LATEST of fn-b, which the plan does not publish/);
     expect(() => FunctionTargets.fromPlan(planOf({ ...published, ...alias({ routing_config: { additional_version_weights: { '2': 0.1 } } }) }))).toThrow(
-      /weighted routing to another version is not run locally/,
+      /routing_config weighs a version the plan does not publish/,
     );
   });
 
