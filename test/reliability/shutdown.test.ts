@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -19,13 +20,18 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const tsxLoader = createRequire(import.meta.url).resolve('tsx');
 const running: ChildProcess[] = [];
 
-/** Starts `npm start`'s entry point on the test synthesis and resolves with its URL once it prints it. */
-function start(port: number, dataDir: string, stateDir: string): Promise<{ child: ChildProcess; url: string; output: string[] }> {
+function spawnStart(port: number, dataDir: string, stateDir: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', pathToFileURL(tsxLoader).href, 'local/main.ts', '--no-synth', '--cdktf-out', inject('synthDir'), '--port', String(port), '--data-dir', dataDir, '--state-dir', stateDir], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
+  return child;
+}
+
+/** Starts `npm start`'s entry point on the test synthesis and resolves with its URL once it prints it. */
+function start(port: number, dataDir: string, stateDir: string): Promise<{ child: ChildProcess; url: string; output: string[] }> {
+  const child = spawnStart(port, dataDir, stateDir);
   const output: string[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output.join('')}`)), 60_000);
@@ -87,4 +93,19 @@ it('exits cleanly on SIGTERM during sends and keeps every acknowledged message a
   expect(stored.map((m) => m.seq)).toEqual(stored.map((_, index) => index + 1));
   await reader.close();
   second.child.kill('SIGTERM');
+});
+
+it('refuses a port another process listens on, naming it and the way out, before booting anything', { timeout: 60_000 }, async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as AddressInfo;
+  try {
+    const child = spawnStart(port, mkdtempSync(path.join(tmpdir(), 'wschat-data-')), mkdtempSync(path.join(tmpdir(), 'wschat-state-')));
+    const stderr: string[] = [];
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect({ code, stderr: stderr.join('') }).toEqual({ code: 2, stderr: `error: port ${port} is in use; pass --port <n> or set PORT\n` });
+  } finally {
+    taken.close();
+  }
 });
