@@ -6,6 +6,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<unknown>>> = {
   coldstart: () => import('./coldstart.ts'),
   connections: () => import('./connections.ts'),
   fanout: () => import('./fanout.ts'),
+  start: () => import('./start.ts'),
   storm: () => import('./storm.ts'),
 };
 

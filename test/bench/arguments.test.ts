@@ -18,7 +18,7 @@ function run(script: string, args: readonly string[]) {
 
 describe('bench flags', () => {
   it.each([
-    ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: coldstart, connections, fanout, storm/],
+    ['main.ts', ['nosuch'], /unknown benchmark nosuch; available: coldstart, connections, fanout, start, storm/],
     ['main.ts', ['coldstart', '--runs', '4'], /--runs must be a whole number >= 5/],
     ['main.ts', ['coldstart', '--runs', 'many'], /--runs must be a whole number >= 5/],
     ['main.ts', ['coldstart', '--stack-dir', '/nonexistent/wschat-dev'], /\/nonexistent\/wschat-dev has no plan: run npm run synth first/],
@@ -27,6 +27,8 @@ describe('bench flags', () => {
     ['main.ts', ['connections', '--timeout-s', 'soon'], /--timeout-s must be a positive number/],
     ['main.ts', ['fanout', '--sizes', '100,ten'], /--sizes must be whole numbers >= 1/],
     ['main.ts', ['fanout', '--rounds', '0'], /--rounds must be a whole number >= 1/],
+    ['main.ts', ['start', '--runs', '2'], /--runs must be a whole number >= 3/],
+    ['main.ts', ['start', '--runs', 'x'], /--runs must be a whole number >= 3/],
     ['main.ts', ['storm', '--clients', '0'], /--clients must be a whole number >= 1/],
     ['main.ts', ['storm', '--clients', '2.5'], /--clients must be a whole number >= 1/],
     ['main.ts', ['storm', '--provisioned', 'maybe'], /--provisioned must be on, off or both/],
