@@ -96,7 +96,31 @@ interface Placement {
 const LOADER_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 
 /**
- * The Node options a function environment runs with: this process's, minus module loaders and source maps.
+ * V8's own options that Node documents (nodejs.org/api/cli.html, "V8 options", Node 22; read 2026-12-03), the
+ * value-taking ones mapped to true. They are process-wide: every isolate, the workers' included, already runs with
+ * them, and a Worker given one in its execArgv refuses to start (ERR_WORKER_INVALID_EXEC_ARGV).
+ */
+const V8_OPTIONS = new Map<string, boolean>([
+  ['--abort-on-uncaught-exception', false],
+  ['--disallow-code-generation-from-strings', false],
+  ['--enable-etw-stack-walking', false],
+  ['--expose-gc', false],
+  ['--harmony-shadow-realm', false],
+  ['--huge-max-old-generation-size', false],
+  ['--interpreted-frames-native-stack', false],
+  ['--jitless', false],
+  ['--max-old-space-size', true],
+  ['--max-semi-space-size', true],
+  ['--perf-basic-prof', false],
+  ['--perf-basic-prof-only-functions', false],
+  ['--perf-prof', false],
+  ['--perf-prof-unwinding-info', false],
+  ['--stack-trace-limit', true],
+]);
+
+/**
+ * The Node options a function environment runs with: this process's, minus module loaders, source maps and V8's
+ * process-wide options (in force in the worker anyway).
  * Worker threads inherit their parent's options, and the local stack runs under tsx (`npm start`, the benches),
  * whose loader hooks and source maps made every cold start about four times the CPU of plain Node
  * (docs/performance.md). Lambda runs a bundle with neither; diagnostic options (--cpu-prof, …) are kept.
@@ -110,7 +134,13 @@ export function functionExecArgv(parent: readonly string[]): string[] {
       i++;
       continue;
     }
-    if (LOADER_OPTIONS.has(option.split('=')[0] as string)) continue;
+    const [name = option, value] = option.split('=');
+    if (LOADER_OPTIONS.has(name)) continue;
+    const v8TakesValue = V8_OPTIONS.get(name.replaceAll('_', '-'));
+    if (v8TakesValue !== undefined) {
+      if (v8TakesValue && value === undefined) i++;
+      continue;
+    }
     kept.push(option);
   }
   return kept;
