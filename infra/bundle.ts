@@ -35,11 +35,18 @@ const REQUIRE_BANNER =
  */
 const NODE_HTTP_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'node-http.cjs');
 
+/**
+ * The X-Ray SDK's context (`require('cls-hooked/context')`) on AsyncLocalStorage instead of cls-hooked's own async
+ * hook, which ran on every promise of every invocation (the shim's header says what it keeps).
+ */
+const CLS_HOOKED_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'cls-hooked-context.ts');
+
 const BUNDLE_ALIASES = {
   // Lambda's environment holds the role's credentials: the SDK's default chain is replaced by its environment link.
   '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'runtime', 'environment-credentials.ts'),
   http: NODE_HTTP_SHIM,
   'node:http': NODE_HTTP_SHIM,
+  'cls-hooked/context': CLS_HOOKED_SHIM,
 };
 
 /**

@@ -63,6 +63,15 @@ describe('function bundles', () => {
     expect(carries('authorizer', 'node_modules/jose/')).toBe(true);
   });
 
+  it.each(FUNCTION_NAMES.filter((name) => name !== 'authorizer'))('%s keeps the X-Ray context on the AsyncLocalStorage shim, without cls-hooked', (name) => {
+    expect(carries(name, 'infra/bundle-shims/cls-hooked-context.ts')).toBe(true);
+    for (const library of ['node_modules/cls-hooked/', 'node_modules/async-hook-jl/', 'node_modules/emitter-listener/']) {
+      expect(carries(name, library), library).toBe(false);
+    }
+    // The environment variable cls-hooked reads at load: no copy of its code came in by another path.
+    expect(bundle(name).code).not.toContain('DEBUG_CLS_HOOKED');
+  });
+
   it.each(FUNCTION_NAMES.filter((name) => name !== 'authorizer'))('%s is traced, and carries the clients its grants need', (name) => {
     expect(carries(name, '@aws-lambda-powertools/tracer')).toBe(true);
     expect(carries(name, '@aws-sdk/client-dynamodb')).toBe(FUNCTIONS[name].tables.length > 0);
