@@ -4,7 +4,6 @@
  * only error-to-response mapping there is).
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import type { Caller, Deps } from '../app/context.ts';
 import { TOO_MANY_CONNECTIONS } from '../app/connections.ts';
 import { postWithRetry } from '../app/posting.ts';
@@ -14,7 +13,7 @@ import { TOO_MANY_CONNECTIONS_STATUS } from '../domain/connection-quota.ts';
 import { ChatError, isTransient } from '../domain/errors.ts';
 import { jsonBytes, MAX_FRAME_BYTES } from '../domain/frame-budget.ts';
 import { SESSION_GRACE_SECONDS, sessionEnded } from '../domain/session.ts';
-import { parseFrameBody, parseRequest, type ServerFrame } from '../domain/protocol.ts';
+import { parseFrameBody, parseRequest, type RequestSchema, type ServerFrame } from '../domain/protocol.ts';
 import { createDeps, type Wiring } from './deps.ts';
 import { logger } from './observability.ts';
 import { tracer, withPowertools } from './tracing.ts';
@@ -161,9 +160,14 @@ function appendCorrelationKeys(event: WebSocketEvent): void {
   tracer.putAnnotation('route', ctx.routeKey);
 }
 
-/** A handler for a route whose frame is validated by `schema` and answered by `answer`, with `wiring`'s adapters. */
-export function messageRoute<T>(schema: z.ZodType<T>, wiring: Wiring, answer: RouteAnswer<T>) {
+/**
+ * A handler for a route whose frame is validated by `schema` and answered by `answer`, with `wiring`'s adapters.
+ * The schema is built here, at the handler's load: every invocation validates with it, so building it belongs to
+ * Init (a full vCPU on Lambda, and ahead of traffic with provisioned concurrency), not to the first request.
+ */
+export function messageRoute<T>(schema: RequestSchema<T>, wiring: Wiring, answer: RouteAnswer<T>) {
   const deps = createDeps(wiring);
+  schema();
   return withPowertools(async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
     appendCorrelationKeys(event);
     const { connectionId, requestId } = event.requestContext;

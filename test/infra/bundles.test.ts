@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLimitBytes } from '../../bench/coldstart-report.ts';
 import { FUNCTION_NAMES, FUNCTIONS, type FunctionName } from '../../functions/catalog/functions.ts';
-import { BUNDLE_FILE, bundleFunction, SOURCE_MAP_FILE } from '../../infra/bundle.ts';
+import { BUNDLE_FILE, bundleFunction, REPO_ROOT, SOURCE_MAP_FILE } from '../../infra/bundle.ts';
 
 interface Bundle {
   readonly code: string;
@@ -33,6 +33,7 @@ afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
 const bundle = (name: FunctionName) => bundles.get(name) as Bundle;
 const carries = (name: FunctionName, fragment: string) => bundle(name).sources.some((source) => source.includes(fragment));
+const handlerSource = (name: FunctionName) => readFileSync(path.join(REPO_ROOT, 'functions', 'handlers', `${name}.ts`), 'utf8');
 
 describe('function bundles', () => {
   it.each(FUNCTION_NAMES)('%s is minified, within its budget, and names its source map', (name) => {
@@ -61,6 +62,14 @@ describe('function bundles', () => {
       expect(carries('authorizer', library), library).toBe(false);
     }
     expect(carries('authorizer', 'node_modules/jose/')).toBe(true);
+  });
+
+  // Request schemas are built lazily and their getters are pure, so a function that validates no frame (the
+  // lifecycle routes) drops them, and zod with them.
+  const lifecycle = FUNCTION_NAMES.filter((name) => handlerSource(name).includes('lifecycleRoute('));
+  it('finds the lifecycle routes in the handlers', () => expect(lifecycle.length).toBeGreaterThan(0));
+  it.each(lifecycle)('%s validates no frame and carries no zod', (name) => {
+    expect(carries(name, 'node_modules/zod/')).toBe(false);
   });
 
   it.each(FUNCTION_NAMES.filter((name) => name !== 'authorizer'))('%s keeps the X-Ray context on the AsyncLocalStorage shim, without cls-hooked', (name) => {
