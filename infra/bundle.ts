@@ -41,12 +41,16 @@ const NODE_HTTP_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'node-http.
  */
 const CLS_HOOKED_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'cls-hooked-context.ts');
 
+/** semver's `gte`, all that the bundles call of it (the shim says where), without the rest of semver. */
+const SEMVER_SHIM = path.join(REPO_ROOT, 'infra', 'bundle-shims', 'semver-gte.ts');
+
 const BUNDLE_ALIASES = {
   // Lambda's environment holds the role's credentials: the SDK's default chain is replaced by its environment link.
   '@aws-sdk/credential-provider-node': path.join(REPO_ROOT, 'functions', 'runtime', 'environment-credentials.ts'),
   http: NODE_HTTP_SHIM,
   'node:http': NODE_HTTP_SHIM,
   'cls-hooked/context': CLS_HOOKED_SHIM,
+  semver: SEMVER_SHIM,
 };
 
 /**

@@ -81,6 +81,22 @@ describe('function bundles', () => {
     expect(bundle(name).code).not.toContain('DEBUG_CLS_HOOKED');
   });
 
+  it.each(FUNCTION_NAMES)('%s calls nothing of semver but gte, and carries the gte shim instead of semver', (name) => {
+    const calls = new Set<string>();
+    let requirers = 0;
+    for (const source of bundle(name).sources.filter((file) => file.includes('node_modules/'))) {
+      const text = readFileSync(path.resolve(REPO_ROOT, source), 'utf8');
+      for (const [, variable] of text.matchAll(/(\w+)\s*=\s*require\(['"]semver['"]\)/g)) {
+        requirers++;
+        for (const [, member] of text.matchAll(new RegExp(`\\b${variable}\\.(\\w+)`, 'g'))) calls.add(member as string);
+      }
+      expect(text, source).not.toMatch(/from\s*['"]semver|require\(['"]semver\//);
+    }
+    expect([...calls].filter((member) => member !== 'gte')).toEqual([]);
+    expect(carries(name, 'node_modules/semver/')).toBe(false);
+    expect(carries(name, 'infra/bundle-shims/semver-gte.ts')).toBe(requirers > 0);
+  });
+
   it.each(FUNCTION_NAMES.filter((name) => name !== 'authorizer'))('%s is traced, and carries the clients its grants need', (name) => {
     expect(carries(name, '@aws-lambda-powertools/tracer')).toBe(true);
     expect(carries(name, '@aws-sdk/client-dynamodb')).toBe(FUNCTIONS[name].tables.length > 0);
