@@ -24,8 +24,17 @@ export interface LoadOptions {
   readonly retryForMs?: number;
   /** Called once clients are connected and joined, before the sends start (fault injection hooks here). */
   readonly onReady?: () => void | Promise<void>;
-  /** Called after the sends started (`elapsedMs` since then), until the run is over. */
-  readonly onTick?: (elapsedMs: number) => void;
+  /**
+   * Called every 250 ms after the sends started (`elapsedMs` since then), until the run is over, with what the
+   * clients have seen so far: a fault can be cleared once its effect was observed instead of after a fixed time.
+   */
+  readonly onTick?: (elapsedMs: number, progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  readonly acked: number;
+  /** Error frames received so far, by code. */
+  readonly errorFrames: Readonly<Record<string, number>>;
 }
 
 type Frame = Record<string, unknown> & { type?: string };
@@ -118,7 +127,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const big = clients.filter((c) => c.room === 'big');
   const small = clients.filter((c) => c.room !== 'big');
   const started = Date.now();
-  const ticker = setInterval(() => options.onTick?.(Date.now() - started), 250);
+  const ticker = setInterval(() => options.onTick?.(Date.now() - started, { acked: acks.length, errorFrames }), 250);
 
   await Promise.all(
     Array.from({ length: options.sends }, async (_, i) => {

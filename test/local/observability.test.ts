@@ -95,6 +95,19 @@ describe('metric math', () => {
     expect(() => evaluateExpression('IF(m1, 2)', { m1: 1 })).toThrow(/expected ,/);
     expect(() => evaluateExpression('MAX(m1)', { m1: 1 })).toThrow(/expected \[/);
   });
+
+  it('parses an expression once and evaluates it against each call\'s values: none of them is kept', () => {
+    const expression = '100 * FILL(m1, 0) / m2';
+    expect(evaluateExpression(expression, { m1: 1, m2: 4 })).toBe(25);
+    expect(evaluateExpression(expression, { m1: undefined, m2: 5 })).toBe(0);
+    expect(evaluateExpression(expression, { m1: 3, m2: undefined })).toBeUndefined();
+    // An id the values lack is refused on every evaluation, not only on the one that parsed the expression.
+    expect(() => evaluateExpression(expression, { m1: 1 })).toThrow(/unknown metric id m2/);
+    expect(evaluateExpression(expression, { m1: 2, m2: 8 })).toBe(25);
+    // A refused expression stays refused: a failed parse is not kept as an answer.
+    expect(() => evaluateExpression('m1 +', { m1: 1 })).toThrow(/unexpected end/);
+    expect(() => evaluateExpression('m1 +', { m1: 1 })).toThrow(/unexpected end/);
+  });
 });
 
 describe('EMF ingestion', () => {

@@ -116,6 +116,10 @@ export function terraformEnv(cliConfigFile: string): NodeJS.ProcessEnv {
     TF_INPUT: '0',
     CHECKPOINT_DISABLE: '1',
     AWS_EC2_METADATA_DISABLED: 'true',
+    // Go's collector in terraform and the provider it starts (which inherits this env) runs 4x less often: each
+    // command decodes the AWS provider's whole schema, and at the default (100) collection is a fifth of its CPU.
+    // Off saves about 1 s more a plan but lets one grow to 1.4 GB (docs/engineering.md, "The suite").
+    GOGC: '400',
   };
 }
 
