@@ -22,7 +22,7 @@ const STACK = [
   'test/hostile/**/*.test.ts',
   'test/reliability/{faults,dynamodb-outage}.test.ts',
   'test/client/{chat-client,cli-process}.test.ts',
-  'test/fidelity/{connection-lifetime,gateway-limits,iam,lambda,sqs,teardown,throttling}.test.ts',
+  'test/fidelity/{connection-lifetime,environment-budget,gateway-limits,iam,lambda,sqs,teardown,throttling}.test.ts',
   'test/apply-rules/logs-insights.test.ts',
 ];
 

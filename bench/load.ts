@@ -46,14 +46,20 @@ if (!values['no-synth']) {
 const stack = await startLocalStack({ stackDir: synthesizedStackDir('dev'), port: 0, stateDir: mkdtempSync(path.join(tmpdir(), 'wschat-load-')) });
 console.log(`load: ${JSON.stringify(options)} against ${stack.url}`);
 let peakRssMb = 0;
+let peakEnvironments = 0;
+const sampleMemory = () => {
+  peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20);
+  peakEnvironments = Math.max(peakEnvironments, stack.environmentCount());
+};
+// Sampled while clients connect and join too: the connect path's environments are the larger crowd.
+const sampler = setInterval(sampleMemory, 250);
 const report = await runLoad({
   url: stack.url,
   tokenFor: (user) => stack.idp.mint(user),
   ...options,
-  onTick: () => {
-    peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20);
-  },
+  onTick: sampleMemory,
 });
+clearInterval(sampler);
 console.log(
   JSON.stringify(
     {
@@ -68,6 +74,9 @@ console.log(
       }, {}),
       // The gateway, dynalite and the function workers share this process (workers are threads).
       peakRssMb: Math.round(peakRssMb),
+      // Function environments alive at most (local/lambda/environment-budget.ts) and the cold starts they took.
+      peakEnvironments,
+      coldStarts: Object.values(stack.coldStarts()).reduce((sum, n) => sum + n, 0),
     },
     null,
     2,

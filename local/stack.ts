@@ -20,6 +20,7 @@ import type { AccountQuotas } from './gateway/limits.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam, OPERATOR_ACCESS_KEY_ID } from './iam.ts';
 import { localEndpointGuard } from './local-endpoints.ts';
 import { clientCredentialsHandler, jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider, type MachineClient } from './idp.ts';
+import { EnvironmentBudget } from './lambda/environment-budget.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { FunctionTargets, qualifiedName, readProvisionedTargets, type FunctionTarget } from './lambda/aliases.ts';
@@ -76,6 +77,8 @@ export interface LocalStackOptions {
    * not evaluated (their silence says nothing).
    */
   readonly runSchedules?: boolean;
+  /** Function environments kept alive across all functions (local/lambda/environment-budget.ts; default 32). */
+  readonly environmentBudget?: number;
 }
 
 export interface LocalStack {
@@ -316,6 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const poolHooks = {
     traceContext: newTraceContext,
+    budget: new EnvironmentBudget(options.environmentBudget),
     clock: options.functionClock?.buffer,
     fault: (functionName: string, executedVersion: string) => {
       if (faults.get('function-throttle')?.functionName === functionName) return 'throttle' as const;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { EnvironmentBudget, ReclaimablePool } from './environment-budget.ts';
 import type { InvokeMessage, WorkerData, WorkerReply } from './worker.ts';
 
 export interface FunctionDefinition {
@@ -70,6 +71,8 @@ export interface PoolHooks {
   readonly traceContext: () => { traceId: string; segmentId: string; header: string };
   /** Shared memory of a test's FunctionClock: the environments' Date reads it. */
   readonly clock?: SharedArrayBuffer;
+  /** The stack's budget of environments across functions: a new on-demand one may reclaim another's idle one. */
+  readonly budget?: EnvironmentBudget;
 }
 
 type InitOutcome = { readonly ok: true } | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
@@ -84,6 +87,8 @@ interface Environment {
   /** Settles when the Init phase has run: an invocation's timeout and deadline start only after it, as on Lambda. */
   readonly initialized: Promise<InitOutcome>;
   pending?: { id: number; settle: (result: InvokeResult) => void };
+  /** When it last became idle (performance.now()): the budget reclaims the stack's least recently used. */
+  idleSince: number;
 }
 
 /** Where an invocation ran: in a new environment (cold start), and for the provisioned qualifier, on what. */
@@ -165,7 +170,7 @@ function compiledWorker(): string {
   return workerScript;
 }
 
-export class FunctionPool {
+export class FunctionPool implements ReclaimablePool {
   private readonly idle: Environment[] = [];
   private readonly provisionedIdle: Environment[] = [];
   private provisionedBusy = 0;
@@ -182,7 +187,9 @@ export class FunctionPool {
     private readonly hooks: PoolHooks,
     /** Environments per function; more invocations queue. Kept small: a laptop is not a Lambda fleet. */
     private readonly maxEnvironments = 16,
-  ) {}
+  ) {
+    hooks.budget?.add(this);
+  }
 
   get concurrency(): number {
     return this.inFlight;
@@ -322,6 +329,16 @@ export class FunctionPool {
     return result;
   }
 
+  oldestIdleSince(): number | undefined {
+    // Released environments are pushed and reused from the end, so the first has been idle longest.
+    return this.idle[0]?.idleSince;
+  }
+
+  reclaimOldestIdle(): void {
+    const env = this.idle[0];
+    if (env) void this.discard(env);
+  }
+
   /** Ends every idle on-demand environment, as Lambda reclaims unused ones; the next invocation cold-starts. */
   async discardIdle(): Promise<void> {
     await Promise.all([...this.idle].map((env) => this.discard(env)));
@@ -336,7 +353,7 @@ export class FunctionPool {
   private acquire(): Promise<{ env: Environment; spawned: boolean }> {
     const env = this.idle.pop();
     if (env) return Promise.resolve({ env, spawned: false });
-    if (this.onDemandCount() < this.maxEnvironments) return Promise.resolve({ env: this.spawn(false), spawned: true });
+    if (this.onDemandCount() < this.maxEnvironments) return Promise.resolve({ env: this.spawnOnDemand(), spawned: true });
     return new Promise((resolve) => this.waiting.push((next) => resolve({ env: next, spawned: false })));
   }
 
@@ -346,10 +363,16 @@ export class FunctionPool {
 
   private release(env: Environment): void {
     env.pending = undefined;
+    env.idleSince = performance.now();
     if (env.provisioned) return void this.provisionedIdle.push(env);
     const next = this.waiting.shift();
     if (next) next(env);
     else this.idle.push(env);
+  }
+
+  private spawnOnDemand(): Environment {
+    this.hooks.budget?.makeRoom();
+    return this.spawn(false);
   }
 
   private spawn(provisioned: boolean): Environment {
@@ -374,7 +397,7 @@ export class FunctionPool {
     });
     let initDone: (outcome: InitOutcome) => void = () => undefined;
     const initialized = new Promise<InitOutcome>((resolve) => (initDone = resolve));
-    const env: Environment = { worker, provisioned, initializedOk: false, logStream, initialized };
+    const env: Environment = { worker, provisioned, initializedOk: false, logStream, initialized, idleSince: performance.now() };
     for (const stream of [worker.stdout, worker.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line, logStream));
     }
@@ -422,7 +445,7 @@ export class FunctionPool {
       return;
     }
     // A waiter that lost its environment gets a fresh one.
-    if (this.waiting.length && this.onDemandCount() < this.maxEnvironments) this.waiting.shift()?.(this.spawn(false));
+    if (this.waiting.length && this.onDemandCount() < this.maxEnvironments) this.waiting.shift()?.(this.spawnOnDemand());
   }
 
   private async discard(env: Environment): Promise<void> {
