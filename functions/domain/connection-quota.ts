@@ -17,8 +17,8 @@ export const TOO_MANY_CONNECTIONS_STATUS = 429;
 /**
  * How long after claiming its slot a connection may still be in its handshake. API Gateway opens a connection
  * only once `$connect` has answered, so until then `@connections` GET says 410 for a connection about to open; a
- * holder claimed more recently than this is never taken for gone. `$connect` times out after 10 s; 30 s leaves
- * room for the authorizer before it and a slow network after it.
+ * holder claimed more recently than this is never taken for gone. The claim is made inside `$connect`, which times
+ * out after 10 s: 30 s leaves room for the rest of a slow invocation and API Gateway's step after it.
  */
 export const HANDSHAKE_SETTLED_MS = 30_000;
 
