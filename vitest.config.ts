@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * - slow: real terraform, headless Chromium and the drills (mostly waiting on other processes);
  * - stack: each file boots the synthesized dev plan on the local stack;
  * - unit: everything else (pure domain and use-case tests, catalogs, plan reading, stores on dynalite);
- * - load: the CI-sized load run, after all of them, alone.
+ * - load: the CI-sized load run and the 50-client reconnect storm, after all of them, alone.
  */
 const SLOW = [
   'test/terraform/**/*.test.ts',
@@ -16,7 +16,8 @@ const SLOW = [
   'test/drills/*.test.ts',
   'test/infra/synth.test.ts',
 ];
-const LOAD = 'test/reliability/load.test.ts';
+// The storm's clients must be back within its 120 s on the wall clock, as the load run's acks within theirs.
+const LOAD = ['test/reliability/load.test.ts', 'test/e2e/storm.test.ts'];
 const STACK = [
   'test/e2e/**/*.test.ts',
   'test/hostile/**/*.test.ts',
@@ -40,13 +41,13 @@ export default defineConfig({
     expect: { poll: { timeout: 30_000 } },
     reporters: ['default', './test/support/project-durations.ts'],
     projects: [
-      // The load run judges ack timeouts on the wall clock: it runs last, alone, so the other files' CPU is not its noise.
-      { extends: true, test: { name: 'load', include: [LOAD], exclude: [], sequence: { groupOrder: 1 }, maxWorkers: 1 } },
+      // The load run and the storm judge timeouts on the wall clock: they run last, alone, so the other files' CPU is not their noise.
+      { extends: true, test: { name: 'load', include: LOAD, exclude: [], sequence: { groupOrder: 1 }, maxWorkers: 1 } },
       { extends: true, test: { name: 'slow', include: SLOW } },
-      { extends: true, test: { name: 'stack', include: STACK } },
+      { extends: true, test: { name: 'stack', include: STACK, exclude: LOAD } },
       // Unit files share their worker's module cache (no isolation): each file re-importing the SDK, cdktf and the
       // catalogs cost a third of the project's CPU, and none of them mocks a module or leaves a global behind.
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...STACK, LOAD], isolate: false } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...SLOW, ...STACK, ...LOAD], isolate: false } },
     ],
   },
 });

@@ -15,12 +15,16 @@ export type Fault =
   | { readonly kind: 'function-crash'; readonly functionName: string; readonly version?: string }
   | { readonly kind: 'function-throttle'; readonly functionName: string }
   | { readonly kind: 'slow-fanout'; readonly delayMs: number }
-  | { readonly kind: 'connections-api-error' }
+  /** `@connections` answers 500 to `method` (default POST, what the drill fails); GET fails `$connect`'s slot lookups. */
+  | { readonly kind: 'connections-api-error'; readonly method?: ConnectionsMethod }
   | { readonly kind: 'lost-disconnects' }
   /** Sends to SQS queues from inside the stack (Lambda's on-failure destinations) fail. */
   | { readonly kind: 'sqs-unreachable' };
 
 export type FaultKind = Fault['kind'];
+
+const CONNECTIONS_METHODS = ['POST', 'GET', 'DELETE'] as const;
+export type ConnectionsMethod = (typeof CONNECTIONS_METHODS)[number];
 
 const KINDS: readonly FaultKind[] = [
   'dynamodb-unreachable',
@@ -90,6 +94,9 @@ export function parseFault(input: unknown): Fault {
   }
   if ((kind === 'dynamodb-throttle' || kind === 'dynamodb-system-error') && f.tableName !== undefined && (typeof f.tableName !== 'string' || !f.tableName)) {
     throw new Error(`${kind}: tableName, when given, must be a table's name`);
+  }
+  if (kind === 'connections-api-error' && f.method !== undefined && !CONNECTIONS_METHODS.includes(f.method as ConnectionsMethod)) {
+    throw new Error(`${kind}: method, when given, must be one of ${CONNECTIONS_METHODS.join(', ')}`);
   }
   return f as unknown as Fault;
 }

@@ -1,6 +1,6 @@
 /**
  * `@connections` management API implementation of the ConnectionNotifier port: a SigV4-signed POST per frame on
- * kept-alive sockets. Not the SDK's client: its middleware stack (endpoint rules, retries, checksums, user agent)
+ * kept-alive sockets (and DELETE to close a connection, GET to ask whether one is open). Not the SDK's client: its middleware stack (endpoint rules, retries, checksums, user agent)
  * cost about 0.9 ms of CPU per post against 0.2 ms for the same signed request (measured on this project's bench
  * machine), and a fan-out is nothing but posts. Errors keep the SDK's shape (name from `x-amzn-errortype`,
  * `$metadata.httpStatusCode`), so failures are classified the same way everywhere.
@@ -57,14 +57,23 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
     throw failure(status, response, connectionId);
   }
 
-  async disconnect(connectionId: string): Promise<boolean> {
-    const { status, response } = await this.signedRequest('DELETE', connectionId);
+  disconnect(connectionId: string): Promise<boolean> {
+    return this.exists('DELETE', connectionId);
+  }
+
+  isOpen(connectionId: string): Promise<boolean> {
+    return this.exists('GET', connectionId);
+  }
+
+  /** A DELETE or GET on the connection: true when answered 2xx, false when it is gone (410); anything else throws. */
+  private async exists(method: 'DELETE' | 'GET', connectionId: string): Promise<boolean> {
+    const { status, response } = await this.signedRequest(method, connectionId);
     if (status >= 200 && status < 300) return true;
     if (status === 410) return false;
     throw failure(status, response, connectionId);
   }
 
-  private async signedRequest(method: 'POST' | 'DELETE', connectionId: string, body?: Buffer) {
+  private async signedRequest(method: 'POST' | 'DELETE' | 'GET', connectionId: string, body?: Buffer) {
     const path = `${this.url.pathname}/@connections/${encodeURIComponent(connectionId)}`;
     const headers: Record<string, string> = { host: this.url.host };
     if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(body.length) });
@@ -95,7 +104,7 @@ export class ConnectionsApiNotifier implements ConnectionNotifier {
       const req = this.send(
         { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || undefined, path, method, headers, agent: this.agent },
         (response) => {
-          // The body carries only a message; drain it so the socket goes back to the pool.
+          // Only the status is read (an error's body carries only a message); drain it so the socket goes back to the pool.
           response.resume();
           response.once('end', () => resolve({ status: response.statusCode ?? 0, response }));
           response.once('error', reject);

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
 import type { GrantedRole, RoomSettings, Visibility } from '../domain/access.ts';
+import { spreadIndex, type SlotHolder } from '../domain/connection-quota.ts';
 import type { Counter } from '../domain/room-limits.ts';
 import { connectionExpiresAt, connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
@@ -104,22 +105,18 @@ const SLOT_NAMES = {
   ...ttlName('slots'),
 } as const;
 
-/** A stable index below `n` for `text` (FNV-1a): spreads racing writers over a list without coordination. */
-function spreadIndex(text: string, n: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % n;
-}
-
-interface SlotItem {
-  readonly slot: number;
-  readonly connectionId: string;
+interface SlotItem extends Omit<SlotHolder, 'hasItem'> {
   readonly expiresAt: number;
 }
+
+/** The slot item's record of when its holder claimed it (epoch ms). */
+const SLOT_CLAIMED_AT = 'claimedAt';
 
 const slotItem = (item: Record<string, unknown>): SlotItem => ({
   slot: item[TABLES.slots.rangeKey.name] as number,
   connectionId: item[SLOT_HOLDER] as string,
+  // A slot claimed by a version that did not record the claim is at least as old as this version's deploy.
+  claimedAt: (item[SLOT_CLAIMED_AT] as number | undefined) ?? 0,
   expiresAt: item[TABLES.slots.ttlAttribute] as number,
 });
 
@@ -161,20 +158,23 @@ export class DynamoChatStore implements ChatStore {
     return Attributes !== undefined;
   }
 
-  async claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean> {
-    const holder = (slot: number, condition: string, names: Record<string, string>, values: Record<string, unknown>) =>
-      this.writeIf(new PutCommand({
-        TableName: this.tables.slots,
-        Item: {
-          ...keyOf('slots', connection.userId, slot),
-          [SLOT_HOLDER]: connection.connectionId,
-          [TABLES.slots.ttlAttribute]: connectionExpiresAt(connection.connectedAt),
-        },
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }));
-    const nowSeconds = toSeconds(nowMs);
+  /** Writes this connection into the slot if `condition` holds: false when it did not. */
+  private holdSlot(connection: ConnectionIdentity, slot: number, nowMs: number, condition: string, names: Record<string, string>, values: Record<string, unknown>) {
+    return this.writeIf(new PutCommand({
+      TableName: this.tables.slots,
+      Item: {
+        ...keyOf('slots', connection.userId, slot),
+        [SLOT_HOLDER]: connection.connectionId,
+        [SLOT_CLAIMED_AT]: nowMs,
+        [TABLES.slots.ttlAttribute]: connectionExpiresAt(connection.connectedAt),
+      },
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }));
+  }
+
+  async claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<true | SlotHolder[]> {
     // One consistent read of the user's slots, then a write to a free one: a handshake costs O(1) writes, not one
     // per slot already held. Losing a race for a slot moves on to the next free one.
     const { Items = [] } = await this.db.send(
@@ -186,33 +186,38 @@ export class DynamoChatStore implements ChatStore {
         ConsistentRead: true,
       }),
     );
-    const held = Items.map(slotItem);
     // TTL deletes lazily: an item past its expiry is free although it is still there.
-    const live = new Set(held.filter((item) => !isExpired(item.expiresAt, nowMs)).map((item) => item.slot));
+    const held = Items.map(slotItem).filter((item) => !isExpired(item.expiresAt, nowMs));
+    const live = new Set(held.map((item) => item.slot));
     const free = Array.from({ length: limit }, (_, slot) => slot).filter((slot) => !live.has(slot));
     // Handshakes of one user racing each other start at different free slots (by their connection id), so they
     // rarely lose a slot to each other: with one fixed order they would all write slot after slot in step.
     const start = free.length ? spreadIndex(connection.connectionId, free.length) : 0;
     for (let i = 0; i < free.length; i++) {
-      const slot = free[(start + i) % free.length] as number;
-      const empty = 'attribute_not_exists(#user) OR #ttl <= :now';
-      if (await holder(slot, empty, { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] }, { ':now': nowSeconds })) return true;
+      const claimed = await this.holdSlot(
+        connection,
+        free[(start + i) % free.length] as number,
+        nowMs,
+        'attribute_not_exists(#user) OR #ttl <= :now',
+        { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] },
+        { ':now': toSeconds(nowMs) },
+      );
+      if (claimed) return true;
     }
-    // Every slot is held. A holder whose connection item is gone left without a $disconnect (or is closing):
-    // its slot is taken over, on the condition that nobody else took it over first. The holders' items are read
-    // at once: a refused handshake waits for one read, not one per slot.
-    const holders = await Promise.all(
-      held.map(async (item) => {
+    // Every slot is held: the holders' items are read at once (a refused handshake waits for one read, not one
+    // per slot), so the caller knows which holders left.
+    return Promise.all(
+      held.map(async (holder) => {
         const { Item } = await this.db.send(
-          new GetCommand({ TableName: this.tables.connections, Key: keyOf('connections', item.connectionId), ConsistentRead: true }),
+          new GetCommand({ TableName: this.tables.connections, Key: keyOf('connections', holder.connectionId), ConsistentRead: true }),
         );
-        return { item, gone: Item === undefined };
+        return { ...holder, hasItem: Item !== undefined };
       }),
     );
-    for (const { item } of holders.filter((h) => h.gone)) {
-      if (await holder(item.slot, '#holder = :stale', { '#holder': SLOT_HOLDER }, { ':stale': item.connectionId })) return true;
-    }
-    return false;
+  }
+
+  takeOverConnectionSlot(connection: ConnectionIdentity, holder: Pick<SlotHolder, 'slot' | 'connectionId'>, nowMs: number): Promise<boolean> {
+    return this.holdSlot(connection, holder.slot, nowMs, '#holder = :stale', { '#holder': SLOT_HOLDER }, { ':stale': holder.connectionId });
   }
 
   async releaseConnectionSlot(connection: Pick<ConnectionIdentity, 'connectionId' | 'userId'>): Promise<void> {

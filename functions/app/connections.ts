@@ -1,3 +1,4 @@
+import { takeoverCandidates, type SlotHolder } from '../domain/connection-quota.ts';
 import { connectionRecordExpiresAt } from '../domain/lifetime.ts';
 import type { Caller, Deps } from './context.ts';
 import { removeConnection } from './departures.ts';
@@ -7,6 +8,8 @@ import { broadcastPresence } from './fanout.ts';
 export const TOO_MANY_CONNECTIONS = 'too-many-connections';
 /** The WARN line of a refused $connect. */
 export const CONNECTION_REFUSED_LOG = 'connection refused: too many connections';
+/** The WARN line of a slot holder `@connections` could not be asked about (the handshake is refused). */
+export const SLOT_LOOKUP_FAILED_LOG = 'connection slot holder lookup failed: not taken over';
 
 export async function openConnection(deps: Deps, caller: Caller): Promise<typeof TOO_MANY_CONNECTIONS | undefined> {
   // The item goes first: a slot whose holder has no item is taken to be abandoned and may be taken over.
@@ -16,7 +19,8 @@ export async function openConnection(deps: Deps, caller: Caller): Promise<typeof
     connectedAt: caller.connectedAt,
     expiresAt: connectionRecordExpiresAt(caller.connectedAt, caller.connectedAt),
   });
-  if (!(await deps.store.claimConnectionSlot(caller, deps.connectionsPerUser, caller.nowMs))) {
+  const claim = await deps.store.claimConnectionSlot(caller, deps.connectionsPerUser, caller.nowMs);
+  if (claim !== true && !(await takeOverGoneHolder(deps, caller, claim))) {
     await deps.store.deleteConnection(caller.connectionId);
     deps.telemetry.count('ConnectionsRefused');
     // The line carries the userId (a correlation key): the connections-refused runbook counts refusals by it.
@@ -25,6 +29,27 @@ export async function openConnection(deps: Deps, caller: Caller): Promise<typeof
   }
   deps.telemetry.count('ConnectionsOpened');
   return undefined;
+}
+
+/**
+ * Every slot is held. A holder without a connection item has left, and its slot is taken over at once. One with an
+ * item may still be gone: after a network blip the `$disconnect`s are queued, late or lost (API Gateway runs them
+ * best effort), so `@connections` is asked whether it is open. A holder still in its handshake is not asked (it is
+ * gone until `$connect` answers), and an answer that is neither open nor gone takes nothing: a live connection is
+ * never evicted on a guess.
+ */
+async function takeOverGoneHolder(deps: Deps, caller: Caller, holders: readonly SlotHolder[]): Promise<boolean> {
+  for (const holder of takeoverCandidates(holders, caller.connectionId, caller.nowMs)) {
+    try {
+      if (holder.hasItem && (await deps.notifier.isOpen(holder.connectionId))) continue;
+    } catch (error) {
+      deps.telemetry.warn(SLOT_LOOKUP_FAILED_LOG, { holder: holder.connectionId, error: String(error) });
+      return false;
+    }
+    // Losing the write means the holder left or a racing handshake took the slot: the next one may do.
+    if (await deps.store.takeOverConnectionSlot(caller, holder, caller.nowMs)) return true;
+  }
+  return false;
 }
 
 /** A ping: the client is alive, so its connection item's lastSeen and expiry move forward. */

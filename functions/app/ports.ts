@@ -1,5 +1,6 @@
 /** Ports: one interface per external system. DynamoDB and `@connections` adapters implement them. */
 import type { CustomMetricName } from '../../dashboards/metrics.ts';
+import type { SlotHolder } from '../domain/connection-quota.ts';
 import type { Counter } from '../domain/room-limits.ts';
 import type { GrantedRole, RoomSettings } from '../domain/access.ts';
 import type { AttachmentView, StoredUpload } from '../domain/attachments.ts';
@@ -89,10 +90,15 @@ export interface ChatStore {
   /** Removes the connection item; false when there was none (already removed, or swept by TTL). */
   deleteConnection(connectionId: string): Promise<boolean>;
   /**
-   * Claims a free one of the user's `limit` connection slots for this connection (a slot is free when empty,
-   * past its expiry, or held by a connection whose item is gone); false when live connections hold them all.
+   * Claims a free one of the user's `limit` connection slots for this connection, recording `nowMs` as its claim
+   * (a slot is free when empty or past its expiry): true, or when every slot is held, their holders.
    */
-  claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<boolean>;
+  claimConnectionSlot(connection: ConnectionIdentity, limit: number, nowMs: number): Promise<true | readonly SlotHolder[]>;
+  /**
+   * Takes the holder's slot for this connection, on the condition that `holder` still holds it; false when it
+   * does not (it left, or a racing handshake took the slot first).
+   */
+  takeOverConnectionSlot(connection: ConnectionIdentity, holder: Pick<SlotHolder, 'slot' | 'connectionId'>, nowMs: number): Promise<boolean>;
   /** Frees the slot this connection holds, if it holds one. */
   releaseConnectionSlot(connection: Pick<ConnectionIdentity, 'connectionId' | 'userId'>): Promise<void>;
   /**
@@ -215,6 +221,8 @@ export interface ConnectionNotifier {
   post(connectionId: string, frame: ServerFrame | FanoutShard['frame']): Promise<PostOutcome>;
   /** Closes a connection (`DELETE @connections`); false when it was already gone. Other failures throw. */
   disconnect(connectionId: string): Promise<boolean>;
+  /** Whether API Gateway has the connection open (`GET @connections`); false when it is gone. Other failures throw. */
+  isOpen(connectionId: string): Promise<boolean>;
 }
 
 /** Hands shards of a large room's fan-out to the fan-out function (Lambda asynchronous invocation). */

@@ -25,6 +25,11 @@ export interface FunctionSpec {
   /** Needs `execute-api:ManageConnections` on this stage (replies and fan-out go through `@connections`). */
   readonly manageConnections: boolean;
   /**
+   * Asks `@connections` whether a connection is open (GET): it gets the endpoint and `execute-api:ManageConnections`
+   * on GET only. `$connect` asks about the holders of a user's slots before refusing a handshake.
+   */
+  readonly looksUpConnections?: true;
+  /**
    * Broadcasts to rooms, so hands rooms above the stage's threshold to the `fanout` function (asynchronous
    * invoke): it gets `lambda:InvokeFunction` on it and the FANOUT_FUNCTION/_ASYNC_THRESHOLD/_SHARD_SIZE variables.
    */
@@ -112,6 +117,8 @@ export const FUNCTIONS = {
       { table: 'slots', actions: ['PutItem', 'Query'] },
     ],
     manageConnections: false,
+    // A slot whose holder API Gateway reports gone (its $disconnect late or lost) is taken over.
+    looksUpConnections: true,
     broadcasts: false,
   },
   disconnect: {

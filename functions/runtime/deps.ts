@@ -36,21 +36,18 @@ function tableNamesFromEnv(): Record<TableKey, string> {
   return Object.fromEntries(TABLE_KEYS.map((t) => [t, process.env[tableEnvVar(t)] ?? ''])) as Record<TableKey, string>;
 }
 
-/** Created on first post: functions that never post ($connect, $disconnect) have no endpoint configured. */
+/** Created on first use: functions that never call `@connections` have no endpoint configured. */
 function lazyNotifier(): ConnectionNotifier {
   let notifier: ConnectionNotifier | undefined;
+  const connectionsApi = () =>
+    (notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') }));
   return {
-    post(connectionId, frame) {
-      // Not traced per post: a fan-out makes one post per member, and a subsegment each (an async-hook context,
-      // a UDP datagram, trace volume) cost about a quarter of the fan-out's CPU; the invocation's trace and the
-      // Fanout* metrics cover it.
-      notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') });
-      return notifier.post(connectionId, frame);
-    },
-    disconnect(connectionId) {
-      notifier ??= new ConnectionsApiNotifier({ endpoint: requireEnv(ENV.connectionsEndpoint), region: requireEnv('AWS_REGION') });
-      return notifier.disconnect(connectionId);
-    },
+    // Not traced per post: a fan-out makes one post per member, and a subsegment each (an async-hook context,
+    // a UDP datagram, trace volume) cost about a quarter of the fan-out's CPU; the invocation's trace and the
+    // Fanout* metrics cover it.
+    post: (connectionId, frame) => connectionsApi().post(connectionId, frame),
+    disconnect: (connectionId) => connectionsApi().disconnect(connectionId),
+    isOpen: (connectionId) => connectionsApi().isOpen(connectionId),
   };
 }
 

@@ -38,7 +38,7 @@ export interface ConnectionsTarget {
   readonly postArn: string;
   /** ARN pattern of this stage's DELETE: message routes close connections whose token expired (domain/session.ts). */
   readonly deleteArn: string;
-  /** ARN pattern of this stage's GET (GetConnection): operators look a connection up with it. */
+  /** ARN pattern of this stage's GET (GetConnection): operators look a connection up with it, `$connect` a slot's holder. */
   readonly getArn: string;
 }
 
@@ -186,7 +186,7 @@ export class ChatFunctions extends Construct {
       POWERTOOLS_LOG_LEVEL: stage.logLevel,
     };
     for (const grant of spec.tables) variables[tableEnvVar(grant.table)] = tables[grant.table].name;
-    if (spec.manageConnections) variables[ENV.connectionsEndpoint] = connections.endpoint;
+    if (spec.manageConnections || spec.looksUpConnections) variables[ENV.connectionsEndpoint] = connections.endpoint;
     const { canary } = this.props;
     if (name === 'authorizer') {
       variables[ENV.jwtIssuer] = identity.issuer;
@@ -254,11 +254,13 @@ export class ChatFunctions extends Construct {
         Resource: [table.arn, ...(grant.indexes ?? []).map((index) => `${table.arn}/index/${index}`)],
       });
     }
-    if (spec.manageConnections) {
+    const connectionArns = [
       // DELETE as well: a frame route closes its own connection when its session has ended (SESSION_EXPIRED), and
       // every fan-out closes members whose session has ended instead of posting to them (app/fanout.ts).
-      statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: [connections.postArn, connections.deleteArn] });
-    }
+      ...(spec.manageConnections ? [connections.postArn, connections.deleteArn] : []),
+      ...(spec.looksUpConnections ? [connections.getArn] : []),
+    ];
+    if (connectionArns.length) statements.push({ Effect: 'Allow', Action: ['execute-api:ManageConnections'], Resource: connectionArns });
     if (spec.attachments) {
       const { objectsArn, kmsKeyArn } = this.props.attachments;
       statements.push({ Effect: 'Allow', Action: [...spec.attachments], Resource: objectsArn });

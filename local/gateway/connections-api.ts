@@ -58,8 +58,9 @@ export class ConnectionsApi {
       if (!this.context.admitCallback()) return managementError(res, 429, 'LimitExceededException', 'Too Many Requests');
       const slow = faults?.get('slow-fanout');
       if (slow && req.method === 'POST') await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
-      if (faults?.get('connections-api-error') && req.method === 'POST') {
-        // An injected answer: API Gateway's own 500 for a post, which no real local fault produces.
+      const failing = faults?.get('connections-api-error');
+      if (failing && req.method === (failing.method ?? 'POST')) {
+        // An injected answer: API Gateway's own 500, which no real local fault produces.
         return managementError(res, 500, 'InternalServerErrorException', 'Internal server error (injected)');
       }
       const conn = this.context.connections.get(connectionId);

@@ -45,6 +45,9 @@ export const noPosts: ConnectionNotifier = {
   disconnect: async (connectionId) => {
     throw new Error(`unexpected disconnect of ${connectionId}`);
   },
+  isOpen: async (connectionId) => {
+    throw new Error(`unexpected lookup of ${connectionId}`);
+  },
 };
 
 export function makeDeps(dynamo: TestDynamo, notifier: ConnectionNotifier = noPosts, sendRate = SEND_RATE_DEFAULT) {
@@ -97,6 +100,11 @@ export class RecordingNotifier implements ConnectionNotifier {
   /** No use case closes connections; the handlers' session check does (test/handlers/handlers.test.ts). */
   async disconnect(connectionId: string): Promise<boolean> {
     throw new Error(`unexpected disconnect of ${connectionId}`);
+  }
+
+  /** Open unless in `gone`, as `@connections` GET answers for a connection closed without `$disconnect`. */
+  async isOpen(connectionId: string): Promise<boolean> {
+    return !this.gone.has(connectionId);
   }
 
   framesTo(connectionId: string): ServerFrame[] {

@@ -25,6 +25,9 @@ function scripted(...answers: Answer[]): ConnectionNotifier & { readonly posts: 
     async disconnect(connectionId: string): Promise<boolean> {
       throw new Error(`unexpected disconnect of ${connectionId}`);
     },
+    async isOpen(connectionId: string): Promise<boolean> {
+      throw new Error(`unexpected lookup of ${connectionId}`);
+    },
   };
 }
 

@@ -365,6 +365,7 @@ describe('sendAndDeliver', () => {
         return notifier.post(connectionId, frame);
       },
       disconnect: (connectionId: string) => notifier.disconnect(connectionId),
+      isOpen: (connectionId: string) => notifier.isOpen(connectionId),
     };
     const { deps: delivering, telemetry: recorded } = makeDeps(dynamo, deleting);
     const alice = await member(delivering, room, 'alice');

@@ -138,6 +138,31 @@ describe('@connections calls', () => {
   });
 });
 
+describe("$connect's lookups", () => {
+  it('lets the connect function GET a connection (is a slot holder still open?), never POST to or DELETE it', async () => {
+    const connectFn = connectionsAs(fn('connect'));
+    const failure = (call: Promise<unknown>) => call.then(() => new Error('allowed'), (e: unknown) => e as Error);
+    await connect('iam-lookup');
+    // The open connection's id, from the slot its $connect claimed.
+    const { Items = [] } = await dynamoAs(undefined).send(
+      new QueryCommand({ TableName: table('slots'), KeyConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': { S: 'iam-lookup' } } }),
+    );
+    const open = Items[0]?.connectionId?.S;
+    expect(open).toBeDefined();
+    const found = await connectFn.send(new GetConnectionCommand({ ConnectionId: open }));
+    expect(found.$metadata.httpStatusCode).toBe(200);
+    expect((await failure(connectFn.send(new GetConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==' })))).name).toBe('GoneException');
+    for (const call of [
+      () => connectFn.send(new PostToConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==', Data: Buffer.from('{}') })),
+      () => connectFn.send(new DeleteConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAA==' })),
+    ]) {
+      const refused = await failure(call());
+      expect(refused.name).toBe('ForbiddenException');
+      expect(refused.message).toContain(`assumed-role/wschat-dev-connect-fn/${fn('connect')} is not authorized to perform: execute-api:ManageConnections`);
+    }
+  });
+});
+
 describe('@connections callers IAM does not know', () => {
   const unknownConnection = '/dev/@connections/AAAAAAAAAAAAAA==';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALARMS, type AlarmDefinition } from '../../dashboards/alarms.ts';
 import { CANARY_ENV, ENV } from '../../functions/catalog/env.ts';
-import { CANARY_ROOM, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName } from '../../functions/catalog/functions.ts';
+import { CANARY_ROOM, FRAME_FUNCTIONS, FUNCTION_NAMES, FUNCTIONS, ROUTES, type FunctionName, type FunctionSpec } from '../../functions/catalog/functions.ts';
 import { TABLE_KEYS, TABLES, tableEnvVar, type TableKey, type TableSchema } from '../../functions/catalog/tables.ts';
 import { STAGE_NAMES, STAGES, stackName, type StageConfig, type StageName } from '../../infra/config/stages.ts';
 import {
@@ -316,7 +316,8 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
         Object.fromEntries(granted.map((key) => [tableEnvVar(key), ref('aws_dynamodb_table', tableIds[key], 'name')])),
       );
       expect(variables[ENV.stage]).toBe(stage);
-      if (FUNCTIONS[name].manageConnections) expect(variables[ENV.connectionsEndpoint]).toBe(connectionsEndpoint);
+      const spec: FunctionSpec = FUNCTIONS[name];
+      if (spec.manageConnections || spec.looksUpConnections) expect(variables[ENV.connectionsEndpoint]).toBe(connectionsEndpoint);
       else expect(variables[ENV.connectionsEndpoint]).toBeUndefined();
     });
 
@@ -559,15 +560,19 @@ describe.each(STAGE_NAMES)('stack %s', (stage) => {
       for (const { id, document } of policies) expect(wildcardResourceViolations(document), id).toEqual([]);
     });
 
-    it(`grants execute-api:ManageConnections only on this stage's POST and DELETE @connections, to the functions that post`, () => {
+    it(`grants execute-api:ManageConnections only on this stage's POST and DELETE @connections to the functions that post, and GET alone to those that look connections up`, () => {
       expect(postArn).toContain(`/${stage}/POST/@connections/*`);
       const deleteArn = postArn.replace('/POST/', '/DELETE/');
+      const getArn = postArn.replace('/POST/', '/GET/');
       for (const { id, name, document } of policies) {
-        const expected = FUNCTIONS[name!].manageConnections ? [postArn, deleteArn] : undefined;
+        const spec: FunctionSpec = FUNCTIONS[name!];
+        const expected = spec.manageConnections ? [postArn, deleteArn] : spec.looksUpConnections ? [getArn] : undefined;
         expect(manageConnectionsViolations(document, expected), id).toEqual([]);
       }
       // The functions that post are the frame routes, the fan-out function and $disconnect (a leave's presence).
       expect(FUNCTION_NAMES.filter((name) => FUNCTIONS[name].manageConnections && !FRAME_FUNCTIONS.has(name)).sort()).toEqual(['disconnect', 'fanout']);
+      // $connect asks whether the holders of a user's full slots are still open, and posts nothing.
+      expect(FUNCTION_NAMES.filter((name) => (FUNCTIONS[name] as FunctionSpec).looksUpConnections)).toEqual(['connect']);
     });
 
     it("gives operators one policy: GET and DELETE on this stage's @connections (never POST), the slots query, an erasure's scans and deletes, and a rollout's aliases and alarms", () => {

@@ -11,6 +11,8 @@ describe('parseFault', () => {
       tableName: 'wschat-dev-memberships',
     });
     expect(parseFault({ kind: 'slow-fanout', delayMs: 100 })).toEqual({ kind: 'slow-fanout', delayMs: 100 });
+    // $connect's lookups of a slot's holder (GET) fail, posts do not.
+    expect(parseFault({ kind: 'connections-api-error', method: 'GET' })).toEqual({ kind: 'connections-api-error', method: 'GET' });
     expect(parseFault({ kind: 'function-crash', functionName: 'wschat-dev-ping' })).toMatchObject({ functionName: 'wschat-dev-ping' });
     // A bad deploy: only the version a rollout is shifting traffic to crashes.
     expect(parseFault({ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '3' })).toEqual({ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '3' });
@@ -26,6 +28,7 @@ describe('parseFault', () => {
     [{ kind: 'dynamodb-system-error', tableName: 7 }, /^dynamodb-system-error: tableName/],
     [{ kind: 'function-crash', functionName: 'wschat-dev-ping', version: '$LATEST' }, /^function-crash: version, when given, must be a published version number$/],
     [{ kind: 'function-crash', functionName: 'wschat-dev-ping', version: 3 }, /^function-crash: version, when given/],
+    [{ kind: 'connections-api-error', method: 'PATCH' }, /^connections-api-error: method, when given, must be one of POST, GET, DELETE$/],
   ])('refuses %j', (input, message) => {
     expect(() => parseFault(input)).toThrow(message);
   });
