@@ -20,7 +20,7 @@ import type { AccountQuotas } from './gateway/limits.ts';
 import { dynamodbAuthorizations, functionAccessKeyId, Iam, OPERATOR_ACCESS_KEY_ID } from './iam.ts';
 import { localEndpointGuard } from './local-endpoints.ts';
 import { clientCredentialsHandler, jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider, type MachineClient } from './idp.ts';
-import { EnvironmentBudget } from './lambda/environment-budget.ts';
+import { EnvironmentBudget, type BudgetSettings } from './lambda/environment-budget.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
 import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
 import { FunctionTargets, qualifiedName, readProvisionedTargets, type FunctionTarget } from './lambda/aliases.ts';
@@ -78,7 +78,7 @@ export interface LocalStackOptions {
    */
   readonly runSchedules?: boolean;
   /** Function environments kept alive across all functions (local/lambda/environment-budget.ts; default 32). */
-  readonly environmentBudget?: number;
+  readonly environmentBudget?: BudgetSettings;
 }
 
 export interface LocalStack {

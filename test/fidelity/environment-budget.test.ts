@@ -27,7 +27,8 @@ const { stack } = useStack(() =>
     (plan, dir) => {
       for (const id of ['first', 'second', 'third']) addFunction(plan, dir, { id, source: GATED, timeout: 60 });
     },
-    { environmentBudget: BUDGET },
+    // Reclaims at once: the default waits for 10 s of idleness, which the tests below would have to sleep out.
+    { environmentBudget: { limit: BUDGET, reclaimAfterIdleMs: 0 } },
   ),
 );
 
@@ -97,7 +98,7 @@ describe('the budget on its own', () => {
   };
 
   it('reclaims nothing below the limit', () => {
-    const budget = new EnvironmentBudget(4);
+    const budget = new EnvironmentBudget({ limit: 4, reclaimAfterIdleMs: 0 });
     const a = pool(3, 10);
     budget.add(a);
     budget.makeRoom();
@@ -105,7 +106,7 @@ describe('the budget on its own', () => {
   });
 
   it('reclaims the oldest idle environment across pools at the limit, and skips pools with none idle', () => {
-    const budget = new EnvironmentBudget(4);
+    const budget = new EnvironmentBudget({ limit: 4, reclaimAfterIdleMs: 0 });
     const busy = pool(2, undefined);
     const newer = pool(1, 20);
     const older = pool(1, 10);
@@ -115,7 +116,24 @@ describe('the budget on its own', () => {
     expect(newer.reclaimed).toEqual([]);
   });
 
-  it('refuses a budget that is not a positive whole number', () => {
-    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => new EnvironmentBudget(limit)).toThrow(/whole number ≥ 1/);
+  it('reclaims only an environment idle for reclaimAfterIdleMs: functions taking turns do not evict each other', () => {
+    let now = 1_000;
+    const budget = new EnvironmentBudget({ limit: 2, reclaimAfterIdleMs: 100 }, () => now);
+    const a = pool(1, 950);
+    const b = pool(1, 980);
+    budget.add(a);
+    budget.add(b);
+    budget.makeRoom();
+    expect([...a.reclaimed, ...b.reclaimed]).toEqual([]);
+    // Positive control: once the oldest has been idle long enough, it goes.
+    now = 1_050;
+    budget.makeRoom();
+    expect(a.reclaimed).toEqual([950]);
+    expect(b.reclaimed).toEqual([]);
+  });
+
+  it('refuses a budget that is not a positive whole number, and a negative idle time', () => {
+    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => new EnvironmentBudget({ limit })).toThrow(/whole number ≥ 1/);
+    expect(() => new EnvironmentBudget({ reclaimAfterIdleMs: -1 })).toThrow(/reclaimAfterIdleMs must be ≥ 0/);
   });
 });
