@@ -22,6 +22,7 @@ import WebSocket from 'ws';
 import { loadDevIdp } from '../local/idp.ts';
 import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { MemorySample, ServerMessage, ServerMode } from './connection-server.ts';
+import { IDLE_MEMORY_TARGET as TARGET_RATIO, idleMemoryVerdict, type RoundRatios } from './connections-verdict.ts';
 import { forkServer } from './servers.ts';
 import { median } from './statistics.ts';
 
@@ -180,22 +181,16 @@ async function measure(mode: 'raw' | 'gateway', database?: Server): Promise<Meas
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-/** Issue #20: the gateway's memory per connection at most this many times the bare server's, in every round. */
-const TARGET_RATIO = 1.2;
-const ratios: number[] = [];
-const heapRatios: number[] = [];
+const judgedRounds: RoundRatios[] = [];
 let allHeld = true;
-let measurable = true;
 for (let round = 1; round <= rounds; round++) {
   const raw = await measure('raw');
   const database = await startServer('dynamodb');
   const gateway = await measure('gateway', database).finally(() => database.child.disconnect());
   const ratio = gateway.rssPerConnection / raw.rssPerConnection;
   const heapRatio = gateway.heapPerConnection / raw.heapPerConnection;
-  ratios.push(ratio);
-  heapRatios.push(heapRatio);
-  // A slope at or below zero means the allocator's steps outweighed the connections: no ratio can be read.
-  measurable &&= gateway.rssPerConnection > 0 && raw.rssPerConnection > 0 && gateway.heapPerConnection > 0 && raw.heapPerConnection > 0;
+  const measurable = gateway.rssPerConnection > 0 && raw.rssPerConnection > 0 && gateway.heapPerConnection > 0 && raw.heapPerConnection > 0;
+  judgedRounds.push({ rss: ratio, heap: heapRatio, measurable });
   allHeld &&= gateway.held === count && raw.held === count;
   console.log(`round ${round} of ${rounds}`);
   for (const m of [raw, gateway]) {
@@ -218,12 +213,12 @@ console.log(
   `gateway handshakes retried after ${RETRY_PAUSE_MS} ms: ${retriedHandshakes.throttled} throttled (429, the plan's $connect ` +
     `route throttle), ${retriedHandshakes.failed} failed (5xx)`,
 );
-// Every round must meet the target: a median would let one round in three miss it unseen.
-const allMet = ratios.every((r) => r <= TARGET_RATIO) && heapRatios.every((r) => r <= TARGET_RATIO);
-const verdict = !measurable ? 'INCONCLUSIVE (memory did not grow with the connections in some round: use a larger --count)' : allMet ? 'PASS' : 'FAIL';
+const verdict = idleMemoryVerdict(judgedRounds);
+const ratios = judgedRounds.map((r) => r.rss);
 const listed = (values: readonly number[]) => `[${values.map((r) => r.toFixed(2)).join(', ')}]`;
 console.log(
   `gateway / raw ws per connection in each of ${rounds} round(s): RSS ${listed(ratios)}, main-thread heap+external ` +
-    `${listed(heapRatios)} (target: every one <= ${TARGET_RATIO}x; median RSS ${(median(ratios) as number).toFixed(2)}x) ${verdict}`,
+    `${listed(judgedRounds.map((r) => r.heap))} (target: every one <= ${TARGET_RATIO}x; median RSS ${(median(ratios) as number).toFixed(2)}x) ` +
+    (verdict === 'INCONCLUSIVE' ? `${verdict} (memory did not grow with the connections in some round: use a larger --count)` : verdict),
 );
 process.exitCode = verdict === 'PASS' && allHeld ? 0 : 1;
