@@ -2,6 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { WebSocket } from 'ws';
 import type { ConnectionInfo } from './events.ts';
+import { FrameSizeGuard, LIMITS } from './limits.ts';
 
 /** A class, so every connection shares one object shape. */
 export class Connection implements ConnectionInfo {
@@ -14,6 +15,8 @@ export class Connection implements ConnectionInfo {
   lastActiveAt: number;
   /** When the handshake completed: the maximum duration counts from here, as the client sees it. */
   readonly openedAt: number;
+  /** The client's frames, each held to API Gateway's 32 KB. */
+  readonly frames = new FrameSizeGuard(LIMITS.frameBytes);
 
   constructor(
     info: ConnectionInfo,

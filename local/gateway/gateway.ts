@@ -14,7 +14,7 @@ import { closeReason, Connection } from './connection.ts';
 import { ConnectionsApi, type Authorize } from './connections-api.ts';
 import { disconnectEvent, gatewayId, messageEvent, type ConnectionInfo } from './events.ts';
 import { handshake, isStagePath, refuseUpgrade } from './handshake.ts';
-import { DEFAULT_ACCOUNT_QUOTAS, FrameSizeGuard, LIMITS, StageThrottles, type AccountQuotas } from './limits.ts';
+import { DEFAULT_ACCOUNT_QUOTAS, LIMITS, StageThrottles, type AccountQuotas } from './limits.ts';
 import { integrate, integrationStatus, selectRoute, type ApiMetric, type Invoke } from './routing.ts';
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -56,7 +56,8 @@ function sweepIntervalMs(timeScale: number): number {
 export class Gateway {
   private readonly server: Server;
   // maxPayload bounds a whole message across its frames; each frame's own 32 KB limit is a FrameSizeGuard's.
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.messageBytes, perMessageDeflate: false });
+  // No client tracking: `connections` is the one record of the open sockets (ws's would be a second per connection).
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.messageBytes, perMessageDeflate: false, clientTracking: false });
   private readonly connections = new Map<string, Connection>();
   private readonly pendingDisconnects = new Set<Promise<unknown>>();
   /** False once the gateway closes without running `$disconnect`. */
@@ -120,7 +121,7 @@ export class Gateway {
   // ---- connection lifecycle --------------------------------------------------------------------------------
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!isStagePath(url, this.api.stage)) return refuseUpgrade(socket, 403);
 
@@ -140,25 +141,32 @@ export class Gateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(conn, ws, socket));
   }
 
+  /**
+   * Per open connection the gateway keeps one Connection and three listeners closing over it alone (the handshake's
+   * request, its error listener and its closures are dropped here), since thousands of idle ones are the usual load.
+   */
   private accept(info: ConnectionInfo, ws: WebSocket, socket: Duplex): void {
+    // ws's own error listener on the socket takes over from the handshake's.
+    socket.off('error', destroySocket);
     const conn = new Connection(info, ws, this.clock);
-    const frames = new FrameSizeGuard(LIMITS.frameBytes, () => ws.close(1009, 'Message too big'));
     // Ahead of ws's own listener, so a too-big frame is seen before ws could deliver the message it belongs to.
-    socket.prependListener('data', (chunk: Buffer) => frames.push(chunk));
+    socket.prependListener('data', (chunk: Buffer) => {
+      if (conn.frames.push(chunk)) conn.ws.close(1009, 'Message too big');
+    });
     this.connections.set(conn.connectionId, conn);
     this.accessLog({ conn, routeKey: '$connect', eventType: 'CONNECT', status: 200 });
-    ws.on('message', (data: Buffer, isBinary) => {
-      if (frames.exceeded) return;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (conn.frames.exceeded) return;
       conn.lastActiveAt = this.clock();
       void this.onMessage(conn, data, isBinary);
     });
-    ws.on('close', (code, reason) => {
+    ws.on('close', (code: number, reason: Buffer) => {
       this.connections.delete(conn.connectionId);
       // $disconnect is best effort on AWS; this fault makes it never arrive, leaving stale records behind.
       if (this.options.faults?.get('lost-disconnects')) return;
       this.dispatchDisconnect(conn, code, reason.toString() || closeReason(code));
     });
-    ws.on('error', () => ws.terminate());
+    ws.on('error', terminateSocket);
   }
 
   /**
@@ -218,6 +226,15 @@ export class Gateway {
     // What API Gateway sends when the integration fails or times out.
     if (result.status !== 'ok') conn.send(gatewayMessage('Internal server error', conn.connectionId, event.requestContext.requestId));
   }
+}
+
+// Listeners shared by every connection (`this` is the emitter), instead of a closure each.
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+function terminateSocket(this: WebSocket): void {
+  this.terminate();
 }
 
 /** A frame of API Gateway's own, sent when a message did not reach (or failed in) its function. */

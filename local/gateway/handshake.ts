@@ -33,8 +33,8 @@ export async function handshake(req: IncomingMessage, url: URL, context: Handsha
     connectionId: gatewayId(),
     connectedAt: Date.now(),
     sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-    userAgent: req.headers['user-agent'] ?? '',
-    domainName: req.headers.host ?? 'localhost',
+    userAgent: shared(req.headers['user-agent'] ?? ''),
+    domainName: shared(req.headers.host ?? 'localhost'),
   };
   const request = handshakeRequest(req, url);
   if (!context.admitConnection()) return { conn, refusedWith: 429 };
@@ -46,6 +46,20 @@ export async function handshake(req: IncomingMessage, url: URL, context: Handsha
   }
   const { status } = await integrate(context.invoke, context.metric, connect, connectEvent(api, conn, request));
   return status < 200 || status > 299 ? { conn, refusedWith: status } : { conn };
+}
+
+/**
+ * Strings that most connections bring alike (the Host header, a user agent), kept once instead of once per open
+ * connection. At most 1,024 of them, so clients sending a new one each time cannot grow it without bound.
+ */
+const sharedStrings = new Map<string, string>();
+const SHARED_STRINGS_MAX = 1024;
+
+function shared(value: string): string {
+  const known = sharedStrings.get(value);
+  if (known !== undefined) return known;
+  if (sharedStrings.size < SHARED_STRINGS_MAX) sharedStrings.set(value, value);
+  return value;
 }
 
 /** Answers an upgrade request with an HTTP error instead of switching protocols. */
@@ -90,7 +104,9 @@ async function authorize(
   // Built key by key: spread copies of cloned worker replies got a hidden class each, bytes on every connection.
   const authorizerContext: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(values)) authorizerContext[key] = value as string | number | boolean;
-  authorizerContext.principalId = String(output?.principalId ?? '');
+  const principalId = String(output?.principalId ?? '');
+  // Usually one of the context's values too (the user id): kept once per connection, not twice.
+  authorizerContext.principalId = Object.values(authorizerContext).find((v) => v === principalId) ?? principalId;
   conn.authorizer = authorizerContext;
   return 'allow';
 }

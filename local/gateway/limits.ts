@@ -52,23 +52,27 @@ export class TokenBucket {
  * ws's `maxPayload` bounds a whole (possibly fragmented) message, so it enforces the 128 KB message limit; API
  * Gateway also bounds every single frame to 32 KB, which only the frame headers on the wire show. Frames from a
  * client are never compressed here (the gateway, like API Gateway, offers no permessage-deflate), so the header
- * length is the payload size.
+ * length is the payload size. One guard per open connection: its state is numbers only (no header buffer, no
+ * callback), so an idle connection costs one small object.
  */
 export class FrameSizeGuard {
-  private header: number[] = [];
+  /** Header bytes read of the current frame, and how many it has (2 to 14, known from its second byte). */
+  private headerRead = 0;
+  private headerBytes = 2;
+  /** Where the extended payload length ends in the header (2 when there is none). */
+  private lengthEnd = 2;
+  private payloadLength = 0;
   private payloadLeft = 0;
   private tripped = false;
 
-  constructor(
-    private readonly limit: number,
-    private readonly onTooBig: (payloadBytes: number) => void,
-  ) {}
+  constructor(private readonly limit: number) {}
 
   get exceeded(): boolean {
     return this.tripped;
   }
 
-  push(chunk: Buffer): void {
+  /** True when this chunk holds the header of the first frame over the limit (later chunks are not read). */
+  push(chunk: Buffer): boolean {
     let offset = 0;
     while (offset < chunk.length && !this.tripped) {
       if (this.payloadLeft > 0) {
@@ -77,31 +81,28 @@ export class FrameSizeGuard {
         offset += skipped;
         continue;
       }
-      this.header.push(chunk[offset] as number);
+      const byte = chunk[offset] as number;
       offset++;
-      const length = this.completeHeaderPayloadLength();
-      if (length === undefined) continue;
-      this.header = [];
-      if (length > this.limit) {
-        this.tripped = true;
-        this.onTooBig(length);
-        return;
+      this.headerRead++;
+      if (this.headerRead === 2) {
+        const length7 = byte & 0x7f;
+        this.lengthEnd = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0);
+        this.headerBytes = this.lengthEnd + ((byte & 0x80) !== 0 ? 4 : 0);
+        this.payloadLength = this.lengthEnd === 2 ? length7 : 0;
+      } else if (this.headerRead > 2 && this.headerRead <= this.lengthEnd) {
+        // Big-endian; past 2^53 (a 64-bit length) it is approximate, and far over any limit either way.
+        this.payloadLength = this.payloadLength * 256 + byte;
       }
-      this.payloadLeft = length;
+      if (this.headerRead < this.headerBytes) continue;
+      this.headerRead = 0;
+      this.headerBytes = 2;
+      if (this.payloadLength > this.limit) {
+        this.tripped = true;
+        return true;
+      }
+      this.payloadLeft = this.payloadLength;
     }
-  }
-
-  /** The payload length once the header (2 to 14 bytes) is complete; undefined while bytes are missing. */
-  private completeHeaderPayloadLength(): number | undefined {
-    const h = this.header;
-    if (h.length < 2) return undefined;
-    const length7 = (h[1] as number) & 0x7f;
-    const masked = ((h[1] as number) & 0x80) !== 0;
-    const extended = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
-    if (h.length < 2 + extended + (masked ? 4 : 0)) return undefined;
-    if (extended === 0) return length7;
-    const bytes = Buffer.from(h.slice(2, 2 + extended));
-    return extended === 2 ? bytes.readUInt16BE(0) : Number(bytes.readBigUInt64BE(0));
+    return false;
   }
 }
 
