@@ -24,6 +24,7 @@ import { REPO_ROOT, synthesizedStackDir } from '../local/paths.ts';
 import type { MemorySample, ServerMessage, ServerMode } from './connection-server.ts';
 import { IDLE_MEMORY_TARGET as TARGET_RATIO, idleMemoryVerdict, type RoundRatios } from './connections-verdict.ts';
 import { forkServer } from './servers.ts';
+import { closeAll } from './sockets.ts';
 import { median } from './statistics.ts';
 
 const { values, positionals } = parseArgs({
@@ -105,10 +106,6 @@ async function openAll(urls: readonly string[], deadline: number): Promise<{ soc
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   return { sockets, seconds: (performance.now() - started) / 1000 };
-}
-
-async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => (ws.once('close', () => resolve()), ws.terminate()))));
 }
 
 /** Samples after the warm-up step. */
