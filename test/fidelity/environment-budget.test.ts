@@ -10,22 +10,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvironmentBudget, type ReclaimablePool } from '../../local/lambda/environment-budget.ts';
 import { useStack } from '../support/local-stack.ts';
-import { addFunction, bootEditedStack } from '../support/plan-copy.ts';
-
-/** Holds its environment until the test creates the file it names. */
-const GATED = `
-import { existsSync } from 'node:fs';
-export const handler = async (event) => {
-  console.log('HOLDING ' + event.gate);
-  while (!existsSync(event.gate)) await new Promise((r) => setTimeout(r, 5));
-  return 'released';
-};`;
+import { addFunction, bootEditedStack, GATED_HANDLER } from '../support/plan-copy.ts';
 
 const BUDGET = 2;
 const { stack } = useStack(() =>
   bootEditedStack(
     (plan, dir) => {
-      for (const id of ['first', 'second', 'third']) addFunction(plan, dir, { id, source: GATED, timeout: 60 });
+      for (const id of ['first', 'second', 'third']) addFunction(plan, dir, { id, source: GATED_HANDLER, timeout: 60 });
     },
     // Reclaims at once: the default waits for 10 s of idleness, which the tests below would have to sleep out.
     { environmentBudget: { limit: BUDGET, reclaimAfterIdleMs: 0 } },

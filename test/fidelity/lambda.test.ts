@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addFunction, bootEditedStack, resourceOf } from '../support/plan-copy.ts';
+import { addFunction, bootEditedStack, GATED_HANDLER, resourceOf } from '../support/plan-copy.ts';
 import { useStack } from '../support/local-stack.ts';
 import { FunctionClock } from '../../local/lambda/function-clock.ts';
 
@@ -23,14 +23,6 @@ export const handler = async (event, context) => {
     invokedFunctionArn: context.invokedFunctionArn, remainingMs: context.getRemainingTimeInMillis() } };
 };`;
 const SLOW = `export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.sleepMs)); return 'slept'; };`;
-/** Holds its one reserved environment until the test creates the file it names: no race with the clock. */
-const GATED = `
-import { existsSync } from 'node:fs';
-export const handler = async (event) => {
-  console.log('HOLDING ' + event.gate);
-  while (!existsSync(event.gate)) await new Promise((r) => setTimeout(r, 5));
-  return 'released';
-};`;
 /** An Init phase longer than the 1 s timeout: Lambda does not count it against the invocation. */
 const SLOW_INIT = `
 const until = Date.now() + 1500;
@@ -67,7 +59,7 @@ const { stack, connect } = useStack(() =>
       const region = (plan.provider as { aws: { region: string }[] }).aws[0]?.region as string;
       const echo = addFunction(plan, dir, { id: 'echo', source: ECHO });
       addFunction(plan, dir, { id: 'slow', source: SLOW, timeout: 1 });
-      addFunction(plan, dir, { id: 'gated', source: GATED, timeout: 60, reservedConcurrency: 1 });
+      addFunction(plan, dir, { id: 'gated', source: GATED_HANDLER, timeout: 60, reservedConcurrency: 1 });
       addFunction(plan, dir, { id: 'failing', source: FAILING });
       addFunction(plan, dir, { id: 'slow-init', source: SLOW_INIT, timeout: 1 });
       addFunction(plan, dir, { id: 'broken-init', source: BROKEN_INIT });
@@ -84,7 +76,7 @@ const { stack, connect } = useStack(() =>
         },
       };
       // A gated function with one provisioned environment on its alias, and one on the dev plan's $connect alias.
-      addFunction(plan, dir, { id: 'warm', source: GATED, timeout: 60, reservedConcurrency: 2 });
+      addFunction(plan, dir, { id: 'warm', source: GATED_HANDLER, timeout: 60, reservedConcurrency: 2 });
       (plan.resource.aws_lambda_function!.fixture_warm as Record<string, unknown>).publish = true;
       (plan.resource.aws_lambda_alias ??= {}).fixture_warm_live = {
         name: 'live',

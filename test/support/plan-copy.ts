@@ -96,6 +96,18 @@ export function addFunction(
   return functionName;
 }
 
+/**
+ * A fixture handler that holds its environment (logging `HOLDING <gate>`) until the file its event's `gate` names
+ * exists: a test decides when it ends, with no race against the clock.
+ */
+export const GATED_HANDLER = `
+import { existsSync } from 'node:fs';
+export const handler = async (event) => {
+  console.log('HOLDING ' + event.gate);
+  while (!existsSync(event.gate)) await new Promise((r) => setTimeout(r, 5));
+  return 'released';
+};`;
+
 /** A plan edit: the send function's rate-limit window set to `windowMs` (within SEND_RATE_BOUNDS). */
 /** Sets the send function's message retention, so a test's messages expire after `seconds` of its clock. */
 export function messageRetention(seconds: number): (plan: PlanJson) => void {
