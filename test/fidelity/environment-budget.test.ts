@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvironmentBudget, type ReclaimablePool } from '../../local/lambda/environment-budget.ts';
-import { useStack } from '../support/local-stack.ts';
+import { localLambdaClient, useStack } from '../support/local-stack.ts';
 import { addFunction, bootEditedStack, GATED_HANDLER } from '../support/plan-copy.ts';
 
 const BUDGET = 2;
@@ -25,12 +25,7 @@ const { stack } = useStack(() =>
 
 let lambda: LambdaClient;
 beforeAll(() => {
-  lambda = new LambdaClient({
-    endpoint: stack.lambdaEndpoint,
-    region: stack.region,
-    maxAttempts: 1,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  lambda = localLambdaClient(stack);
 });
 
 const decoder = new TextDecoder();

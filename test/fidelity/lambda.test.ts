@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFunction, bootEditedStack, GATED_HANDLER, resourceOf } from '../support/plan-copy.ts';
-import { useStack } from '../support/local-stack.ts';
+import { localLambdaClient, useStack } from '../support/local-stack.ts';
 import { FunctionClock } from '../../local/lambda/function-clock.ts';
 
 let lambda: LambdaClient;
@@ -109,12 +109,7 @@ const { stack, connect } = useStack(() =>
 );
 
 beforeAll(() => {
-  lambda = new LambdaClient({
-    endpoint: stack.lambdaEndpoint,
-    region: stack.region,
-    maxAttempts: 1,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  lambda = localLambdaClient(stack);
 });
 
 afterAll(() => {

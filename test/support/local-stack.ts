@@ -2,6 +2,7 @@
  * Boots the real local stack (a synthesized plan) for a test file, on free ports and a private state dir, and
  * gives the file its users: `useStack` boots before the file's tests and closes every client and the stack after.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,4 +91,14 @@ export function useStack<S extends BootedStack>(boot: () => Promise<S>): StackSe
     return client;
   };
   return { stack, connect, joined };
+}
+
+/** The real Lambda client on a stack's Invoke API, one attempt per call so a test sees each refusal itself. */
+export function localLambdaClient(stack: Pick<LocalStack, 'lambdaEndpoint' | 'region'>): LambdaClient {
+  return new LambdaClient({
+    endpoint: stack.lambdaEndpoint,
+    region: stack.region,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
 }
