@@ -51,13 +51,13 @@ const sampleMemory = () => {
   peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 2 ** 20);
   peakEnvironments = Math.max(peakEnvironments, stack.environmentCount());
 };
-// Sampled while clients connect and join too: the connect path's environments are the larger crowd.
+// Sampled from boot, not by the sends' ticks: while clients connect and join, the connect path's environments
+// are the larger crowd.
 const sampler = setInterval(sampleMemory, 250);
 const report = await runLoad({
   url: stack.url,
   tokenFor: (user) => stack.idp.mint(user),
   ...options,
-  onTick: sampleMemory,
 });
 clearInterval(sampler);
 console.log(

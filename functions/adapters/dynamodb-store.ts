@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey, type TableSchema } from '../catalog/tables.ts';
 import type { GrantedRole, RoomSettings, Visibility } from '../domain/access.ts';
-import { spreadIndex, type SlotHolder } from '../domain/connection-quota.ts';
+import { rotated, type SlotHolder } from '../domain/connection-quota.ts';
 import type { Counter } from '../domain/room-limits.ts';
 import { connectionExpiresAt, connectionRecordExpiresAt, isExpired } from '../domain/lifetime.ts';
 import { isPresent, presenceRecordExpiresAt, type PresenceRecord } from '../domain/presence.ts';
@@ -190,13 +190,11 @@ export class DynamoChatStore implements ChatStore {
     const held = Items.map(slotItem).filter((item) => !isExpired(item.expiresAt, nowMs));
     const live = new Set(held.map((item) => item.slot));
     const free = Array.from({ length: limit }, (_, slot) => slot).filter((slot) => !live.has(slot));
-    // Handshakes of one user racing each other start at different free slots (by their connection id), so they
-    // rarely lose a slot to each other: with one fixed order they would all write slot after slot in step.
-    const start = free.length ? spreadIndex(connection.connectionId, free.length) : 0;
-    for (let i = 0; i < free.length; i++) {
+    // Racing handshakes of one user try the free slots from different places (by their connection id).
+    for (const slot of rotated(free, connection.connectionId)) {
       const claimed = await this.holdSlot(
         connection,
-        free[(start + i) % free.length] as number,
+        slot,
         nowMs,
         'attribute_not_exists(#user) OR #ttl <= :now',
         { '#user': SLOT_NAMES['#user'], '#ttl': SLOT_NAMES['#ttl'] },

@@ -42,8 +42,11 @@ export function spreadIndex(text: string, n: number): number {
   return (hash >>> 0) % n;
 }
 
-/** The list from a place spread by `connectionId`, wrapping round. */
-function rotated<T>(list: readonly T[], connectionId: string): T[] {
+/**
+ * The list from a place spread by `connectionId`, wrapping round: handshakes of one user racing each other start at
+ * different places, so they rarely write the same slot in step.
+ */
+export function rotated<T>(list: readonly T[], connectionId: string): T[] {
   if (list.length === 0) return [];
   const start = spreadIndex(connectionId, list.length);
   return [...list.slice(start), ...list.slice(0, start)];
