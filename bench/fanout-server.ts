@@ -12,7 +12,8 @@ import { TABLE_KEYS, type TableKey } from '../functions/catalog/tables.ts';
 import { messageFrame } from '../functions/domain/protocol.ts';
 import { resourceName, STAGES, type StageName } from '../infra/config/stages.ts';
 import { DEFAULT_ACCOUNT_QUOTAS, type AccountQuotas } from '../local/gateway/limits.ts';
-import { startLocalStack } from '../local/stack.ts';
+import type { FunctionCpu } from '../local/lambda/function-pool.ts';
+import { startLocalStack, type LocalStack } from '../local/stack.ts';
 
 export type FanoutServerMode = 'stack' | 'raw';
 export type FanoutServerMessage =
@@ -27,8 +28,16 @@ export type FanoutServerMessage =
       readonly quotas: AccountQuotas;
     }
   | { readonly kind: 'raw-ready'; readonly url: string }
-  /** CPU time the process has used so far, every thread included (the stack's function workers are threads). */
-  | { readonly kind: 'cpu'; readonly micros: number };
+  /**
+   * CPU time the process has used so far, every thread included (the stack's function workers are threads); its
+   * main thread's (the gateway, DynamoDB), and for the stack each function's environments' (local/lambda/worker.ts).
+   */
+  | {
+      readonly kind: 'cpu';
+      readonly micros: number;
+      readonly mainThreadMicros: number;
+      readonly functions: Readonly<Record<string, FunctionCpu>>;
+    };
 
 const [mode, stage, stackDir] = process.argv.slice(2) as [FanoutServerMode, StageName | undefined, string | undefined];
 
@@ -45,6 +54,7 @@ function failureOf(line: string): string {
 
 const reply = (message: FanoutServerMessage) => process.send?.(message);
 let cleanUp = () => undefined as void;
+let localStack: LocalStack | undefined;
 
 if (mode === 'raw') {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
@@ -78,6 +88,7 @@ if (mode === 'raw') {
       if (/timed out|"level":"ERROR"|Runtime exited/.test(line)) process.stderr.write(`${source} ${failureOf(line)}\n`);
     },
   });
+  localStack = stack;
   cleanUp = () => rmSync(stateDir, { recursive: true, force: true });
   // Infra names every table with the one naming convention; the stack must have created each of them.
   const tables = Object.fromEntries(TABLE_KEYS.map((key) => [key, resourceName(STAGES[stage], key)])) as Record<TableKey, string>;
@@ -98,8 +109,14 @@ if (mode === 'raw') {
 
 process.on('message', (message) => {
   if (message !== 'cpu') return;
-  const { user, system } = process.cpuUsage();
-  reply({ kind: 'cpu', micros: user + system });
+  const whole = process.cpuUsage();
+  const main = process.threadCpuUsage();
+  reply({
+    kind: 'cpu',
+    micros: whole.user + whole.system,
+    mainThreadMicros: main.user + main.system,
+    functions: localStack?.functionCpu() ?? {},
+  });
 });
 // Exits without closing the gateway: closing would run $disconnect for every member, each announcing a departure
 // to the rest of the room, which is not what the benchmark measures.

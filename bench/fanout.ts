@@ -269,9 +269,45 @@ interface Summary {
   readonly failures: string[];
   /** Server CPU time per delivery, every thread of its process included. */
   readonly cpuMicrosPerDelivery: number;
+  /** The same by thread, per delivery: where it went. */
+  readonly cpuSplit: CpuSplit;
 }
 
-function summarize(members: number, results: readonly RoundResult[], cpuMicros: number): Summary {
+type CpuSnapshot = Omit<Extract<FanoutServerMessage, { kind: 'cpu' }>, 'kind'>;
+
+interface CpuSplit {
+  /** The gateway, the `@connections` server, DynamoDB: the stack process's main thread. */
+  readonly mainThread: number;
+  readonly functionsInit: number;
+  /** Function name → its environments' CPU outside Init. */
+  readonly functionsInvoke: Readonly<Record<string, number>>;
+  /** Threads that are neither: V8's garbage collection and compiler helpers, libuv's pool. */
+  readonly otherThreads: number;
+}
+
+/** CPU spent between two snapshots, split by thread, divided by the deliveries. */
+function cpuSplit(before: CpuSnapshot, after: CpuSnapshot, deliveries: number): CpuSplit {
+  const per = (micros: number) => (deliveries ? micros / deliveries : Number.NaN);
+  let init = 0;
+  const invoke: Record<string, number> = {};
+  for (const [name, cpu] of Object.entries(after.functions)) {
+    const was = before.functions[name] ?? { initMicros: 0, invokeMicros: 0 };
+    init += cpu.initMicros - was.initMicros;
+    const spent = cpu.invokeMicros - was.invokeMicros;
+    if (spent > 0) invoke[name] = per(spent);
+  }
+  const invokeTotal = Object.values(invoke).reduce((sum, v) => sum + v, 0);
+  const main = per(after.mainThreadMicros - before.mainThreadMicros);
+  return {
+    mainThread: main,
+    functionsInit: per(init),
+    functionsInvoke: invoke,
+    otherThreads: per(after.micros - before.micros) - main - per(init) - invokeTotal,
+  };
+}
+
+function summarize(members: number, results: readonly RoundResult[], cpuBefore: CpuSnapshot, cpuAfter: CpuSnapshot): Summary {
+  const cpuMicros = cpuAfter.micros - cpuBefore.micros;
   const complete = results.filter((r) => r.lastMs !== undefined && !r.failure);
   const lastMs = percentile(complete.map((r) => r.lastMs as number), 50);
   const pooled = results.flatMap((r) => [...r.latenciesMs]);
@@ -288,6 +324,7 @@ function summarize(members: number, results: readonly RoundResult[], cpuMicros: 
     allDelivered: results.length === rounds && complete.length === rounds,
     failures: results.flatMap((r) => (r.failure ? [r.failure] : [])),
     cpuMicrosPerDelivery: deliveries ? cpuMicros / deliveries : Number.NaN,
+    cpuSplit: cpuSplit(cpuBefore, cpuAfter, deliveries),
   };
 }
 
@@ -352,7 +389,7 @@ interface SizeResult {
 }
 
 const serverScript = path.join(REPO_ROOT, 'bench', 'fanout-server.ts');
-const cpuMicros = async (server: ServerProcess<FanoutServerMessage>) => (await server.ask('cpu', 'cpu')).micros;
+const cpuSnapshot = async (server: ServerProcess<FanoutServerMessage>): Promise<CpuSnapshot> => server.ask('cpu', 'cpu');
 
 console.log(
   `fanout: send → last receipt in rooms of ${sizes.map(commas).join(', ')} members, ${rounds} rounds each, ` +
@@ -409,9 +446,9 @@ try {
       const trigger = rawOpened.sockets[0] as WebSocket;
       if (results.length === 0) await rawRound(rawMembers, trigger, 'warm-up');
       const rawResults: RoundResult[] = [];
-      const rawCpuBefore = await cpuMicros(rawServer);
+      const rawCpuBefore = await cpuSnapshot(rawServer);
       for (let k = 0; k < rounds; k++) rawResults.push(await rawRound(rawMembers, trigger, `raw-${size}-${k}`));
-      const raw = summarize(size, rawResults, (await cpuMicros(rawServer)) - rawCpuBefore);
+      const raw = summarize(size, rawResults, rawCpuBefore, await cpuSnapshot(rawServer));
       await closeAll(rawOpened.sockets);
       rawSockets.length = 0;
 
@@ -427,14 +464,14 @@ try {
       );
 
       const stackResults: RoundResult[] = [];
-      const stackCpuBefore = await cpuMicros(stackServer);
+      const stackCpuBefore = await cpuSnapshot(stackServer);
       for (let k = 0; k < rounds; k++) {
         const result = await stackRound(stackMembers, sender, `stack-${size}-${k}`);
         stackResults.push(result);
         // Every further round would fail the same way, each after up to the send function's timeout.
         if (result.failure) break;
       }
-      const stack = summarize(size, stackResults, (await cpuMicros(stackServer)) - stackCpuBefore);
+      const stack = summarize(size, stackResults, stackCpuBefore, await cpuSnapshot(stackServer));
       results.push({ members: size, stack, raw });
       console.log(
         `${commas(size)} members: stack ${stack.completeRounds}/${rounds} rounds complete, median ${ms(stack.lastMs)}; ` +
@@ -473,6 +510,24 @@ for (const { members, stack, raw } of results) {
     `| ${commas(members)} | ${ms(stack.lastMs)} | ${ms(stack.firstMs)} | ${ms(stack.p50Ms)} / ${ms(stack.p99Ms)} | ${ms(stack.ackMs)} | ${perSecond(stack)} | ` +
       `${ms(raw.lastMs)} | ${perSecond(raw)} | ${ratio} | ${stack.allDelivered && raw.allDelivered ? 'yes' : 'no'} | ` +
       `${micros(stack)} / ${micros(raw)} |`,
+  );
+}
+console.log('');
+console.log(
+  "| members | the stack's CPU per delivery | main thread (gateway, @connections, DynamoDB) | functions' Init (cold starts) | " +
+    "functions' invocations | other threads (GC and compiler helpers, libuv) |",
+);
+console.log('|---:|---:|---:|---:|---|---:|');
+for (const { members, stack } of results) {
+  const split = stack.cpuSplit;
+  const us = (v: number) => `${v.toFixed(0)} µs`;
+  const invocations = Object.entries(split.functionsInvoke)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, v]) => `${name.replace(/^.*-/, '')} ${us(v)}`)
+    .join(', ');
+  console.log(
+    `| ${commas(members)} | ${us(stack.cpuMicrosPerDelivery)} | ${us(split.mainThread)} | ${us(split.functionsInit)} | ` +
+      `${invocations || '—'} | ${us(split.otherThreads)} |`,
   );
 }
 const frameBytes = results.map((r) => `${commas(r.members)}: ${r.stack.frameBytes} / ${r.raw.frameBytes} B`).join(', ');

@@ -22,7 +22,7 @@ import { localEndpointGuard } from './local-endpoints.ts';
 import { clientCredentialsHandler, jwksHandler, loadDevIdp, LOCAL_IDP, tokenHandler, type DevIdentityProvider, type MachineClient } from './idp.ts';
 import { EnvironmentBudget, type BudgetSettings } from './lambda/environment-budget.ts';
 import type { FunctionClock } from './lambda/function-clock.ts';
-import { FunctionPool, type FunctionDefinition, type InvocationRecord, type LogSink } from './lambda/function-pool.ts';
+import { FunctionPool, type FunctionDefinition, type InvocationRecord, type FunctionCpu, type LogSink } from './lambda/function-pool.ts';
 import { FunctionTargets, qualifiedName, readProvisionedTargets, type FunctionTarget } from './lambda/aliases.ts';
 import { LambdaInvokeApi, readAsyncConfigs } from './lambda/invoke-api.ts';
 import { lambdaServiceEnvironment } from './lambda/service-environment.ts';
@@ -132,6 +132,8 @@ export interface LocalStack {
   invocationsInFlight(): number;
   /** Cold starts so far by function name: invocations that waited for a new environment's Init. */
   coldStarts(): Readonly<Record<string, number>>;
+  /** CPU of each function's environments (threads of this process), Init apart from the rest. */
+  functionCpu(): Readonly<Record<string, FunctionCpu>>;
   /** `runDisconnects: false` cuts the connections without their `$disconnect` (a test's teardown). */
   close(options?: { runDisconnects?: boolean }): Promise<void>;
 }
@@ -512,6 +514,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     invocationsInFlight() {
       return [...pools.values()].reduce((sum, pool) => sum + pool.concurrency, 0);
+    },
+    functionCpu() {
+      return Object.fromEntries([...pools].map(([name, pool]) => [name, pool.cpu]));
     },
     coldStarts() {
       return Object.fromEntries([...pools].map(([name, pool]) => [name, pool.coldStarts]));

@@ -89,6 +89,17 @@ interface Environment {
   pending?: { id: number; settle: (result: InvokeResult) => void };
   /** When it last became idle (performance.now()): the budget reclaims the stack's least recently used. */
   idleSince: number;
+  /** Its thread's CPU as of its last reply: its Init's, and everything since. */
+  initCpuMicros: number;
+  threadCpuMicros: number;
+}
+
+/** CPU a function's environments have used (as of their last replies), ended environments included. */
+export interface FunctionCpu {
+  /** Init phases (importing the bundle, building clients): cold starts. */
+  readonly initMicros: number;
+  /** Everything else: invocations and what their environments did between them. */
+  readonly invokeMicros: number;
 }
 
 /** Where an invocation ran: in a new environment (cold start), and for the provisioned qualifier, on what. */
@@ -180,6 +191,7 @@ export class FunctionPool implements ReclaimablePool {
   private closed = false;
   private inFlight = 0;
   private coldStartCount = 0;
+  private endedCpu = { initMicros: 0, invokeMicros: 0 };
 
   constructor(
     readonly definition: FunctionDefinition,
@@ -198,6 +210,15 @@ export class FunctionPool implements ReclaimablePool {
   /** Invocations so far that waited for a new environment's Init (provisioned environments' Init at boot is none). */
   get coldStarts(): number {
     return this.coldStartCount;
+  }
+
+  get cpu(): FunctionCpu {
+    let { initMicros, invokeMicros } = this.endedCpu;
+    for (const env of this.all) {
+      initMicros += env.initCpuMicros;
+      invokeMicros += env.threadCpuMicros - env.initCpuMicros;
+    }
+    return { initMicros, invokeMicros };
   }
 
   /** Environments alive, busy or idle: each is a worker thread with its own heap. */
@@ -397,12 +418,23 @@ export class FunctionPool implements ReclaimablePool {
     });
     let initDone: (outcome: InitOutcome) => void = () => undefined;
     const initialized = new Promise<InitOutcome>((resolve) => (initDone = resolve));
-    const env: Environment = { worker, provisioned, initializedOk: false, logStream, initialized, idleSince: performance.now() };
+    const env: Environment = {
+      worker,
+      provisioned,
+      initializedOk: false,
+      logStream,
+      initialized,
+      idleSince: performance.now(),
+      initCpuMicros: 0,
+      threadCpuMicros: 0,
+    };
     for (const stream of [worker.stdout, worker.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => this.log(d.name, line, logStream));
     }
     worker.on('message', (reply: WorkerReply) => {
+      env.threadCpuMicros = reply.threadCpuMicros;
       if (reply.kind === 'init') {
+        env.initCpuMicros = reply.threadCpuMicros;
         env.initializedOk = reply.ok;
         if (reply.ok) this.log(d.name, `INIT ${provisioned ? 'provisioned' : 'cold start'} ${reply.initMs} ms`, logStream);
         initDone(reply.ok ? { ok: true } : { ok: false, errorType: reply.errorType, errorMessage: reply.errorMessage });
@@ -428,7 +460,12 @@ export class FunctionPool implements ReclaimablePool {
 
   private forget(env: Environment): void {
     env.pending = undefined;
-    this.all.delete(env);
+    if (this.all.delete(env)) {
+      this.endedCpu = {
+        initMicros: this.endedCpu.initMicros + env.initCpuMicros,
+        invokeMicros: this.endedCpu.invokeMicros + env.threadCpuMicros - env.initCpuMicros,
+      };
+    }
     for (const list of [this.idle, this.provisionedIdle]) {
       const at = list.indexOf(env);
       if (at >= 0) list.splice(at, 1);

@@ -28,11 +28,15 @@ export interface InvokeMessage {
 }
 
 /** The environment's Init phase (import of the bundle), reported once, then one reply per invocation. */
-export type WorkerReply =
+export type WorkerReply = (
   | { readonly kind: 'init'; readonly ok: true; readonly initMs: number }
   | { readonly kind: 'init'; readonly ok: false; readonly errorType: string; readonly errorMessage: string }
   | { readonly kind: 'invoke'; readonly id: number; readonly ok: true; readonly payload: unknown }
-  | { readonly kind: 'invoke'; readonly id: number; readonly ok: false; readonly errorType: string; readonly errorMessage: string };
+  | { readonly kind: 'invoke'; readonly id: number; readonly ok: false; readonly errorType: string; readonly errorMessage: string }
+) & {
+  /** CPU this environment's thread has used since it started, as of this reply (the benches' per-function CPU). */
+  readonly threadCpuMicros: number;
+};
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -41,6 +45,11 @@ const data = workerData as WorkerData;
 const realNow = Date.now.bind(Date);
 if (data.clock) installFunctionClock(data.clock);
 let handler: Handler | undefined;
+
+function threadCpuMicros(): number {
+  const { user, system } = process.threadCpuUsage();
+  return user + system;
+}
 
 /** Lambda's Init phase: it runs when the environment starts, before (and not counted in) any invocation's timeout. */
 async function init(): Promise<void> {
@@ -52,11 +61,17 @@ async function init(): Promise<void> {
     const fn = module[data.handler.slice(dot + 1)];
     if (typeof fn !== 'function') throw new Error(`${data.handler} is not a function in ${file}`);
     handler = fn as Handler;
-    parentPort?.postMessage({ kind: 'init', ok: true, initMs: realNow() - started } satisfies WorkerReply);
+    parentPort?.postMessage({ kind: 'init', ok: true, initMs: realNow() - started, threadCpuMicros: threadCpuMicros() } satisfies WorkerReply);
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     console.error(JSON.stringify({ level: 'ERROR', message: 'Init Error', errorType: e.name, errorMessage: e.message, stack: e.stack }));
-    parentPort?.postMessage({ kind: 'init', ok: false, errorType: e.name, errorMessage: e.message } satisfies WorkerReply);
+    parentPort?.postMessage({
+      kind: 'init',
+      ok: false,
+      errorType: e.name,
+      errorMessage: e.message,
+      threadCpuMicros: threadCpuMicros(),
+    } satisfies WorkerReply);
   }
 }
 
@@ -78,12 +93,13 @@ parentPort?.on('message', async (message: InvokeMessage) => {
   let reply: WorkerReply;
   try {
     // The pool invokes only an environment whose Init succeeded.
-    reply = { kind: 'invoke', id: message.id, ok: true, payload: await (handler as Handler)(message.event, context) };
+    const payload = await (handler as Handler)(message.event, context);
+    reply = { kind: 'invoke', id: message.id, ok: true, payload, threadCpuMicros: threadCpuMicros() };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     // Lambda logs the failure of an invocation the same way.
     console.error(JSON.stringify({ level: 'ERROR', message: 'Invoke Error', errorType: e.name, errorMessage: e.message, stack: e.stack }));
-    reply = { kind: 'invoke', id: message.id, ok: false, errorType: e.name, errorMessage: e.message };
+    reply = { kind: 'invoke', id: message.id, ok: false, errorType: e.name, errorMessage: e.message, threadCpuMicros: threadCpuMicros() };
   }
   parentPort?.postMessage(reply);
 });
