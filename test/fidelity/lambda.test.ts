@@ -28,6 +28,11 @@ const SLOW_INIT = `
 const until = Date.now() + 1500;
 while (Date.now() < until);
 export const handler = async (event, context) => ({ remainingMs: context.getRemainingTimeInMillis() });`;
+/** Spends CPU, not wall time, in Init and in each invocation: a thread's CPU is what the pool accounts. */
+const SPINNING = `
+const spin = (ms) => { const until = process.threadCpuUsage().user + ms * 1000; while (process.threadCpuUsage().user < until); };
+spin(50);
+export const handler = async (event) => { spin(event.cpuMs); return 'spun'; };`;
 const BROKEN_INIT = `throw new RangeError('configuration missing'); export const handler = async () => 'never';`;
 const FAILING = `export const handler = async () => { throw new TypeError('always fails'); };`;
 const CALLER = `
@@ -63,6 +68,7 @@ const { stack, connect } = useStack(() =>
       addFunction(plan, dir, { id: 'failing', source: FAILING });
       addFunction(plan, dir, { id: 'slow-init', source: SLOW_INIT, timeout: 1 });
       addFunction(plan, dir, { id: 'broken-init', source: BROKEN_INIT });
+      addFunction(plan, dir, { id: 'spinning', source: SPINNING });
       addFunction(plan, dir, {
         id: 'caller',
         source: CALLER,
@@ -139,6 +145,23 @@ describe('the context object', () => {
     // Date in the function reads an hour ahead, but its deadline is as far away as without the move.
     expect(payload.context.remainingMs).toBeLessThanOrEqual(3000);
     expect(payload.context.remainingMs).toBeGreaterThanOrEqual(3000 - elapsed);
+  });
+});
+
+describe("each function's CPU", () => {
+  it("accounts each environment's thread CPU to its function, Init apart, and keeps it after the environment ends", async () => {
+    const cpu = () => stack.functionCpu()['wschat-dev-spinning'];
+    expect(cpu()).toEqual({ initMicros: 0, invokeMicros: 0 });
+    expect(await invoke('wschat-dev-spinning', { cpuMs: 120 })).toMatchObject({ status: 200, payload: 'spun' });
+    const first = cpu();
+    expect(first?.initMicros).toBeGreaterThanOrEqual(50_000);
+    expect(first?.invokeMicros).toBeGreaterThanOrEqual(120_000);
+    await invoke('wschat-dev-spinning', { cpuMs: 80 });
+    expect(cpu()?.initMicros).toBe(first?.initMicros);
+    expect(cpu()?.invokeMicros).toBeGreaterThanOrEqual((first?.invokeMicros ?? 0) + 80_000);
+    const before = cpu();
+    await stack.discardIdleEnvironments();
+    expect(cpu()).toEqual(before);
   });
 });
 
