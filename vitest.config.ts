@@ -25,6 +25,8 @@ const STACK = [
   'test/client/{chat-client,cli-process}.test.ts',
   'test/fidelity/{connection-lifetime,environment-budget,gateway-limits,iam,lambda,sqs,teardown,throttling}.test.ts',
   'test/apply-rules/logs-insights.test.ts',
+  // Boots the stack in a child process, as the storm bench does.
+  'test/bench/storm-stack.test.ts',
 ];
 
 export default defineConfig({

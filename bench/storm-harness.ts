@@ -8,6 +8,12 @@
  * Layout, from the plan's limits: each user holds as many connections as the connect function allows
  * (CONNECTIONS_PER_USER), all of them in the user's one room; a room holds `usersPerRoom` users, at most the join
  * function's MEMBERS_PER_ROOM. One room per connection is within ROOMS_PER_CONNECTION on any valid stage.
+ *
+ * The clients run in the caller's process and reach the stack through a `StormStack`: its URL, the plan's limits,
+ * tokens, cold-start counters and the drop. `npm run bench -- storm` gives them a stack in another process
+ * (bench/storm-stack.ts, over IPC), so the clients' CPU (sockets, handshakes, a signed token per reconnect, the
+ * polling below) is not on the thread that runs the gateway, DynamoDB and the identity provider, as no deployment
+ * has it; the suite's small storm uses `inProcessStormStack` over the stack it booted.
  */
 import WebSocket from 'ws';
 import { ChatClient } from '../client/chat-client.ts';
@@ -21,7 +27,54 @@ import type { LocalStack } from '../local/stack.ts';
 import { auditDeliveries, type DeliveryAudit } from './storm-ledger.ts';
 import { percentile } from './statistics.ts';
 
-export type StormStack = Pick<LocalStack, 'url' | 'plan' | 'functionEnvironment' | 'idp' | 'gateway' | 'coldStarts'>;
+/** The plan's limits the layout is made from. */
+export interface StormLimits {
+  /** The connect function's CONNECTIONS_PER_USER. */
+  readonly connectionsPerUser: number;
+  /** The join function's MEMBERS_PER_ROOM. */
+  readonly membersPerRoom: number;
+  /** The join function's ROOMS_PER_CONNECTION. */
+  readonly roomsPerConnection: number;
+}
+
+/** What the storm needs of a stack, wherever that stack runs. */
+export interface StormStack {
+  readonly url: string;
+  readonly limits: StormLimits;
+  /** A token for `user` from the stack's identity provider, minted in the clients' process. */
+  mint(user: string): Promise<string>;
+  /** Cold starts so far, by function name. */
+  coldStarts(): Promise<Readonly<Record<string, number>>>;
+  /** Cuts every connection at the gateway (1006 for the clients); resolves to how many there were. */
+  dropAllConnections(): Promise<number>;
+}
+
+/** A join function's limit as the plan sets it. */
+function joinLimit(stack: Pick<LocalStack, 'plan' | 'functionEnvironment'>, name: string): number {
+  const value = Number(stack.functionEnvironment(functionNameInPlan(stack.plan, 'join'))[name]);
+  if (!(value > 0)) throw new Error(`the plan's join function has no ${name}`);
+  return value;
+}
+
+/** The storm's limits, read from the plan a local stack runs. */
+export function stormLimits(stack: Pick<LocalStack, 'plan' | 'functionEnvironment'>): StormLimits {
+  return {
+    connectionsPerUser: connectionsPerUserInPlan(stack),
+    membersPerRoom: joinLimit(stack, ENV.membersPerRoom),
+    roomsPerConnection: joinLimit(stack, ENV.roomsPerConnection),
+  };
+}
+
+/** A stack in the clients' own process (the suite's storm): its CPU and theirs share the main thread. */
+export function inProcessStormStack(stack: Pick<LocalStack, 'url' | 'plan' | 'functionEnvironment' | 'idp' | 'gateway' | 'coldStarts'>): StormStack {
+  return {
+    url: stack.url,
+    limits: stormLimits(stack),
+    mint: (user) => stack.idp.mint(user),
+    coldStarts: async () => stack.coldStarts(),
+    dropAllConnections: async () => stack.gateway.dropAllConnections(),
+  };
+}
 
 export interface StormOptions {
   readonly clients: number;
@@ -102,13 +155,6 @@ const POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A join function's limit as the plan sets it. */
-function joinLimit(stack: StormStack, name: string): number {
-  const value = Number(stack.functionEnvironment(functionNameInPlan(stack.plan, 'join'))[name]);
-  if (!(value > 0)) throw new Error(`the plan's join function has no ${name}`);
-  return value;
-}
-
 function distribution(values: readonly number[]): Distribution {
   return { p50: percentile(values, 50), p99: percentile(values, 99), max: values.length ? Math.max(...values) : undefined };
 }
@@ -137,9 +183,9 @@ class HandshakeCounter {
 
 export async function runStorm(stack: StormStack, options: StormOptions): Promise<StormReport> {
   const progress = options.progress ?? (() => undefined);
-  const connectionsPerUser = connectionsPerUserInPlan(stack);
-  const usersPerRoom = Math.min(options.usersPerRoom ?? DEFAULTS.usersPerRoom, joinLimit(stack, ENV.membersPerRoom));
-  if (joinLimit(stack, ENV.roomsPerConnection) < 1) throw new Error('the plan lets a connection join no room');
+  const { connectionsPerUser } = stack.limits;
+  const usersPerRoom = Math.min(options.usersPerRoom ?? DEFAULTS.usersPerRoom, stack.limits.membersPerRoom);
+  if (stack.limits.roomsPerConnection < 1) throw new Error('the plan lets a connection join no room');
   const messagesBeforeDrop = options.messagesBeforeDrop ?? DEFAULTS.messagesBeforeDrop;
   const messagesDuringStorm = options.messagesDuringStorm ?? DEFAULTS.messagesDuringStorm;
   const clientsPerRoom = connectionsPerUser * usersPerRoom;
@@ -150,7 +196,7 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
     const room = `storm-${Math.floor(index / clientsPerRoom)}`;
     const chat = new ChatClient({
       url: stack.url,
-      token: () => stack.idp.mint(user),
+      token: () => stack.mint(user),
       webSocket: handshakes.factory,
       // Half API Gateway's idle timeout, instead of the library's minute: 5,000 clients pinging every minute are 83
       // ping invocations a second, a load of their own on a 2-core machine, which is not what the storm measures.
@@ -215,10 +261,11 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
     progress(`setup: ${clients.length} clients of ${rooms.size} rooms joined in ${setupSeconds.toFixed(1)} s; dropping every connection`);
 
     // ---- the storm ----
-    const coldBefore = stack.coldStarts();
+    const coldBefore = await stack.coldStarts();
     handshakes.reset();
+    // Taken before the drop is asked for: with a stack in another process the times include the request's way there.
     droppedAt = performance.now();
-    const dropped = stack.gateway.dropAllConnections();
+    const dropped = await stack.dropAllConnections();
     let owedToClientsDown = 0;
     let sendsAcked = 0;
     const sends = [...rooms].flatMap(([room, members]) =>
@@ -238,7 +285,7 @@ export async function runStorm(stack: StormStack, options: StormOptions): Promis
     // An ack trails its message's deliveries by the fan-out; a send not acknowledged by the deadline failed.
     while (sendsAcked < sends.length && Date.now() < stormDeadline) await sleep(POLL_MS);
     const sendsFailed = sends.length - sendsAcked;
-    const coldAfter = stack.coldStarts();
+    const coldAfter = await stack.coldStarts();
 
     const since = (at: number | undefined) => (at === undefined ? [] : [(at - (droppedAt as number)) / 1000]);
     // A client that never came back lost nothing (it would resume when it does): it is counted as not back.

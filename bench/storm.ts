@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- storm [--clients 5000] [--provisioned on|off|both] [--timeout-s 300]`: a reconnect storm on the
  * local stack (bench/storm-harness.ts), with the prod plan's provisioned concurrency on the dev plan (on), the dev
- * plan as it is (off), or one after the other (both), each in a process of its own. Prints the time until every
- * client is back and caught up, handshakes throttled and retried, cold starts and messages lost, against the
- * plan's throttles and the target. docs/operations.md#spikes holds the figures.
+ * plan as it is (off), or one after the other (both). Each mode runs its clients in a process of its own
+ * (bench/storm-run.ts) and its stack in another (bench/storm-stack.ts), so the clients' CPU is not on the thread
+ * that runs the gateway and DynamoDB. Prints the time until every client is back and caught up, handshakes
+ * throttled and retried, cold starts and messages lost, against the plan's throttles and the target.
+ * docs/operations.md#spikes holds the figures.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
